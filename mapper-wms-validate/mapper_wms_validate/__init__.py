@@ -1,0 +1,1 @@
+"""Singer inline mapper that validates records against data-quality rules."""

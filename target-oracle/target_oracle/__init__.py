@@ -1,0 +1,1 @@
+"""Singer target for Oracle (and embedded DuckDB)."""

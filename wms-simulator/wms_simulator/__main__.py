@@ -1,0 +1,5 @@
+"""Command line entry point."""
+
+
+def main() -> None:
+    raise SystemExit("wms-simulator: not built yet")
