@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev demo test lint bench clean
+.PHONY: dev demo test lint clean
 
 $(STAMP): requirements-dev.txt */pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,9 +23,6 @@ test: $(STAMP)  ## The whole test suite (what CI runs).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-
-bench: $(STAMP)  ## Benchmarks (not part of the test suite); results go to BENCHMARKS.md.
-	$(BIN)/nox -s bench
 
 clean:
 	rm -rf $(VENV) .tools .meltano .nox output .bench
