@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev demo test lint clean
+.PHONY: dev demo test lint clean meltano
 
 $(STAMP): requirements-dev.txt */pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,12 +12,24 @@ $(STAMP): requirements-dev.txt */pyproject.toml
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
+# Meltano in its own venv (its dependencies stay apart from the plugins'); `meltano install` then puts each
+# plugin (and dbt) in its own venv under .meltano/, with uv, so it takes seconds once the wheels are cached.
+MELTANO_VERSION := 4.4.1
+MELTANO := .tools/meltano/bin/meltano
+
+$(MELTANO):
+	$(PYTHON) -m venv .tools/meltano
+	.tools/meltano/bin/python -m pip install --quiet --disable-pip-version-check "meltano==$(MELTANO_VERSION)"
+
+meltano: $(MELTANO)  ## Meltano 4.4.1 in .tools/meltano, then `meltano install` (the plugins and dbt in .meltano/).
+	$(MELTANO) install
+
 dev: $(STAMP)  ## Create .venv with the four local packages (editable) and the test tools.
 
-demo: $(STAMP)  ## Simulator -> tap -> mapper -> embedded DuckDB -> dbt, with a summary.
+demo: $(STAMP) $(MELTANO)  ## Simulator -> tap -> mapper -> embedded DuckDB -> dbt, with a summary.
 	$(BIN)/python -m tests.demo
 
-test: $(STAMP)  ## The whole test suite (what CI runs).
+test: $(STAMP) $(MELTANO)  ## The whole test suite (what CI runs).
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
