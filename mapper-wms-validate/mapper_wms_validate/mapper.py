@@ -1,34 +1,346 @@
-"""Validation mapper class."""
+"""The mapper: reads Singer messages, checks each record against its stream's rules, routes the rejects.
+
+Why an InlineMapper: the SDK gives the CLI (`--config`, `--about`, `--input`), config validation, logging
+and metrics; this class only adds the per-message hooks. The mapper is 1:1 streaming: every input message
+is handled and written before the next is read, so a STATE message always follows the records it covers.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import typing as t
 
-import singer_sdk.singerlib as singer
 from singer_sdk import typing as th
+from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.helpers.capabilities import PluginCapabilities
 from singer_sdk.mapper_base import InlineMapper
+from singer_sdk.singerlib.exceptions import InvalidInputLine
+
+from mapper_wms_validate.accounting import Accounting, StreamCounts
+from mapper_wms_validate.quarantine import QuarantineSchemaError, QuarantineStream
+from mapper_wms_validate.rules import ACTION_SEVERITY, ACTIONS, Rule, RuleBook, RuleConfigError
+from mapper_wms_validate.schema_check import RecordSchemaCheck, compile_record
+from mapper_wms_validate.singer_io import ValidateReader, ValidateWriter
+
+if t.TYPE_CHECKING:
+    from mapper_wms_validate.checks import RecordCheck
+
+SCHEMA_RULE = "schema"
+
+
+class ValidationFailed(RuntimeError):
+    """A record broke a rule whose action is `fail`: the run stops (non-zero exit)."""
+
+
+class UnknownRulesError(RuntimeError):
+    """`strict_rules` is on and a configured rule's stream or field never appeared."""
+
+
+@dataclasses.dataclass
+class StreamState:
+    """What the mapper knows about one input stream since its latest SCHEMA message."""
+
+    name: str
+    schema_message: dict
+    key_properties: list[str]
+    tests: tuple[tuple[Rule, RecordCheck], ...]
+    schema_check: RecordSchemaCheck | None
+    quarantine: QuarantineStream
+    counts: StreamCounts
+    quarantine_schema_sent: bool = False
+    properties_seen: set[str] = dataclasses.field(default_factory=set)
+    logged_rejections: int = 0
 
 
 class WmsValidateMapper(InlineMapper):
-    """Enforces data-quality rules on Singer records."""
+    """Enforces data-quality rules on Singer records; rejects go to a quarantine stream, or are dropped, or
+    stop the run, and every record is accounted for."""
 
     name = "mapper-wms-validate"
+    capabilities: t.ClassVar[list] = [PluginCapabilities.ABOUT, PluginCapabilities.STRUCTURED_LOGGING]
+    message_reader_class = ValidateReader
+    message_writer_class = ValidateWriter
 
     config_jsonschema = th.PropertiesList(
-        th.Property("on_invalid", th.StringType, default="quarantine", description="Default action."),
+        th.Property(
+            "rules",
+            th.ObjectType(additional_properties=th.ArrayType(th.ObjectType(additional_properties=True))),
+            default={},
+            description=(
+                "Per stream name (or '*' for every stream), a list of rules: {name?, field | expression, "
+                "check, <check parameters>, action?}. A rule whose name matches a default rule replaces "
+                "it; an entry with only name and action (or enabled: false) changes (or disables) that rule."
+            ),
+        ),
+        th.Property(
+            "validate_schema",
+            th.BooleanType,
+            default=True,
+            description="Check every record against its stream's JSON Schema (types, required, enum, "
+            "nesting); a mismatch is a violation of the rule named 'schema' with the `on_invalid` action.",
+        ),
+        th.Property(
+            "on_invalid",
+            th.StringType,
+            default="quarantine",
+            allowed_values=list(ACTIONS),
+            description="Default action for a record that breaks a rule without its own `action`: quarantine "
+            "(send it to the quarantine stream), drop (count, log, discard) or fail (stop the run, exit 1).",
+        ),
+        th.Property(
+            "quarantine_stream_suffix",
+            th.StringType,
+            default="_rejected",
+            description="Suffix of the quarantine stream name: rejects from `allocation` go to "
+            "`allocation_rejected` by default.",
+        ),
+        th.Property(
+            "use_default_rules",
+            th.BooleanType,
+            default=True,
+            description="Apply the built-in default rules (ids, mod_ts, quantities, status domains; "
+            "see README).",
+        ),
+        th.Property(
+            "strict_rules",
+            th.BooleanType,
+            default=False,
+            description="Fail the run (at its end, exit 1) when a configured rule names a stream or "
+            "field that never appeared, instead of only logging a warning.",
+        ),
+        th.Property(
+            "log_rejections_limit",
+            th.IntegerType,
+            default=20,
+            description="How many rejected records per stream are logged one by one (stream, key, rules); "
+            "the rest are only counted in the summary.",
+        ),
     ).to_dict()
 
-    def map_schema_message(self, message_dict: dict) -> t.Iterable[singer.Message]:
-        yield singer.SchemaMessage.from_dict(message_dict)
+    def __init__(self, **kwargs: t.Any) -> None:
+        super().__init__(**kwargs)
+        cfg = self.config
+        self.on_invalid: str = cfg.get("on_invalid", "quarantine")
+        self.suffix: str = cfg.get("quarantine_stream_suffix", "_rejected")
+        self.validate_schema: bool = cfg.get("validate_schema", True)
+        self.strict_rules: bool = cfg.get("strict_rules", False)
+        self.log_limit: int = cfg.get("log_rejections_limit", 20)
+        errors: list[str] = []
+        if self.on_invalid not in ACTIONS:
+            errors.append(
+                f"on_invalid: unknown action {self.on_invalid!r} (expected one of {', '.join(ACTIONS)})"
+            )
+        if not isinstance(self.suffix, str) or not self.suffix:
+            errors.append("quarantine_stream_suffix: must be a non-empty string")
+        try:
+            self.rule_book = RuleBook(cfg.get("rules"), use_default_rules=cfg.get("use_default_rules", True))
+        except RuleConfigError as exc:
+            errors.extend(exc.errors)
+        if errors:
+            raise ConfigValidationError("Invalid mapper-wms-validate settings", errors=errors)
+        self.accounting = Accounting()
+        self.streams: dict[str, StreamState] = {}
+        self.quarantine_names: dict[str, str] = {}  # quarantine stream -> source stream
+        self.summary: dict[str, t.Any] = {}
 
-    def map_record_message(self, message_dict: dict) -> t.Iterable[singer.Message]:
-        yield singer.RecordMessage.from_dict(message_dict)
+    # --- helpers -------------------------------------------------------------------------------------
 
-    def map_state_message(self, message_dict: dict) -> t.Iterable[singer.Message]:
-        yield singer.StateMessage.from_dict(message_dict)
+    @property
+    def _line(self) -> int:
+        return self.message_reader.line_number
 
-    def map_activate_version_message(self, message_dict: dict) -> t.Iterable[singer.Message]:
-        yield singer.ActivateVersionMessage.from_dict(message_dict)
+    def _raw(self) -> bytes:
+        return self.message_reader.raw_line()
+
+    def _require(self, message: dict, key: str, kind: type, what: str) -> t.Any:
+        value = message.get(key)
+        if not isinstance(value, kind):
+            stream = message.get("stream")
+            where = f" for stream {stream!r}" if isinstance(stream, str) else ""
+            msg = f"line {self._line}: {what} message{where} needs '{key}' ({kind.__name__}), got {value!r}"
+            raise InvalidInputLine(msg)
+        return value
+
+    # --- SDK hooks -----------------------------------------------------------------------------------
+
+    def map_schema_message(self, message_dict: dict) -> t.Iterable[t.Any]:
+        """Compile the stream's rules and schema check; pass the SCHEMA message through unchanged."""
+        stream = self._require(message_dict, "stream", str, "SCHEMA")
+        schema = self._require(message_dict, "schema", dict, "SCHEMA")
+        key_properties = message_dict.get("key_properties") or []
+        if not isinstance(key_properties, list) or not all(isinstance(k, str) for k in key_properties):
+            raise InvalidInputLine(
+                f"line {self._line}: SCHEMA for {stream!r}: key_properties must be a list of names"
+            )
+        if stream in self.quarantine_names or stream + self.suffix in self.streams:
+            source = self.quarantine_names.get(stream, stream)
+            msg = (
+                f"line {self._line}: input stream {stream!r} collides with the quarantine stream of "
+                f"{source!r}; set quarantine_stream_suffix to something else than {self.suffix!r}"
+            )
+            raise InvalidInputLine(msg)
+        properties = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
+        try:
+            quarantine = QuarantineStream(stream, self.suffix, schema, key_properties)
+        except QuarantineSchemaError as exc:
+            raise InvalidInputLine(f"line {self._line}: {exc}") from None
+        rules = self.rule_book.rules_for(stream, properties)
+        previous = self.streams.get(stream)
+        counts = self.accounting.stream(stream)
+        counts.activate([SCHEMA_RULE] * self.validate_schema + [r.name for r in rules])
+        state = StreamState(
+            name=stream,
+            schema_message=message_dict,
+            key_properties=key_properties,
+            tests=tuple((rule, rule.test) for rule in rules),
+            schema_check=compile_record(schema) if self.validate_schema else None,
+            quarantine=quarantine,
+            counts=counts,
+        )
+        if previous is not None:
+            state.properties_seen = previous.properties_seen
+            state.logged_rejections = previous.logged_rejections
+            # the quarantine SCHEMA is sent again (before the next reject) only if the source schema changed
+            same = previous.schema_message == message_dict
+            state.quarantine_schema_sent = previous.quarantine_schema_sent and same
+        state.properties_seen.update(properties)
+        self.streams[stream] = state
+        self.quarantine_names[quarantine.name] = stream
+        for configured_stream, rule in self.rule_book.configured_rules():
+            if configured_stream == stream and not all(f in properties for f in rule.fields):
+                missing = [f for f in rule.fields if f not in properties]
+                self.logger.warning(
+                    "Rule %r (%s) reads field(s) %s that stream %r's SCHEMA does not declare (line %d)",
+                    rule.name,
+                    rule.where,
+                    missing,
+                    stream,
+                    self._line,
+                )
+        yield self._raw()
+
+    def map_record_message(self, message_dict: dict) -> t.Iterable[t.Any]:
+        """Pass a valid record through byte for byte; route a rejected one by its most severe action."""
+        state = self.streams.get(message_dict.get("stream"))  # type: ignore[arg-type]
+        if state is None:
+            stream = self._require(message_dict, "stream", str, "RECORD")
+            msg = (
+                f"line {self._line}: RECORD for stream {stream!r} arrived before any SCHEMA message for that "
+                "stream; a tap must send the stream's SCHEMA first"
+            )
+            raise InvalidInputLine(msg)
+        record = message_dict.get("record")
+        if type(record) is not dict:
+            record = self._require(message_dict, "record", dict, "RECORD")
+        counts = state.counts
+        counts.records_in += 1
+        violations: list[tuple[str, str, str | None, str, str]] | None = None
+        if state.schema_check is not None:
+            problems = state.schema_check(record)
+            if problems is not None:
+                violations = [(SCHEMA_RULE, "schema", f, m, self.on_invalid) for f, m in problems]
+        for rule, test in state.tests:
+            problem = test(record)
+            if problem is not None:
+                if violations is None:
+                    violations = []
+                violations.append(
+                    (rule.name, rule.check, rule.field_label, problem, rule.action or self.on_invalid)
+                )
+        if violations is None:
+            counts.passed += 1
+            yield self._raw()
+            return
+        yield from self._reject(state, message_dict, violations)
+
+    def _reject(
+        self, state: StreamState, message: dict, violations: list[tuple[str, str, str | None, str, str]]
+    ) -> t.Iterator[t.Any]:
+        action = max((v[4] for v in violations), key=ACTION_SEVERITY.__getitem__)
+        counts = state.counts
+        setattr(counts, _OUTCOME[action], getattr(counts, _OUTCOME[action]) + 1)
+        for rule_name in {v[0] for v in violations}:
+            rule_counts = counts.rules[rule_name]
+            rule_counts.broken += 1
+            setattr(rule_counts, _OUTCOME[action], getattr(rule_counts, _OUTCOME[action]) + 1)
+        record = message["record"]
+        key = {k: record.get(k) for k in state.key_properties}
+        broken = "; ".join(f"rule '{v[0]}' ({v[2]}: {v[3]})" for v in violations)
+        if action == "fail":
+            self.message_writer.flush()
+            self.summary = self.accounting.log_summary(self.logger, self.metrics_logger)
+            msg = (
+                f"line {self._line}: record with key {key} in stream {state.name!r} broke {broken}; "
+                "action 'fail' stops the run (messages before this line, including the last STATE, "
+                "were written)"
+            )
+            raise ValidationFailed(msg)
+        if state.logged_rejections < self.log_limit:
+            state.logged_rejections += 1
+            verb = "Dropped" if action == "drop" else f"Quarantined (to {state.quarantine.name!r})"
+            self.logger.warning("%s record with key %s from stream %r: %s", verb, key, state.name, broken)
+        if action == "drop":
+            return
+        if not state.quarantine_schema_sent:
+            state.quarantine_schema_sent = True
+            yield state.quarantine.schema_message
+        yield state.quarantine.record_message(
+            message,
+            [{"rule": v[0], "check": v[1], "field": v[2], "message": v[3]} for v in violations],
+        )
+
+    def map_state_message(self, message_dict: dict) -> t.Iterable[t.Any]:
+        """Pass STATE through in order (the records it covers were written before it), then flush."""
+        yield self._raw()
+        self.message_writer.flush()
+
+    def map_activate_version_message(self, message_dict: dict) -> t.Iterable[t.Any]:
+        """Pass ACTIVATE_VERSION through for the source stream only (the quarantine stream keeps history)."""
+        self._require(message_dict, "stream", str, "ACTIVATE_VERSION")
+        yield self._raw()
+
+    def map_batch_message(self, message_dict: dict) -> t.Iterable[t.Any]:
+        """Refuse BATCH: its records are in files this mapper does not read yet, so it cannot check them."""
+        stream = message_dict.get("stream")
+        msg = (
+            f"line {self._line}: BATCH message for stream {stream!r}: mapper-wms-validate does not support "
+            "BATCH messages yet (it cannot validate records it does not see); run the tap without batch "
+            "mode so it sends RECORD messages"
+        )
+        raise InvalidInputLine(msg)
+
+    def process_endofpipe(self) -> None:
+        """Flush, log the summary and metrics, and report rules whose stream or field never appeared."""
+        self.message_writer.flush()
+        self.summary = self.accounting.log_summary(self.logger, self.metrics_logger)
+        problems = list(self.unused_rules())
+        for problem in problems:
+            self.logger.warning("%s", problem)
+        if problems and self.strict_rules:
+            raise UnknownRulesError("strict_rules: " + "; ".join(problems))
+
+    def unused_rules(self) -> t.Iterator[str]:
+        """Messages for configured rules on streams or fields that never appeared in any SCHEMA."""
+        every_field = set().union(*(s.properties_seen for s in self.streams.values()))
+        for stream, rule in self.rule_book.configured_rules():
+            if stream == "*":
+                missing = [f for f in rule.fields if f not in every_field]
+                if missing:
+                    yield f"rule {rule.name!r} ({rule.where}) reads field(s) {missing} no stream declared"
+                continue
+            state = self.streams.get(stream)
+            if state is None:
+                yield f"rule {rule.name!r} ({rule.where}) is for stream {stream!r}, which never appeared"
+                continue
+            missing = [f for f in rule.fields if f not in state.properties_seen]
+            if missing:
+                yield (
+                    f"rule {rule.name!r} ({rule.where}) reads field(s) {missing} that stream {stream!r}'s "
+                    "SCHEMA never declared"
+                )
+
+
+_OUTCOME = {"drop": "dropped", "quarantine": "quarantined", "fail": "failed"}
 
 
 if __name__ == "__main__":

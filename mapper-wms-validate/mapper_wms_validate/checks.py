@@ -1,0 +1,220 @@
+"""The check functions behind rules, compiled once per rule from its parameters.
+
+Why closures: each check runs once per record, so everything that can be decided from the config (regex
+compilation, parameter conversion, the message prefix) is done here, once. A compiled check takes the whole
+record and returns None when the record passes or a human-readable message when it breaks the rule.
+
+Null semantics: a null or missing value passes every check except `not_null` (a `positive` rule says "if
+there is a quantity, it is positive"; whether there must be one is `not_null`'s job). Expressions follow SQL
+CHECK semantics (see expression.py).
+"""
+
+from __future__ import annotations
+
+import re
+import typing as t
+from datetime import datetime
+from decimal import Decimal
+
+from mapper_wms_validate.expression import CompiledExpression, ExpressionTypeError, compile_expression
+
+RecordCheck = t.Callable[[dict], "str | None"]
+NUMBER_TYPES = (int, float, Decimal)  # bool is excluded on purpose: type(True) is bool
+
+
+class CheckConfigError(ValueError):
+    """A rule's parameters are missing or wrong (reported at start with the rule's location)."""
+
+
+class CheckSpec(t.NamedTuple):
+    """How to build one check: the factory, its required and optional parameters, whether it needs a field."""
+
+    factory: t.Callable[[str, dict], RecordCheck]
+    required: tuple[str, ...]
+    optional: tuple[str, ...] = ()
+    needs_field: bool = True
+
+
+def _number_param(params: dict, key: str) -> int | Decimal:
+    value = params[key]
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+        raise CheckConfigError(f"parameter '{key}' must be a number, got {value!r}")
+    return Decimal(repr(value)) if isinstance(value, float) else value
+
+
+def _is_number(value: t.Any) -> bool:
+    return type(value) in NUMBER_TYPES
+
+
+def _not_null(field: str, _params: dict) -> RecordCheck:
+    message = f"{field} must not be null"
+
+    def check(r: dict) -> str | None:
+        return message if r.get(field) is None else None
+
+    return check
+
+
+def _compare_factory(symbol: str, op: t.Callable[[t.Any, t.Any], bool], fixed: int | None = None):
+    """Build a factory for one-sided numeric bounds (positive, non_negative, min, max)."""
+
+    def factory(field: str, params: dict) -> RecordCheck:
+        bound = fixed if fixed is not None else _number_param(params, "value")
+
+        def check(r: dict) -> str | None:
+            v = r.get(field)
+            if v is None:
+                return None
+            if type(v) in NUMBER_TYPES:
+                if op(v, bound):
+                    return None
+                return f"{field} must be {symbol} {bound}, got {v}"
+            return f"{field} must be a number {symbol} {bound}, got {v!r}"
+
+        return check
+
+    return factory
+
+
+def _range(field: str, params: dict) -> RecordCheck:
+    low, high = _number_param(params, "min"), _number_param(params, "max")
+    if low > high:
+        raise CheckConfigError(f"'min' ({low}) is greater than 'max' ({high})")
+
+    def check(r: dict) -> str | None:
+        v = r.get(field)
+        if v is None:
+            return None
+        if type(v) in NUMBER_TYPES and low <= v <= high:
+            return None
+        return f"{field} must be between {low} and {high} (inclusive), got {v!r}"
+
+    return check
+
+
+def _in(field: str, params: dict) -> RecordCheck:
+    values = params["values"]
+    if not isinstance(values, list) or not values:
+        raise CheckConfigError(f"parameter 'values' must be a non-empty list, got {values!r}")
+    if any(isinstance(v, (dict, list)) for v in values):
+        raise CheckConfigError("parameter 'values' may hold only strings, numbers, booleans and null")
+    # bools are kept apart because True == 1 in Python but not in a status domain
+    bools = frozenset(v for v in values if isinstance(v, bool))
+    others = frozenset(
+        Decimal(repr(v)) if isinstance(v, float) else v for v in values if not isinstance(v, bool)
+    )
+    shown = ", ".join(repr(v) for v in values)
+
+    def check(r: dict) -> str | None:
+        v = r.get(field)
+        if v is None:
+            return None
+        try:
+            if (v in bools) if type(v) is bool else (v in others):
+                return None
+        except TypeError:  # object/array values are unhashable and never allowed
+            pass
+        return f"{field} must be one of [{shown}], got {v!r}"
+
+    return check
+
+
+def _pattern(field: str, params: dict) -> RecordCheck:
+    source = params["pattern"]
+    if not isinstance(source, str):
+        raise CheckConfigError(f"parameter 'pattern' must be a string, got {source!r}")
+    try:
+        fullmatch = re.compile(source).fullmatch
+    except re.error as exc:
+        raise CheckConfigError(
+            f"parameter 'pattern' is not a valid regular expression {source!r}: {exc}"
+        ) from exc
+
+    def check(r: dict) -> str | None:
+        v = r.get(field)
+        if v is None:
+            return None
+        if type(v) is str and fullmatch(v) is not None:
+            return None
+        return f"{field} must match the pattern {source!r}, got {v!r}"
+
+    return check
+
+
+def _max_length(field: str, params: dict) -> RecordCheck:
+    limit = params["value"]
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+        raise CheckConfigError(f"parameter 'value' must be a non-negative integer, got {limit!r}")
+
+    def check(r: dict) -> str | None:
+        v = r.get(field)
+        if v is None:
+            return None
+        if type(v) is str:
+            if len(v) <= limit:
+                return None
+            return f"{field} must be at most {limit} characters long, got {len(v)}"
+        return f"{field} must be a string of at most {limit} characters, got {v!r}"
+
+    return check
+
+
+def _datetime(field: str, params: dict) -> RecordCheck:
+    require_tz = params.get("require_timezone", False)
+    if not isinstance(require_tz, bool):
+        raise CheckConfigError(f"parameter 'require_timezone' must be true or false, got {require_tz!r}")
+    parse = datetime.fromisoformat
+
+    def check(r: dict) -> str | None:
+        v = r.get(field)
+        if v is None:
+            return None
+        if type(v) is not str:
+            return f"{field} must be an ISO-8601 date-time string, got {v!r}"
+        try:
+            parsed = parse(v)
+        except ValueError:
+            return f"{field} must be an ISO-8601 date-time, got {v!r}"
+        if require_tz and parsed.tzinfo is None:
+            return f"{field} must carry a UTC offset, got {v!r}"
+        return None
+
+    return check
+
+
+def expression_check(compiled: CompiledExpression) -> RecordCheck:
+    """Wrap a compiled expression as a record check (false -> violation, unknown -> pass)."""
+    evaluate = compiled.evaluate
+    message = f"expression is false: {compiled.source}"
+
+    def check(r: dict) -> str | None:
+        try:
+            if evaluate(r) is not False:
+                return None
+        except ExpressionTypeError as exc:
+            return f"expression {compiled.source!r} cannot be evaluated: {exc}"
+        return message
+
+    return check
+
+
+def _expression(_field: str, params: dict) -> RecordCheck:
+    return expression_check(compile_expression(params["expression"]))
+
+
+_GT = _compare_factory(">", lambda v, b: v > b, fixed=0)
+_GE0 = _compare_factory(">=", lambda v, b: v >= b, fixed=0)
+
+CHECKS: dict[str, CheckSpec] = {
+    "not_null": CheckSpec(_not_null, ()),
+    "positive": CheckSpec(_GT, ()),
+    "non_negative": CheckSpec(_GE0, ()),
+    "min": CheckSpec(_compare_factory(">=", lambda v, b: v >= b), ("value",)),
+    "max": CheckSpec(_compare_factory("<=", lambda v, b: v <= b), ("value",)),
+    "range": CheckSpec(_range, ("min", "max")),
+    "in": CheckSpec(_in, ("values",)),
+    "pattern": CheckSpec(_pattern, ("pattern",)),
+    "max_length": CheckSpec(_max_length, ("value",)),
+    "datetime": CheckSpec(_datetime, (), ("require_timezone",)),
+    "expression": CheckSpec(_expression, ("expression",), needs_field=False),
+}
