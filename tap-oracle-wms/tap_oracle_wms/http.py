@@ -1,0 +1,249 @@
+"""HTTP policy shared by discovery and the streams: TLS, retries with backoff, status handling.
+
+One place decides what is retried (429, 5xx, timeouts, connection resets, truncated bodies), how
+long to wait (exponential backoff with jitter, never shorter than `Retry-After`) and what is fatal
+(401/403 at once; other 4xx with the API's error code), so discovery and syncs behave the same.
+"""
+
+from __future__ import annotations
+
+import decimal
+import email.utils
+import logging
+import random
+import time
+import typing as t
+from http import HTTPStatus
+from urllib.parse import urlsplit
+
+import backoff  # provided by singer-sdk's python-backoff dependency
+import msgspec
+import requests
+from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+
+from tap_oracle_wms.auth import build_auth
+from tap_oracle_wms.discovery import entity_names_from_listing
+from tap_oracle_wms.errors import WmsAuthError, WmsRetriesExhaustedError
+
+# Longest Retry-After honoured; a gateway asking for more is treated as an outage.
+RETRY_AFTER_CAP_SECONDS = 900.0
+
+RETRYABLE_EXCEPTIONS: tuple[type[BaseException], ...] = (
+    ConnectionResetError,
+    RetriableAPIError,
+    requests.exceptions.Timeout,
+    requests.exceptions.ConnectionError,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+)
+
+# JSON floats become Decimal so quantities keep every digit from the wire on.
+_decoder = msgspec.json.Decoder(float_hook=decimal.Decimal)
+
+
+def retry_after_seconds(response: requests.Response | None) -> float | None:
+    """Seconds asked for by a `Retry-After` header (delta-seconds or HTTP-date), if any."""
+    if response is None:
+        return None
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+class RetryPolicy:
+    """Exponential backoff (`base`, 2x, ... capped at `cap`) with up to 25% added jitter, never
+    shorter than the server's `Retry-After`; `max_retries` retries after the first attempt."""
+
+    def __init__(self, *, max_retries: int, base: float, cap: float) -> None:
+        self.max_retries = max_retries
+        self.base = base
+        self.cap = cap
+
+    @property
+    def max_tries(self) -> int:
+        return self.max_retries + 1
+
+    def wait_gen(self) -> t.Generator[float, t.Any, None]:
+        """A `backoff` wait generator; `backoff` sends in each failure's exception."""
+        exc = yield  # type: ignore[misc]
+        attempt = 0
+        while True:
+            delay = min(self.cap, self.base * (2**attempt))
+            attempt += 1
+            asked = retry_after_seconds(getattr(exc, "response", None))
+            if asked is not None:
+                delay = max(delay, min(asked, RETRY_AFTER_CAP_SECONDS))
+            exc = yield delay
+
+    @staticmethod
+    def jitter(value: float) -> float:
+        """Add up to 25% so many clients do not retry in lockstep; never below `value`."""
+        return value + random.uniform(0, value * 0.25)
+
+
+def describe_failure(exc: BaseException) -> str:
+    """Short operator-facing text for a failed attempt (no headers, no credentials)."""
+    if isinstance(exc, RetriableAPIError):
+        return str(exc)
+    return f"{type(exc).__name__}: {str(exc)[:300]}"
+
+
+def _api_error_detail(response: requests.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:200].strip()
+    if isinstance(body, dict):
+        parts = [f"{k}={body[k]!s}" for k in ("code", "message", "reference") if body.get(k)]
+        if body.get("details"):
+            parts.append(f"details={str(body['details'])[:300]}")
+        return ", ".join(parts)
+    return str(body)[:200]
+
+
+def request_label(response: requests.Response) -> str:
+    """Path and query of the request (the query carries only filters, never credentials)."""
+    parts = urlsplit(response.url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def check_response(response: requests.Response, *, auth_method: str) -> t.Any:
+    """Validate one response and return its decoded JSON body; None for 404 (no rows).
+
+    Raises RetriableAPIError for 429/5xx and for 2xx bodies that are not complete JSON (truncated
+    transfers), WmsAuthError for 401/403 and FatalAPIError for any other client error.
+    """
+    status = response.status_code
+    if status == HTTPStatus.NOT_FOUND:
+        return None
+    label = request_label(response)
+    if status in (HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN):
+        hint = (
+            "check username and password"
+            if auth_method == "basic"
+            else "check the OAuth2 client, scope and user"
+        )
+        need = " (the API user needs the lgfapi_read_access permission)" if status == 403 else ""
+        raise WmsAuthError(
+            f"HTTP {status} {response.reason} for {label}: the WMS API refused the credentials "
+            f"(auth_method={auth_method}); {hint}{need}"
+        )
+    if status == HTTPStatus.TOO_MANY_REQUESTS or status >= HTTPStatus.INTERNAL_SERVER_ERROR:
+        raise RetriableAPIError(f"HTTP {status} {response.reason} for {label}", response)
+    if status >= HTTPStatus.BAD_REQUEST:
+        raise FatalAPIError(f"HTTP {status} {response.reason} for {label}: {_api_error_detail(response)}")
+    try:
+        return _decoder.decode(response.content)
+    except msgspec.DecodeError as exc:
+        raise RetriableAPIError(
+            f"Truncated or invalid JSON body ({len(response.content)} bytes) for {label}: {exc}",
+            response,
+        ) from None
+
+
+def with_retries(
+    func: t.Callable[..., t.Any],
+    policy: RetryPolicy,
+    logger: logging.Logger,
+    what: str,
+) -> t.Callable[..., t.Any]:
+    """Wrap `func` in the retry policy; when retries run out, raise one clear error."""
+
+    def on_backoff(details: t.Any) -> None:
+        logger.warning(
+            "%s: attempt %d of %d failed (%s); retrying in %.1fs",
+            what,
+            details["tries"],
+            policy.max_tries,
+            describe_failure(details["exception"]),
+            details["wait"],
+        )
+
+    retrying = backoff.on_exception(
+        policy.wait_gen,
+        RETRYABLE_EXCEPTIONS,
+        max_tries=policy.max_tries,
+        jitter=policy.jitter,
+        on_backoff=on_backoff,
+        logger=None,
+    )(func)
+
+    return give_up_clearly(retrying, what, policy.max_retries)
+
+
+def give_up_clearly(
+    retrying: t.Callable[..., t.Any], what: str, max_retries: int, hint: str = ""
+) -> t.Callable[..., t.Any]:
+    """Turn the last transient failure, once retries ran out, into one error saying so."""
+
+    def call(*args: t.Any, **kwargs: t.Any) -> t.Any:
+        try:
+            return retrying(*args, **kwargs)
+        except RETRYABLE_EXCEPTIONS as exc:
+            raise WmsRetriesExhaustedError(
+                f"{what}: giving up after {max_retries} retries (max_retries); "
+                f"last failure: {describe_failure(exc)}{hint}"
+            ) from exc
+
+    return call
+
+
+def make_session(config: t.Mapping[str, t.Any]) -> requests.Session:
+    """A session with TLS verification on (or the configured CA bundle)."""
+    session = requests.Session()
+    session.verify = config.get("ca_bundle") or bool(config.get("verify_tls", True))
+    session.headers["Accept"] = "application/json"
+    return session
+
+
+class WmsApi:
+    """Session, credentials and retry policy of one run, shared by discovery and all streams."""
+
+    def __init__(self, config: t.Mapping[str, t.Any], logger: logging.Logger) -> None:
+        self.config = config
+        self.logger = logger
+        self.session = make_session(config)
+        self.auth = build_auth(config, self.session)
+        self.auth_method = str(config.get("auth_method", "basic"))
+        self.timeout = float(config.get("request_timeout", 60))
+        self.policy = RetryPolicy(
+            max_retries=int(config.get("max_retries", 8)),
+            base=float(config.get("backoff_base_seconds", 1.0)),
+            cap=float(config.get("backoff_max_seconds", 60.0)),
+        )
+        self.api_root = f"{str(config['base_url']).rstrip('/')}/wms/lgfapi/{config.get('api_version', 'v10')}"
+
+    def entity_url(self, entity: str = "") -> str:
+        """`{base_url}/wms/lgfapi/{api_version}/entity/{entity}/`."""
+        return f"{self.api_root}/entity/{entity}/" if entity else f"{self.api_root}/entity/"
+
+    def _get(self, url: str) -> t.Any:
+        response = self.session.get(url, auth=self.auth, timeout=self.timeout)
+        return response, check_response(response, auth_method=self.auth_method)
+
+    def get_json(self, url: str, what: str) -> t.Any:
+        """GET with the retry policy; 404 raises a clear error (discovery URLs must exist)."""
+        response, body = with_retries(self._get, self.policy, self.logger, what)(url)
+        if response.status_code == HTTPStatus.NOT_FOUND:
+            raise FatalAPIError(
+                f"{what}: HTTP 404 for {request_label(response)}; check base_url (it must include the "
+                "environment, e.g. https://tenant.wms.ocs.oraclecloud.com/prod), api_version and entities"
+            )
+        return body
+
+    def list_entities(self) -> list[str]:
+        """Names the API lists at `/entity/` (this also proves connectivity and credentials)."""
+        return entity_names_from_listing(self.get_json(self.entity_url(), "entity list"))
+
+    def describe(self, entity: str) -> t.Any:
+        """The describe payload of one entity."""
+        return self.get_json(f"{self.entity_url(entity)}describe/", f"describe of '{entity}'")

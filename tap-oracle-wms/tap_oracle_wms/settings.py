@@ -1,0 +1,225 @@
+"""Settings: the JSON Schema the SDK validates and documents, plus the checks JSON Schema cannot
+express. Every message names the setting, and never shows a secret's value."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import re
+import typing as t
+from urllib.parse import urlsplit
+
+from singer_sdk import typing as th
+
+DEFAULT_ENTITIES = ["allocation", "order_hdr", "order_dtl"]
+MAX_PAGE_SIZE = 1250
+PAGE_MODES = ("sequenced", "paged")
+AUTH_METHODS = ("basic", "oauth2")
+SECRET_SETTINGS = ("password", "oauth_client_secret")
+_ENTITY_NAME = re.compile(r"^[A-Za-z0-9_]+$")
+
+CONFIG_SCHEMA = th.PropertiesList(
+    th.Property(
+        "base_url",
+        th.StringType,
+        required=True,
+        title="Base URL",
+        description="Tenant URL including the environment, without /wms/lgfapi.",
+        examples=["https://tenant.wms.ocs.oraclecloud.com/prod"],
+    ),
+    th.Property(
+        "api_version",
+        th.StringType,
+        default="v10",
+        description="LGF API version in the URL path (v10 is current through release 26C).",
+        examples=["v10"],
+    ),
+    th.Property(
+        "auth_method",
+        th.StringType,
+        default="basic",
+        allowed_values=list(AUTH_METHODS),
+        description="`basic` (username/password) or `oauth2` (bearer token from oauth_token_url).",
+    ),
+    th.Property("username", th.StringType, description="API user (basic auth; OAuth2 password grant)."),
+    th.Property(
+        "password",
+        th.StringType,
+        secret=True,
+        description="API user's password (basic auth; OAuth2 password grant).",
+    ),
+    th.Property(
+        "oauth_token_url",
+        th.StringType,
+        description="OAuth2 token endpoint (required with auth_method=oauth2).",
+        examples=["https://idcs-tenant.identity.oraclecloud.com/oauth2/v1/token"],
+    ),
+    th.Property("oauth_client_id", th.StringType, description="OAuth2 client id."),
+    th.Property("oauth_client_secret", th.StringType, secret=True, description="OAuth2 client secret."),
+    th.Property(
+        "oauth_scope",
+        th.StringType,
+        description="OAuth2 scope.",
+        examples=["urn:resource:fusion:scm:logistics:wms:lgfapi/"],
+    ),
+    th.Property(
+        "entities",
+        th.ArrayType(th.StringType),
+        default=DEFAULT_ENTITIES,
+        description='Entities to expose as streams; ["*"] = every entity the API lists.',
+        examples=[["allocation", "order_hdr", "order_dtl"], ["*"]],
+    ),
+    th.Property(
+        "page_size",
+        th.IntegerType,
+        default=MAX_PAGE_SIZE,
+        description=f"Records per page, 1..{MAX_PAGE_SIZE} (the API's maximum).",
+    ),
+    th.Property(
+        "page_mode",
+        th.StringType,
+        default="sequenced",
+        allowed_values=list(PAGE_MODES),
+        description="`sequenced` (cursor pages, Oracle's advice for extraction) or `paged` (numbered pages).",
+    ),
+    th.Property(
+        "start_date",
+        th.DateTimeType,
+        description="Lower bound (mod_ts) of the first sync; ISO-8601 with an explicit offset.",
+        examples=["2025-01-01T00:00:00+00:00"],
+    ),
+    th.Property(
+        "lookback_seconds",
+        th.IntegerType,
+        default=300,
+        description="Each incremental run starts this far behind the bookmark, to catch rows whose "
+        "mod_ts was set before they were committed (long transactions).",
+    ),
+    th.Property("company_code", th.StringType, description="Narrow every request with company_id__code."),
+    th.Property("facility_code", th.StringType, description="Narrow every request with facility_id__code."),
+    th.Property(
+        "request_timeout", th.NumberType, default=60, description="Seconds to wait for each HTTP response."
+    ),
+    th.Property(
+        "max_retries",
+        th.IntegerType,
+        default=8,
+        description="Retries of a failed request (429, 5xx, timeout, reset, truncated body) before the run "
+        "fails; with the default backoff they span about three minutes.",
+    ),
+    th.Property(
+        "verify_tls", th.BooleanType, default=True, description="Verify the server's TLS certificate."
+    ),
+    th.Property("ca_bundle", th.StringType, description="Path to a CA bundle file used to verify TLS."),
+    th.Property(
+        "backoff_base_seconds",
+        th.NumberType,
+        default=1.0,
+        description="First retry delay; each retry doubles it (plus up to 25% jitter).",
+    ),
+    th.Property(
+        "backoff_max_seconds",
+        th.NumberType,
+        default=60.0,
+        description="Longest delay between retries (a longer Retry-After is still honoured).",
+    ),
+).to_dict()
+
+
+def _parse_offset_datetime(value: str) -> datetime.datetime | None:
+    try:
+        parsed = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+def _check_number(config: t.Mapping[str, t.Any], name: str, low: float, high: float | None) -> list[str]:
+    value = config.get(name)
+    if value is None:
+        return []
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return [f"Setting '{name}' must be a number, got {type(value).__name__}"]
+    if value < low or (high is not None and value > high):
+        upper = f"..{high:g}" if high is not None else " or more"
+        return [f"Setting '{name}' must be {low:g}{upper}, got {value}"]
+    return []
+
+
+def validate_settings(config: t.Mapping[str, t.Any]) -> list[str]:
+    """Problems with `config`, each naming the setting; empty when the settings are usable."""
+    errors: list[str] = []
+    base_url = config.get("base_url")
+    if isinstance(base_url, str):
+        parts = urlsplit(base_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            errors.append(f"Setting 'base_url' must be an http(s) URL, got {base_url!r}")
+        elif "/wms/lgfapi" in parts.path:
+            errors.append(
+                "Setting 'base_url' must stop at the environment (e.g. .../prod), without /wms/lgfapi/..."
+            )
+    api_version = config.get("api_version", "v10")
+    if not isinstance(api_version, str) or not re.fullmatch(r"v\d+", api_version):
+        errors.append(f"Setting 'api_version' must look like 'v10', got {api_version!r}")
+
+    auth_method = config.get("auth_method", "basic")
+    if auth_method not in AUTH_METHODS:
+        errors.append(f"Setting 'auth_method' must be one of {', '.join(AUTH_METHODS)}, got {auth_method!r}")
+    elif auth_method == "basic":
+        errors.extend(
+            f"Setting '{name}' is required with auth_method=basic"
+            for name in ("username", "password")
+            if not config.get(name)
+        )
+    else:
+        errors.extend(
+            f"Setting '{name}' is required with auth_method=oauth2"
+            for name in ("oauth_token_url", "oauth_client_id", "oauth_client_secret")
+            if not config.get(name)
+        )
+        if config.get("username") and not config.get("password"):
+            errors.append("Setting 'password' is required when 'username' is set (OAuth2 password grant)")
+
+    entities = config.get("entities", DEFAULT_ENTITIES)
+    if not isinstance(entities, list) or not entities:
+        errors.append("Setting 'entities' must be a non-empty list of entity names, or [\"*\"]")
+    else:
+        bad = [e for e in entities if not isinstance(e, str) or (e != "*" and not _ENTITY_NAME.match(e))]
+        if bad:
+            errors.append(f"Setting 'entities' has invalid entity names: {bad!r}")
+        if "*" in entities and len(entities) > 1:
+            errors.append("Setting 'entities': \"*\" selects every entity and cannot be combined with names")
+
+    errors += _check_number(config, "page_size", 1, MAX_PAGE_SIZE)
+    if isinstance(config.get("page_size"), float):
+        errors.append("Setting 'page_size' must be a whole number")
+    page_mode = config.get("page_mode", "sequenced")
+    if page_mode not in PAGE_MODES:
+        errors.append(f"Setting 'page_mode' must be one of {', '.join(PAGE_MODES)}, got {page_mode!r}")
+
+    start_date = config.get("start_date")
+    if start_date is not None and (
+        not isinstance(start_date, str) or _parse_offset_datetime(start_date) is None
+    ):
+        errors.append(
+            f"Setting 'start_date' must be an ISO-8601 date-time with an explicit offset "
+            f"(e.g. 2025-01-01T00:00:00+00:00), got {start_date!r}"
+        )
+    errors += _check_number(config, "lookback_seconds", 0, None)
+    errors += _check_number(config, "request_timeout", 0.001, None)
+    errors += _check_number(config, "max_retries", 0, 100)
+    errors += _check_number(config, "backoff_base_seconds", 0, None)
+    errors += _check_number(config, "backoff_max_seconds", 0, None)
+    ca_bundle = config.get("ca_bundle")
+    if ca_bundle and not os.path.isfile(str(ca_bundle)):
+        errors.append(f"Setting 'ca_bundle' must name a readable CA bundle file, got {ca_bundle!r}")
+    return errors
+
+
+def hide_secret_values(message: str, config: t.Mapping[str, t.Any]) -> str:
+    """Replace any secret's value that a (JSON Schema) message quotes."""
+    for name in SECRET_SETTINGS:
+        value = config.get(name)
+        if value and isinstance(value, str | int | float):
+            message = message.replace(repr(value), "'***'").replace(str(value), "***")
+    return message

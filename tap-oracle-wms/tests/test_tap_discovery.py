@@ -1,0 +1,131 @@
+"""Describe payloads in every plausible form become stream schemas; nothing crashes discovery."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from tap_oracle_wms.discovery import (
+    classify,
+    describe_to_entity,
+    entity_names_from_listing,
+    normalise_type_name,
+    parse_required,
+)
+from tap_oracle_wms.records import DECIMAL, DROP, FOREIGN_KEY, PLAIN, TIMESTAMP
+
+LOG = logging.getLogger("test")
+
+
+@pytest.mark.parametrize(
+    ("raw", "name", "kind"),
+    [
+        ("integer", "task_seq_nbr", "integer"),
+        ("IntegerField", "task_seq_nbr", "integer"),
+        ("pk", "id", "integer"),
+        ("AutoField", "id", "integer"),
+        ("decimal", "alloc_qty", "decimal"),
+        ("DecimalField", "alloc_qty", "decimal"),
+        ("NUMBER(10,2)", "alloc_qty", "decimal"),
+        ("number", "alloc_qty", "decimal"),
+        ("datetime", "mod_ts", "timestamp"),
+        ("DateTimeField", "mod_ts", "timestamp"),
+        ("timestamp with time zone", "mod_ts", "timestamp"),
+        ("date-time", "mod_ts", "timestamp"),
+        ("boolean", "is_picking_flg", "boolean"),
+        ("BooleanField", "is_picking_flg", "boolean"),
+        ("varchar", "pick_locn_str", "string"),
+        ("VARCHAR2(40)", "pick_locn_str", "string"),
+        ("text", "pick_locn_str", "string"),
+        ("CharField", "pick_locn_str", "string"),
+        ("relation", "order_dtl_id", "relation"),
+        ("ForeignKey", "order_dtl_id", "relation"),
+        ("integer", "order_dtl_id", "relation"),
+        ("integer", "status_id", "integer"),
+        ("set", "order_dtl_set", "collection"),
+        ("relation", "order_dtl_set", "collection"),
+        ("hologram", "x", None),
+    ],
+)
+def test_tap_type_names_in_several_schemes(raw, name, kind):
+    assert classify(name, raw) == kind
+
+
+def test_tap_normalise_type_name():
+    assert normalise_type_name("DateTimeField") == "datetime"
+    assert normalise_type_name(" Timestamp With Time Zone ") == "timestampwithtimezone"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (True, True),
+        (False, False),
+        ("Y", True),
+        ("N", False),
+        ("X", True),
+        ("C", False),
+        (None, False),
+        ("?", None),
+    ],
+)
+def test_tap_required_as_bool_or_code(raw, expected):
+    assert parse_required(raw) is expected
+
+
+def test_tap_entity_listing_forms():
+    assert entity_names_from_listing({"b": "https://x/b/", "a": "https://x/a/"}) == ["a", "b"]
+    assert entity_names_from_listing(["b", "a"]) == ["a", "b"]
+    assert entity_names_from_listing({"results": [{"name": "a"}, {"entity": "b"}]}) == ["a", "b"]
+
+
+def describe_payload(fields):
+    return {"parameters": ["id", "mod_ts"], "fields": fields}
+
+
+def test_tap_describe_builds_schema_and_plan(caplog):
+    payload = describe_payload(
+        {
+            "id": {"type": "pk", "required": True},
+            "mod_ts": {"type": "datetime", "required": "Y"},
+            "order_dtl_id": {"type": "relation", "required": "X"},
+            "alloc_qty": {"type": "decimal", "required": False},
+            "pick_locn_str": {"type": "varchar", "max_length": 40, "required": "N"},
+            "order_dtl_set": {"type": "set"},
+            "weird": {"type": "hologram", "required": "C"},
+        }
+    )
+    with caplog.at_level(logging.WARNING):
+        entity = describe_to_entity("allocation", payload, LOG)
+    props = entity.schema["properties"]
+    assert props["id"] == {"type": ["integer"]}
+    assert props["mod_ts"] == {"type": ["string", "null"], "format": "date-time"}
+    assert props["order_dtl_id"] == {"type": ["integer", "null"]}
+    assert props["order_dtl_id_key"] == {"type": ["string", "null"]}
+    assert props["alloc_qty"] == {"type": ["number", "null"]}
+    assert props["pick_locn_str"] == {"type": ["string", "null"], "maxLength": 40}
+    assert props["weird"] == {"type": ["string", "null"]}
+    assert "order_dtl_set" not in props
+    assert entity.plan == {
+        "id": PLAIN,
+        "mod_ts": TIMESTAMP,
+        "order_dtl_id": FOREIGN_KEY,
+        "alloc_qty": DECIMAL,
+        "pick_locn_str": PLAIN,
+        "order_dtl_set": DROP,
+        "weird": PLAIN,
+    }
+    assert entity.replication_key == "mod_ts"
+    assert any("'weird'" in r.message and "hologram" in r.message for r in caplog.records)
+
+
+def test_tap_describe_fields_as_list_and_missing_mod_ts():
+    payload = {"fields": [{"name": "id", "data_type": "integer"}, {"name": "code", "data_type": "string"}]}
+    entity = describe_to_entity("facility", payload, LOG)
+    assert set(entity.schema["properties"]) == {"id", "code"}
+    assert entity.replication_key is None
+
+
+def test_tap_describe_without_fields_fails_clearly():
+    with pytest.raises(ValueError, match="'empty': describe returned no fields"):
+        describe_to_entity("empty", {"parameters": []}, LOG)

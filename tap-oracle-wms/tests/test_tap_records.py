@@ -1,0 +1,107 @@
+"""Record shaping follows docs/data-contract.md section 2 exactly."""
+
+from __future__ import annotations
+
+import decimal
+import io
+import json
+import logging
+import sys
+
+import pytest
+from singer_sdk.singerlib.messages import RecordMessage
+from tap_oracle_wms.records import (
+    DECIMAL,
+    DROP,
+    FOREIGN_KEY,
+    PLAIN,
+    TIMESTAMP,
+    RecordShapeError,
+    RecordShaper,
+    to_utc_timestamp,
+)
+from tap_oracle_wms.writer import WmsMessageWriter
+
+PLAN = {
+    "id": PLAIN,
+    "order_dtl_id": FOREIGN_KEY,
+    "alloc_qty": DECIMAL,
+    "mod_ts": TIMESTAMP,
+    "order_dtl_set": DROP,
+    "final_oblpn_nbr": PLAIN,
+    "status_id": PLAIN,
+}
+
+
+def shaper() -> RecordShaper:
+    return RecordShaper("allocation", PLAN, logging.getLogger("test"))
+
+
+def test_tap_foreign_key_object_becomes_id_and_key_columns():
+    row = shaper().shape({"id": 1, "order_dtl_id": {"id": 647, "key": "DC01", "url": "https://x/647"}})
+    assert row == {"id": 1, "order_dtl_id": 647, "order_dtl_id_key": "DC01"}
+
+
+def test_tap_foreign_key_null_and_plain_integer():
+    assert shaper().shape({"order_dtl_id": None}) == {"order_dtl_id": None, "order_dtl_id_key": None}
+    assert shaper().shape({"order_dtl_id": 5}) == {"order_dtl_id": 5, "order_dtl_id_key": None}
+
+
+def test_tap_set_fields_dropped_and_empty_strings_kept():
+    row = shaper().shape(
+        {"order_dtl_set": {"result_count": 2, "url": "u"}, "final_oblpn_nbr": "", "status_id": 10}
+    )
+    assert row == {"final_oblpn_nbr": "", "status_id": 10}
+
+
+def test_tap_decimals_exact_and_empty_is_null():
+    row = shaper().shape({"alloc_qty": "12345678901234567890.1234567891"})
+    assert row["alloc_qty"] == decimal.Decimal("12345678901234567890.1234567891")
+    assert shaper().shape({"alloc_qty": ""})["alloc_qty"] is None
+    assert shaper().shape({"alloc_qty": None})["alloc_qty"] is None
+
+
+def test_tap_timestamps_normalised_to_utc():
+    assert shaper().shape({"mod_ts": "2025-05-31T21:00:01.831732-03:00"})["mod_ts"] == (
+        "2025-06-01T00:00:01.831732+00:00"
+    )
+    assert to_utc_timestamp("2025-06-01T00:00:01+00:00") == ("2025-06-01T00:00:01.000000+00:00", False)
+    assert to_utc_timestamp("2025-06-01T00:00:01Z")[0] == "2025-06-01T00:00:01.000000+00:00"
+    assert to_utc_timestamp("2025-06-01T00:00:01.5")[1] is True
+
+
+def test_tap_bad_values_name_stream_record_and_field():
+    with pytest.raises(RecordShapeError, match=r"'allocation', record id=7, field 'alloc_qty'"):
+        shaper().shape({"id": 7, "alloc_qty": "twelve"})
+    with pytest.raises(RecordShapeError, match="field 'mod_ts'"):
+        shaper().shape({"id": 7, "mod_ts": "yesterday"})
+    with pytest.raises(RecordShapeError, match="field 'order_dtl_id'"):
+        shaper().shape({"id": 7, "order_dtl_id": "DC01"})
+
+
+def test_tap_unknown_field_not_emitted_with_one_warning(caplog):
+    s = shaper()
+    with caplog.at_level(logging.WARNING):
+        assert s.shape({"id": 1, "surprise": 3}) == {"id": 1}
+        s.shape({"id": 2, "surprise": 4})
+    assert sum("surprise" in r.message for r in caplog.records) == 1
+
+
+def test_tap_writer_emits_decimals_without_float_rounding(monkeypatch):
+    out = io.BytesIO()
+
+    class FakeStdout:
+        buffer = out
+
+        def flush(self):
+            pass
+
+    monkeypatch.setattr(sys, "stdout", FakeStdout())
+    value = decimal.Decimal("0.1000000000000000055511151231257827")
+    WmsMessageWriter().write_message(
+        RecordMessage(stream="s", record={"q": value, "n": decimal.Decimal("16")})
+    )
+    line = out.getvalue().decode()
+    assert '"q":0.1000000000000000055511151231257827' in line
+    assert '"n":16' in line
+    assert json.loads(line, parse_float=decimal.Decimal)["record"]["q"] == value

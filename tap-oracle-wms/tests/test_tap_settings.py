@@ -1,0 +1,68 @@
+"""Invalid settings fail at start, naming the setting and never showing a secret."""
+
+from __future__ import annotations
+
+import pytest
+from singer_sdk.exceptions import ConfigValidationError
+from tap_oracle_wms.settings import CONFIG_SCHEMA, SECRET_SETTINGS, validate_settings
+from tap_oracle_wms.tap import TapOracleWMS
+
+GOOD = {"base_url": "http://127.0.0.1:9/prod", "username": "u", "password": "s3cret-pw"}
+
+
+@pytest.mark.parametrize(
+    ("change", "setting"),
+    [
+        ({"page_size": 0}, "page_size"),
+        ({"page_size": 1251}, "page_size"),
+        ({"page_mode": "cursor"}, "page_mode"),
+        ({"start_date": "2025-01-01T00:00:00"}, "start_date"),
+        ({"start_date": "soon"}, "start_date"),
+        ({"auth_method": "oauth2"}, "oauth_token_url"),
+        ({"auth_method": "kerberos"}, "auth_method"),
+        ({"password": ""}, "password"),
+        ({"base_url": "tenant.example.com"}, "base_url"),
+        ({"base_url": "https://t.example.com/prod/wms/lgfapi/v10"}, "base_url"),
+        ({"api_version": "10"}, "api_version"),
+        ({"entities": []}, "entities"),
+        ({"entities": ["*", "allocation"]}, "entities"),
+        ({"lookback_seconds": -1}, "lookback_seconds"),
+        ({"max_retries": -1}, "max_retries"),
+        ({"request_timeout": 0}, "request_timeout"),
+        ({"ca_bundle": "/nonexistent/ca.pem"}, "ca_bundle"),
+    ],
+)
+def test_tap_invalid_setting_named_at_start(change, setting):
+    config = {**GOOD, **change}
+    assert any(setting in e for e in validate_settings(config))
+    with pytest.raises(ConfigValidationError) as info:
+        TapOracleWMS(config=config)
+    assert any(setting in e for e in info.value.errors)
+    assert not any("s3cret-pw" in e for e in info.value.errors)
+
+
+def test_tap_secret_never_in_validation_errors():
+    with pytest.raises(ConfigValidationError) as info:
+        TapOracleWMS(config={**GOOD, "password": 12345678, "page_size": 0})
+    assert not any("12345678" in e for e in info.value.errors)
+
+
+def test_tap_defaults_and_secrets_in_schema():
+    props = CONFIG_SCHEMA["properties"]
+    assert props["api_version"]["default"] == "v10"
+    assert props["auth_method"]["default"] == "basic"
+    assert props["entities"]["default"] == ["allocation", "order_hdr", "order_dtl"]
+    assert props["page_size"]["default"] == 1250
+    assert props["page_mode"]["default"] == "sequenced"
+    assert props["lookback_seconds"]["default"] == 300
+    assert props["request_timeout"]["default"] == 60
+    assert props["max_retries"]["default"] == 8
+    assert props["verify_tls"]["default"] is True
+    for name in SECRET_SETTINGS:
+        assert props[name].get("secret") is True
+    for name, prop in props.items():
+        assert prop.get("description"), name
+
+
+def test_tap_valid_settings_have_no_errors():
+    assert validate_settings({**GOOD, "start_date": "2025-01-01T00:00:00-03:00"}) == []
