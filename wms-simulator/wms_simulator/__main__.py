@@ -1,5 +1,73 @@
-"""Command line entry point."""
+"""Command line: `wms-simulator --port 8765 --seed 42 --allocation 20000 ...`.
+
+Prints the base URL on one line (flushed) so a parent process can read it, then serves until
+SIGTERM or SIGINT.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+
+from .data import DEFAULT_SIZES
+from .schema import DESCRIBE_VARIANTS, REQUIRED_STYLES
+from .server import WmsSimulator
 
 
-def main() -> None:
-    raise SystemExit("wms-simulator: not built yet")
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="wms-simulator", description=__doc__.splitlines()[0])
+    p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    p.add_argument("--seed", type=int, default=42, help="data seed (default 42)")
+    for entity, size in DEFAULT_SIZES.items():
+        flag = "--" + entity.replace("_", "-")
+        p.add_argument(flag, type=int, default=size, dest=entity, help=f"{entity} rows (default {size})")
+    p.add_argument("--anomaly-rate", type=float, default=0.005, help="allocation anomaly rate (0.005)")
+    p.add_argument("--username", default="wms", help="basic-auth user (default wms)")
+    p.add_argument("--password", default="wms-secret", help="basic-auth password (default wms-secret)")
+    p.add_argument("--client-id", default="wms-client", help="OAuth2 client id (default wms-client)")
+    p.add_argument("--client-secret", default="wms-client-secret", help="OAuth2 client secret")
+    p.add_argument("--token-ttl", type=float, default=3600.0, help="bearer token lifetime, seconds (3600)")
+    p.add_argument("--environment", default="prod", help="first path segment of base_url (default prod)")
+    p.add_argument("--describe-variant", choices=DESCRIBE_VARIANTS, default="simple")
+    p.add_argument("--required-style", choices=REQUIRED_STYLES, default="bool")
+    p.add_argument("--page-size-default", type=int, default=100, help="page size without ?page_size")
+    p.add_argument("--sequenced-ordering", choices=("honour", "ignore"), default="honour")
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    try:
+        sim = WmsSimulator(
+            seed=args.seed,
+            sizes={e: getattr(args, e) for e in DEFAULT_SIZES},
+            username=args.username,
+            password=args.password,
+            environment=args.environment,
+            anomaly_rate=args.anomaly_rate,
+            describe_variant=args.describe_variant,
+            required_style=args.required_style,
+            page_size_default=args.page_size_default,
+            port=args.port,
+            client_id=args.client_id,
+            client_secret=args.client_secret,
+            token_ttl=args.token_ttl,
+            sequenced_ordering=args.sequenced_ordering,
+        )
+        sim.start()
+    except (ValueError, OSError) as exc:
+        print(f"wms-simulator: {exc}", file=sys.stderr)
+        raise SystemExit(2) from exc
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    print(sim.base_url, flush=True)
+    while not stop.wait(0.5):
+        pass
+    sim.stop()
+
+
+if __name__ == "__main__":
+    main()
