@@ -1,9 +1,392 @@
-"""Oracle sink."""
+"""The sink: one set-based load path for Oracle and DuckDB.
+
+Per batch (``upsert`` with key properties): records are turned into bind tuples once, as they arrive, and kept
+in a dict keyed by the key values, so the batch is already deduplicated (last record wins; MERGE would fail
+with ORA-30926 otherwise). At drain time: begin, bulk insert into the reusable staging table, one MERGE into
+the target table, commit. Any failure rolls the whole batch back; a transient connection error reconnects and
+retries the batch (the staging table is empty again after a rollback, so a retry is a clean replay).
+
+``append-only`` (or a stream without keys) inserts straight into the target table; ``overwrite`` deletes the
+table's rows inside the first batch's transaction, then loads like the other methods.
+"""
 
 from __future__ import annotations
 
-from singer_sdk.sinks import SQLSink
+import datetime as dt
+import time
+import typing as t
+
+from singer_sdk.sql import SQLSink
+
+from target_oracle import columns as k
+from target_oracle.connector import OracleConnector
+from target_oracle.naming import conform_identifier, staging_name
+
+if t.TYPE_CHECKING:
+    from singer_sdk.target_base import Target
+
+    from target_oracle.dialects import DialectStrategy
+
+UPSERT, APPEND_ONLY, OVERWRITE = "upsert", "append-only", "overwrite"
+MAX_ATTEMPTS = 3
+#: metadata property the SDK adds but the data contract does not list.
+_DROPPED_METADATA = "_sdc_sync_started_at"
+VERSION_COLUMN = "_SDC_TABLE_VERSION"
+DELETED_COLUMN = "_SDC_DELETED_AT"
 
 
-class OracleSink(SQLSink):
-    """Loads one stream."""
+class TargetLoadError(RuntimeError):
+    """A batch could not be loaded; the message names the stream, the table and the database error code."""
+
+
+class OracleSink(SQLSink[OracleConnector]):
+    """Loads one stream into one table through staging + MERGE (see module docstring)."""
+
+    connector_class = OracleConnector
+
+    def __init__(
+        self,
+        target: Target,
+        stream_name: str,
+        schema: dict,
+        key_properties: t.Sequence[str] | None,
+        connector: OracleConnector | None = None,
+    ) -> None:
+        self._target_ref = target
+        self._conn: t.Any = None
+        super().__init__(target, stream_name, schema, key_properties, connector)
+        self._columns: list[tuple[str, str]] = []
+        self._props: list[str] = []
+
+    # -- naming (SDK hooks) ------------------------------------------------------------------------
+    def conform_name(self, name: str, object_type: str | None = None) -> str:
+        """Upper-case Oracle identifier (see ``naming.conform_identifier``)."""
+        return conform_identifier(name)
+
+    @property
+    def table_name(self) -> str:
+        """``table_prefix`` + the stream name's last ``-`` part, conformed (``WMS_ALLOCATION``)."""
+        table = self.stream_name.split("-")[-1]
+        return conform_identifier(f"{self.config.get('table_prefix') or ''}{table}")
+
+    @property
+    def schema_name(self) -> str | None:
+        """``default_target_schema`` conformed, else the stream's ``<schema>-<table>`` part, else none."""
+        name = super().schema_name
+        return conform_identifier(name) if name else None
+
+    @property
+    def include_sdc_metadata_properties(self) -> bool:
+        """``add_record_metadata`` defaults to true here (the contract's ``_SDC_*`` columns)."""
+        return bool(self.config.get("add_record_metadata", True))
+
+    def _add_sdc_metadata_to_schema(self) -> None:
+        super()._add_sdc_metadata_to_schema()
+        self.schema["properties"].pop(_DROPPED_METADATA, None)
+
+    def _add_sdc_metadata_to_record(self, record: dict, message: dict, context: dict) -> None:
+        super()._add_sdc_metadata_to_record(record, message, context)
+        record.pop(_DROPPED_METADATA, None)
+
+    # -- properties derived from settings ----------------------------------------------------------
+    @property
+    def strategy(self) -> DialectStrategy:
+        return self.connector.strategy
+
+    @property
+    def load_method(self) -> str:
+        """The configured method; ``upsert`` without key properties degrades to append."""
+        method = self.config.get("load_method") or UPSERT
+        if method == UPSERT and not self.key_properties:
+            return APPEND_ONLY
+        return method
+
+    @property
+    def uses_staging(self) -> bool:
+        return bool(self.key_properties) and self.load_method != APPEND_ONLY
+
+    @property
+    def table_ref(self) -> str:
+        return self.strategy.table_ref(self.schema_name, self.table_name)
+
+    @property
+    def staging_ref(self) -> str:
+        return self.strategy.staging_ref(self.schema_name, staging_name(self.table_name))
+
+    # -- setup: connection, table, staging ---------------------------------------------------------
+    def setup(self) -> None:
+        """Create or evolve the target table and the staging table, and prepare per-column converters."""
+        self._props, self._columns = self._plan_columns()
+        self._conn = self.connector.open_dbapi()
+        if self.schema_name and (sql := self.strategy.create_schema_sql(self.schema_name)):
+            self._execute(sql)
+        self._sync_table()
+        self._prepare_converters()
+        if self.uses_staging:
+            self._sync_staging()
+
+    def _plan_columns(self) -> tuple[list[str], list[tuple[str, str]]]:
+        props: list[str] = []
+        cols: list[tuple[str, str]] = []
+        seen: dict[str, str] = {}
+        for prop, prop_schema in self.schema.get("properties", {}).items():
+            col = conform_identifier(prop)
+            if col in seen:
+                msg = (
+                    f"Stream '{self.stream_name}': properties '{seen[col]}' and '{prop}' both become column "
+                    f"'{col}'; rename one in the tap or with a stream map"
+                )
+                raise TargetLoadError(msg)
+            seen[col] = prop
+            props.append(prop)
+            cols.append((col, k.kind_for_schema(prop_schema)))
+        for key in self.key_properties:
+            if key not in seen:
+                msg = f"Stream '{self.stream_name}': key property '{key}' is not in the schema"
+                raise TargetLoadError(msg)
+        return props, cols
+
+    def _execute(self, sql: str, params: t.Sequence[t.Any] | None = None) -> t.Any:
+        self.logger.debug("SQL: %s", sql)
+        return self._conn.execute(sql, params or [])
+
+    def _ddl(self, sql: str) -> None:
+        """Run DDL, tolerating 'already exists' (Oracle has no IF NOT EXISTS before 23ai)."""
+        try:
+            self._execute(sql)
+        except Exception as exc:
+            if not self.strategy.exists_error(exc):
+                raise
+
+    def _read_columns(self, table: str, *, staging: bool = False) -> dict[str, str]:
+        if staging and self.strategy.name == "duckdb":
+            return {}
+        sql, params = self.strategy.columns_query(self.schema_name, table)
+        rows = self._execute(sql, params).fetchall()
+        return {row[0]: self.strategy.kind_from_catalog(row) for row in rows}
+
+    def _sync_table(self) -> None:
+        """Create the table, or add missing columns and widen existing ones; never drop data."""
+        existing = self._read_columns(self.table_name)
+        if not existing:
+            self._ddl(
+                self.strategy.create_table_sql(
+                    self.schema_name, self.table_name, self._columns, self.key_properties
+                )
+            )
+            existing = self._read_columns(self.table_name) or dict(self._columns)
+        for col, kind in self._columns:
+            have = existing.get(col)
+            if have is None:
+                for sql in self.strategy.add_column_sql(self.table_ref, col, kind):
+                    self._ddl(sql)
+                existing[col] = kind
+            elif have != kind and self._must_widen(col, have, kind):
+                self._widen(col, have, kind)
+                existing[col] = kind
+        self._table_kinds = existing
+
+    def _must_widen(self, col: str, have: str, want: str) -> bool:
+        """True when the column must change type; raises when no safe widening exists."""
+        s = self.strategy
+        if have.startswith("other:") or s.type_sql(have) == s.type_sql(want):
+            return False
+        if want in k.WIDENINGS.get(have, ()):
+            return True
+        if have in k.TEXT_KINDS:
+            return False  # text columns hold any value as text
+        if have in k.WIDENINGS.get(want, ()) or (want == k.BOOLEAN and have in {k.INTEGER, k.NUMBER}):
+            return False  # the column is already wider than the schema asks
+        msg = (
+            f"Stream '{self.stream_name}': column {self.table_name}.{col} is {s.type_sql(have)} "
+            f"but the schema now asks for {s.type_sql(want)}; that change cannot be made "
+            "without losing data. Convert the column by hand or load into a new table (table_prefix)."
+        )
+        raise TargetLoadError(msg)
+
+    def _widen(self, col: str, have: str, want: str) -> None:
+        if col in self.key_properties and want in {k.CLOB, k.JSON}:
+            msg = f"Stream '{self.stream_name}': key column {col} cannot become a CLOB"
+            raise TargetLoadError(msg)
+        self.logger.info("Widening %s.%s from %s to %s", self.table_name, col, have, want)
+        for sql in self.strategy.widen_column_sql(self.table_ref, col, have, want):
+            self._execute(sql)
+
+    def _staging_columns(self) -> list[tuple[str, str]]:
+        return [(col, self._table_kinds[col]) for col, _ in self._columns]
+
+    def _sync_staging(self) -> None:
+        """Create the staging table once; re-create it only when the target's columns changed."""
+        stg = staging_name(self.table_name)
+        wanted = self._staging_columns()
+        have = self._read_columns(stg, staging=True)
+        if have and have == dict(wanted):
+            return
+        if have or self.strategy.name == "duckdb":
+            try:
+                self._execute(self.strategy.drop_table_sql(self.staging_ref))
+            except Exception as exc:  # absent table: nothing to drop
+                self.logger.debug("Staging drop skipped: %s", exc)
+        self._ddl(self.strategy.create_staging_sql(self.schema_name, stg, wanted))
+
+    def _prepare_converters(self) -> None:
+        kinds = [self._table_kinds[col] for col, _ in self._columns]
+        self._converters = [self.strategy.converter(kind) for kind in kinds]
+        self._key_idx = [self._props.index(key) for key in self._key_props_raw()]
+        limit = self.strategy.string_byte_limit
+        self._limited = [i for i, kind in enumerate(kinds) if kind == k.STRING] if limit else []
+        self._too_long: set[int] = set()
+
+    def _key_props_raw(self) -> list[str]:
+        by_col = {conform_identifier(p): p for p in self._props}
+        return [by_col[key] for key in self.key_properties]
+
+    @property
+    def key_properties(self) -> t.Sequence[str]:
+        """Key columns, conformed like every other column."""
+        return [conform_identifier(key) for key in self._key_properties]
+
+    # -- records -----------------------------------------------------------------------------------
+    def process_record(self, record: dict, context: dict) -> None:
+        """Build the bind tuple once; upsert batches keep only the last row per key."""
+        get = record.get
+        row = tuple(
+            (conv(v) if conv is not None and v is not None else v)
+            for conv, v in zip(self._converters, [get(p) for p in self._props], strict=True)
+        )
+        for i in self._limited:
+            value = row[i]
+            if value is not None and len(value) > 1000 and len(value.encode("utf-8")) > k.VARCHAR_MAX_BYTES:
+                self._too_long.add(i)
+        if not self.uses_staging:
+            context.setdefault("rows", []).append(row)
+            return
+        key = tuple(row[i] for i in self._key_idx)
+        if self.strategy.empty_string_is_null and any(v is None or v == "" for v in key):
+            names = ", ".join(f"{p}={get(p)!r}" for p in self._key_props_raw())
+            msg = (
+                f"Stream '{self.stream_name}': key property is empty or null ({names}); "
+                "Oracle stores '' as NULL"
+            )
+            raise TargetLoadError(msg)
+        batch = context.setdefault("rows", {})
+        if key in batch:
+            del batch[key]
+            self.tally_duplicate_merged()
+        batch[key] = row
+
+    def process_batch(self, context: dict) -> None:
+        """Load one batch in one transaction, retrying after transient connection errors."""
+        rows = context.get("rows")
+        if not rows:
+            return
+        rows = list(rows.values()) if isinstance(rows, dict) else rows
+        if self._too_long:
+            self._widen_too_long()
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                self._load(rows)
+                break
+            except Exception as exc:
+                self._rollback()
+                if self.strategy.is_transient(exc) and attempt < MAX_ATTEMPTS:
+                    self.logger.warning("Transient error (%s), reconnecting; attempt %d", exc, attempt + 1)
+                    time.sleep(0.5 * attempt)
+                    self._reconnect()
+                    continue
+                raise self._load_error(exc, len(rows)) from exc
+        self.tally_record_written(len(rows))
+
+    def _load_error(self, exc: BaseException, count: int) -> TargetLoadError:
+        from target_oracle.dialects import error_code
+
+        code = error_code(exc) or type(exc).__name__
+        return TargetLoadError(
+            f"Stream '{self.stream_name}': batch of {count} rows into {self.table_ref} "
+            f"rolled back [{code}]: {exc}"
+        )
+
+    def _widen_too_long(self) -> None:
+        """A value over VARCHAR2's 4000 bytes: make the column a CLOB before the batch (never truncate)."""
+        for i in sorted(self._too_long):
+            col = self._columns[i][0]
+            self._widen(col, k.STRING, k.CLOB)
+            self._table_kinds[col] = k.CLOB
+        self._too_long.clear()
+        self._prepare_converters()
+        if self.uses_staging:
+            self._sync_staging()
+
+    def _load(self, rows: list[tuple]) -> None:
+        s = self.strategy
+        self._begin()
+        if self.load_method == OVERWRITE and not self._overwritten():
+            self._execute(s.delete_all_sql(self.table_ref))
+        if self.uses_staging:
+            if clear := s.clear_staging_sql(self.staging_ref):
+                self._execute(clear)
+            cols = self._staging_columns()
+            s.bulk_insert(self._conn, s.insert_sql(self.staging_ref, cols), cols, rows)
+            self._execute(
+                s.merge_sql(self.table_ref, self.staging_ref, [c for c, _ in cols], self.key_properties)
+            )
+        else:
+            cols = self._staging_columns()
+            s.bulk_insert(self._conn, s.insert_sql(self.table_ref, cols), cols, rows)
+        self._conn.commit()
+
+    def _overwritten(self) -> bool:
+        """True once this run has emptied the table (later batches and later sinks only add)."""
+        done: set[str] = self._target_ref.__dict__.setdefault("_target_oracle_overwritten", set())
+        if self.table_ref in done:
+            return True
+        done.add(self.table_ref)
+        return False
+
+    def _begin(self) -> None:
+        self.strategy.begin(self._conn)
+
+    def _rollback(self) -> None:
+        try:
+            self._conn.rollback()
+        except Exception as exc:  # the connection may be gone (transient error): nothing to undo
+            self.logger.debug("Rollback failed: %s", exc)
+
+    def _reconnect(self) -> None:
+        try:
+            self._conn.close()
+        except Exception as exc:
+            self.logger.debug("Close failed: %s", exc)
+        self._conn = self.connector.open_dbapi()
+        if self.uses_staging:
+            self._sync_staging()
+
+    # -- versions ----------------------------------------------------------------------------------
+    def activate_version(self, new_version: int) -> None:
+        """Hard-delete (``hard_delete``) or mark deleted the rows of older table versions."""
+        self._target_ref.drain_one(self)
+        for col, kind in ((VERSION_COLUMN, k.INTEGER), (DELETED_COLUMN, k.TIMESTAMP)):
+            if col not in self._table_kinds:
+                for sql in self.strategy.add_column_sql(self.table_ref, col, kind):
+                    self._ddl(sql)
+                self._table_kinds[col] = kind
+        s = self.strategy
+        self._begin()
+        try:
+            if self.config.get("hard_delete", False):
+                self._execute(s.hard_delete_sql(self.table_ref, VERSION_COLUMN), [new_version])
+            else:
+                now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+                self._execute(
+                    s.soft_delete_sql(self.table_ref, VERSION_COLUMN, DELETED_COLUMN), [now, new_version]
+                )
+            self._conn.commit()
+        except Exception as exc:
+            self._rollback()
+            raise self._load_error(exc, 0) from exc
+
+    def clean_up(self) -> None:
+        """Close this sink's connection."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None

@@ -1,11 +1,147 @@
-"""Oracle target class."""
+"""target-oracle: settings, their validation, and the SDK target class.
+
+Settings fail at start with the bad setting's name; secret settings are marked ``secret`` so the SDK masks
+them, and no message here ever includes a password or a URL with its password.
+"""
 
 from __future__ import annotations
 
-from singer_sdk import typing as th
-from singer_sdk.target_base import SQLTarget
+import typing as t
 
-from target_oracle.sinks import OracleSink
+import sqlalchemy as sa
+from singer_sdk import typing as th
+from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.sql import SQLTarget
+
+from target_oracle.sinks import APPEND_ONLY, OVERWRITE, UPSERT, OracleSink
+
+CONFIG_SCHEMA = th.PropertiesList(
+    th.Property(
+        "host",
+        th.StringType,
+        description="Oracle host name or IP address (with port and service_name or sid).",
+    ),
+    th.Property("port", th.IntegerType, default=1521, description="Oracle listener port."),
+    th.Property("service_name", th.StringType, description="Oracle service name (alternative to sid)."),
+    th.Property("sid", th.StringType, description="Oracle SID (alternative to service_name)."),
+    th.Property(
+        "dsn",
+        th.StringType,
+        description="Full connect descriptor, Easy Connect string or TNS alias; "
+        "replaces host/port/service_name/sid.",
+    ),
+    th.Property("username", th.StringType, description="Database user."),
+    th.Property("password", th.StringType, secret=True, description="Database user's password."),
+    th.Property(
+        "protocol",
+        th.StringType,
+        default="tcp",
+        allowed_values=["tcp", "tcps"],
+        description="`tcp`, or `tcps` for TLS (Autonomous Database, wallets).",
+    ),
+    th.Property(
+        "wallet_location",
+        th.StringType,
+        description="Directory holding the wallet (ewallet.pem, tnsnames.ora).",
+    ),
+    th.Property(
+        "wallet_password", th.StringType, secret=True, description="Password of the wallet's PEM file."
+    ),
+    th.Property(
+        "ssl_server_dn_match",
+        th.BooleanType,
+        description="Check the server certificate's distinguished name (python-oracledb default when unset).",
+    ),
+    th.Property(
+        "sqlalchemy_url",
+        th.StringType,
+        secret=True,
+        description=(
+            "SQLAlchemy URL overriding the connection settings above: `oracle+oracledb://...`, or "
+            "`duckdb:///path/file.duckdb` to load an embedded DuckDB file (local use, tests)."
+        ),
+    ),
+    th.Property(
+        "default_target_schema",
+        th.StringType,
+        description="Schema (Oracle user) receiving the tables, e.g. `OIC`; upper-cased. "
+        "Default: the login user's.",
+    ),
+    th.Property(
+        "table_prefix",
+        th.StringType,
+        default="",
+        description="Prefix of every table name, e.g. `WMS_` (stream `allocation` -> `WMS_ALLOCATION`).",
+    ),
+    th.Property(
+        "load_method",
+        th.StringType,
+        default=UPSERT,
+        allowed_values=[UPSERT, APPEND_ONLY, OVERWRITE],
+        description=(
+            "`upsert` (MERGE on the key properties; streams without keys append), `append-only` (insert "
+            "every record), or `overwrite` (empty the table in the run's first batch, then load)."
+        ),
+    ),
+    th.Property(
+        "batch_size_rows",
+        th.IntegerType,
+        default=100000,
+        description="Rows per batch (one transaction, one MERGE); memory grows with it.",
+    ),
+    th.Property(
+        "add_record_metadata",
+        th.BooleanType,
+        default=True,
+        description="Add the `_SDC_*` metadata columns "
+        "(extracted/batched/received/deleted at, sequence, table version).",
+    ),
+    th.Property(
+        "hard_delete",
+        th.BooleanType,
+        default=False,
+        description="On ACTIVATE_VERSION delete rows of older versions instead of setting `_SDC_DELETED_AT`.",
+    ),
+    th.Property(
+        "validate_records",
+        th.BooleanType,
+        default=True,
+        description="Validate each record against its stream's JSON schema before loading.",
+    ),
+).to_dict()
+
+
+def validate_settings(config: t.Mapping[str, t.Any]) -> list[str]:
+    """Return one message per bad setting (each names the setting; none includes a secret)."""
+    errors: list[str] = []
+    url = config.get("sqlalchemy_url")
+    if url:
+        try:
+            backend = sa.make_url(url).get_backend_name()
+        except Exception:
+            return ["Setting 'sqlalchemy_url' is not a valid SQLAlchemy URL"]
+        if backend not in {"oracle", "duckdb"}:
+            errors.append(f"Setting 'sqlalchemy_url' must use oracle+oracledb or duckdb, not '{backend}'")
+        return errors
+    if config.get("service_name") and config.get("sid"):
+        errors.append("Settings 'service_name' and 'sid' are exclusive: set one")
+    if not config.get("dsn"):
+        if not config.get("host"):
+            errors.append("Setting 'host' is required (or set 'dsn' or 'sqlalchemy_url')")
+        if not (config.get("service_name") or config.get("sid")):
+            errors.append("Setting 'service_name' or 'sid' is required with 'host'")
+    elif config.get("host"):
+        errors.append("Settings 'dsn' and 'host' are exclusive: 'dsn' carries host and service")
+    if not config.get("username"):
+        errors.append("Setting 'username' is required")
+    if not config.get("password") and not config.get("wallet_location"):
+        errors.append("Setting 'password' is required")
+    port = config.get("port")
+    if port is not None and not 0 < int(port) < 65536:
+        errors.append(f"Setting 'port' must be between 1 and 65535, not {port}")
+    if config.get("wallet_password") and not config.get("wallet_location"):
+        errors.append("Setting 'wallet_password' needs 'wallet_location'")
+    return errors
 
 
 class TargetOracle(SQLTarget):
@@ -13,10 +149,16 @@ class TargetOracle(SQLTarget):
 
     name = "target-oracle"
     default_sink_class = OracleSink
+    config_jsonschema = CONFIG_SCHEMA
 
-    config_jsonschema = th.PropertiesList(
-        th.Property("sqlalchemy_url", th.StringType, secret=True, description="SQLAlchemy URL."),
-    ).to_dict()
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        batch = self.config.get("batch_size_rows")
+        problems = validate_settings(self.config)
+        if batch is not None and int(batch) < 1:
+            problems.append(f"Setting 'batch_size_rows' must be at least 1, not {batch}")
+        if problems:
+            raise ConfigValidationError("Invalid target-oracle settings", errors=problems)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,118 @@
+"""Connection handling: settings -> SQLAlchemy URL (python-oracledb thin mode) or an embedded DuckDB file.
+
+The SDK's ``SQLConnector`` owns URL building and engine creation; we extend its hooks so Oracle's connect
+parameters that do not fit in a URL (a full ``dsn`` descriptor, TLS wallet settings) go to python-oracledb as
+``connect_args``. Loading itself uses the DBAPI connection directly (array binds, explicit input sizes,
+explicit transactions), which the SDK's row-dict insert path cannot express.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+import sqlalchemy as sa
+from singer_sdk.sql import SQLConnector
+
+from target_oracle.dialects import DialectStrategy, strategy_for_url
+
+
+def oracle_url(config: t.Mapping[str, t.Any]) -> sa.URL:
+    """Build the ``oracle+oracledb`` URL from host/port/service_name|sid (the password stays in the URL
+    object, which SQLAlchemy masks when rendered)."""
+    query = {"service_name": config["service_name"]} if config.get("service_name") else {}
+    return sa.URL.create(
+        "oracle+oracledb",
+        username=config.get("username"),
+        password=config.get("password"),
+        host=None if config.get("dsn") else config.get("host"),
+        port=None if config.get("dsn") else int(config.get("port") or 1521),
+        database=None if config.get("dsn") else config.get("sid"),
+        query=query,
+    )
+
+
+def oracle_connect_args(config: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+    """python-oracledb connect() keywords that a URL cannot carry: dsn, protocol, wallet, DN matching."""
+    args: dict[str, t.Any] = {}
+    if config.get("dsn"):
+        args["dsn"] = config["dsn"]
+    if config.get("protocol") and not config.get("dsn"):
+        args["protocol"] = config["protocol"]
+    if config.get("wallet_location"):
+        args["wallet_location"] = config["wallet_location"]
+        args["config_dir"] = config["wallet_location"]
+    if config.get("wallet_password"):
+        args["wallet_password"] = config["wallet_password"]
+    if config.get("ssl_server_dn_match") is not None:
+        args["ssl_server_dn_match"] = bool(config["ssl_server_dn_match"])
+    return args
+
+
+class OracleConnector(SQLConnector):
+    """Connector for Oracle (thin mode) and, through ``sqlalchemy_url``, an embedded DuckDB file."""
+
+    allow_column_add = True
+    allow_column_alter = True
+    allow_merge_upsert = True
+    allow_temp_tables = True
+
+    def get_sqlalchemy_url(self, config: dict[str, t.Any]) -> str:
+        """``sqlalchemy_url`` when set, else the URL built from the Oracle connection settings."""
+        if config.get("sqlalchemy_url"):
+            return str(config["sqlalchemy_url"])
+        return oracle_url(config).render_as_string(hide_password=False)
+
+    @property
+    def strategy(self) -> DialectStrategy:
+        """The dialect strategy for this connection's database."""
+        if not hasattr(self, "_strategy"):
+            self._strategy = strategy_for_url(self.sqlalchemy_url)
+        return self._strategy
+
+    def create_engine(self) -> sa.Engine:
+        """Engine with python-oracledb thin-mode connect arguments (DuckDB: SDK default)."""
+        if self.strategy.name == "oracle":
+            return sa.create_engine(
+                self.sqlalchemy_url, connect_args=oracle_connect_args(self.config), pool_pre_ping=True
+            )
+        return super().create_engine()
+
+    def open_dbapi(self) -> t.Any:
+        """A fresh DBAPI connection owned by one sink (closed by it, replaced after a transient error)."""
+        if self.strategy.name == "duckdb":
+            import duckdb
+
+            return duckdb.connect(sa.make_url(self.sqlalchemy_url).database or ":memory:")
+        raw = self._engine.raw_connection()
+        conn = raw.driver_connection
+        conn.autocommit = False
+        return _PooledOracle(raw, conn)
+
+
+class _PooledOracle:
+    """Pairs the pool's proxy (returned on close) with the python-oracledb connection used for loading."""
+
+    def __init__(self, raw: t.Any, conn: t.Any) -> None:
+        self._raw = raw
+        self.conn = conn
+
+    def cursor(self) -> t.Any:
+        return self.conn.cursor()
+
+    def execute(self, sql: str, params: t.Sequence[t.Any] | None = None) -> t.Any:
+        cursor = self.conn.cursor()
+        cursor.execute(sql, params or [])
+        return cursor
+
+    def commit(self) -> None:
+        self.conn.commit()
+
+    def rollback(self) -> None:
+        self.conn.rollback()
+
+    def close(self) -> None:
+        """Drop the connection rather than pooling it: a sink closes it at the end or after an error."""
+        try:
+            self._raw.invalidate()
+        finally:
+            self._raw.close()

@@ -1,0 +1,456 @@
+"""Dialect strategies: everything that differs between Oracle and the embedded DuckDB, and nothing else.
+
+The sink runs one algorithm (dedup -> bulk insert into staging -> one MERGE -> commit) and asks a strategy for
+each statement. Every statement is rendered with the SQLAlchemy dialect of the database (types through the
+dialect's type compiler, names through its identifier preparer, CREATE TABLE through ``CreateTable``), so
+the Oracle text the tests inspect is the text a live Oracle receives.
+
+What differs:
+- staging: Oracle uses a global temporary table ``ON COMMIT DELETE ROWS`` created once in the target schema
+  and reused (rows vanish at each batch's commit, DDL is never repeated per batch); DuckDB uses a
+  connection-local temporary table.
+- types (see ``columns.py`` kinds): Oracle NUMBER/VARCHAR2/CLOB, DuckDB DECIMAL/VARCHAR/JSON.
+- bulk insert: Oracle array binds (``executemany`` with ``setinputsizes``); DuckDB one
+  ``INSERT ... SELECT UNNEST(list), ...`` per batch (DuckDB's executemany runs row by row).
+- errors: Oracle codes (ORA-00955 exists, ORA-01430 column exists, transient ORA-03113/03114/12541, DPY-4011).
+"""
+
+from __future__ import annotations
+
+import re
+import typing as t
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import oracle
+from sqlalchemy.schema import CreateTable
+from sqlalchemy.types import UserDefinedType
+
+from target_oracle import columns as k
+
+if t.TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+Converter = t.Callable[[t.Any], t.Any]
+
+_ORA_CODE = re.compile(r"\b(ORA-\d{5}|DPY-\d{4}|DPI-\d{4})\b")
+TRANSIENT_CODES = frozenset(
+    {"ORA-03113", "ORA-03114", "ORA-03135", "ORA-12541", "ORA-12170", "ORA-12537", "DPY-4011", "DPY-6005"}
+)
+
+
+def error_code(exc: BaseException) -> str | None:
+    """Return the first Oracle/python-oracledb error code in an exception's text, if any."""
+    match = _ORA_CODE.search(str(exc))
+    return match.group(1) if match else None
+
+
+def _bool_to_int(value: t.Any) -> int:
+    return int(bool(value))
+
+
+_SHARED_CONVERTERS: dict[str, Converter] = {
+    k.TIMESTAMP: k.to_utc_naive,
+    k.DATE: k.to_date,
+    k.JSON: k.to_json_text,
+}
+
+
+class Varchar2Bytes(UserDefinedType):
+    """``VARCHAR2(n BYTE)``: the limit Oracle really enforces is bytes, whatever the NLS length semantics."""
+
+    cache_ok = True
+
+    def __init__(self, length: int = k.VARCHAR_MAX_BYTES) -> None:
+        self.length = length
+
+    def get_col_spec(self, **_kw: t.Any) -> str:
+        return f"VARCHAR2({self.length} BYTE)"
+
+
+class DialectStrategy:
+    """Base strategy: statement shapes both databases share (MERGE, DELETE/UPDATE for versions)."""
+
+    name = "base"
+    #: Oracle stores '' as NULL: an empty-string key can never match and breaks NOT NULL.
+    empty_string_is_null = False
+    #: Byte limit of the plain string type, or None when strings are unbounded.
+    string_byte_limit: int | None = None
+
+    @property
+    def sa_dialect(self) -> sa.Dialect:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # -- names -------------------------------------------------------------------------------------
+    def quote(self, name: str) -> str:
+        """Quote one identifier with the dialect's preparer (upper-case names always come out quoted)."""
+        return self.sa_dialect.identifier_preparer.quote(name)
+
+    def table_ref(self, schema: str | None, table: str) -> str:
+        """Schema-qualified, quoted table reference."""
+        return f"{self.quote(schema)}.{self.quote(table)}" if schema else self.quote(table)
+
+    def staging_ref(self, schema: str | None, staging: str) -> str:
+        """Reference to the staging table (DuckDB temp tables live outside the target schema)."""
+        return self.table_ref(schema, staging)
+
+    def placeholder(self, position: int) -> str:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # -- types -------------------------------------------------------------------------------------
+    def sql_type(self, kind: str) -> sa.types.TypeEngine:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def type_sql(self, kind: str) -> str:
+        """The SQL text of a kind's type in this dialect."""
+        return self.sql_type(kind).compile(dialect=self.sa_dialect)
+
+    def kind_from_catalog(self, row: Sequence[t.Any]) -> str:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def converter(self, kind: str) -> Converter | None:
+        """Value -> bind value for a column of ``kind`` (None: bind as is). Called for non-null values."""
+        return _SHARED_CONVERTERS.get(kind) or (k.to_text if kind in k.TEXT_KINDS else None)
+
+    # -- DDL ---------------------------------------------------------------------------------------
+    def _sa_table(
+        self, schema: str | None, table: str, cols: Sequence[tuple[str, str]], **kw: t.Any
+    ) -> sa.Table:
+        keys = set(kw.pop("keys", ()))
+        return sa.Table(
+            table,
+            sa.MetaData(),
+            *[sa.Column(name, self.sql_type(kind), primary_key=name in keys) for name, kind in cols],
+            schema=schema,
+            **kw,
+        )
+
+    def create_schema_sql(self, schema: str) -> str | None:
+        """Statement creating a schema, or None where schemas are users made by a DBA (Oracle)."""
+        return None
+
+    def create_table_sql(
+        self, schema: str | None, table: str, cols: Sequence[tuple[str, str]], keys: Sequence[str]
+    ) -> str:
+        """CREATE TABLE with a primary key on the stream's key properties."""
+        return str(
+            CreateTable(self._sa_table(schema, table, cols, keys=keys)).compile(dialect=self.sa_dialect)
+        )
+
+    def create_staging_sql(self, schema: str | None, staging: str, cols: Sequence[tuple[str, str]]) -> str:
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def drop_table_sql(self, ref: str) -> str:
+        return f"DROP TABLE {ref}"
+
+    def add_column_sql(self, table_ref: str, column: str, kind: str) -> list[str]:
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def widen_column_sql(self, table_ref: str, column: str, old: str, new: str) -> list[str]:
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def columns_query(self, schema: str | None, table: str) -> tuple[str, list[t.Any]]:
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    # -- DML ---------------------------------------------------------------------------------------
+    def insert_sql(self, table_ref: str, cols: Sequence[tuple[str, str]]) -> str:
+        """Array-bind INSERT (one placeholder per column)."""
+        names = ", ".join(self.quote(name) for name, _ in cols)
+        values = ", ".join(self.placeholder(i + 1) for i in range(len(cols)))
+        return f"INSERT INTO {table_ref} ({names}) VALUES ({values})"
+
+    def merge_sql(self, target_ref: str, staging_ref: str, cols: Sequence[str], keys: Sequence[str]) -> str:
+        """One MERGE applying the deduplicated staging rows: update on key match, insert otherwise."""
+        q = self.quote
+        on = " AND ".join(f"t.{q(key)} = s.{q(key)}" for key in keys)
+        updates = ", ".join(f"{q(col)} = s.{q(col)}" for col in cols if col not in keys)
+        names = ", ".join(q(col) for col in cols)
+        values = ", ".join(f"s.{q(col)}" for col in cols)
+        matched = f" WHEN MATCHED THEN UPDATE SET {updates}" if updates else ""
+        return (
+            f"MERGE INTO {target_ref} t USING {staging_ref} s ON ({on}){matched}"
+            f" WHEN NOT MATCHED THEN INSERT ({names}) VALUES ({values})"
+        )
+
+    def delete_all_sql(self, table_ref: str) -> str:
+        return f"DELETE FROM {table_ref}"
+
+    def clear_staging_sql(self, staging_ref: str) -> str | None:
+        """Statement emptying the staging table before a batch, or None when commit empties it."""
+        return f"DELETE FROM {staging_ref}"
+
+    def hard_delete_sql(self, table_ref: str, version_col: str) -> str:
+        """Delete rows of older table versions (ACTIVATE_VERSION with hard_delete)."""
+        v = self.quote(version_col)
+        return f"DELETE FROM {table_ref} WHERE {v} IS NULL OR {v} < {self.placeholder(1)}"
+
+    def soft_delete_sql(self, table_ref: str, version_col: str, deleted_col: str) -> str:
+        """Mark rows of older table versions deleted (ACTIVATE_VERSION without hard_delete)."""
+        v, d = self.quote(version_col), self.quote(deleted_col)
+        return (
+            f"UPDATE {table_ref} SET {d} = {self.placeholder(1)}"
+            f" WHERE ({v} IS NULL OR {v} < {self.placeholder(2)}) AND {d} IS NULL"
+        )
+
+    # -- connections -------------------------------------------------------------------------------
+    def begin(self, conn: t.Any) -> None:
+        """Open the batch's transaction."""
+
+    def exists_error(self, exc: BaseException) -> bool:
+        """True when a CREATE/ADD failed only because the object already exists."""
+        return False
+
+    def is_transient(self, exc: BaseException) -> bool:
+        return error_code(exc) in TRANSIENT_CODES
+
+    def bulk_insert(
+        self, conn: t.Any, sql: str, cols: Sequence[tuple[str, str]], rows: list[tuple]
+    ) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class OracleStrategy(DialectStrategy):
+    """Oracle through python-oracledb (thin mode)."""
+
+    name = "oracle"
+    empty_string_is_null = True
+    string_byte_limit = k.VARCHAR_MAX_BYTES
+
+    _TYPES: t.ClassVar[dict[str, Callable[[], sa.types.TypeEngine]]] = {
+        k.INTEGER: lambda: oracle.NUMBER(38),
+        k.NUMBER: lambda: oracle.NUMBER(38, k.NUMBER_SCALE),
+        k.NUMBER_WIDE: oracle.NUMBER,
+        k.STRING: Varchar2Bytes,
+        k.CLOB: oracle.CLOB,
+        k.JSON: oracle.CLOB,
+        k.BOOLEAN: lambda: oracle.NUMBER(1),
+        k.TIMESTAMP: oracle.TIMESTAMP,
+        k.DATE: oracle.DATE,
+    }
+
+    @property
+    def sa_dialect(self) -> sa.Dialect:
+        from sqlalchemy.dialects.oracle import oracledb as sa_oracledb
+
+        return sa_oracledb.dialect()
+
+    def placeholder(self, position: int) -> str:
+        return f":{position}"
+
+    def sql_type(self, kind: str) -> sa.types.TypeEngine:
+        return self._TYPES[kind]()
+
+    def kind_from_catalog(self, row: Sequence[t.Any]) -> str:
+        """Kind of an ``ALL_TAB_COLUMNS`` row (name, data_type, precision, scale)."""
+        _, data_type, precision, scale = row
+        data_type = str(data_type).upper()
+        if data_type == "NUMBER":
+            if precision is None:
+                return k.NUMBER_WIDE
+            if precision == 1 and not scale:
+                return k.BOOLEAN
+            if not scale:
+                return k.INTEGER
+            return k.NUMBER if scale <= k.NUMBER_SCALE else k.NUMBER_WIDE
+        if data_type in {"VARCHAR2", "NVARCHAR2", "CHAR", "NCHAR"}:
+            return k.STRING
+        if data_type in {"CLOB", "NCLOB"}:
+            return k.CLOB
+        if data_type.startswith("TIMESTAMP"):
+            return k.TIMESTAMP
+        if data_type == "DATE":
+            return k.DATE
+        if data_type in {"FLOAT", "BINARY_DOUBLE", "BINARY_FLOAT"}:
+            return k.NUMBER_WIDE
+        return f"other:{data_type}"
+
+    def converter(self, kind: str) -> Converter | None:
+        """Booleans bind as NUMBER(1) values."""
+        return _bool_to_int if kind == k.BOOLEAN else super().converter(kind)
+
+    def input_sizes(self, cols: Sequence[tuple[str, str]]) -> list[t.Any]:
+        """Explicit bind types so python-oracledb never re-binds mid-batch (and CLOBs bind as LONG)."""
+        import oracledb
+
+        sizes = {
+            k.INTEGER: oracledb.DB_TYPE_NUMBER,
+            k.NUMBER: oracledb.DB_TYPE_NUMBER,
+            k.NUMBER_WIDE: oracledb.DB_TYPE_NUMBER,
+            k.BOOLEAN: oracledb.DB_TYPE_NUMBER,
+            k.STRING: k.VARCHAR_MAX_BYTES,
+            k.CLOB: oracledb.DB_TYPE_LONG,
+            k.JSON: oracledb.DB_TYPE_LONG,
+            k.TIMESTAMP: oracledb.DB_TYPE_TIMESTAMP,
+            k.DATE: oracledb.DB_TYPE_DATE,
+        }
+        return [sizes.get(kind) for _, kind in cols]
+
+    def create_staging_sql(self, schema: str | None, staging: str, cols: Sequence[tuple[str, str]]) -> str:
+        table = self._sa_table(
+            schema, staging, cols, prefixes=["GLOBAL TEMPORARY"], oracle_on_commit="DELETE ROWS"
+        )
+        return str(CreateTable(table).compile(dialect=self.sa_dialect)).strip()
+
+    def clear_staging_sql(self, staging_ref: str) -> str | None:
+        return None  # ON COMMIT DELETE ROWS (and rollback) leave the GTT empty for the next batch.
+
+    def add_column_sql(self, table_ref: str, column: str, kind: str) -> list[str]:
+        return [f"ALTER TABLE {table_ref} ADD ({self.quote(column)} {self.type_sql(kind)})"]
+
+    def widen_column_sql(self, table_ref: str, column: str, old: str, new: str) -> list[str]:
+        """NUMBER widens in place; VARCHAR2 -> CLOB needs copy-and-rename (ORA-22858 forbids MODIFY)."""
+        col = self.quote(column)
+        if new == k.CLOB and old == k.STRING:
+            tmp = self.quote(f"{column[:120]}__WIDE")
+            return [
+                f"ALTER TABLE {table_ref} ADD ({tmp} CLOB)",
+                f"UPDATE {table_ref} SET {tmp} = {col}",
+                f"ALTER TABLE {table_ref} DROP COLUMN {col}",
+                f"ALTER TABLE {table_ref} RENAME COLUMN {tmp} TO {col}",
+            ]
+        return [f"ALTER TABLE {table_ref} MODIFY ({col} {self.type_sql(new)})"]
+
+    def columns_query(self, schema: str | None, table: str) -> tuple[str, list[t.Any]]:
+        cols = "COLUMN_NAME, DATA_TYPE, DATA_PRECISION, DATA_SCALE"
+        if schema:
+            return (
+                f"SELECT {cols} FROM ALL_TAB_COLUMNS WHERE OWNER = :1 AND TABLE_NAME = :2 ORDER BY COLUMN_ID",
+                [schema, table],
+            )
+        return f"SELECT {cols} FROM USER_TAB_COLUMNS WHERE TABLE_NAME = :1 ORDER BY COLUMN_ID", [table]
+
+    def exists_error(self, exc: BaseException) -> bool:
+        return error_code(exc) in {"ORA-00955", "ORA-01430"}
+
+    def bulk_insert(self, conn: t.Any, sql: str, cols: Sequence[tuple[str, str]], rows: list[tuple]) -> None:
+        """Array binds: one round trip per batch, input sizes fixed up front."""
+        cursor = conn.cursor()
+        cursor.setinputsizes(*self.input_sizes(cols))
+        cursor.executemany(sql, rows)
+
+
+def _decimal_text(value: t.Any) -> t.Any:
+    """Exact text for a number so DuckDB casts it without float rounding (big ints, long decimals)."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return str(int(value))
+    if isinstance(value, float):
+        return repr(value)
+    return format(value, "f") if not isinstance(value, int) else str(value)
+
+
+class DuckDBStrategy(DialectStrategy):
+    """Embedded DuckDB through the duckdb module (same SQL shapes, nearest types)."""
+
+    name = "duckdb"
+
+    _TYPES: t.ClassVar[dict[str, Callable[[], sa.types.TypeEngine]]] = {
+        k.INTEGER: lambda: sa.Numeric(38, 0),
+        k.NUMBER: lambda: sa.Numeric(38, k.NUMBER_SCALE),
+        k.NUMBER_WIDE: sa.Double,
+        k.STRING: sa.String,
+        k.CLOB: sa.String,
+        k.JSON: sa.JSON,
+        k.BOOLEAN: sa.Boolean,
+        k.TIMESTAMP: sa.TIMESTAMP,
+        k.DATE: sa.Date,
+    }
+
+    @property
+    def sa_dialect(self) -> sa.Dialect:
+        import duckdb_engine
+
+        return duckdb_engine.Dialect()
+
+    def placeholder(self, position: int) -> str:
+        return f"${position}"
+
+    def sql_type(self, kind: str) -> sa.types.TypeEngine:
+        return self._TYPES[kind]()
+
+    def staging_ref(self, schema: str | None, staging: str) -> str:
+        return f"temp.main.{self.quote(staging)}"
+
+    def kind_from_catalog(self, row: Sequence[t.Any]) -> str:
+        """Kind of an ``information_schema.columns`` row (name, data_type)."""
+        data_type = str(row[1]).upper()
+        match = re.fullmatch(r"DECIMAL\((\d+),\s*(\d+)\)", data_type)
+        if match:
+            scale = int(match.group(2))
+            return k.INTEGER if scale == 0 else (k.NUMBER if scale <= k.NUMBER_SCALE else k.NUMBER_WIDE)
+        simple = {
+            "BIGINT": k.INTEGER,
+            "INTEGER": k.INTEGER,
+            "HUGEINT": k.INTEGER,
+            "SMALLINT": k.INTEGER,
+            "DOUBLE": k.NUMBER_WIDE,
+            "FLOAT": k.NUMBER_WIDE,
+            "VARCHAR": k.STRING,
+            "BOOLEAN": k.BOOLEAN,
+            "DATE": k.DATE,
+            "JSON": k.JSON,
+        }
+        if data_type in simple:
+            return simple[data_type]
+        if data_type.startswith("TIMESTAMP"):
+            return k.TIMESTAMP
+        return f"other:{data_type}"
+
+    def converter(self, kind: str) -> Converter | None:
+        """Numbers bind as exact text, cast by the INSERT (see ``_decimal_text``)."""
+        if kind in {k.INTEGER, k.NUMBER, k.NUMBER_WIDE}:
+            return _decimal_text
+        return bool if kind == k.BOOLEAN else super().converter(kind)
+
+    def create_schema_sql(self, schema: str) -> str | None:
+        return f"CREATE SCHEMA IF NOT EXISTS {self.quote(schema)}"
+
+    def create_staging_sql(self, schema: str | None, staging: str, cols: Sequence[tuple[str, str]]) -> str:
+        table = self._sa_table(None, staging, cols, prefixes=["TEMPORARY"])
+        return str(CreateTable(table).compile(dialect=self.sa_dialect)).strip()
+
+    def add_column_sql(self, table_ref: str, column: str, kind: str) -> list[str]:
+        return [f"ALTER TABLE {table_ref} ADD COLUMN {self.quote(column)} {self.type_sql(kind)}"]
+
+    def widen_column_sql(self, table_ref: str, column: str, old: str, new: str) -> list[str]:
+        return [f"ALTER TABLE {table_ref} ALTER COLUMN {self.quote(column)} TYPE {self.type_sql(new)}"]
+
+    def columns_query(self, schema: str | None, table: str) -> tuple[str, list[t.Any]]:
+        return (
+            "SELECT column_name, data_type FROM information_schema.columns"
+            " WHERE table_catalog = current_database() AND table_schema = $1 AND table_name = $2"
+            " ORDER BY ordinal_position",
+            [schema or "main", table],
+        )
+
+    def begin(self, conn: t.Any) -> None:
+        conn.execute("BEGIN TRANSACTION")
+
+    def exists_error(self, exc: BaseException) -> bool:
+        return "already exists" in str(exc)
+
+    def bulk_insert(self, conn: t.Any, sql: str, cols: Sequence[tuple[str, str]], rows: list[tuple]) -> None:
+        """One ``INSERT ... SELECT UNNEST($1), UNNEST($2), ...``: columnar lists bound once per batch."""
+        if not rows:
+            return
+        columns = [list(col) for col in zip(*rows, strict=True)]
+        conn.execute(sql, columns)
+
+    def insert_sql(self, table_ref: str, cols: Sequence[tuple[str, str]]) -> str:
+        names = ", ".join(self.quote(name) for name, _ in cols)
+        values = ", ".join(
+            f"CAST(UNNEST({self.placeholder(i + 1)}) AS {self.type_sql(kind)})"
+            for i, (_, kind) in enumerate(cols)
+        )
+        return f"INSERT INTO {table_ref} ({names}) SELECT {values}"
+
+
+def strategy_for_url(url: str) -> DialectStrategy:
+    """Pick the strategy from the SQLAlchemy URL's backend name."""
+    backend = sa.make_url(url).get_backend_name()
+    if backend == "oracle":
+        return OracleStrategy()
+    if backend == "duckdb":
+        return DuckDBStrategy()
+    msg = f"Setting 'sqlalchemy_url' must use the oracle+oracledb or duckdb dialect, not '{backend}'"
+    raise ValueError(msg)

@@ -1,0 +1,44 @@
+"""Conform Singer stream and property names to Oracle identifiers (shared by every dialect).
+
+Names are upper-cased so that the quoted identifier we always emit equals the unquoted name an Oracle user
+types (``OIC.WMS_ALLOCATION``, ``MOD_TS``). Oracle allows 128 bytes per identifier (12.2+); longer names are
+cut and given a stable hash suffix so two long names that share a prefix stay distinct and re-runs map a
+name to the same column. Reserved words and names starting with ``_`` stay valid because every identifier
+is quoted by the SQLAlchemy dialect's identifier preparer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+MAX_IDENTIFIER_BYTES = 128
+_HASH_CHARS = 8
+_INVALID = re.compile(r"[^0-9A-Za-z_$#]+")
+
+
+def _cut_to_bytes(text: str, limit: int) -> str:
+    """Cut ``text`` to at most ``limit`` UTF-8 bytes without splitting a character."""
+    encoded = text.encode("utf-8")
+    if len(encoded) <= limit:
+        return text
+    return encoded[:limit].decode("utf-8", errors="ignore")
+
+
+def conform_identifier(name: str, max_bytes: int = MAX_IDENTIFIER_BYTES) -> str:
+    """Return the upper-case identifier for a stream or property name.
+
+    Characters outside ``[A-Z0-9_$#]`` (spaces, dashes, dots, punctuation) become ``_``; letters are kept,
+    including non-ASCII letters, because quoted identifiers accept them. An empty result becomes ``_``.
+    """
+    cleaned = _INVALID.sub("_", name.strip()) if name.isascii() else re.sub(r"[\s\-.]+", "_", name.strip())
+    cleaned = cleaned.upper() or "_"
+    if len(cleaned.encode("utf-8")) <= max_bytes:
+        return cleaned
+    digest = hashlib.sha1(name.encode("utf-8")).hexdigest()[:_HASH_CHARS].upper()
+    return f"{_cut_to_bytes(cleaned, max_bytes - _HASH_CHARS - 1)}_{digest}"
+
+
+def staging_name(table_name: str) -> str:
+    """Name of the reusable staging table that belongs to ``table_name``."""
+    return conform_identifier(f"{table_name}__STG")
