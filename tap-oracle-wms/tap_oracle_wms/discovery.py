@@ -160,10 +160,12 @@ def classify(name: str, raw_type: t.Any) -> str | None:
     kind = _KIND_BY_TOKEN.get(token)
     if kind is None:
         return None
-    if kind == "integer" and name.endswith("_id") and name not in PLAIN_ID_FIELDS:
-        return "relation"
-    if name == KEY_PROPERTY and kind in ("relation", "decimal"):
+    # Schemes that call every number "NUMBER" say nothing about ids: `*_id` fields are foreign
+    # keys (objects on the wire) except the plain-integer ones (contract section 1).
+    if name in PLAIN_ID_FIELDS and kind in ("integer", "decimal", "relation"):
         return "integer"
+    if kind in ("integer", "decimal") and name.endswith("_id"):
+        return "relation"
     return kind
 
 
