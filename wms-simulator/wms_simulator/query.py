@@ -324,15 +324,14 @@ class Query:
             first_ge: Callable[[int], int] = lambda x: x  # noqa: E731
         else:
             first_ge = lambda t: self.ds.first_id_at_or_after(self.entity, c.path, t)  # noqa: E731
-        bounds = {
-            "exact": (v, v),
-            "gt": (v + 1, None),
-            "gte": (v, None),
-            "lt": (None, v - 1),
-            "lte": (None, v),
-            "range": (v[0], v[1]) if c.lookup == "range" else None,
-        }[c.lookup]
-        low, high = bounds  # type: ignore[misc]
+        lookup = c.lookup
+        if lookup == "range":
+            low, high = v
+        elif lookup == "exact":
+            low, high = v, v
+        else:
+            low = v + 1 if lookup == "gt" else v if lookup == "gte" else None
+            high = v - 1 if lookup == "lt" else v if lookup == "lte" else None
         if low is not None:
             lo = max(lo, first_ge(low))
         if high is not None:

@@ -8,6 +8,7 @@ import socket
 import struct
 import threading
 import time
+import traceback
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
@@ -372,18 +373,33 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "WmsSimulator/0.1"
 
+    def setup(self) -> None:
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def log_message(self, format: str, *args: object) -> None:
         """Quiet: tests read `sim.requests` instead of stderr."""
 
     # ----- plumbing --------------------------------------------------------------------------------
+    _pending: RequestInfo | None = None
+
+    def _log(self, status: int) -> None:
+        """Record the request before answering, so a client that has its answer sees it logged."""
+        info, self._pending = self._pending, None
+        if info is not None:
+            info.status = status
+            self.sim.requests.append(info)
+
     def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+        self._log(status)
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         for k, v in (headers or {}).items():
             self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(body)
+        self._headers_buffer.append(b"\r\n")
+        self.wfile.write(b"".join(self._headers_buffer) + body)  # one write: no Nagle/delayed-ACK stall
+        self._headers_buffer = []
 
     def _error(self, status: int, message: str | None = None, details: dict | None = None, code: str = ""):
         headers = {"WWW-Authenticate": 'Basic realm="wms"'} if status == 401 else None
@@ -421,10 +437,11 @@ class _Handler(BaseHTTPRequestHandler):
             return
         info = RequestInfo(method, path, params, dict(self.headers.items()))
         fault = sim.faults.pick(self.path)
+        self._pending = info
         try:
-            info.status = self._serve(method, segments, path, params, body, info, fault)
+            self._serve(method, segments, path, params, body, info, fault)
         finally:
-            sim.requests.append(info)
+            self._log(0)
 
     def _serve(self, method, segments, path, params, body, info: RequestInfo, fault: Fault | None):
         sim = self.sim
@@ -432,6 +449,7 @@ class _Handler(BaseHTTPRequestHandler):
             if fault.kind == "slow":
                 time.sleep(fault.delay)
             elif fault.kind == "reset":
+                self._log(0)
                 self._reset()
                 return 0
             elif isinstance(fault.kind, int):
@@ -463,12 +481,16 @@ class _Handler(BaseHTTPRequestHandler):
             out = self._route(rest, path, params, info)
         except QueryError as exc:
             return self._error(exc.status, exc.message, exc.details, exc.code)
+        except Exception as exc:  # a simulator bug must still answer, visibly
+            traceback.print_exc()
+            return self._error(500, f"Simulator error: {exc!r}")
         payload = dumps(out)
         if fault is not None and fault.kind in ("truncate", "incomplete"):
             cut = payload[: len(payload) // 2]
             if fault.kind == "truncate":
                 self._send(200, cut)
             else:
+                self._log(200)
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))
