@@ -169,11 +169,9 @@ class OracleSink(SQLSink[OracleConnector]):
         """Create the table, or add missing columns and widen existing ones; never drop data."""
         existing = self._read_columns(self.table_name)
         if not existing:
-            self._ddl(
-                self.strategy.create_table_sql(
-                    self.schema_name, self.table_name, self._columns, self.key_properties
-                )
-            )
+            # append-only keeps every record, so the keys are not unique there: no primary key
+            keys = self.key_properties if self.load_method != APPEND_ONLY else []
+            self._ddl(self.strategy.create_table_sql(self.schema_name, self.table_name, self._columns, keys))
             existing = self._read_columns(self.table_name) or dict(self._columns)
         for col, kind in self._columns:
             have = existing.get(col)

@@ -7,6 +7,7 @@ import json
 import os
 import typing as t
 import uuid
+from types import SimpleNamespace
 
 import pytest
 from target_oracle.target import TargetOracle
@@ -21,9 +22,18 @@ class Backend:
         self.name = name
         self.base_config = config
         self.schema = schema
+        self.prefix = config.get("table_prefix", "")
 
-    def config(self, **overrides: t.Any) -> dict[str, t.Any]:
-        return {**self.base_config, **overrides}
+    def table(self, stream: str, prefix: str = "") -> str:
+        """Quoted, schema-qualified name the target gives ``stream`` (with an extra ``prefix``)."""
+        return f'"{self.schema}"."{self.prefix}{prefix}{stream.upper()}"'
+
+    def rows(self, stream: str, columns: str = "*", order: str = '"ID"', prefix: str = "") -> list[tuple]:
+        return self.query(f"SELECT {columns} FROM {self.table(stream, prefix)} ORDER BY {order}")
+
+    def config(self, prefix: str = "", **overrides: t.Any) -> dict[str, t.Any]:
+        """Target config; ``prefix`` is added after the backend's own per-test table prefix."""
+        return {**self.base_config, "table_prefix": self.prefix + prefix, **overrides}
 
     def query(self, sql: str) -> list[tuple]:
         if self.name == "duckdb":
@@ -113,3 +123,9 @@ def record_msg(stream: str, record: dict, version: int | None = None) -> dict:
     if version is not None:
         msg["version"] = version
     return msg
+
+
+@pytest.fixture
+def sg() -> SimpleNamespace:
+    """Singer helpers for tests (importlib mode cannot import conftest): run, schema, record, lines."""
+    return SimpleNamespace(run=run_target, schema=schema_msg, record=record_msg, lines=singer_lines)

@@ -1,0 +1,65 @@
+"""The target as a user runs it: the installed CLI in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import duckdb
+
+SECRET = "n0t-in-logs-42"
+
+
+def _cli(args: list[str], stdin: str, cwd) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "target_oracle.target", *args]
+    return subprocess.run(cmd, input=stdin, capture_output=True, text=True, cwd=cwd, timeout=120, check=False)
+
+
+def test_cli_loads_a_stream_and_emits_state(tmp_path, sg):
+    cfg = tmp_path / "config.json"
+    cfg.write_text(
+        json.dumps(
+            {"sqlalchemy_url": "duckdb:///out.duckdb", "default_target_schema": "oic", "table_prefix": "WMS_"}
+        )
+    )
+    lines = sg.lines(
+        sg.schema(
+            "allocation", {"id": {"type": "integer"}, "mod_ts": {"type": "string", "format": "date-time"}}
+        ),
+        *[sg.record("allocation", {"id": i, "mod_ts": "2024-01-01T00:00:00-03:00"}) for i in range(3)],
+        {"type": "STATE", "value": {"bookmarks": {"allocation": {"replication_key_value": "x"}}}},
+    )
+    result = _cli(["--config", str(cfg)], lines, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == {
+        "bookmarks": {"allocation": {"replication_key_value": "x"}}
+    }
+    with duckdb.connect(str(tmp_path / "out.duckdb")) as conn:
+        rows = conn.execute('SELECT "ID", "MOD_TS" FROM "OIC"."WMS_ALLOCATION" ORDER BY 1').fetchall()
+    assert [r[0] for r in rows] == [0, 1, 2]
+    assert str(rows[0][1]) == "2024-01-01 03:00:00"
+
+
+def test_cli_record_before_schema_exits_non_zero_naming_the_stream(tmp_path, sg):
+    cfg = tmp_path / "config.json"
+    cfg.write_text(json.dumps({"sqlalchemy_url": "duckdb:///out.duckdb"}))
+    result = _cli(["--config", str(cfg)], sg.lines(sg.record("orphan_stream", {"id": 1})), tmp_path)
+    assert result.returncode != 0
+    assert "orphan_stream" in result.stderr
+
+
+def test_cli_bad_settings_exit_non_zero_naming_the_setting_and_hiding_the_password(tmp_path):
+    cfg = tmp_path / "config.json"
+    cfg.write_text(json.dumps({"host": "127.0.0.1", "username": "u", "password": SECRET}))
+    result = _cli(["--config", str(cfg)], "", tmp_path)
+    assert result.returncode != 0
+    assert "service_name" in result.stderr + result.stdout
+    assert SECRET not in result.stderr + result.stdout
+
+
+def test_cli_about_lists_the_settings(tmp_path):
+    result = _cli(["--about", "--format", "json"], "", tmp_path)
+    assert result.returncode == 0, result.stderr
+    settings = json.loads(result.stdout)["settings"]["properties"]
+    assert {"host", "service_name", "wallet_location", "load_method", "table_prefix"} <= set(settings)

@@ -1,0 +1,69 @@
+"""Connection faults on a real DuckDB file: transient errors replay the batch, others fail with a code."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+from target_oracle.connector import OracleConnector
+
+
+class _FaultyConnection:
+    """A real DuckDB connection whose next MERGE raises ``error`` (``times`` times), like a dropped link."""
+
+    def __init__(self, conn, error: str, faults: list[str]) -> None:
+        self._conn = conn
+        self._error = error
+        self._faults = faults
+
+    def execute(self, sql, params=None):
+        if sql.startswith("MERGE") and self._faults:
+            self._faults.pop()
+            raise RuntimeError(self._error)
+        return self._conn.execute(sql, params or [])
+
+    def __getattr__(self, name):
+        return getattr(self._conn, name)
+
+
+def _inject(monkeypatch, error: str, times: int) -> list[str]:
+    faults = ["fault"] * times
+    opened: list[str] = []
+    real_open = OracleConnector.open_dbapi
+
+    def open_faulty(self):
+        opened.append("connection")
+        return _FaultyConnection(real_open(self), error, faults)
+
+    monkeypatch.setattr(OracleConnector, "open_dbapi", open_faulty)
+    return opened
+
+
+def _run(sg, tmp_path):
+    url = f"duckdb:///{tmp_path / 'f.duckdb'}"
+    sg.run(
+        {"sqlalchemy_url": url},
+        sg.schema("faulty", {"id": {"type": "integer"}, "v": {"type": "string"}}),
+        *[sg.record("faulty", {"id": i, "v": "x"}) for i in range(10)],
+    )
+    with duckdb.connect(str(tmp_path / "f.duckdb")) as conn:
+        return conn.execute('SELECT count(*) FROM "FAULTY"').fetchone()[0]
+
+
+def test_transient_connection_error_reconnects_and_retries_the_batch(monkeypatch, tmp_path, sg):
+    opened = _inject(monkeypatch, "DPY-4011: the database or network closed the connection", times=1)
+    assert _run(sg, tmp_path) == 10
+    assert len(opened) == 2  # the first connection was replaced
+
+
+def test_other_errors_fail_with_the_oracle_code_and_roll_back(monkeypatch, tmp_path, sg):
+    _inject(monkeypatch, "ORA-00001: unique constraint (OIC.PK) violated", times=1)
+    with pytest.raises(Exception, match=r"Stream 'faulty'.*rolled back \[ORA-00001\]"):
+        _run(sg, tmp_path)
+    with duckdb.connect(str(tmp_path / "f.duckdb")) as conn:
+        assert conn.execute('SELECT count(*) FROM "FAULTY"').fetchone()[0] == 0
+
+
+def test_transient_errors_give_up_after_three_attempts(monkeypatch, tmp_path, sg):
+    _inject(monkeypatch, "ORA-03113: end-of-file on communication channel", times=5)
+    with pytest.raises(Exception, match=r"ORA-03113"):
+        _run(sg, tmp_path)

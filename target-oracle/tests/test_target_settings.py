@@ -1,0 +1,117 @@
+"""Settings: validation naming the bad setting, URL building for thin mode, secrets never shown."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from singer_sdk.exceptions import ConfigValidationError
+from target_oracle.connector import OracleConnector, oracle_connect_args, oracle_url
+from target_oracle.target import TargetOracle, validate_settings
+
+SECRET = "s3cr3t-Pa55"
+
+
+def test_every_setting_is_documented_with_a_description():
+    props = TargetOracle.config_jsonschema["properties"]
+    for name in (
+        "host",
+        "port",
+        "service_name",
+        "sid",
+        "dsn",
+        "username",
+        "password",
+        "protocol",
+        "wallet_location",
+        "wallet_password",
+        "ssl_server_dn_match",
+        "sqlalchemy_url",
+        "default_target_schema",
+        "table_prefix",
+        "load_method",
+        "batch_size_rows",
+        "add_record_metadata",
+        "hard_delete",
+        "validate_records",
+    ):
+        assert props[name].get("description"), name
+    assert props["port"]["default"] == 1521
+    assert props["add_record_metadata"]["default"] is True
+    for secret in ("password", "wallet_password", "sqlalchemy_url"):
+        assert props[secret].get("secret") is True, secret
+
+
+@pytest.mark.parametrize(
+    ("config", "named"),
+    [
+        ({"username": "u", "password": SECRET, "service_name": "S"}, "host"),
+        ({"host": "h", "username": "u", "password": SECRET}, "service_name"),
+        ({"host": "h", "service_name": "S", "sid": "X", "username": "u", "password": SECRET}, "sid"),
+        ({"host": "h", "service_name": "S", "password": SECRET}, "username"),
+        ({"host": "h", "service_name": "S", "username": "u"}, "password"),
+        ({"host": "h", "service_name": "S", "username": "u", "password": SECRET, "port": 70000}, "port"),
+        ({"sqlalchemy_url": f"postgresql://u:{SECRET}@h/db"}, "sqlalchemy_url"),
+        (
+            {"dsn": "db_high", "username": "u", "password": SECRET, "wallet_password": SECRET},
+            "wallet_location",
+        ),
+    ],
+)
+def test_bad_settings_fail_at_start_naming_the_setting_without_secrets(config, named):
+    problems = validate_settings(config)
+    assert any(f"'{named}'" in problem for problem in problems), problems
+    assert not any(SECRET in problem for problem in problems)
+    with pytest.raises(ConfigValidationError) as info:
+        TargetOracle(config=config, validate_config=True)
+    assert SECRET not in str(info.value) + " ".join(info.value.errors)
+
+
+def test_load_method_outside_the_allowed_values_is_rejected():
+    with pytest.raises(ConfigValidationError) as info:
+        TargetOracle(config={"sqlalchemy_url": "duckdb:///x.duckdb", "load_method": "merge"})
+    assert "load_method" in " ".join(info.value.errors) + str(info.value)
+
+
+def test_url_for_service_name_sid_and_dsn():
+    base = {"username": "wms", "password": SECRET}
+    url = oracle_url({**base, "host": "db.example", "service_name": "ORCLPDB1"})
+    assert url.drivername == "oracle+oracledb"
+    assert (url.host, url.port, url.query["service_name"]) == ("db.example", 1521, "ORCLPDB1")
+    assert SECRET not in str(url)  # SQLAlchemy masks the password when a URL is shown
+    sid = oracle_url({**base, "host": "db", "port": 1522, "sid": "ORCL"})
+    assert (sid.port, sid.database) == (1522, "ORCL")
+    dsn = oracle_url({**base, "dsn": "db_high"})
+    assert dsn.host is None
+    args = oracle_connect_args(
+        {"dsn": "db_high", "wallet_location": "/w", "wallet_password": "wp", "ssl_server_dn_match": True}
+    )
+    assert args == {
+        "dsn": "db_high",
+        "wallet_location": "/w",
+        "config_dir": "/w",
+        "wallet_password": "wp",
+        "ssl_server_dn_match": True,
+    }
+    assert oracle_connect_args({"host": "h", "protocol": "tcps"}) == {"protocol": "tcps"}
+
+
+def test_oracle_engine_uses_thin_mode_and_sqlalchemy_url_overrides(caplog):
+    caplog.set_level(logging.DEBUG)
+    conn = OracleConnector(
+        {
+            "host": "127.0.0.1",
+            "port": 1,
+            "service_name": "S",
+            "username": "u",
+            "password": SECRET,
+            "protocol": "tcps",
+        }
+    )
+    assert conn.strategy.name == "oracle"
+    engine = conn.create_engine()
+    assert engine.dialect.driver == "oracledb"
+    assert SECRET not in repr(engine.url)
+    override = OracleConnector({"sqlalchemy_url": "duckdb:///x.duckdb", "host": "ignored"})
+    assert override.strategy.name == "duckdb"
+    assert SECRET not in caplog.text
