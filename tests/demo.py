@@ -86,7 +86,7 @@ def change_the_wms(sim: Simulator) -> dict[str, str]:
     return {
         "allocation": f"20 changed (pick_locn_str), {len(new_allocations)} inserted",
         "order_dtl": f"5 changed (ord_qty=9), {len(new_lines)} inserted",
-        "order_hdr": "the 5 lines' headers get new totals (the WMS keeps them equal to their lines)",
+        "order_hdr": "headers of changed and new lines get new totals (kept equal to their lines)",
     }
 
 

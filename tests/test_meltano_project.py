@@ -103,3 +103,24 @@ def test_environments_use_config_not_env_blocks() -> None:
     assert "extractors" not in prod_plugins and "loaders" not in prod_plugins
     local_loader = environments["local"]["config"]["plugins"]["loaders"][0]["config"]
     assert local_loader["default_target_schema"] == "OIC" and local_loader["table_prefix"] == "WMS_"
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("environment", ["local", "prod"])
+def test_exported_variables_reach_the_plugins_in_both_environments(environment: str, tmp_path: Path) -> None:
+    """What a user or a scheduler exports wins over meltano.yml (the Meltano 4.4.1 `env:` pitfall)."""
+    from tests.pipeline import Pipeline, ensure_meltano
+
+    ensure_meltano()
+    pipeline = Pipeline(
+        workdir=tmp_path,
+        base_url="https://tenant.example.invalid/test",
+        extra_env={"TARGET_ORACLE_TABLE_PREFIX": "X_"},
+    )
+    config = ("--environment", environment, "config", "print")
+    tap = json.loads(pipeline.meltano(*config, "tap-oracle-wms--order_dtl").stdout)
+    target = json.loads(pipeline.meltano(*config, "target-oracle").stdout)
+    assert tap["base_url"] == "https://tenant.example.invalid/test"
+    assert tap["entities"] == ["order_dtl"]
+    assert target["table_prefix"] == "X_"
+    assert target["sqlalchemy_url"] == "*****"  # a secret: masked, never printed
