@@ -8,12 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.pipeline import Pipeline, Simulator, meltano_install, simulator
-
-# Small data, so every `meltano run` takes seconds; a raised anomaly rate, so the quarantine always has rows.
-SIM_SIZES = {"allocation": 300, "order_hdr": 40, "order_dtl": 120}
-SIM_SEED = 7
-SIM_ANOMALY_RATE = 0.03
+from tests.pipeline import (
+    SIM_ANOMALY_RATE,
+    SIM_SEED,
+    SIM_SIZES,
+    Pipeline,
+    Simulator,
+    meltano_install,
+    simulator,
+)
 
 
 @pytest.fixture(scope="session")

@@ -29,6 +29,11 @@ SIM_PASSWORD = "wms-secret"
 # The full pipeline, as the issue and the README name it.
 FULL_RUN = ("tap-oracle-wms", "mapper-wms-validate", "target-oracle")
 ENTITIES = ("allocation", "order_hdr", "order_dtl")
+# The tests' simulator: small data, so every `meltano run` takes seconds; a raised anomaly rate, so the
+# quarantine always has rows.
+SIM_SIZES = {"allocation": 300, "order_hdr": 40, "order_dtl": 120}
+SIM_SEED = 7
+SIM_ANOMALY_RATE = 0.03
 
 
 def ensure_meltano() -> Path:

@@ -8,8 +8,16 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.conftest import SIM_ANOMALY_RATE, SIM_SEED, SIM_SIZES
-from tests.pipeline import ENTITIES, REPO, Pipeline, dbt_executable, simulator
+from tests.pipeline import (
+    ENTITIES,
+    REPO,
+    SIM_ANOMALY_RATE,
+    SIM_SEED,
+    SIM_SIZES,
+    Pipeline,
+    dbt_executable,
+    simulator,
+)
 from tests.warehouse import differences, expected, load_tables, table_name
 
 pytestmark = pytest.mark.e2e
