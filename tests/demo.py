@@ -5,7 +5,7 @@
 3. runs the three full-sync jobs (`meltano run --full-refresh allocation_full_sync ...`) into
    output/wms.duckdb;
 4. changes and inserts rows in the simulator, runs the three incremental jobs;
-5. runs `meltano invoke dbt-duckdb build`;
+5. runs `meltano invoke dbt-duckdb build` and the sources' freshness check;
 6. prints rows per table, rows quarantined per rule, what the incremental run changed, and dbt's results.
 
 Meltano's state for the demo lives in output/meltano.db, so each demo starts from scratch.
@@ -158,6 +158,10 @@ def main() -> int:
     dbt_ok = dbt.returncode == 0 and dbt_summary(pipeline)
     if not dbt_ok:
         say((dbt.stdout + dbt.stderr)[-3000:])
+    say("\n$ meltano invoke dbt-duckdb:freshness")
+    freshness = pipeline.meltano("invoke", "dbt-duckdb:freshness", check=False)
+    fresh = (freshness.stdout + freshness.stderr).count("PASS freshness of")
+    say(f"  {fresh} of {len(ENTITIES)} sources fresh (_SDC_BATCHED_AT within 15 minutes)")
     say(f"\nDone in {time.monotonic() - started:.0f} s. Data: {pipeline.duckdb_path.relative_to(REPO)}")
     say(f"Logs: {(OUTPUT / 'meltano.log').relative_to(REPO)}")
     return 0 if dbt_ok and not problems else 1

@@ -97,3 +97,40 @@ def test_dbt_runs_directly_without_meltano(loaded, tmp_path: Path) -> None:
     )
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     assert REPO.joinpath("transform", "profiles.yml").exists()
+
+
+def test_dbt_source_freshness_passes_after_a_run(loaded) -> None:
+    pipeline, _ = loaded
+    result = pipeline.meltano("invoke", "dbt-duckdb:freshness")
+    output = result.stdout + result.stderr
+    for table in ("WMS_ALLOCATION", "WMS_ORDER_HDR", "WMS_ORDER_DTL"):
+        assert f"PASS freshness of wms.{table}" in output, output[-3000:]
+
+
+def test_dbt_models_compile_for_oracle(meltano_installed: None, tmp_path: Path) -> None:
+    """The Oracle target renders Oracle SQL (no database here: the models that need none to compile)."""
+    target_path = tmp_path / "target"
+    pipeline = Pipeline(workdir=tmp_path)
+    models = ["stg_wms__allocation", "stg_wms__order_hdr", "stg_wms__order_dtl"]
+    marts = ["fct_allocation_performance_daily", "fct_order_fulfilment"]
+    result = pipeline.command(
+        [
+            *(str(dbt_executable()), "compile", "--project-dir", "transform", "--profiles-dir", "transform"),
+            *("--target", "oracle", "--no-populate-cache", "--select", *models, *marts),
+        ],
+        env={
+            "DBT_TARGET_PATH": str(target_path),
+            "TARGET_ORACLE_HOST": "127.0.0.1",
+            "TARGET_ORACLE_PORT": "9",
+        },
+    )
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    rendered = {p.stem: p.read_text() for p in (target_path / "compiled" / "wms").rglob("*.sql")}
+    compiled = {name: sql for name, sql in rendered.items() if name in models + marts}
+    assert set(compiled) == set(models + marts)
+    assert len(rendered) > len(compiled), "the models' tests were not compiled"
+    for name, sql in rendered.items():
+        assert "::" not in sql, name
+    assert "trunc(allocation.create_ts)" in compiled["fct_allocation_performance_daily"]
+    assert '"_SDC_DELETED_AT" is null' in compiled["stg_wms__allocation"]
+    assert "from OIC.WMS_ALLOCATION" in compiled["stg_wms__allocation"]
