@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.pipeline import ENTITIES, FULL_RUN, Pipeline, Simulator, kill_plugin_when
@@ -45,6 +47,13 @@ def _data_pages(sim: Simulator, entity: str) -> int:
     )
 
 
+def _committed_batches(log: Path) -> int:
+    """Batches the target reports done (the SDK's batch_processing_time metric with status succeeded)."""
+    return sum(
+        "batch_processing_time" in line and '"succeeded"' in line for line in log.read_text().splitlines()
+    )
+
+
 @pytest.mark.parametrize("victim", ["tap-oracle-wms", "target-oracle"])
 def test_killed_run_then_rerun_equals_an_uninterrupted_run(
     victim: str, pipeline: Pipeline, sim: Simulator, reference: Pipeline
@@ -52,8 +61,12 @@ def test_killed_run_then_rerun_equals_an_uninterrupted_run(
     pipeline.extra_env.update(SMALL_STEPS)
     sim.fault("slow", delay=0.25, times=None)
     running = pipeline.start("run", *FULL_RUN, log_name="killed-run")
-    # Killed once 10 of allocation's 15 pages are served: batches committed, the tap mid-stream.
-    killed = kill_plugin_when(running, victim, lambda: _data_pages(sim, "allocation") >= 10)
+    # Killed once 10 of allocation's 15 pages are served (the tap mid-stream) and the target has committed a
+    # batch (its log shows a succeeded batch), however slowly this machine runs.
+    log = pipeline.workdir / "killed-run.log"
+    killed = kill_plugin_when(
+        running, victim, lambda: _data_pages(sim, "allocation") >= 10 and _committed_batches(log) >= 1
+    )
     exit_code = running.wait(timeout=300)
     assert killed, f"the run ended before {victim} could be killed (exit {exit_code})"
     assert exit_code != 0, "meltano run reported success although a plugin was killed"

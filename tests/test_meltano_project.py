@@ -56,7 +56,8 @@ def test_every_plugin_setting_is_declared_with_kind_and_description(kind: str) -
     assert plugin["pip_url"] == f"-e ./{executable}"
     assert plugin["executable"] == executable
     declared = {setting["name"]: setting for setting in plugin["settings"]}
-    accepted = _about(executable)["settings"]["properties"]
+    about = _about(executable)
+    accepted = about["settings"]["properties"]
     missing = set(accepted) - set(declared) - SDK_BUILTINS
     assert not missing, (
         f"{name}: settings the plugin accepts but meltano.yml does not declare: {sorted(missing)}"
@@ -65,6 +66,7 @@ def test_every_plugin_setting_is_declared_with_kind_and_description(kind: str) -
     assert not unknown, (
         f"{name}: settings meltano.yml declares but the plugin does not accept: {sorted(unknown)}"
     )
+    assert set(plugin.get("capabilities", [])) <= set(about["capabilities"]), f"{name}: unclaimed capability"
     for setting_name, setting in declared.items():
         assert setting.get("kind") and setting.get("description"), f"{name}.{setting_name}"
         if accepted[setting_name].get("secret"):
