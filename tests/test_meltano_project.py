@@ -126,3 +126,31 @@ def test_exported_variables_reach_the_plugins_in_both_environments(environment: 
     assert tap["entities"] == ["order_dtl"]
     assert target["table_prefix"] == "X_"
     assert target["sqlalchemy_url"] == "*****"  # a secret: masked, never printed
+
+
+def test_dbt_rule_catalogue_is_the_mappers_default_rule_set() -> None:
+    """transform/seeds/quarantine_rules.csv lists exactly the rules mapper-wms-validate applies by default."""
+    import csv
+
+    from mapper_wms_validate.defaults import DEFAULT_RULES
+
+    with (REPO / "transform" / "seeds" / "quarantine_rules.csv").open() as seed:
+        catalogue = {(row["entity"], row["rule_name"]) for row in csv.DictReader(seed)}
+    defaults = set()
+    for stream, rules in DEFAULT_RULES.items():
+        for entity in ("allocation", "order_hdr", "order_dtl") if stream == "*" else (stream,):
+            defaults |= {(entity, rule["name"]) for rule in rules}
+    assert catalogue == defaults
+
+
+@pytest.mark.e2e
+def test_meltano_accepts_the_schedules(tmp_path: Path) -> None:
+    from tests.pipeline import Pipeline, ensure_meltano
+
+    ensure_meltano()
+    listed = json.loads(Pipeline(workdir=tmp_path).meltano("schedule", "list", "--format=json").stdout)
+    jobs = {schedule["name"]: schedule for schedule in listed["schedules"]["job"]}
+    assert {s["job"]["name"] for s in jobs.values()} == {
+        f"{entity}_incremental_sync" for entity in ("allocation", "order_hdr", "order_dtl")
+    }
+    assert {s["interval"] for s in jobs.values()} == {"* * * * *"}
