@@ -91,7 +91,7 @@ def change_the_wms(sim: Simulator) -> dict[str, str]:
 
 
 def incremental_summary(before: dict, after: dict) -> None:
-    say("\nWhat the incremental run changed:")
+    say("\nWhat the incremental run changed (rewritten includes the rows re-read at the bookmark/look-back):")
     for entity in ENTITIES:
         new = set(after[entity]) - set(before[entity])
         rewritten = {
