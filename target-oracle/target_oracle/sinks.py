@@ -16,13 +16,17 @@ import datetime as dt
 import time
 import typing as t
 
+from singer_sdk.helpers._typing import get_datelike_property_type
 from singer_sdk.sql import SQLSink
 
 from target_oracle import columns as k
 from target_oracle.connector import OracleConnector
 from target_oracle.naming import conform_identifier, staging_name
+from target_oracle.validation import CompiledValidator
 
 if t.TYPE_CHECKING:
+    from singer_sdk.helpers._typing import DatetimeErrorTreatmentEnum
+    from singer_sdk.sinks.core import BaseJSONSchemaValidator
     from singer_sdk.target_base import Target
 
     from target_oracle.dialects import DialectStrategy
@@ -87,6 +91,24 @@ class OracleSink(SQLSink[OracleConnector]):
     def _add_sdc_metadata_to_record(self, record: dict, message: dict, context: dict) -> None:
         super()._add_sdc_metadata_to_record(record, message, context)
         record.pop(_DROPPED_METADATA, None)
+
+    def get_validator(self) -> BaseJSONSchemaValidator | None:
+        """Compiled validation (``validate_records``), see ``validation.py``."""
+        return CompiledValidator(self.schema) if self.validate_schema else None
+
+    def _parse_timestamps_in_record(
+        self, record: dict, schema: dict, treatment: DatetimeErrorTreatmentEnum
+    ) -> None:
+        """The SDK's parsing, limited to the date/date-time properties (found once, not per record field)."""
+        if not hasattr(self, "_datelike"):
+            self._datelike = {
+                key: get_datelike_property_type(prop) for key, prop in schema.get("properties", {}).items()
+            }
+            self._datelike = {key: kind for key, kind in self._datelike.items() if kind}
+        subset = {key: record[key] for key in self._datelike if record.get(key) is not None}
+        if subset:
+            super()._parse_timestamps_in_record(subset, schema, treatment)
+            record.update(subset)
 
     # -- properties derived from settings ----------------------------------------------------------
     @property
@@ -234,6 +256,7 @@ class OracleSink(SQLSink[OracleConnector]):
         limit = self.strategy.string_byte_limit
         self._limited = [i for i, kind in enumerate(kinds) if kind == k.STRING] if limit else []
         self._too_long: set[int] = set()
+        self._dedup = self.uses_staging  # looked up once: process_record runs per record
 
     def _key_props_raw(self) -> list[str]:
         by_col = {conform_identifier(p): p for p in self._props}
@@ -256,7 +279,7 @@ class OracleSink(SQLSink[OracleConnector]):
             value = row[i]
             if value is not None and len(value) > 1000 and len(value.encode("utf-8")) > k.VARCHAR_MAX_BYTES:
                 self._too_long.add(i)
-        if not self.uses_staging:
+        if not self._dedup:
             context.setdefault("rows", []).append(row)
             return
         key = tuple(row[i] for i in self._key_idx)

@@ -1,0 +1,43 @@
+"""Record validation compiled once per stream (fastjsonschema), as the SDK's ``get_validator`` hook suggests.
+
+The SDK's default validator walks the schema with ``jsonschema`` for every record; in profiles that was
+three quarters of the target's time. fastjsonschema generates Python code for the schema once, so validation
+keeps its meaning (types, required, enums, nested objects) at a fraction of the cost. Formats are not checked
+here: date and date-time values are parsed right after validation, and a bad one fails there.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+import fastjsonschema
+from singer_sdk.exceptions import InvalidJSONSchema, InvalidRecord
+from singer_sdk.sinks.core import BaseJSONSchemaValidator
+
+
+def _without_formats(schema: t.Any) -> t.Any:
+    """Copy of ``schema`` without ``format`` keywords (fastjsonschema would check them as strings)."""
+    if isinstance(schema, dict):
+        return {key: _without_formats(value) for key, value in schema.items() if key != "format"}
+    if isinstance(schema, list):
+        return [_without_formats(item) for item in schema]
+    return schema
+
+
+class CompiledValidator(BaseJSONSchemaValidator):
+    """Validate records with a schema compiled to Python once per sink."""
+
+    def __init__(self, schema: dict[str, t.Any]) -> None:
+        super().__init__(schema)
+        try:
+            self._validate = fastjsonschema.compile(_without_formats(schema), use_default=False)
+        except fastjsonschema.JsonSchemaDefinitionException as exc:
+            msg = f"Schema Validation Error: {exc}"
+            raise InvalidJSONSchema(msg) from exc
+
+    def validate(self, record: dict[str, t.Any]) -> None:
+        """Raise ``InvalidRecord`` naming the field (``data.qty must be number``)."""
+        try:
+            self._validate(record)
+        except fastjsonschema.JsonSchemaValueException as exc:
+            raise InvalidRecord(exc.message, record) from exc
