@@ -67,3 +67,31 @@ def test_transient_errors_give_up_after_three_attempts(monkeypatch, tmp_path, sg
     _inject(monkeypatch, "ORA-03113: end-of-file on communication channel", times=5)
     with pytest.raises(Exception, match=r"ORA-03113"):
         _run(sg, tmp_path)
+
+
+def test_value_over_the_string_byte_limit_widens_the_column_before_the_batch(
+    monkeypatch, tmp_path, sg, caplog
+):
+    """The Oracle path (VARCHAR2 holds 4000 bytes) exercised on DuckDB by giving it the same limit."""
+    from target_oracle.dialects import DuckDBStrategy
+
+    monkeypatch.setattr(DuckDBStrategy, "string_byte_limit", 4000)
+    widened: list[tuple[str, str, str]] = []
+    real_widen = DuckDBStrategy.widen_column_sql
+
+    def spy(self, table_ref, column, old, new):
+        widened.append((column, old, new))
+        return real_widen(self, table_ref, column, old, new)
+
+    monkeypatch.setattr(DuckDBStrategy, "widen_column_sql", spy)
+    text = "ß" * 2500  # 2500 characters, 5000 bytes
+    url = f"duckdb:///{tmp_path / 'w.duckdb'}"
+    sg.run(
+        {"sqlalchemy_url": url, "batch_size_rows": 2},
+        sg.schema("wide", {"id": {"type": "integer"}, "body": {"type": "string"}}),
+        *[sg.record("wide", {"id": i, "body": text if i == 2 else "s"}) for i in range(4)],
+    )
+    assert widened == [("BODY", "string", "clob")]
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as conn:
+        rows = conn.execute('SELECT "ID", "BODY" FROM "WIDE" ORDER BY 1').fetchall()
+    assert rows == [(0, "s"), (1, "s"), (2, text), (3, "s")]
