@@ -74,6 +74,7 @@ class Dataset:
         self.clock_start = self.epoch_us + SPAN_US + LAG_US + 86_400_000_000
         self.clock_us = self.clock_start
         self._rng = random.Random(seed)
+        self._key_cache: dict[int, object] = {}
         self.set_url_root("http://127.0.0.1/prod/wms/lgfapi/v10/entity/")
         self._gen = {
             "allocation": self._gen_allocation,
@@ -88,10 +89,15 @@ class Dataset:
     def set_url_root(self, root: str) -> None:
         """`root` ends with `/entity/`; record and foreign-key urls are built from it."""
         self.url_root = root
+        self._prefix: dict[str, str] = {}
 
     def _fk(self, target: str, ident: int, key: str) -> dict:
-        url = "" if target in UNEXPOSED_EMPTY_URL else f"{self.url_root}{target}/{ident}"
-        return {"id": ident, "key": key, "url": url}
+        prefix = self._prefix.get(target)
+        if prefix is None:
+            prefix = self._prefix[target] = (
+                "" if target in UNEXPOSED_EMPTY_URL else f"{self.url_root}{target}/"
+            )
+        return {"id": ident, "key": key, "url": f"{prefix}{ident}" if prefix else ""}
 
     # ----- timeline --------------------------------------------------------------------------------
     def base_create_us(self, entity: str, i: int) -> int:
@@ -225,6 +231,17 @@ class Dataset:
             fmt_ts(self.base_mod_us(entity, i)),
         )
 
+    def _dtl_key_cached(self, d: int) -> str:
+        """dtl_key memoised per data version (consecutive allocations share their line)."""
+        cache = self._key_cache
+        if cache.get(0) != self.version or len(cache) > 50_000:
+            cache.clear()
+            cache[0] = self.version
+        key = cache.get(d)
+        if key is None:
+            key = cache[d] = self.dtl_key(d)
+        return key
+
     def _gen_facility(self, i: int) -> dict:
         b = Bits(self.salt["facility"] ^ i)
         cu, ct, mu, mt = self._audit("facility", i, b)
@@ -348,7 +365,8 @@ class Dataset:
 
     def _gen_allocation(self, a: int) -> dict:
         b = Bits(self.salt["allocation"] ^ a)
-        cu, ct, mu, mt = self._audit("allocation", a, b)
+        create_us, mod_us = self.base_create_us("allocation", a), self.base_mod_us("allocation", a)
+        cu, mu = USERS[b.draw(len(USERS))], USERS[b.draw(len(USERS))]
         d = self.dtl_of_base_alloc(a)
         status = ALLOCATION_STATUSES[b.draw(4)]
         qty = b.draw(24) + 1
@@ -366,15 +384,14 @@ class Dataset:
         lpn = b.draw(4)
         picked_ts = None
         if picked:
-            create_us = self.base_create_us("allocation", a)
-            picked_ts = fmt_ts((create_us + self.base_mod_us("allocation", a)) // 2)
+            picked_ts = fmt_ts((create_us + mod_us) // 2)
         return {
             "id": a,
             "create_user": cu,
-            "create_ts": ct,
+            "create_ts": fmt_ts(create_us),
             "mod_user": mu,
-            "mod_ts": mt,
-            "order_dtl_id": self._fk("order_dtl", d, self.dtl_key(d)),
+            "mod_ts": fmt_ts(mod_us),
+            "order_dtl_id": self._fk("order_dtl", d, self._dtl_key_cached(d)),
             "from_inventory_id": self._fk("inventory", inv, str(inv)),
             "to_inventory_id": self._fk("inventory", inv + 1, str(inv + 1)) if picked else None,
             "status_id": status,

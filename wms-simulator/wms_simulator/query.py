@@ -266,7 +266,9 @@ class Query:
             self.order.append((name, desc))
         if not honour_ordering:
             self.order = []
-        self.key = (entity, tuple(sorted(params.items())))
+        # Identifies the row sequence (not the page): count and position caches are keyed on it.
+        ignored = {"page", "cursor", "page_size", "fields", "format"}
+        self.key = (entity, tuple(sorted((k, v) for k, v in params.items() if k not in ignored)))
 
     def _mode(self) -> tuple[str, bool]:
         names = [n for n, _ in self.order]
