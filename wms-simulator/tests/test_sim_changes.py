@@ -118,3 +118,36 @@ def test_clock_advance(api):
 
     gap = datetime.fromisoformat(sim.get("facility", 2)["mod_ts"]) - datetime.fromisoformat(first)
     assert 600 <= gap.total_seconds() < 601
+
+
+def test_descending_keyset_cursors_mid_sync(api):
+    sim = api.sim
+    seen = []
+
+    def change(info):
+        seen.append(1)
+        if len(seen) == 2:
+            sim.update("allocation", [300, 10], status_id=0)
+
+    sim.on_request(change)
+    ids = [
+        r["id"] for r in api.follow("allocation", page_mode="sequenced", ordering="-mod_ts", page_size=100)
+    ]
+    # keyset on mod_ts descending: row 10 jumps ahead of the cursor (newest) and is not served in
+    # this pass, row 300 was already served; nothing else is skipped or repeated
+    assert ids[:100] == list(range(300, 200, -1))
+    assert sorted(ids) == [i for i in range(1, 301) if i != 10]
+    desc_ids = [
+        r["id"] for r in api.follow("allocation", page_mode="sequenced", ordering="-id", page_size=70)
+    ]
+    assert desc_ids == list(range(300, 0, -1))
+
+
+def test_sequenced_mode_can_ignore_ordering(make_api):
+    api = make_api(sequenced_ordering="ignore")
+    api.sim.update("allocation", [1], status_id=0)
+    seq = [r["id"] for r in api.follow("allocation", page_mode="sequenced", ordering="mod_ts", page_size=100)]
+    assert seq == list(range(1, 301))  # id order: the updated row 1 is not last
+    paged = [r["id"] for r in api.follow("allocation", ordering="mod_ts", page_size=100)]
+    assert paged[-1] == 1
+    assert api.get("allocation/", page_mode="sequenced", ordering="bogus").status_code == 400

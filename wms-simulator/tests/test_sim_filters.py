@@ -114,6 +114,10 @@ def test_timestamp_lookups_and_offsets(api):
         r["id"] for r in rows if datetime.fromisoformat(r["mod_ts"]).hour == cut.hour
     ]
     assert ids(api, mod_ts__minute=cut.minute, id__lte=100)[-1] == 100
+    sunday_first = cut.isoweekday() % 7 + 1  # Django's week_day: 1 = Sunday
+    assert ids(api, mod_ts__week_day=sunday_first) == [
+        r["id"] for r in rows if datetime.fromisoformat(r["mod_ts"]).isoweekday() == cut.isoweekday()
+    ]
 
 
 def test_filter_matching_nothing_is_404_with_error_body(api):
