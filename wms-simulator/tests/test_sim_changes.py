@@ -151,3 +151,11 @@ def test_sequenced_mode_can_ignore_ordering(make_api):
     paged = [r["id"] for r in api.follow("allocation", ordering="mod_ts", page_size=100)]
     assert paged[-1] == 1
     assert api.get("allocation/", page_mode="sequenced", ordering="bogus").status_code == 400
+
+
+def test_half_read_records_iterator_does_not_block_the_server(api):
+    it = api.sim.records("allocation")
+    assert next(it)["id"] == 1
+    api.sim.update("allocation", [2], status_id=0)
+    assert api.get("allocation/", page_size=5).status_code == 200
+    assert next(it)["id"] == 2 and next(it)["id"] == 3

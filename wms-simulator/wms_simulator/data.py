@@ -429,10 +429,13 @@ class Dataset:
     def iter_records(self, entity: str) -> Iterator[dict]:
         """Every current row in id order (copies of overlay rows, so callers cannot corrupt them)."""
         overlay = self.overlay[entity]
-        for i in range(1, self.sizes[entity] + 1):
+        n = self.sizes[entity]
+        for i in range(1, n + 1):
             rec = overlay.get(i)
             yield copy.deepcopy(rec) if rec is not None else self._gen[entity](i)
-        for i in sorted(k for k in overlay if k > self.sizes[entity]):
+        with self.lock:
+            inserted = sorted(k for k in overlay if k > n)
+        for i in inserted:
             yield copy.deepcopy(overlay[i])
 
     def count(self, entity: str) -> int:

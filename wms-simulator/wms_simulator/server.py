@@ -190,8 +190,8 @@ class WmsSimulator:
     def records(self, entity: str) -> Iterator[dict]:
         """The current rows exactly as the API serves them, in id order."""
         self._check_entity(entity)
-        with self.data.lock:
-            yield from self.data.iter_records(entity)
+        # No lock across yields: a caller holding a half-read iterator must not block the server.
+        return self.data.iter_records(entity)
 
     def get(self, entity: str, ident: int) -> dict | None:
         self._check_entity(entity)
