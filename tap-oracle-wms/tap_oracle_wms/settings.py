@@ -4,6 +4,7 @@ express. Every message names the setting, and never shows a secret's value."""
 from __future__ import annotations
 
 import datetime
+import decimal
 import os
 import re
 import typing as t
@@ -138,7 +139,7 @@ def _check_number(config: t.Mapping[str, t.Any], name: str, low: float, high: fl
     value = config.get(name)
     if value is None:
         return []
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, int | float | decimal.Decimal):
         return [f"Setting '{name}' must be a number, got {type(value).__name__}"]
     if value < low or (high is not None and value > high):
         upper = f"..{high:g}" if high is not None else " or more"

@@ -1,0 +1,147 @@
+"""Every fault the API's gateways produce is recovered from, or reported as specified."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from singer_sdk.exceptions import FatalAPIError
+from tap_oracle_wms.errors import WmsAuthError, WmsRetriesExhaustedError
+
+
+def page_requests(sim, entity="allocation"):
+    return [r for r in sim.requests if r.path.endswith(f"/entity/{entity}/")]
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"status": 429, "retry_after": 1},
+        {"status": 500},
+        {"status": 502},
+        {"status": 503, "retry_after": 0},
+        {"status": 504},
+        {"kind": "reset"},
+        {"kind": "truncate"},
+        {"kind": "incomplete"},
+        {"kind": "slow", "delay": 1.5},
+    ],
+    ids=lambda f: str(f.get("status") or f.get("kind")),
+)
+def test_tap_transient_fault_on_a_page_is_retried(sim, make_config, run_tap, fault):
+    # The second page of allocation fails twice, then succeeds.
+    injected = sim.faults.add(**fault, times=2, path_contains="/entity/allocation/?", after_requests=1)
+    config = make_config(sim, entities=["allocation"], request_timeout=0.5)
+    run = run_tap(config)
+    assert sorted(r["id"] for r in run.records("allocation")) == sorted(
+        r["id"] for r in sim.records("allocation")
+    )
+    assert injected.fired == 2
+
+
+def test_tap_retry_after_is_honoured(sim, make_config, run_tap, caplog):
+    import logging
+    import re
+
+    sim.faults.add(status=429, retry_after=1, times=1, path_contains="/entity/order_hdr/?")
+    with caplog.at_level(logging.WARNING):
+        run = run_tap(make_config(sim, entities=["order_hdr"], backoff_max_seconds=0.01))
+    assert [r.status for r in page_requests(sim, "order_hdr")] == [429, 200]
+    assert len(run.records("order_hdr")) == sim.count("order_hdr")
+    waits = [float(m) for m in re.findall(r"HTTP 429.*retrying in ([0-9.]+)s", caplog.text)]
+    assert len(waits) == 1 and waits[0] >= 1.0  # backoff alone would wait 0.01s
+
+
+def test_tap_fault_during_discovery_is_retried(sim, make_config, run_tap):
+    sim.faults.add(status=503, times=2, path_contains="/describe/")
+    run = run_tap(make_config(sim, entities=["order_hdr"]))
+    assert len(run.records("order_hdr")) == sim.count("order_hdr")
+
+
+def test_tap_gives_up_after_max_retries_with_clear_error(sim, make_config, run_tap):
+    sim.faults.add(status=503, times=None, path_contains="/entity/allocation/?", after_requests=1)
+    with pytest.raises(WmsRetriesExhaustedError, match=r"giving up after 3 retries \(max_retries\).*503"):
+        run_tap(make_config(sim, entities=["allocation"], max_retries=3))
+    assert len(page_requests(sim)) == 1 + 4
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_tap_auth_errors_fail_at_once(sim, make_config, run_tap, status):
+    sim.faults.add(status=status, times=None, path_contains="/entity/allocation/?")
+    with pytest.raises(WmsAuthError, match=f"HTTP {status}.*auth_method=basic"):
+        run_tap(make_config(sim, entities=["allocation"]))
+    assert len(page_requests(sim)) == 1
+
+
+def test_tap_wrong_password_fails_discovery_without_retry_or_secret(sim, make_config):
+    from tap_oracle_wms.tap import TapOracleWMS
+
+    with pytest.raises(WmsAuthError) as info:
+        TapOracleWMS(config=make_config(sim, password="not-the-password"))
+    assert "401" in str(info.value) and "check username and password" in str(info.value)
+    assert "not-the-password" not in str(info.value)
+    assert len(sim.requests) == 1
+
+
+def test_tap_forbidden_user_named_permission(wms_sim_factory, make_config):
+    from tap_oracle_wms.tap import TapOracleWMS
+
+    sim = wms_sim_factory(users={"reader": "pw-reader"}, forbidden_users=["reader"])
+    with pytest.raises(WmsAuthError, match="lgfapi_read_access"):
+        TapOracleWMS(config=make_config(sim, username="reader", password="pw-reader"))
+
+
+def test_tap_404_mid_pagination_ends_stream_without_error(sim, make_config, run_tap):
+    sim.faults.add(status=404, times=1, path_contains="/entity/allocation/?", after_requests=1)
+    run = run_tap(make_config(sim, entities=["allocation"]))
+    assert len(run.records("allocation")) == 100
+
+
+def test_tap_wrong_base_url_says_so(sim, make_config):
+    from tap_oracle_wms.tap import TapOracleWMS
+
+    with pytest.raises(FatalAPIError, match="HTTP 404.*check base_url"):
+        TapOracleWMS(config=make_config(sim, base_url=sim.base_url + "-nope"))
+
+
+def test_tap_cli_exhausted_retries_exit_nonzero_with_state_intact(sim, make_config, tap_cli):
+    sim.faults.add(status=503, times=None, path_contains="/entity/allocation/?", after_requests=2)
+    config = make_config(sim, entities=["allocation"], max_retries=2)
+    result = tap_cli(config=config)
+    assert result.returncode != 0
+    assert "giving up after 2 retries (max_retries)" in result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    records = [m["record"] for m in lines if m["type"] == "RECORD"]
+    states = [m["value"] for m in lines if m["type"] == "STATE"]
+    assert len(records) == 200  # two pages of 100 were read, the third kept failing
+    bookmark = states[-1]["bookmarks"]["allocation"]["replication_key_value"]
+    assert bookmark == max(r["mod_ts"] for r in records)
+    assert config["password"] not in result.stderr
+
+
+def test_tap_cli_test_mode_reports_connectivity_and_credentials(sim, make_config, tap_cli):
+    ok = tap_cli("--test", config=make_config(sim))
+    assert ok.returncode == 0, ok.stderr
+    bad = tap_cli("--test", config=make_config(sim, password="wrong-pw-123"))
+    assert bad.returncode != 0
+    assert "HTTP 401" in bad.stderr and "check username and password" in bad.stderr
+    assert "wrong-pw-123" not in bad.stderr
+    down = tap_cli("--test", config=make_config(sim, base_url="http://127.0.0.1:9/prod", max_retries=1))
+    assert down.returncode != 0
+    assert "entity list: giving up after 1 retries" in down.stderr and "ConnectionError" in down.stderr
+
+
+def test_tap_cli_invalid_setting_fails_before_any_request(sim, make_config, tap_cli):
+    result = tap_cli(config=make_config(sim, page_size=5000))
+    assert result.returncode != 0
+    assert "page_size" in result.stderr
+    assert sim.requests == []
+
+
+def test_tap_debug_logs_never_show_secrets(sim, make_config, tap_cli):
+    config = make_config(sim, entities=["order_hdr"])
+    result = tap_cli(config=config, env={"TAP_ORACLE_WMS_LOGLEVEL": "DEBUG"})
+    assert result.returncode == 0, result.stderr
+    assert "page 1" in result.stderr
+    assert config["password"] not in result.stderr
+    assert config["password"] not in result.stdout
