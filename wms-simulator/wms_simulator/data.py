@@ -240,7 +240,7 @@ class Dataset:
         key = cache.get(d)
         if key is None:
             key = cache[d] = self.dtl_key(d)
-        return key
+        return str(key)
 
     def _gen_facility(self, i: int) -> dict:
         b = Bits(self.salt["facility"] ^ i)
@@ -492,8 +492,15 @@ class Dataset:
         self.overlay[entity][rec["id"]] = rec
         self.overlay_mod[entity][rec["id"]] = mod_us
 
+    def _current(self, entity: str, i: int) -> dict:
+        """A deep copy of an existing row (ValueError naming it when absent)."""
+        rec = self.get(entity, i)
+        if rec is None:
+            raise ValueError(f"{entity} {i} does not exist")
+        return copy.deepcopy(rec)
+
     def _refresh_hdr(self, h: int, now: int) -> None:
-        rec = copy.deepcopy(self.get("order_hdr", h))
+        rec = self._current("order_hdr", h)
         lines = self.lines_of(h)
         rec["total_orig_ord_qty"] = self.hdr_total(h)
         rec["order_dtl_set"] = (
@@ -508,14 +515,9 @@ class Dataset:
         ids = [ids] if isinstance(ids, int) else list(ids)
         with self.lock:
             converted = {k: self._convert(entity, k, v) for k, v in changes.items()}
-            rows = []
-            for i in ids:
-                rec = self.get(entity, int(i))
-                if rec is None:
-                    raise ValueError(f"{entity} {i} does not exist")
-                rows.append(copy.deepcopy(rec))
+            rows = [self._current(entity, int(i)) for i in ids]
             now = self.now()
-            hdrs = set()
+            hdrs: set[int] = set()
             for rec in rows:
                 rec.update(copy.deepcopy(converted))
                 if "mod_user" not in converted:
@@ -537,7 +539,7 @@ class Dataset:
             now = self.now()
             base_n = self.sizes[entity]
             new_ids = []
-            hdrs = set()
+            hdrs: set[int] = set()
             for _ in range(n):
                 i = self.next_id[entity]
                 self.next_id[entity] += 1
@@ -558,7 +560,7 @@ class Dataset:
 
     def _template(self, entity: str, template: int | None) -> dict:
         if template is not None:
-            return copy.deepcopy(self.get(entity, template))
+            return self._current(entity, template)
         # An entity generated empty: borrow generation from id 1 without its relationships.
         return {f.name: f.default for f in FIELDS[entity]}
 

@@ -307,7 +307,7 @@ class WmsSimulator:
         data = self.data
         token = params.get("cursor")
         mode = query._mode()[0]
-        after = None
+        after: tuple[int, ...] | None = None
         offset = 0
         if token:
             text = decode_cursor(token)
@@ -397,9 +397,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         for k, v in (headers or {}).items():
             self.send_header(k, v)
-        self._headers_buffer.append(b"\r\n")
-        self.wfile.write(b"".join(self._headers_buffer) + body)  # one write: no Nagle/delayed-ACK stall
-        self._headers_buffer = []
+        buffer: list[bytes] = self._headers_buffer  # type: ignore[attr-defined]
+        buffer.append(b"\r\n")
+        self.wfile.write(b"".join(buffer) + body)  # one write: no Nagle/delayed-ACK stall
+        buffer.clear()
 
     def _error(self, status: int, message: str | None = None, details: dict | None = None, code: str = ""):
         headers = {"WWW-Authenticate": 'Basic realm="wms"'} if status == 401 else None
@@ -465,8 +466,8 @@ class _Handler(BaseHTTPRequestHandler):
         if segments[:3] == ["oauth2", "v1", "token"]:
             if method != "POST":
                 return self._error(405)
-            status, out = sim.auth.token(self.headers.get("Authorization"), body)
-            self._send(status, dumps(out))
+            status, token = sim.auth.token(self.headers.get("Authorization"), body)
+            self._send(status, dumps(token))
             return status
         prefix = [sim.environment, "wms", "lgfapi", sim.api_version, "entity"]
         if segments[:5] != prefix:
