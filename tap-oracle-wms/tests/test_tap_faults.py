@@ -100,7 +100,7 @@ def test_tap_404_mid_pagination_ends_stream_without_error(sim, make_config, run_
 def test_tap_wrong_base_url_says_so(sim, make_config):
     from tap_oracle_wms.tap import TapOracleWMS
 
-    with pytest.raises(FatalAPIError, match="HTTP 404.*check base_url"):
+    with pytest.raises(FatalAPIError, match=r"HTTP 404.*check base_url"):
         TapOracleWMS(config=make_config(sim, base_url=sim.base_url + "-nope"))
 
 
