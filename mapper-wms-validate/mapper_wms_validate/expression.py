@@ -65,11 +65,6 @@ def _literal(value: t.Any) -> t.Any:
     return value
 
 
-def _num(value: t.Any) -> t.Any:
-    """Floats from in-process callers become Decimals so they mix with decoded JSON numbers."""
-    return Decimal(repr(value)) if type(value) is float else value
-
-
 class _Compiler:
     """Walks a whitelisted AST and returns closures; raises ExpressionError on anything else."""
 
@@ -123,7 +118,12 @@ class _Compiler:
             return lambda _r: value
         if name not in self.names:
             self.names.append(name)
-        return lambda r: _num(r.get(name))
+
+        def get(r: dict) -> t.Any:
+            value = r.get(name)
+            return Decimal(repr(value)) if type(value) is float else value
+
+        return get
 
     def _compare(self, node: ast.Compare) -> Evaluator:
         steps: list[Evaluator] = []

@@ -49,6 +49,7 @@ class StreamState:
     counts: StreamCounts
     quarantine_schema_sent: bool = False
     properties_seen: set[str] = dataclasses.field(default_factory=set)
+    test_functions: tuple[RecordCheck, ...] = ()
     logged_rejections: int = 0
 
 
@@ -193,6 +194,7 @@ class WmsValidateMapper(InlineMapper):
             schema_message=message_dict,
             key_properties=key_properties,
             tests=tuple((rule, rule.test) for rule in rules),
+            test_functions=tuple(rule.test for rule in rules),
             schema_check=compile_record(schema) if self.validate_schema else None,
             quarantine=quarantine,
             counts=counts,
@@ -220,7 +222,11 @@ class WmsValidateMapper(InlineMapper):
         yield self._raw()
 
     def map_record_message(self, message_dict: dict) -> t.Iterable[t.Any]:
-        """Pass a valid record through byte for byte; route a rejected one by its most severe action."""
+        """Pass a valid record through byte for byte; route a rejected one by its most severe action.
+
+        Returns a tuple/list rather than being a generator: this runs once per record, and resuming a
+        generator twice per record costs more than the checks themselves.
+        """
         state = self.streams.get(message_dict.get("stream"))  # type: ignore[arg-type]
         if state is None:
             stream = self._require(message_dict, "stream", str, "RECORD")
@@ -234,24 +240,29 @@ class WmsValidateMapper(InlineMapper):
             record = self._require(message_dict, "record", dict, "RECORD")
         counts = state.counts
         counts.records_in += 1
-        violations: list[tuple[str, str, str | None, str, str]] | None = None
+        # Fast path: stop at the first problem; only a rejected record pays for collecting all violations.
+        schema_check = state.schema_check
+        if schema_check is None or schema_check(record) is None:
+            for test in state.test_functions:
+                if test(record) is not None:
+                    break
+            else:
+                counts.passed += 1
+                return (self.message_reader.raw_line(),)
+        return list(self._reject(state, message_dict, self._violations(state, record)))
+
+    def _violations(self, state: StreamState, record: dict) -> list[tuple[str, str, str | None, str, str]]:
+        """Every rule `record` breaks, as (rule, check, field, message, action)."""
+        violations = []
         if state.schema_check is not None:
-            problems = state.schema_check(record)
-            if problems is not None:
-                violations = [(SCHEMA_RULE, "schema", f, m, self.on_invalid) for f, m in problems]
+            for field, message in state.schema_check(record) or ():
+                violations.append((SCHEMA_RULE, "schema", field, message, self.on_invalid))
         for rule, test in state.tests:
             problem = test(record)
             if problem is not None:
-                if violations is None:
-                    violations = []
-                violations.append(
-                    (rule.name, rule.check, rule.field_label, problem, rule.action or self.on_invalid)
-                )
-        if violations is None:
-            counts.passed += 1
-            yield self._raw()
-            return
-        yield from self._reject(state, message_dict, violations)
+                action = rule.action or self.on_invalid
+                violations.append((rule.name, rule.check, rule.field_label, problem, action))
+        return violations
 
     def _reject(
         self, state: StreamState, message: dict, violations: list[tuple[str, str, str | None, str, str]]

@@ -32,7 +32,14 @@ def _describe(value: t.Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def _type_check(path: str, types: list[str]) -> ValueCheck | None:
+class _TypeCheck(t.NamedTuple):
+    """A pure type check, kept apart so record checks can test `type(value) in allowed` inline."""
+
+    allowed: frozenset
+    check: ValueCheck
+
+
+def _type_check(path: str, types: list[str]) -> _TypeCheck | None:
     unknown = [x for x in types if x not in _TYPES]
     if unknown:
         return None  # a type we do not know: do not guess, accept
@@ -48,19 +55,25 @@ def _type_check(path: str, types: list[str]) -> ValueCheck | None:
             return None  # 5.0 is an integer in JSON Schema
         return f"{path} must be {expected}, got {_describe(value)}"
 
-    return check
+    return _TypeCheck(allowed, check)
 
 
 def compile_value(schema: t.Any, path: str) -> ValueCheck | None:
     """Compile one (sub)schema; None means "accepts anything" so callers can skip it entirely."""
+    return _compile_value(schema, path)[0]
+
+
+def _compile_value(schema: t.Any, path: str) -> tuple[ValueCheck | None, frozenset | None]:
+    """The compiled check, plus the allowed Python types when the check is nothing but a type check."""
     if not isinstance(schema, dict):
-        return None
+        return None, None
     checks: list[ValueCheck] = []
+    type_check = None
     declared = schema.get("type")
     if declared is not None:
         type_check = _type_check(path, [declared] if isinstance(declared, str) else list(declared))
         if type_check is not None:
-            checks.append(type_check)
+            checks.append(type_check.check)
     alternatives = schema.get("anyOf") or schema.get("oneOf")
     if isinstance(alternatives, list) and alternatives:
         compiled = [compile_value(s, path) for s in alternatives]
@@ -75,10 +88,11 @@ def compile_value(schema: t.Any, path: str) -> ValueCheck | None:
     if items is not None:
         checks.append(_array_items(items))
     if not checks:
-        return None
+        return None, None
     if len(checks) == 1:
-        return checks[0]
-    return _all_of(checks)
+        only_types = type_check.allowed if type_check is not None else None
+        return checks[0], only_types
+    return _all_of(checks), None
 
 
 def _all_of(checks: list[ValueCheck]) -> ValueCheck:
@@ -135,36 +149,46 @@ def _array_items(item_check: ValueCheck) -> ValueCheck:
 
 
 def compile_record(schema: dict, prefix: str = "") -> RecordSchemaCheck:
-    """Compile a stream's schema into a record check returning None or [(field, message), ...]."""
+    """Compile a stream's schema into a record check returning None or [(field, message), ...].
+
+    The hot path iterates the record's items once: a property whose schema is a plain type check passes
+    when `type(value)` is in its precomputed set; anything else (nested schemas, enum, 5.0 for an integer)
+    goes through its compiled check.
+    """
     properties = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
-    checks = [
-        (name, prefix + name, c) for name, s in properties.items() if (c := compile_value(s, prefix + name))
-    ]
+    full: dict[str, ValueCheck] = {}
+    simple: dict[str, frozenset] = {}
+    for name, prop in properties.items():
+        value_check, only_types = _compile_value(prop, prefix + name)
+        if value_check is not None:
+            full[name] = value_check
+        if only_types is not None:
+            simple[name] = only_types
     required = [name for name in schema.get("required") or [] if isinstance(name, str)]
     closed = schema.get("additionalProperties") is False
     known = frozenset(properties)
+    simple_get, full_get = simple.get, full.get
+    empty: frozenset = frozenset()
 
     def check(record: dict) -> list[tuple[str, str]] | None:
         problems: list[tuple[str, str]] | None = None
-        get = record.get
-        for name, path, value_check in checks:
-            value = get(name, _MISSING)
-            if value is _MISSING:
+        for name, value in record.items():
+            if type(value) in simple_get(name, empty):
+                continue
+            value_check = full_get(name)
+            if value_check is None:
                 continue
             problem = value_check(value)
             if problem is not None:
-                (problems := problems or []).append((path, problem))
+                (problems := problems or []).append((prefix + name, problem))
         for name in required:
             if name not in record:
-                (problems := problems or []).append(
-                    (prefix + name, f"{prefix + name} is required but missing")
-                )
+                message = f"{prefix + name} is required but missing"
+                (problems := problems or []).append((prefix + name, message))
         if closed:
             for name in record:
                 if name not in known:
-                    message = (
-                        f"{prefix + name} is not a property of the schema (additionalProperties is false)"
-                    )
+                    message = f"{prefix + name} is not in the schema (additionalProperties is false)"
                     (problems := problems or []).append((prefix + name, message))
         return problems
 

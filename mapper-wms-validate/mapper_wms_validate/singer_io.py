@@ -31,10 +31,6 @@ def excerpt(line: bytes | str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-class RawLine(bytes):
-    """An input line written back unchanged (it ends with a newline)."""
-
-
 class ValidateReader(GenericSingerReader[bytes]):
     """Reads Singer messages (JSON lines), numbering lines so every input error can name its line."""
 
@@ -61,14 +57,14 @@ class ValidateReader(GenericSingerReader[bytes]):
             raise InvalidInputLine(msg)
         return message
 
-    def raw_line(self) -> RawLine:
+    def raw_line(self) -> bytes:
         """The current input line, as bytes ending in a newline, for unchanged pass-through."""
         line = self._current_message
-        if isinstance(line, str):
+        if type(line) is not bytes:
             line = line.encode()
-        if not line.endswith(b"\n"):
+        if line[-1:] != b"\n":
             line += b"\n"
-        return RawLine(line)
+        return line
 
     def process_lines(
         self,
@@ -78,12 +74,18 @@ class ValidateReader(GenericSingerReader[bytes]):
         """Dispatch each line to its callback; blank lines are skipped, unknown types are an error."""
         stats: Counter[str] = Counter()
         filein = file_input or self.default_input
+        decode = self._decoder.decode
         for number, line in enumerate(filein, 1):
             self.line_number = number
-            if not line.strip():
-                continue
             self._current_message = line
-            message = self.deserialize_json(line)
+            try:
+                message = decode(line)
+            except msgspec.DecodeError:
+                if not line.strip():
+                    continue  # blank lines carry no message
+                message = self.deserialize_json(line)  # raises the error naming the line
+            if type(message) is not dict:
+                message = self.deserialize_json(line)  # raises the error naming the line
             kind = message.get("type")
             callback = callbacks.get(kind) if isinstance(kind, str) else None
             if callback is None:
@@ -109,7 +111,10 @@ class ValidateWriter(GenericSingerWriter[bytes, t.Any]):
 
     def write_message(self, message: t.Any) -> None:
         """Write without flushing (STATE messages and the end of the run flush)."""
-        sys.stdout.buffer.write(self.serialize_message(message))
+        if type(message) is bytes:  # the common case: a line passed through
+            sys.stdout.buffer.write(message)
+        else:
+            sys.stdout.buffer.write(self.serialize_message(message))
 
     def flush(self) -> None:
         """Push buffered output to the next process (after STATE, before failing, at the end)."""
