@@ -9,7 +9,7 @@ import logging
 import sys
 
 import pytest
-from singer_sdk.singerlib.messages import RecordMessage
+from singer_sdk.singerlib.messages import RecordMessage, StateMessage
 from tap_oracle_wms.records import (
     DECIMAL,
     DROP,
@@ -98,10 +98,11 @@ def test_tap_writer_emits_decimals_without_float_rounding(monkeypatch):
 
     monkeypatch.setattr(sys, "stdout", FakeStdout())
     value = decimal.Decimal("0.1000000000000000055511151231257827")
-    WmsMessageWriter().write_message(
-        RecordMessage(stream="s", record={"q": value, "n": decimal.Decimal("16")})
-    )
-    line = out.getvalue().decode()
+    writer = WmsMessageWriter()
+    writer.write_message(RecordMessage(stream="s", record={"q": value, "n": decimal.Decimal("16")}))
+    assert out.getvalue() == b""  # records wait for a chunk or the next STATE
+    writer.write_message(StateMessage(value={"bookmarks": {}}))
+    line = out.getvalue().decode().splitlines()[0]
     assert '"q":0.1000000000000000055511151231257827' in line
     assert '"n":16' in line
     assert json.loads(line, parse_float=decimal.Decimal)["record"]["q"] == value
