@@ -337,17 +337,16 @@ class WmsValidateMapper(InlineMapper):
             if stream == "*":
                 missing = [f for f in rule.fields if f not in every_field]
                 if missing:
-                    yield f"rule {rule.name!r} ({rule.where}) reads field(s) {missing} no stream declared"
+                    yield f"{rule.where} reads field(s) {missing} that no stream declared"
                 continue
             state = self.streams.get(stream)
             if state is None:
-                yield f"rule {rule.name!r} ({rule.where}) is for stream {stream!r}, which never appeared"
+                yield f"{rule.where} is for stream {stream!r}, which never appeared"
                 continue
             missing = [f for f in rule.fields if f not in state.properties_seen]
             if missing:
                 yield (
-                    f"rule {rule.name!r} ({rule.where}) reads field(s) {missing} that stream {stream!r}'s "
-                    "SCHEMA never declared"
+                    f"{rule.where} reads field(s) {missing} that stream {stream!r}'s SCHEMA never declared"
                 )
 
 
