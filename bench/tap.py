@@ -1,0 +1,138 @@
+"""Tap benchmark: `tap-oracle-wms` extracting N allocation rows from a `wms-simulator` process to /dev/null.
+
+Measured beside it, interleaved in one run and against the same simulator process:
+- `tap (SDK writer)`: the same tap with the SDK's default message writer (simplejson, one write and flush
+  per message), selected by a two-line wrapper (`SDK_WRITER_TAP` below), not by a setting of the product;
+- `tap (batch jsonl.gz)`: the same tap in BATCH mode (gzip JSONL files, one BATCH line per file), files
+  written under .bench/ and removed after each run;
+- `floor`: the same pages (page_size 1250, sequenced mode, `ordering=mod_ts,id`, the `next_page` links as
+  served) fetched and JSON-decoded with plain `requests`, no Singer.
+
+    .venv/bin/python -m bench.tap --rows 100000 1000000 --repeats 3
+    .venv/bin/python -m bench.tap --rows 10000000 --repeats 1 --tap-only
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+
+from bench.harness import DEV_BIN, REPO, WORK, interleaved, machine, measure, pip_version, ratio_table, save
+from bench.inputs import SIM_PASSWORD, SIM_USERNAME, allocation_simulator, tap_config
+
+SUITE = "tap"
+PAGE_SIZE = 1250
+PYTHON = DEV_BIN / "python"
+TAP = DEV_BIN / "tap-oracle-wms"
+
+# The tap with the SDK's default writer: the class attribute set before the CLI runs, nothing else changed.
+SDK_WRITER_TAP = (
+    "import sys\n"
+    "from singer_sdk.io_base import SingerWriter\n"
+    "from tap_oracle_wms.tap import TapOracleWMS\n"
+    "TapOracleWMS.message_writer_class = SingerWriter\n"
+    "TapOracleWMS.cli()\n"
+)
+
+# The floor: what any extractor must do at least, one HTTP GET and one JSON decode per page.
+FLOOR = (
+    "import sys, requests\n"
+    "base, user, password, page_size = sys.argv[1:5]\n"
+    "session = requests.Session()\n"
+    "session.auth = (user, password)\n"
+    "session.headers['Accept'] = 'application/json'\n"
+    "origin = '/'.join(base.split('/')[:3])\n"
+    "url = f'{base}/wms/lgfapi/v10/entity/allocation/'\n"
+    "params = {'page_size': page_size, 'page_mode': 'sequenced', 'ordering': 'mod_ts,id'}\n"
+    "rows = 0\n"
+    "while url:\n"
+    "    response = session.get(url, params=params, timeout=60)\n"
+    "    response.raise_for_status()\n"
+    "    body = response.json()\n"
+    "    rows += len(body['results'])\n"
+    "    link = body.get('next_page')\n"
+    "    url = (link if link.startswith('http') else origin + link) if link else None\n"
+    "    params = None\n"
+    "print(rows)\n"
+)
+
+
+def subjects(base_url: str, rows: int, tap_only: bool) -> dict:
+    """The callables `interleaved` runs: each one full extraction of the simulator's allocation rows."""
+    config = tap_config(base_url, WORK / "tap-bench" / "config.json")
+    batch_root = WORK / "tap-bench" / "batches"
+    batch_config = tap_config(
+        base_url,
+        WORK / "tap-bench" / "config-batch.json",
+        batch_config={
+            "encoding": {"format": "jsonl", "compression": "gzip"},
+            "storage": {"root": str(batch_root)},
+            "batch_size": 100000,
+        },
+    )
+    floor_out = WORK / "tap-bench" / "floor.out"
+
+    def tap() -> object:
+        return measure([TAP, "--config", config])
+
+    def sdk_writer() -> object:
+        return measure([PYTHON, "-c", SDK_WRITER_TAP, "--config", config], cwd=REPO)
+
+    def batch() -> object:
+        shutil.rmtree(batch_root, ignore_errors=True)
+        run = measure([TAP, "--config", batch_config])
+        shutil.rmtree(batch_root, ignore_errors=True)
+        return run
+
+    def floor() -> object:
+        run = measure(
+            [PYTHON, "-c", FLOOR, base_url, SIM_USERNAME, SIM_PASSWORD, str(PAGE_SIZE)], stdout=floor_out
+        )
+        got = int(floor_out.read_text().strip())
+        if got != rows:
+            raise RuntimeError(f"floor fetched {got} rows, expected {rows}")
+        return run
+
+    if tap_only:
+        return {"tap": tap}
+    return {"tap": tap, "tap (SDK writer)": sdk_writer, "tap (batch jsonl.gz)": batch, "floor": floor}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rows", type=int, nargs="+", default=[100000, 1000000])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--tap-only", action="store_true", help="measure the tap alone (e.g. for 10M rows)")
+    args = parser.parse_args(argv)
+
+    figures = []
+    for rows in args.rows:
+        with allocation_simulator(rows) as sim:
+            figures += interleaved(SUITE, rows, subjects(sim.base_url, rows, args.tap_only), args.repeats)
+    reference = "tap" if args.tap_only else "floor"
+    versions = {
+        "singer-sdk": pip_version(DEV_BIN, "singer-sdk"),
+        "msgspec": pip_version(DEV_BIN, "msgspec"),
+        "requests": pip_version(DEV_BIN, "requests"),
+    }
+    command = "python -m bench.tap " + " ".join(sys.argv[1:] if argv is None else argv)
+    markdown = "\n".join(
+        [
+            f"### tap: {', '.join(f'{r:,}' for r in args.rows)} allocation rows, simulator -> /dev/null",
+            "",
+            ratio_table(figures, reference),
+            "",
+            f"Command: `{command}`. Medians of {args.repeats} interleaved runs.",
+            f"Machine: `{json.dumps(machine())}`. Versions: `{json.dumps(versions)}`.",
+        ]
+    )
+    print(markdown)
+    save(SUITE, figures, markdown)
+
+
+if __name__ == "__main__":
+    main()
