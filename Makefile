@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev demo test lint clean meltano
+.PHONY: dev demo test lint clean meltano bench
 
 $(STAMP): requirements-dev.txt */pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,12 @@ demo: $(STAMP) $(MELTANO)  ## Simulator -> tap -> mapper -> embedded DuckDB -> d
 
 test: $(STAMP) $(MELTANO)  ## The whole test suite (what CI runs).
 	$(BIN)/python -m pytest
+
+# Every benchmark suite (bench.tap, bench.mapper, bench.target, bench.pipeline), then BENCHMARKS.md. Not part of
+# `make test`. Smaller while developing: make bench BENCH_ARGS="--rows 100000 --repeats 1".
+BENCH_ARGS ?=
+bench: $(STAMP) $(MELTANO)  ## Run the benchmark suites and write BENCHMARKS.md.
+	$(BIN)/python -m bench.report --run $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

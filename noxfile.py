@@ -16,6 +16,15 @@ def tests(session: nox.Session) -> None:
     session.run("make", "test", external=True)
 
 
+@nox.session(python=False)
+def bench(session: nox.Session) -> None:
+    """Every benchmark suite, then BENCHMARKS.md (same as `make bench`); arguments go to the suites.
+
+    nox -s bench -- --rows 100000 --repeats 1
+    """
+    session.run("make", "bench", f"BENCH_ARGS={' '.join(session.posargs)}", external=True)
+
+
 @nox.session
 def lint(session: nox.Session) -> None:
     """Ruff lint and format check over the whole repo."""
