@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import decimal
 import logging
+import re
 import typing as t
 
 # Field kinds of a shaping plan (small ints keep the hot loop cheap).
@@ -23,6 +24,11 @@ _UTC = datetime.timezone.utc
 _UTC_SUFFIX = "+00:00"
 # len("YYYY-MM-DDTHH:MM:SS.ffffff+00:00")
 _CANONICAL_LEN = 32
+# `:MM:SS.ffffff` of a canonical-length timestamp (positions 13..26): what a whole-hour offset leaves alone.
+_MINUTES_TO_MICROS = re.compile(r":[0-5][0-9]:[0-5][0-9]\.[0-9]{6}")
+# UTC `YYYY-MM-DDTHH` by local `YYYY-MM-DDTHH` + offset; rows of one hour share an entry.
+_UTC_HOURS: dict[str, str] = {}
+_UTC_HOURS_MAX = 100_000
 
 
 class RecordShapeError(ValueError):
@@ -41,8 +47,25 @@ def to_utc_timestamp(value: str) -> tuple[str, bool]:
     like the instants it names, which the SDK's bookmark logic relies on: it compares
     replication-key values as text (see the signpost pitfall in the README).
     """
-    if len(value) == _CANONICAL_LEN and value.endswith(_UTC_SUFFIX):
-        return value, False
+    if len(value) == _CANONICAL_LEN:
+        if value.endswith(_UTC_SUFFIX):
+            return value, False
+        # A whole-hour offset (the API's `-03:00`) moves only the date and hour: convert those once per
+        # hour through the full parser below, and keep minutes to microseconds as served.
+        if value[29:] == ":00" and value[26] in "+-" and _MINUTES_TO_MICROS.fullmatch(value, 13, 26):
+            hour_key = value[:13] + value[26:]
+            utc_hour = _UTC_HOURS.get(hour_key)
+            if utc_hour is None:
+                utc_hour = _parse_to_utc(f"{value[:13]}:00:00.000000{value[26:]}")[0][:13]
+                if len(_UTC_HOURS) >= _UTC_HOURS_MAX:
+                    _UTC_HOURS.clear()
+                _UTC_HOURS[hour_key] = utc_hour
+            return f"{utc_hour}{value[13:26]}{_UTC_SUFFIX}", False
+    return _parse_to_utc(value)
+
+
+def _parse_to_utc(value: str) -> tuple[str, bool]:
+    """`to_utc_timestamp` through the full ISO-8601 parser."""
     parsed = datetime.datetime.fromisoformat(value)
     naive = parsed.tzinfo is None
     if naive:

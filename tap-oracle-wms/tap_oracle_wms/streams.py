@@ -6,7 +6,9 @@ import datetime
 import time
 import typing as t
 
+from singer_sdk.helpers._util import utc_now
 from singer_sdk.helpers.conform import TypeConformanceLevel
+from singer_sdk.singerlib.messages import RecordMessage
 
 from tap_oracle_wms.client import WmsStream
 from tap_oracle_wms.discovery import KEY_PROPERTY, EntityDescription
@@ -47,6 +49,7 @@ class EntityStream(WmsStream):
         self._records_seen = 0
         self._pages = 0
         self._last_progress = time.monotonic()
+        self._deselected: list[str] | None = None
 
     # State: see tap_oracle_wms.state for why the SDK's sorted/unsorted modes are not used as is.
 
@@ -139,6 +142,33 @@ class EntityStream(WmsStream):
         shape = self.shaper.shape
         for raw in raw_records:
             yield shape(raw)
+
+    def deselected_properties(self) -> list[str]:
+        """Top-level properties the catalog deselects (computed once; records are flat)."""
+        if self._deselected is None:
+            mask = self.mask
+            self._deselected = [name for name in self.schema["properties"] if not mask[("properties", name)]]
+        return self._deselected
+
+    def _generate_record_messages(self, record: dict[str, t.Any]) -> t.Iterator[RecordMessage]:
+        """The SDK's RECORD messages, without its per-record walk of the selection mask.
+
+        Shaped records are flat, so popping the deselected top-level properties (a list computed once)
+        leaves exactly what the SDK's `pop_deselected_record_properties` leaves; type conformance is
+        off for this stream (see TYPE_CONFORMANCE_LEVEL), so the record goes to the stream maps as is.
+        """
+        for name in self.deselected_properties():
+            record.pop(name, None)
+        version = self._stream_version
+        for stream_map in self.stream_maps:
+            mapped_record = stream_map.transform(record)
+            if mapped_record is not None:
+                yield RecordMessage(
+                    stream=stream_map.stream_alias,
+                    record=mapped_record,
+                    version=version,
+                    time_extracted=utc_now(),
+                )
 
     def log_progress(self, final: bool = False) -> None:
         """Records so far and the current bookmark, at info level."""
