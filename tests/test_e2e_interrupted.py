@@ -7,27 +7,12 @@ from pathlib import Path
 import pytest
 
 from tests.pipeline import ENTITIES, FULL_RUN, Pipeline, Simulator, kill_plugin_when
-from tests.warehouse import SDC_COLUMNS, Table, differences, load_tables
+from tests.warehouse import comparable, differences, load_tables
 
 pytestmark = pytest.mark.e2e
 
 # Small pages and batches: many states before the kill; slow pages (a fault): the kill lands mid-run.
 SMALL_STEPS = {"TAP_ORACLE_WMS_PAGE_SIZE": "20", "TARGET_ORACLE_BATCH_SIZE_ROWS": "40"}
-
-
-def _comparable(table: Table) -> list[tuple]:
-    """A table's rows without load metadata, the quarantine's rejection time, and links to the simulator.
-
-    `url` values carry the serving simulator's port, which differs between the two runs compared.
-    """
-    skip = SDC_COLUMNS | {"REJECTED_AT", "URL"}
-    rows = []
-    for row in table.rows:
-        values = {k: v for k, v in table.business(row).items() if k not in skip}
-        if isinstance(values.get("RECORD"), dict):
-            values["RECORD"] = {k: v for k, v in values["RECORD"].items() if k != "url"}
-        rows.append(tuple(sorted((k, repr(v)) for k, v in values.items())))
-    return sorted(rows)
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +69,6 @@ def test_killed_run_then_rerun_equals_an_uninterrupted_run(
         assert differences(entity, records[entity], tables) == [], entity
     assert sorted(tables) == sorted(expected_tables)
     for name, table in tables.items():
-        assert _comparable(table) == _comparable(expected_tables[name]), name
+        assert comparable(table) == comparable(expected_tables[name]), name
     # the interrupted run had loaded part of the data, which the rerun completed rather than duplicated
     assert partial_rows < sum(len(table.rows) for table in tables.values())

@@ -166,6 +166,22 @@ class Table:
         }
 
 
+def comparable(table: Table) -> list[tuple]:
+    """A table's rows without load metadata, the quarantine's rejection time, and links to the simulator.
+
+    Sorted, for comparing the tables of two runs. `url` values carry the serving simulator's port, which
+    differs between two simulators with the same data.
+    """
+    skip = SDC_COLUMNS | {"REJECTED_AT", "URL"}
+    rows = []
+    for row in table.rows:
+        values = {k: v for k, v in table.business(row).items() if k not in skip}
+        if isinstance(values.get("RECORD"), dict):
+            values["RECORD"] = {k: v for k, v in values["RECORD"].items() if k != "url"}
+        rows.append(tuple(sorted((k, repr(v)) for k, v in values.items())))
+    return sorted(rows)
+
+
 def load_tables(path: Path) -> dict[str, Table]:
     """Every table of schema OIC in the DuckDB file, by table name."""
     tables: dict[str, Table] = {}
