@@ -1,0 +1,167 @@
+"""Mapper benchmark: `mapper-wms-validate` (default rules) beside meltano-map-transform and two floors.
+
+    .venv/bin/python -m bench.mapper --rows 100000 1000000 --repeats 3 [--baseline REV]
+
+Every subject reads the tap's real Singer output for N allocation rows (bench.inputs.singer_allocation) from
+a file on stdin and writes to /dev/null; the harness times it and takes its peak RSS with os.wait4.
+
+- `mapper-wms-validate`: the console script, empty config (default rules, schema check, quarantine).
+- `meltano-map-transform` (peer, the registry's latest, in its own venv): SDK stream maps with `__filter__`
+  expressions equivalent to the default rules, and an `allocation_rejected` copy of the stream (`__source__`)
+  with the negated filter, so it routes rejects as the mapper does. What the expressions cannot say is in
+  `PEER_NOT_EXPRESSED`.
+- `floor (msgspec)` / `floor (json)`: a few lines that decode every line and encode it again unchanged, with
+  msgspec and with the standard library's json: what reading and writing the same lines costs in Python.
+- `--baseline REV`: also the mapper as committed at REV (extracted with `git archive`, put first on
+  PYTHONPATH), for before/after figures measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tarfile
+from collections.abc import Callable
+from functools import partial
+from io import BytesIO
+from pathlib import Path
+
+from bench.harness import (
+    DEV_BIN,
+    REPO,
+    WORK,
+    Figure,
+    Run,
+    interleaved,
+    machine,
+    measure,
+    pip_version,
+    ratio_table,
+    save,
+    venv_tool,
+)
+from bench.inputs import singer_allocation
+
+SUITE = "mapper"
+SUBJECT = "mapper-wms-validate"
+PEER = "meltano-map-transform"
+
+# The default rules (mapper_wms_validate/defaults.py) as one simpleeval condition a valid record meets.
+# Null semantics as in the mapper: a null passes every check but not_null.
+VALID = (
+    "(id is not None and id > 0)"
+    " and mod_ts is not None and datetime.datetime.fromisoformat(mod_ts) is not None"
+    " and (alloc_qty is None or alloc_qty > 0)"
+    " and (packed_qty is None or packed_qty >= 0)"
+    " and (packed_qty is None or alloc_qty is None or packed_qty <= alloc_qty)"
+    " and (status_id is None or status_id in (0, 10, 90, 99))"
+)
+PEER_CONFIG = {
+    "stream_maps": {
+        "allocation": {"__filter__": VALID},
+        "allocation_rejected": {"__source__": "allocation", "__filter__": f"not ({VALID})"},
+    }
+}
+PEER_NOT_EXPRESSED = (
+    "the schema check (simpleeval has no type()/isinstance, so a string quantity is compared, not rejected); "
+    "mod_ts_datetime as a predicate (no try/except: an unparseable mod_ts stops the run instead of being "
+    "quarantined; the benchmark data has none); the quarantine record's contents (record_hash, violations, "
+    "rule_names, rejected_at: the peer copies the record as is); per-rule counts"
+)
+
+FLOOR_MSGSPEC = """
+import sys, msgspec
+decode, encode, write = msgspec.json.Decoder().decode, msgspec.json.Encoder().encode, sys.stdout.buffer.write
+for line in sys.stdin.buffer:
+    write(encode(decode(line)) + b"\\n")
+"""
+FLOOR_JSON = """
+import sys, json
+loads, dumps, write = json.loads, json.dumps, sys.stdout.write
+for line in sys.stdin:
+    write(dumps(loads(line)) + "\\n")
+"""
+
+
+def baseline_tree(rev: str) -> Path:
+    """The mapper package as committed at `rev`, extracted under .bench/baseline/<rev>/ (read-only on git)."""
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", rev], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    root = WORK / "baseline" / commit
+    if not (root / "mapper-wms-validate" / "mapper_wms_validate" / "mapper.py").exists():
+        archive = subprocess.run(
+            ["git", "archive", commit, "mapper-wms-validate/mapper_wms_validate"],
+            cwd=REPO,
+            capture_output=True,
+            check=True,
+        ).stdout
+        root.mkdir(parents=True, exist_ok=True)
+        with tarfile.open(fileobj=BytesIO(archive)) as tar:
+            tar.extractall(root, filter="data")
+    return root / "mapper-wms-validate"
+
+
+def subjects(source: Path, baseline: str | None) -> tuple[dict[str, Callable[[], Run]], dict[str, str]]:
+    """The commands measured on one input file, by name, and a note for each."""
+    WORK.mkdir(parents=True, exist_ok=True)
+    empty = WORK / "mapper-config.json"
+    empty.write_text("{}")
+    peer_config = WORK / "mapper-peer-config.json"
+    peer_config.write_text(json.dumps(PEER_CONFIG))
+    peer = venv_tool(PEER, [PEER], PEER)
+    python = DEV_BIN / "python"
+    run = partial(measure, stdin=source)
+    runs: dict[str, Callable[[], Run]] = {
+        SUBJECT: lambda: run([DEV_BIN / SUBJECT, "--config", empty]),
+    }
+    notes = {SUBJECT: "default rules"}
+    if baseline:
+        tree = baseline_tree(baseline)
+        name = f"{SUBJECT}@{baseline}"
+        runs[name] = lambda: run(
+            [python, "-m", "mapper_wms_validate.mapper", "--config", empty], env={"PYTHONPATH": str(tree)}
+        )
+        notes[name] = "before"
+    runs[PEER] = lambda: run([peer, "--config", peer_config])
+    notes[PEER] = f"{pip_version(peer.parent, PEER)}, __filter__"
+    runs["floor (msgspec)"] = lambda: run([python, "-c", FLOOR_MSGSPEC])
+    runs["floor (json)"] = lambda: run([python, "-c", FLOOR_JSON])
+    return runs, notes
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--baseline", help="also measure the mapper as committed at this git revision")
+    args = parser.parse_args(argv)
+
+    figures: list[Figure] = []
+    for rows in args.rows:
+        runs, notes = subjects(singer_allocation(rows), args.baseline)
+        figures += interleaved(SUITE, rows, runs, args.repeats, notes)
+    peer_dir = venv_tool(PEER, [PEER], PEER).parent
+    versions = (
+        f"mapper-wms-validate {pip_version(DEV_BIN, 'mapper-wms-validate')} on singer-sdk "
+        f"{pip_version(DEV_BIN, 'singer-sdk')}, msgspec {pip_version(DEV_BIN, 'msgspec')}; "
+        f"{PEER} {pip_version(peer_dir, PEER)} on singer-sdk {pip_version(peer_dir, 'singer-sdk')}"
+    )
+    info = machine()
+    markdown = "\n\n".join(
+        [
+            f"### mapper (`python -m bench.mapper {' '.join(sys.argv[1:] if argv is None else argv)}`)",
+            ratio_table(figures, SUBJECT),
+            f"Versions: {versions}. Machine: {info['cpu']}, {info['cpus']} CPUs, {info['memory']}, "
+            f"Python {info['python']}.",
+            f"Peer filter (valid records): `{VALID}`; not expressible: {PEER_NOT_EXPRESSED}.",
+        ]
+    )
+    print(markdown)
+    save(SUITE, figures, markdown)
+
+
+if __name__ == "__main__":
+    main()
