@@ -17,6 +17,7 @@ from singer_sdk.mapper_base import InlineMapper
 from singer_sdk.singerlib.exceptions import InvalidInputLine
 
 from mapper_wms_validate.accounting import Accounting, StreamCounts
+from mapper_wms_validate.fast_path import FastRecords
 from mapper_wms_validate.quarantine import QuarantineSchemaError, QuarantineStream
 from mapper_wms_validate.rules import ACTION_SEVERITY, ACTIONS, Rule, RuleBook, RuleConfigError
 from mapper_wms_validate.schema_check import RecordSchemaCheck, compile_record
@@ -207,6 +208,7 @@ class WmsValidateMapper(InlineMapper):
             state.quarantine_schema_sent = previous.quarantine_schema_sent and same
         state.properties_seen.update(properties)
         self.streams[stream] = state
+        self._register_fast_path(state, schema, rules)
         self.quarantine_names[quarantine.name] = stream
         for configured_stream, rule in self.rule_book.configured_rules():
             if configured_stream == stream and not all(f in properties for f in rule.fields):
@@ -220,6 +222,44 @@ class WmsValidateMapper(InlineMapper):
                     self._line,
                 )
         yield self._raw()
+
+    def _register_fast_path(self, state: StreamState, schema: dict, rules: list[Rule]) -> None:
+        """Let the reader pass this stream's valid RECORD lines without the SDK's per-message dispatch.
+
+        The handler only takes records that pass the schema check and every rule (the outcome the full
+        path would give them), counts them and writes the line back as is; anything else it leaves to
+        `map_record_message`.
+        """
+        fast = FastRecords(
+            state.name,
+            schema,
+            [f for rule in rules for f in rule.fields],
+            check_schema=self.validate_schema,
+        )
+        key = fast.key
+        if key is None:
+            return
+        if not FastRecords.applies(schema):
+            self.message_reader.fast_records.pop(key, None)
+            return
+        record_of = fast.record
+        tests = state.test_functions
+        counts = state.counts
+        write = self.message_writer.write_raw
+
+        def handle(line: bytes) -> bool:
+            record = record_of(line)
+            if record is None:
+                return False
+            for test in tests:
+                if test(record) is not None:
+                    return False
+            counts.records_in += 1
+            counts.passed += 1
+            write(line if line.endswith(b"\n") else line + b"\n")
+            return True
+
+        self.message_reader.fast_records[key] = handle
 
     def map_record_message(self, message_dict: dict) -> t.Iterable[t.Any]:
         """Pass a valid record through byte for byte; route a rejected one by its most severe action.

@@ -63,6 +63,11 @@ def compile_value(schema: t.Any, path: str) -> ValueCheck | None:
     return _compile_value(schema, path)[0]
 
 
+def simple_types(schema: t.Any) -> frozenset | None:
+    """The Python types a (sub)schema allows when its check is nothing but a type check, else None."""
+    return _compile_value(schema, "")[1]
+
+
 def _compile_value(schema: t.Any, path: str) -> tuple[ValueCheck | None, frozenset | None]:
     """The compiled check, plus the allowed Python types when the check is nothing but a type check."""
     if not isinstance(schema, dict):

@@ -11,6 +11,7 @@ flushed on every STATE message and at the end, not per record.
 from __future__ import annotations
 
 import decimal
+import io
 import sys
 import typing as t
 from collections import Counter
@@ -20,6 +21,8 @@ from singer_sdk.contrib.msgspec import dec_hook
 from singer_sdk.contrib.msgspec import encoder as sdk_encoder
 from singer_sdk.singerlib.encoding.base import GenericSingerReader, GenericSingerWriter
 from singer_sdk.singerlib.exceptions import InvalidInputLine
+
+from mapper_wms_validate.fast_path import RECORD_PREFIX
 
 MESSAGE_TYPES = ("RECORD", "SCHEMA", "STATE", "ACTIVATE_VERSION", "BATCH")
 
@@ -39,6 +42,9 @@ class ValidateReader(GenericSingerReader[bytes]):
         # Floats decode to Decimal so quantities keep their exact digits (as the SDK's msgspec reader does).
         self._decoder = msgspec.json.Decoder(dec_hook=dec_hook, float_hook=decimal.Decimal)
         self.line_number = 0
+        # Per stream (its name as it appears in a compact RECORD line): a handler that takes a RECORD line
+        # and returns True when it has passed and written it, False to leave it to the full path.
+        self.fast_records: dict[bytes, t.Callable[[bytes], bool]] = {}
 
     @property
     def default_input(self) -> t.IO[bytes]:
@@ -75,7 +81,15 @@ class ValidateReader(GenericSingerReader[bytes]):
         stats: Counter[str] = Counter()
         filein = file_input or self.default_input
         decode = self._decoder.decode
+        fast_records = self.fast_records
+        start = len(RECORD_PREFIX)
+        fast = 0
         for number, line in enumerate(filein, 1):
+            if line.startswith(RECORD_PREFIX):
+                handle = fast_records.get(line[start : line.find(b'"', start)])
+                if handle is not None and handle(line):
+                    fast += 1
+                    continue
             self.line_number = number
             self._current_message = line
             try:
@@ -96,11 +110,40 @@ class ValidateReader(GenericSingerReader[bytes]):
                 raise InvalidInputLine(msg)
             callback(message)
             stats[kind] += 1
+        stats["RECORD"] += fast
         return stats
+
+
+# Output buffer: large enough that a write system call carries a few hundred records, small enough that
+# memory stays flat. STATE messages, failures and the end of the run flush it.
+OUTPUT_BUFFER_BYTES = 1 << 18
+
+
+def buffered_stdout() -> t.BinaryIO:
+    """Standard output as a large buffered binary stream, installed as `sys.stdout` too.
+
+    With PYTHONUNBUFFERED (set by some runners) `sys.stdout.buffer` is the raw file, one system call per
+    write, i.e. per record. Installing the buffered stream as `sys.stdout` keeps one order for everything
+    written to standard output, and the interpreter flushes it at exit, even when the run stops on an error.
+    """
+    current = sys.stdout
+    if isinstance(current, io.TextIOWrapper) and getattr(current.buffer, "_wms_validate", False):
+        return current.buffer
+    current.flush()
+    raw = io.FileIO(current.fileno(), "wb", closefd=False)
+    out = io.BufferedWriter(raw, buffer_size=OUTPUT_BUFFER_BYTES)
+    out._wms_validate = True  # type: ignore[attr-defined]
+    sys.stdout = io.TextIOWrapper(out, encoding="utf-8", errors=current.errors, write_through=False)
+    return out
 
 
 class ValidateWriter(GenericSingerWriter[bytes, t.Any]):
     """Writes raw lines as they are, dicts and SDK messages through the SDK's msgspec encoder."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.out = buffered_stdout()
+        self.write_raw = self.out.write
 
     def serialize_message(self, message: t.Any) -> bytes:
         """Bytes for one message line."""
@@ -112,9 +155,9 @@ class ValidateWriter(GenericSingerWriter[bytes, t.Any]):
     def write_message(self, message: t.Any) -> None:
         """Write without flushing (STATE messages and the end of the run flush)."""
         if type(message) is bytes:  # the common case: a line passed through
-            sys.stdout.buffer.write(message)
+            self.write_raw(message)
         else:
-            sys.stdout.buffer.write(self.serialize_message(message))
+            self.write_raw(self.serialize_message(message))
 
     def flush(self) -> None:
         """Push buffered output to the next process (after STATE, before failing, at the end)."""

@@ -1,0 +1,132 @@
+"""The fast path (compact RECORD lines, typed decode) gives every record the outcome of the full path.
+
+Each test runs the same messages twice through the real CLI: written compactly, as the tap writes them
+(the fast path takes them), and with json.dumps' default spacing (the fast path never matches those lines,
+so the full path decides). Outputs and counts must be the same, and the expected outcomes hold.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+EXTRA_PROPERTIES = {
+    "status_id": {"type": ["integer", "null"], "enum": [0, 10, 90, 99, None]},
+    "flags": {"type": ["array", "null"], "items": {"type": "boolean"}},
+    "dims": {"type": ["object", "null"], "properties": {"w": {"type": "number"}}, "required": ["w"]},
+    "kind": {"anyOf": [{"type": "string"}, {"type": "integer"}]},
+}
+
+
+def compact(message: dict) -> str:
+    return json.dumps(message, separators=(",", ":"))
+
+
+def both_ways(run_mapper, config, messages):
+    """Run compact and spaced; return the compact run after checking both agree."""
+    fast = run_mapper(config, [compact(m) for m in messages])
+    full = run_mapper(config, [json.dumps(m) for m in messages])
+    assert fast.returncode == full.returncode == 0, fast.stderr[-2000:] + full.stderr[-2000:]
+
+    def normalised(run):
+        out = []
+        for m in run.messages:
+            if m["type"] == "RECORD" and "rejected_at" in m["record"]:
+                m = {**m, "record": {**m["record"], "rejected_at": "-"}}
+            out.append(m)
+        return out
+
+    assert normalised(fast) == normalised(full)
+    assert fast.metrics() == full.metrics()
+    return fast
+
+
+def test_fast_path_agrees_on_defaults_and_edge_values(run_mapper, allocation_schema, make_allocation):
+    messages = [
+        allocation_schema,
+        make_allocation(1),
+        make_allocation(2, alloc_qty=0),  # rule
+        make_allocation(3, alloc_qty="5"),  # schema: a string is not a number
+        make_allocation(4.0),  # 4.0 is an integer in JSON Schema: passes
+        make_allocation(5, status_id=True),  # schema: a boolean is not an integer
+        make_allocation(6, alloc_qty=2.5, packed_qty=2.50),  # exact decimals: equal, passes
+        make_allocation(7, mod_ts="nope"),
+        make_allocation(8, undeclared="x"),  # not in the schema, not closed: passes
+        make_allocation(9, alloc_qty=None, packed_qty=None, status_id=None),
+        {"type": "RECORD", "stream": "allocation", "record": {"mod_ts": "2025-01-01T00:00:00+00:00"}},
+        make_allocation(10, order_dtl_id=1.5),
+    ]
+    result = both_ways(run_mapper, {}, messages)
+    passed = [r.get("id") for r in result.records("allocation")]
+    assert passed == [1, 4.0, 6, 8, 9]
+    rejected = {r["record"].get("id"): r["rule_names"] for r in result.records("allocation_rejected")}
+    assert rejected == {
+        2: "alloc_qty_positive,packed_not_above_allocated",
+        3: "schema,alloc_qty_positive,packed_not_above_allocated",
+        5: "schema,allocation_status_known",
+        7: "mod_ts_datetime",
+        None: "id_not_null",
+        10: "schema",
+    }
+    # passed lines are written back byte for byte, compact as they came
+    assert compact(messages[1]) in result.stdout.splitlines()
+
+
+def test_fast_path_agrees_on_enum_nested_anyof_and_required(run_mapper, allocation_schema):
+    schema = json.loads(json.dumps(allocation_schema))
+    schema["schema"]["properties"].update(EXTRA_PROPERTIES)
+    schema["schema"]["required"] = ["id"]
+
+    def rec(**fields):
+        return {"type": "RECORD", "stream": "allocation", "record": {"id": 1, **fields}}
+
+    messages = [
+        schema,
+        rec(status_id=10, flags=[True], dims={"w": 1.5}, kind="a"),
+        rec(status_id=11),  # enum
+        rec(flags=[True, 1]),  # items
+        rec(dims={"h": 2}),  # nested required
+        rec(kind=1.5),  # anyOf
+        {"type": "RECORD", "stream": "allocation", "record": {"status_id": 10}},  # required id
+        rec(kind=2, dims=None, flags=None),
+    ]
+    result = both_ways(run_mapper, {"use_default_rules": False}, messages)
+    assert len(result.records("allocation")) == 2
+    assert len(result.records("allocation_rejected")) == 5
+
+
+def test_fast_path_keeps_undeclared_fields_rules_read_and_closed_schemas(
+    run_mapper, allocation_schema, make_allocation
+):
+    config = {"rules": {"allocation": [{"name": "batch_set", "field": "batch_nbr", "check": "not_null"}]}}
+    messages = [allocation_schema, make_allocation(1, batch_nbr="B1"), make_allocation(2)]
+    result = both_ways(run_mapper, config, messages)
+    assert [r["id"] for r in result.records("allocation")] == [1]
+    assert result.records("allocation_rejected")[0]["rule_names"] == "batch_set"
+
+    closed = json.loads(json.dumps(allocation_schema))
+    closed["schema"]["additionalProperties"] = False
+    result = both_ways(run_mapper, {}, [closed, make_allocation(1), make_allocation(2, extra=1)])
+    assert [r["id"] for r in result.records("allocation")] == [1]
+    assert re.search(
+        r"extra is not in the schema", result.records("allocation_rejected")[0]["violations"][0]["message"]
+    )
+
+
+def test_fast_path_follows_schema_changes_and_validate_schema_off(
+    run_mapper, allocation_schema, make_allocation
+):
+    changed = json.loads(json.dumps(allocation_schema))
+    changed["schema"]["properties"]["alloc_qty"] = {"type": ["string", "null"]}
+    messages = [
+        allocation_schema,
+        make_allocation(1, alloc_qty="5"),
+        changed,
+        make_allocation(2, alloc_qty="5"),
+        make_allocation(3, alloc_qty=5),
+    ]
+    result = both_ways(run_mapper, {"use_default_rules": False}, messages)
+    assert [r["id"] for r in result.records("allocation")] == [2]
+    assert [r["id"] for r in result.records("allocation_rejected")] == [1, 3]
+    result = both_ways(run_mapper, {"use_default_rules": False, "validate_schema": False}, messages)
+    assert [r["id"] for r in result.records("allocation")] == [1, 2, 3]
