@@ -12,6 +12,16 @@ from urllib.parse import urlsplit
 
 from singer_sdk import typing as th
 
+from tap_oracle_wms.batch import (
+    COMPRESSIONS,
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_COMPRESSION,
+    DEFAULT_FORMAT,
+    DEFAULT_STORAGE_ROOT,
+    FORMATS,
+    validate_batch_settings,
+)
+
 DEFAULT_ENTITIES = ["allocation", "order_hdr", "order_dtl"]
 MAX_PAGE_SIZE = 1250
 PAGE_MODES = ("sequenced", "paged")
@@ -124,6 +134,62 @@ CONFIG_SCHEMA = th.PropertiesList(
         default=60.0,
         description="Longest delay between retries (a longer Retry-After is still honoured).",
     ),
+    th.Property(
+        "batch_config",
+        th.ObjectType(
+            th.Property(
+                "encoding",
+                th.ObjectType(
+                    th.Property(
+                        "format",
+                        th.StringType,
+                        default=DEFAULT_FORMAT,
+                        allowed_values=list(FORMATS),
+                        description="Batch file format: `jsonl` (one record per line) or `parquet`.",
+                    ),
+                    th.Property(
+                        "compression",
+                        th.StringType,
+                        default=DEFAULT_COMPRESSION,
+                        allowed_values=list(COMPRESSIONS),
+                        description="`gzip` or `none` (Parquet: the codec inside the file).",
+                    ),
+                ),
+                description="Format and compression of the batch files.",
+            ),
+            th.Property(
+                "storage",
+                th.ObjectType(
+                    th.Property(
+                        "root",
+                        th.StringType,
+                        default=DEFAULT_STORAGE_ROOT,
+                        description="Directory or fsspec URL the batch files are written under; a relative "
+                        "path is taken from the working directory (Meltano: the project root).",
+                    ),
+                    th.Property(
+                        "prefix",
+                        th.StringType,
+                        description="Prefix of every batch file name.",
+                    ),
+                ),
+                description="Where the batch files are written.",
+            ),
+            th.Property(
+                "batch_size",
+                th.IntegerType,
+                default=DEFAULT_BATCH_SIZE,
+                description="Records per batch file; a STATE message follows each file, so a killed run "
+                "resumes after the last complete file.",
+            ),
+        ),
+        description="BATCH mode: records are written to files and one BATCH message per file is emitted "
+        "instead of RECORD messages. Absent (the default) = record mode; `{}` = BATCH mode with "
+        "every default (gzip JSONL under output/batches, 10,000 records per file).",
+        examples=[
+            {"encoding": {"format": "jsonl", "compression": "gzip"}, "storage": {"root": "output/batches"}}
+        ],
+    ),
 ).to_dict()
 
 
@@ -211,6 +277,7 @@ def validate_settings(config: t.Mapping[str, t.Any]) -> list[str]:
     errors += _check_number(config, "max_retries", 0, 100)
     errors += _check_number(config, "backoff_base_seconds", 0, None)
     errors += _check_number(config, "backoff_max_seconds", 0, None)
+    errors += validate_batch_settings(config)
     ca_bundle = config.get("ca_bundle")
     if ca_bundle and not os.path.isfile(str(ca_bundle)):
         errors.append(f"Setting 'ca_bundle' must name a readable CA bundle file, got {ca_bundle!r}")

@@ -10,6 +10,7 @@ from singer_sdk.helpers._util import utc_now
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.singerlib.messages import RecordMessage
 
+from tap_oracle_wms.batch import batch_config_from_settings, write_batches
 from tap_oracle_wms.client import WmsStream
 from tap_oracle_wms.discovery import KEY_PROPERTY, EntityDescription
 from tap_oracle_wms.records import RecordShaper, to_utc_timestamp
@@ -18,6 +19,7 @@ from tap_oracle_wms.state import WmsStateManager
 if t.TYPE_CHECKING:
     import requests
     from singer_sdk import Tap
+    from singer_sdk.helpers._batch import BaseBatchFileEncoding, BatchConfig
 
 # Seconds between progress lines at info level.
 PROGRESS_INTERVAL_SECONDS = 30.0
@@ -170,6 +172,33 @@ class EntityStream(WmsStream):
                     time_extracted=utc_now(),
                 )
 
+    # BATCH mode (see tap_oracle_wms.batch): the SDK writes a BATCH message and then a STATE per file.
+
+    def get_batch_config(self, config: t.Mapping) -> BatchConfig | None:
+        """`batch_config` with its defaults filled in (jsonl, gzip, a local root); None in record mode."""
+        return batch_config_from_settings(config)
+
+    def get_batches(
+        self, batch_config: BatchConfig, context: t.Any = None
+    ) -> t.Iterator[tuple[BaseBatchFileEncoding, list[str]]]:
+        """Files of at most `batch_size` records, from the SDK's record loop (which moves the bookmark).
+
+        The records are those RECORD messages would carry: deselected properties are dropped here too
+        (the SDK's own batching keeps them). Stream maps configured on the tap are not applied to the
+        files (as in the SDK); the Parquet columns follow the schema the SCHEMA message announced.
+        """
+        records = self._sync_records(context, write_messages=False)
+        deselected = self.deselected_properties()
+        if deselected:
+            records = _without(records, deselected)
+        return write_batches(
+            records,
+            batch_config,
+            tap_name=self.tap_name,
+            stream_name=self.name,
+            schema=self.stream_maps[0].transformed_schema,
+        )
+
     def log_progress(self, final: bool = False) -> None:
         """Records so far and the current bookmark, at info level."""
         state = self.stream_state
@@ -186,3 +215,11 @@ class EntityStream(WmsStream):
     def get_records(self, context: t.Any) -> t.Iterable[dict[str, t.Any]]:
         yield from super().get_records(context)
         self.log_progress(final=True)
+
+
+def _without(records: t.Iterable[dict[str, t.Any]], names: list[str]) -> t.Iterator[dict[str, t.Any]]:
+    """`records` with the properties `names` removed (in place, as RECORD messages drop them)."""
+    for record in records:
+        for name in names:
+            record.pop(name, None)
+        yield record

@@ -5,6 +5,7 @@ from __future__ import annotations
 import decimal
 import json
 import os
+import signal
 import subprocess
 import sys
 import typing as t
@@ -85,6 +86,22 @@ def _tap_cli(*args: str, config: dict, tmp_path: Path, env: dict | None = None, 
     return subprocess.run(command, capture_output=True, text=True, env=full_env, timeout=120, **kwargs)
 
 
+def _kill_after_states(process: subprocess.Popen, states: int) -> list[dict]:
+    """Read a running tap's messages until its `states`-th STATE, then SIGKILL it; the messages read."""
+    read: list[dict] = []
+    try:
+        for line in process.stdout:  # type: ignore[union-attr]
+            read.append(json.loads(line))
+            if read[-1]["type"] == "STATE" and sum(m["type"] == "STATE" for m in read) == states:
+                os.kill(process.pid, signal.SIGKILL)
+                break
+    finally:
+        process.stdout.close()  # type: ignore[union-attr]
+        process.stderr.close()  # type: ignore[union-attr]
+        process.wait(timeout=30)
+    return read
+
+
 def _utc(ts: str) -> str:
     """The contract's UTC form of an API timestamp (independent of the tap's code)."""
     import datetime
@@ -128,3 +145,9 @@ def tap_cli(tmp_path: Path) -> t.Callable[..., t.Any]:
 def utc() -> t.Callable[[str], str]:
     """`utc(ts)`: the contract's UTC text for an API timestamp."""
     return _utc
+
+
+@pytest.fixture
+def kill_after_states() -> t.Callable[[subprocess.Popen, int], list[dict]]:
+    """`kill_after_states(process, n)`: read a tap's messages up to its n-th STATE, then SIGKILL it."""
+    return _kill_after_states

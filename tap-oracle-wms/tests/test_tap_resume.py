@@ -4,32 +4,19 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
 import signal
 
 
 def test_tap_killed_run_resumed_from_last_state_equals_data_set(
-    wms_sim_factory, make_config, tap_cli, tmp_path, utc
+    wms_sim_factory, make_config, tap_cli, tmp_path, utc, kill_after_states
 ):
     sim = wms_sim_factory(sizes={"allocation": 2000, "order_dtl": 120, "order_hdr": 30, "item": 40})
     lookback = 60
     config = make_config(sim, entities=["allocation"], page_size=50, lookback_seconds=lookback)
     crashed = tap_cli(config=config, popen=True)
-    records, states = [], []
-    try:
-        for line in crashed.stdout:
-            message = json.loads(line)
-            if message["type"] == "RECORD":
-                records.append(message["record"])
-            elif message["type"] == "STATE":
-                states.append(message["value"])
-                if len(states) == 6:
-                    os.kill(crashed.pid, signal.SIGKILL)
-                    break
-    finally:
-        crashed.stdout.close()
-        crashed.stderr.close()
-        crashed.wait(timeout=30)
+    read = kill_after_states(crashed, 6)
+    records = [m["record"] for m in read if m["type"] == "RECORD"]
+    states = [m["value"] for m in read if m["type"] == "STATE"]
     assert crashed.returncode == -signal.SIGKILL
     bookmark = states[-1]["bookmarks"]["allocation"]["replication_key_value"]
     assert 0 < len(records) < 2000
