@@ -82,7 +82,9 @@ class OracleConnector(SQLConnector):
         if self.strategy.name == "duckdb":
             import duckdb
 
-            return duckdb.connect(sa.make_url(self.sqlalchemy_url).database or ":memory:")
+            conn = duckdb.connect(sa.make_url(self.sqlalchemy_url).database or ":memory:")
+            conn.execute("SET TimeZone = 'UTC'")  # timestamps with offsets are cast to naive UTC
+            return conn
         raw = self._engine.raw_connection()
         conn = raw.driver_connection
         conn.autocommit = False

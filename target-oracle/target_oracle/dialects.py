@@ -10,8 +10,8 @@ What differs:
   and reused (rows vanish at each batch's commit, DDL is never repeated per batch); DuckDB uses a
   connection-local temporary table.
 - types (see ``columns.py`` kinds): Oracle NUMBER/VARCHAR2/CLOB, DuckDB DECIMAL/VARCHAR/JSON.
-- bulk insert: Oracle array binds (``executemany`` with ``setinputsizes``); DuckDB one
-  ``INSERT ... SELECT UNNEST(list), ...`` per batch (DuckDB's executemany runs row by row).
+- bulk load of a batch's files (see ``loading.py``): DuckDB runs ``INSERT ... SELECT`` over them itself;
+  Oracle gets the rows DuckDB reads in chunks of array binds (``executemany`` with ``setinputsizes``).
 - errors: Oracle codes (ORA-00955 exists, ORA-01430 column exists, transient ORA-03113/03114/12541, DPY-4011).
 """
 
@@ -33,6 +33,8 @@ if t.TYPE_CHECKING:
 Converter = t.Callable[[t.Any], t.Any]
 
 _ORA_CODE = re.compile(r"\b(ORA-\d{5}|DPY-\d{4}|DPI-\d{4})\b")
+#: rows per array-bind round trip on Oracle (memory is bounded by this, not by the batch size).
+LOAD_CHUNK_ROWS = 10_000
 TRANSIENT_CODES = frozenset(
     {"ORA-03113", "ORA-03114", "ORA-03135", "ORA-12541", "ORA-12170", "ORA-12537", "DPY-4011", "DPY-6005"}
 )
@@ -202,9 +204,10 @@ class DialectStrategy:
     def is_transient(self, exc: BaseException) -> bool:
         return error_code(exc) in TRANSIENT_CODES
 
-    def bulk_insert(
-        self, conn: t.Any, sql: str, cols: Sequence[tuple[str, str]], rows: list[tuple]
+    def load_select(
+        self, conn: t.Any, reader: t.Any, ref: str, cols: Sequence[tuple[str, str]], select: str
     ) -> None:  # pragma: no cover - abstract
+        """Insert the rows of ``select`` (DuckDB's query over the batch's files, loading.py) into ``ref``."""
         raise NotImplementedError
 
 
@@ -321,11 +324,17 @@ class OracleStrategy(DialectStrategy):
     def exists_error(self, exc: BaseException) -> bool:
         return error_code(exc) in {"ORA-00955", "ORA-01430"}
 
-    def bulk_insert(self, conn: t.Any, sql: str, cols: Sequence[tuple[str, str]], rows: list[tuple]) -> None:
-        """Array binds: one round trip per batch, input sizes fixed up front."""
+    def load_select(
+        self, conn: t.Any, reader: t.Any, ref: str, cols: Sequence[tuple[str, str]], select: str
+    ) -> None:
+        """Array binds of ``LOAD_CHUNK_ROWS`` typed rows at a time, fetched from DuckDB's reading of the
+        files: one round trip per chunk, input sizes fixed up front, memory bounded by the chunk."""
         cursor = conn.cursor()
         cursor.setinputsizes(*self.input_sizes(cols))
-        cursor.executemany(sql, rows)
+        sql = self.insert_sql(ref, cols)
+        result = reader.execute(select)
+        while rows := result.fetchmany(LOAD_CHUNK_ROWS):
+            cursor.executemany(sql, rows)
 
 
 def _decimal_text(value: t.Any) -> t.Any:
@@ -429,20 +438,12 @@ class DuckDBStrategy(DialectStrategy):
     def exists_error(self, exc: BaseException) -> bool:
         return "already exists" in str(exc)
 
-    def bulk_insert(self, conn: t.Any, sql: str, cols: Sequence[tuple[str, str]], rows: list[tuple]) -> None:
-        """One ``INSERT ... SELECT UNNEST($1), UNNEST($2), ...``: columnar lists bound once per batch."""
-        if not rows:
-            return
-        columns = [list(col) for col in zip(*rows, strict=True)]
-        conn.execute(sql, columns)
-
-    def insert_sql(self, table_ref: str, cols: Sequence[tuple[str, str]]) -> str:
+    def load_select(
+        self, conn: t.Any, reader: t.Any, ref: str, cols: Sequence[tuple[str, str]], select: str
+    ) -> None:
+        """One ``INSERT INTO ... SELECT``: DuckDB reads the files itself, inside the batch's transaction."""
         names = ", ".join(self.quote(name) for name, _ in cols)
-        values = ", ".join(
-            f"CAST(UNNEST({self.placeholder(i + 1)}) AS {self.type_sql(kind)})"
-            for i, (_, kind) in enumerate(cols)
-        )
-        return f"INSERT INTO {table_ref} ({names}) SELECT {values}"
+        conn.execute(f"INSERT INTO {ref} ({names}) {select}")
 
 
 def strategy_for_url(url: str) -> DialectStrategy:

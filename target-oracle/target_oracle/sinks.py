@@ -13,14 +13,23 @@ table's rows inside the first batch's transaction, then loads like the other met
 from __future__ import annotations
 
 import datetime as dt
+import decimal
+import tempfile
 import time
 import typing as t
+from pathlib import Path
+from urllib.parse import unquote, urlparse
 
+import msgspec
+from singer_sdk.exceptions import InvalidRecord
 from singer_sdk.helpers._typing import get_datelike_property_type
 from singer_sdk.sql import SQLSink
 
 from target_oracle import columns as k
+from target_oracle import loading as ld
 from target_oracle.connector import OracleConnector
+from target_oracle.dialects import DuckDBStrategy
+from target_oracle.loading import LONG_NUMBER
 from target_oracle.naming import conform_identifier, staging_name
 from target_oracle.validation import CompiledValidator
 
@@ -37,6 +46,29 @@ MAX_ATTEMPTS = 3
 _DROPPED_METADATA = "_sdc_sync_started_at"
 VERSION_COLUMN = "_SDC_TABLE_VERSION"
 DELETED_COLUMN = "_SDC_DELETED_AT"
+
+
+#: where the ``_sdc_*`` columns come from when ``add_record_metadata`` is on (see ``loading.value_sql``).
+_METADATA_ORIGINS = {
+    "_sdc_extracted_at": "extracted",
+    "_sdc_table_version": "version",
+    "_sdc_received_at": "now",
+    "_sdc_batched_at": "now",
+    "_sdc_sequence": "sequence",
+}
+#: spooled values are written as the text DuckDB casts (exact numbers, UTC timestamps, JSON text).
+_SPOOL = DuckDBStrategy()
+_DECODE = msgspec.json.Decoder(float_hook=decimal.Decimal).decode
+_ENCODE = msgspec.json.Encoder(enc_hook=str).encode
+
+
+def _local_path(stream: str, url: str) -> str:
+    """A manifest entry (``file:///abs/path`` or a plain path) as a local path; other schemes fail clearly."""
+    parsed = urlparse(url)
+    if parsed.scheme in {"", "file"}:
+        return unquote(parsed.path) if parsed.scheme else url
+    msg = f"Stream '{stream}': BATCH file {url} is not a local file (only file:// manifests are supported)"
+    raise TargetLoadError(msg)
 
 
 class TargetLoadError(RuntimeError):
@@ -58,6 +90,10 @@ class OracleSink(SQLSink[OracleConnector]):
     ) -> None:
         self._target_ref = target
         self._conn: t.Any = None
+        self._file_reader: t.Any = None
+        self._spool: t.Any = None
+        self._spool_path = ""
+        self._too_long: set[int] = set()
         super().__init__(target, stream_name, schema, key_properties, connector)
         self._columns: list[tuple[str, str]] = []
         self._props: list[str] = []
@@ -249,14 +285,23 @@ class OracleSink(SQLSink[OracleConnector]):
                 self.logger.debug("Staging drop skipped: %s", exc)
         self._ddl(self.strategy.create_staging_sql(self.schema_name, stg, wanted))
 
+    # -- records: every batch is a file DuckDB reads (see loading.py) -------------------------------
     def _prepare_converters(self) -> None:
         kinds = [self._table_kinds[col] for col, _ in self._columns]
-        self._converters = [self.strategy.converter(kind) for kind in kinds]
+        metadata = self.include_sdc_metadata_properties
+        self._load_cols = [
+            ld.Column(prop, col, kind, _METADATA_ORIGINS.get(prop, "record") if metadata else "record")
+            for prop, (col, _), kind in zip(self._props, self._columns, kinds, strict=True)
+        ]
+        # values of re-encoded (checked) lines are spooled as the exact text DuckDB casts from
+        self._converters = [_SPOOL.converter(kind) for kind in kinds]
         self._key_idx = [self._props.index(key) for key in self._key_props_raw()]
         limit = self.strategy.string_byte_limit
         self._limited = [i for i, kind in enumerate(kinds) if kind == k.STRING] if limit else []
-        self._too_long: set[int] = set()
-        self._dedup = self.uses_staging  # looked up once: process_record runs per record
+        generated = {c.prop for c in self._load_cols if c.origin != "record"}
+        self._valid_sql = (
+            ld.sql_validation(self.schema, self._props, generated) if self.validate_schema else "true"
+        )
 
     def _key_props_raw(self) -> list[str]:
         by_col = {conform_identifier(p): p for p in self._props}
@@ -267,46 +312,163 @@ class OracleSink(SQLSink[OracleConnector]):
         """Key columns, conformed like every other column."""
         return [conform_identifier(key) for key in self._key_properties]
 
-    # -- records -----------------------------------------------------------------------------------
-    def process_record(self, record: dict, context: dict) -> None:
-        """Build the bind tuple once; upsert batches keep only the last row per key."""
+    @property
+    def takes_raw_lines(self) -> bool:
+        """True when RECORD lines can be spooled unread: their rules render in SQL (or are off)."""
+        return self._valid_sql is not None
+
+    def _spool_write(self, data: bytes) -> None:
+        if self._spool is None:
+            fd, name = tempfile.mkstemp(prefix=f"target-oracle-{self.table_name}-", suffix=".jsonl")
+            self._spool_path = name
+            self._spool = open(fd, "wb", buffering=1 << 20)  # noqa: SIM115 - closed at drain
+            self.write_spool = self._spool.write
+        self._spool.write(data)
+
+    def write_spool(self, data: bytes) -> None:
+        """Append one line to the batch's spool file (replaced by the file's own write once open)."""
+        self._spool_write(data)
+
+    def spool_raw(self, line: bytes) -> None:
+        """A RECORD line as it arrived (the fast path); lines with long numbers are made exact first."""
+        if LONG_NUMBER.search(line) is None:
+            self.write_spool(line if line.endswith(b"\n") else line + b"\n")
+        else:
+            self.spool_message(_DECODE(line))
+
+    def spool_message(self, message: dict) -> None:
+        """A decoded RECORD message: validated and key-checked here, spooled as exact text."""
+        record = message.get("record") or {}
+        self._check_record(record)
+        self._spool_checked(record, message.get("time_extracted"), message.get("version"))
+
+    def _spool_checked(self, record: dict, extracted: t.Any, version: t.Any) -> None:
         get = record.get
-        row = tuple(
-            (conv(v) if conv is not None and v is not None else v)
-            for conv, v in zip(self._converters, [get(p) for p in self._props], strict=True)
-        )
-        for i in self._limited:
-            value = row[i]
-            if value is not None and len(value) > 1000 and len(value.encode("utf-8")) > k.VARCHAR_MAX_BYTES:
-                self._too_long.add(i)
-        if not self._dedup:
-            context.setdefault("rows", []).append(row)
-            return
-        key = tuple(row[i] for i in self._key_idx)
-        if self.strategy.empty_string_is_null and any(v is None or v == "" for v in key):
-            names = ", ".join(f"{p}={get(p)!r}" for p in self._key_props_raw())
-            msg = (
-                f"Stream '{self.stream_name}': key property is empty or null ({names}); "
-                "Oracle stores '' as NULL"
+        values = {
+            prop: (conv(v) if conv is not None and v is not None else v)
+            for prop, conv, v in zip(
+                self._props, self._converters, [get(p) for p in self._props], strict=True
             )
-            raise TargetLoadError(msg)
-        batch = context.setdefault("rows", {})
-        if key in batch:
-            del batch[key]
-            self.tally_duplicate_merged()
-        batch[key] = row
+        }
+        line = {"record": values, "time_extracted": extracted, "version": version, "__checked": True}
+        self.write_spool(_ENCODE(line) + b"\n")
+
+    def _check_record(self, record: dict) -> None:
+        """What record mode checks per record: schema rules, key presence, and non-empty keys on Oracle."""
+        if self._validator is not None:
+            try:
+                self._validator.validate(record)
+            except InvalidRecord:
+                self.logger.exception("Record validation failed")
+                if self.fail_on_record_validation_exception:
+                    raise
+        self._singer_validate_message(record)
+        if self.strategy.empty_string_is_null:
+            key = [record.get(p) for p in self._key_props_raw()]
+            if any(v is None or v == "" for v in key):
+                names = ", ".join(f"{p}={record.get(p)!r}" for p in self._key_props_raw())
+                msg = (
+                    f"Stream '{self.stream_name}': key property is empty or null ({names}); "
+                    "Oracle stores '' as NULL"
+                )
+                raise TargetLoadError(msg)
+
+    def process_record(self, record: dict, context: dict) -> None:
+        """The SDK's path (stream maps, flattening): the record is validated and parsed already."""
+        self._check_keys_only(record)
+        self._spool_checked(record, record.get("_sdc_extracted_at"), record.get("_sdc_table_version"))
+
+    def _check_keys_only(self, record: dict) -> None:
+        validator, self._validator = self._validator, None
+        try:
+            self._check_record(record)
+        finally:
+            self._validator = validator
 
     def process_batch(self, context: dict) -> None:
-        """Load one batch in one transaction, retrying after transient connection errors."""
-        rows = context.get("rows")
-        if not rows:
+        """Load the spooled records of this batch, then remove the spool file."""
+        if self._spool is None:
             return
-        rows = list(rows.values()) if isinstance(rows, dict) else rows
+        self._spool.close()
+        path = self._spool_path
+        self._spool = None
+        self.write_spool = self._spool_write
+        try:
+            self._load_source(ld.Source((path,), messages=True), "records")
+        finally:
+            Path(path).unlink(missing_ok=True)
+
+    def process_batch_files(self, encoding: t.Any, files: t.Sequence[str]) -> None:
+        """A BATCH message: its files loaded as one batch through staging + MERGE, then removed."""
+        self._target_ref.drain_one(self)  # records received before the BATCH message land first
+        paths = [_local_path(self.stream_name, url) for url in files]
+        missing = [p for p in paths if not Path(p).is_file()]
+        if missing:
+            msg = f"Stream '{self.stream_name}': BATCH file(s) not found: {', '.join(missing)}"
+            raise TargetLoadError(msg)
+        fmt = str(getattr(encoding.format, "value", encoding.format)).lower()
+        if fmt not in {ld.JSONL, ld.PARQUET}:
+            msg = f"Stream '{self.stream_name}': BATCH format '{fmt}' is not supported (jsonl, parquet)"
+            raise TargetLoadError(msg)
+        compression = "gzip" if (encoding.compression or "none").lower() == "gzip" else "none"
+        source = ld.Source(tuple(paths), fmt, compression)
+        count = self._load_source(source, f"BATCH file(s) {', '.join(paths)}")
+        self.record_counter_metric.increment(count)
+        self.tally_record_written(count)
+        if not self.config.get("keep_batch_files", False):
+            for path in paths:
+                Path(path).unlink(missing_ok=True)
+
+    def _reader(self) -> t.Any:
+        """The DuckDB connection reading the files: the target's own, or a private one for Oracle."""
+        if self.strategy.name == "duckdb":
+            return self._conn
+        if self._file_reader is None:
+            import duckdb
+
+            self._file_reader = duckdb.connect()
+            self._file_reader.execute("SET TimeZone = 'UTC'")
+        return self._file_reader
+
+    def _load_source(self, source: ld.Source, what: str) -> int:
+        """Check the files set-based, widen what must widen, then load them as one batch; the row count."""
+        reader = self._reader()
+        try:
+            parquet_cols: list[str] = []
+            if source.format == ld.PARQUET:
+                files = "[" + ", ".join(ld.lit(f) for f in source.files) + "]"
+                described = reader.execute(
+                    f"DESCRIBE SELECT * FROM read_parquet({files}, union_by_name = true)"
+                )
+                parquet_cols = [row[0] for row in described.fetchall()]
+            src = ld.source_sql(source, self._props, parquet_cols)
+            check = ld.check_sql(
+                src,
+                self._valid_sql,
+                self._key_idx,
+                empty_key_is_null=self.strategy.empty_string_is_null,
+                limited=self._limited,
+            )
+            total, suspects, dupes, longs = reader.execute(check).fetchone()
+        except Exception as exc:
+            if isinstance(exc, (TargetLoadError, InvalidRecord)):
+                raise
+            msg = f"Stream '{self.stream_name}': {what} could not be read: {exc}"
+            raise TargetLoadError(msg) from exc
+        if suspects:
+            self._check_suspects(source, suspects, parquet_cols)
+        for i, too_long in zip(self._limited, longs or (), strict=False):
+            if too_long:
+                self._too_long.add(i)
+        if dupes:
+            self.tally_duplicate_merged(int(dupes))
+        if not total:
+            return 0
         if self._too_long:
             self._widen_too_long()
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
-                self._load(rows)
+                self._load(src)
                 break
             except Exception as exc:
                 self._rollback()
@@ -315,8 +477,22 @@ class OracleSink(SQLSink[OracleConnector]):
                     time.sleep(0.5 * attempt)
                     self._reconnect()
                     continue
-                raise self._load_error(exc, len(rows)) from exc
-        self.tally_record_written(len(rows))
+                raise self._load_error(exc, total) from exc
+        return int(total)
+
+    def _check_suspects(self, source: ld.Source, numbers: list[int], parquet_cols: list[str]) -> None:
+        """Rows SQL could not clear: run record mode's own checks on them (raises on the first bad one)."""
+        if source.format == ld.PARQUET:
+            src = ld.source_sql(source, self._props, parquet_cols)
+            fields = ", ".join(f"{ld.lit(p)}: f{i}" for i, p in enumerate(self._props))
+            wanted = ", ".join(str(n) for n in numbers)
+            sql = f"SELECT __n, to_json({{{fields}}}) FROM ({src}) src WHERE __n IN ({wanted}) ORDER BY __n"
+            rows = ((n, text.encode()) for n, text in self._reader().execute(sql).fetchall())
+        else:
+            rows = ld.read_lines(source, set(numbers))
+        for _, line in rows:
+            data = _DECODE(line)
+            self._check_record((data.get("record") or {}) if source.messages else data)
 
     def _load_error(self, exc: BaseException, count: int) -> TargetLoadError:
         from target_oracle.dialects import error_code
@@ -338,22 +514,27 @@ class OracleSink(SQLSink[OracleConnector]):
         if self.uses_staging:
             self._sync_staging()
 
-    def _load(self, rows: list[tuple]) -> None:
+    def _load(self, src: str) -> None:
         s = self.strategy
+        now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None).isoformat()
+        sequence = round(time.time() * 1000)
+        keys = self.key_properties if self.uses_staging else []
+        select = ld.select_sql(
+            src, self._load_cols, keys, for_oracle=s.name == "oracle", now=now, sequence=sequence
+        )
+        cols = self._staging_columns()
         self._begin()
         if self.load_method == OVERWRITE and not self._overwritten():
             self._execute(s.delete_all_sql(self.table_ref))
         if self.uses_staging:
             if clear := s.clear_staging_sql(self.staging_ref):
                 self._execute(clear)
-            cols = self._staging_columns()
-            s.bulk_insert(self._conn, s.insert_sql(self.staging_ref, cols), cols, rows)
+            s.load_select(self._conn, self._reader(), self.staging_ref, cols, select)
             self._execute(
                 s.merge_sql(self.table_ref, self.staging_ref, [c for c, _ in cols], self.key_properties)
             )
         else:
-            cols = self._staging_columns()
-            s.bulk_insert(self._conn, s.insert_sql(self.table_ref, cols), cols, rows)
+            s.load_select(self._conn, self._reader(), self.table_ref, cols, select)
         self._conn.commit()
 
     def _overwritten(self) -> bool:
@@ -407,7 +588,12 @@ class OracleSink(SQLSink[OracleConnector]):
             raise self._load_error(exc, 0) from exc
 
     def clean_up(self) -> None:
-        """Close this sink's connection."""
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        """Close this sink's connections; drop an unloaded spool file (its records were not committed)."""
+        if self._spool is not None:
+            self._spool.close()
+            self._spool = None
+            Path(self._spool_path).unlink(missing_ok=True)
+        for conn in (self._conn, self._file_reader):
+            if conn is not None:
+                conn.close()
+        self._conn = self._file_reader = None

@@ -6,11 +6,16 @@ them, and no message here ever includes a password or a URL with its password.
 
 from __future__ import annotations
 
+import re
+import sys
 import typing as t
+from collections import Counter, defaultdict
 
 import sqlalchemy as sa
 from singer_sdk import typing as th
+from singer_sdk.contrib.msgspec import MsgSpecReader
 from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.sql import SQLTarget
 
 from target_oracle.sinks import APPEND_ONLY, OVERWRITE, UPSERT, OracleSink
@@ -108,6 +113,12 @@ CONFIG_SCHEMA = th.PropertiesList(
         default=True,
         description="Validate each record against its stream's JSON schema before loading.",
     ),
+    th.Property(
+        "keep_batch_files",
+        th.BooleanType,
+        default=False,
+        description="Keep the files of BATCH messages after their batch is committed (default: remove them).",
+    ),
 ).to_dict()
 
 
@@ -144,12 +155,56 @@ def validate_settings(config: t.Mapping[str, t.Any]) -> list[str]:
     return errors
 
 
+#: The start of a RECORD line as taps write it: type first, then the stream name (no escapes in it).
+_RECORD_LINE = re.compile(rb'\{\s*"type"\s*:\s*"RECORD"\s*,\s*"stream"\s*:\s*"([^"\\]*)"\s*,')
+
+
+class FastReader(MsgSpecReader):
+    """msgspec decoding, and RECORD lines of a known stream handed over undecoded (see ``_spool_record``).
+
+    Reads bytes (``sys.stdin.buffer``); a text input (tests) is encoded line by line.
+    """
+
+    #: set by the target: (stream name as bytes, raw line) -> True when the line was taken.
+    take_record: t.Callable[[bytes, bytes], bool] | None = None
+
+    @property
+    def default_input(self) -> t.IO:
+        return sys.stdin.buffer
+
+    def process_lines(
+        self, file_input: t.IO | None, callbacks: dict[str, t.Callable[[dict], None]]
+    ) -> Counter:
+        stats: dict[str, int] = defaultdict(int)
+        take = self.take_record
+        match = _RECORD_LINE.match
+        records = 0
+        for line in file_input or self.default_input:
+            raw = line.encode() if isinstance(line, str) else line
+            found = match(raw) if take is not None else None
+            if found is not None and take(found.group(1), raw):  # type: ignore[misc]
+                records += 1
+                continue
+            self._current_message = line
+            line_dict = self.deserialize_json(raw)
+            self.assert_line_requires(line_dict, requires={"type"})
+            record_type = line_dict["type"]
+            if callback := callbacks.get(record_type):
+                callback(line_dict)
+            else:
+                self._process_unknown_message(line_dict)
+            stats[record_type] += 1
+        stats["RECORD"] += records
+        return Counter(**stats)
+
+
 class TargetOracle(SQLTarget):
     """Singer target that bulk-upserts into Oracle or an embedded DuckDB file."""
 
     name = "target-oracle"
     default_sink_class = OracleSink
     config_jsonschema = CONFIG_SCHEMA
+    message_reader_class = FastReader
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)
@@ -159,6 +214,49 @@ class TargetOracle(SQLTarget):
             problems.append(f"Setting 'batch_size_rows' must be at least 1, not {batch}")
         if problems:
             raise ConfigValidationError("Invalid target-oracle settings", errors=problems)
+        #: stream name (bytes) -> sink taking its RECORD lines undecoded; only streams without stream maps.
+        self._direct: dict[bytes, OracleSink] = {}
+        if isinstance(self.message_reader, FastReader):
+            self.message_reader.take_record = self._spool_record
+
+    def _process_schema_message(self, message_dict: dict) -> None:
+        """The SDK's handling, then note whether the stream's records may skip the SDK's per-record path."""
+        super()._process_schema_message(message_dict)
+        stream = message_dict["stream"]
+        maps = self.mapper.stream_maps.get(stream, [])
+        direct = (
+            len(maps) == 1
+            and type(maps[0]) is SameRecordTransform
+            and maps[0].stream_alias == stream
+            and not maps[0].flattening_enabled
+        )
+        sink = self._sinks_active.get(stream) if direct else None
+        key = stream.encode()
+        if isinstance(sink, OracleSink):
+            self._direct[key] = sink
+        else:
+            self._direct.pop(key, None)
+
+    def _spool_record(self, stream: bytes, line: bytes) -> bool:
+        """A RECORD line of a stream without stream maps: spooled as is (or decoded and checked when its
+        schema's rules do not render in SQL); counted, and the sink drained when full, as the SDK does."""
+        sink = self._direct.get(stream)
+        if sink is None:
+            return False
+        if sink.takes_raw_lines:
+            sink.spool_raw(line)
+        else:
+            sink.spool_message(self.message_reader.deserialize_json(line))
+        sink.tally_record_read()
+        if sink.is_full:
+            self.logger.info(
+                "Target sink for '%s' is full. Current size is '%s'. Draining...",
+                sink.stream_name,
+                sink.current_size,
+            )
+            self.drain_one(sink)
+        self._handle_max_record_age()
+        return True
 
 
 if __name__ == "__main__":

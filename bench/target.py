@@ -1,0 +1,208 @@
+"""Target benchmark: target-oracle loading the tap's real output into a fresh DuckDB file.
+
+Subjects, interleaved in one run on the same input (bench.inputs.singer_allocation(N)):
+- `target-oracle upsert` and `target-oracle append-only`: the CLI with `sqlalchemy_url: duckdb:///...`;
+- `target-oracle upsert re-load`: the same upsert into a table that already holds every row (MERGE updates);
+- `target-oracle BATCH upsert`: the records as one BATCH message over gzip JSONL files (issue 8);
+- peer `target-duckdb` (PyPI, its own venv), with its metadata columns on (as ours);
+- floor `duckdb read_json`: a small program running `CREATE TABLE AS SELECT * FROM read_json(...)` on the
+  record payloads, extracted once to JSONL outside the timing.
+
+    .venv/bin/python -m bench.target --rows 100000 1000000 --repeats 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import shutil
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from bench import harness
+from bench.harness import DATA, DEV_BIN, WORK, interleaved, measure, ratio_table, save, venv_tool
+from bench.inputs import singer_allocation
+
+SUITE = "target"
+PEER_REQUIREMENTS = ["target-duckdb"]
+#: BATCH files of this many records each (the tap's default batch size scale).
+BATCH_FILE_ROWS = 100_000
+
+FLOOR_PROGRAM = """
+import sys, duckdb
+con = duckdb.connect(sys.argv[2])
+sql = "CREATE TABLE allocation AS SELECT * FROM read_json(?, format='newline_delimited')"
+con.execute(sql, [sys.argv[1]])
+con.close()
+"""
+
+
+def records_jsonl(singer: Path) -> Path:
+    """The RECORD payloads of a Singer file, one JSON object a line (made once, outside any timing)."""
+    out = singer.with_name(singer.name.replace(".singer.jsonl", ".records.jsonl"))
+    if out.exists() and out.with_suffix(".ok").exists():
+        return out
+    with open(singer, "rb") as fin, open(out, "wb") as fout:
+        for line in fin:
+            if b'"RECORD"' in line[:40]:
+                fout.write(json.dumps(json.loads(line)["record"], separators=(",", ":")).encode() + b"\n")
+    out.with_suffix(".ok").write_text("ok")
+    return out
+
+
+def _record_chunks(singer: Path, size: int) -> Iterator[list[bytes]]:
+    """The record payloads of a Singer file as compact JSON lines, `size` at a time."""
+    chunk: list[bytes] = []
+    with open(singer, "rb") as fin:
+        for line in fin:
+            if b'"RECORD"' in line[:40]:
+                chunk.append(json.dumps(json.loads(line)["record"], separators=(",", ":")).encode() + b"\n")
+                if len(chunk) == size:
+                    yield chunk
+                    chunk = []
+    if chunk:
+        yield chunk
+
+
+def batch_messages(singer: Path, work: Path) -> tuple[Path, Path]:
+    """A Singer file (SCHEMA, one BATCH message per gzip JSONL file, last STATE) and the folder of its files.
+
+    Made once per size in `.bench/data/`; every run copies the files (the target removes them after commit).
+    """
+    folder = DATA / f"{singer.stem}.batch-files"
+    stream_file = DATA / f"{singer.stem}.batch.jsonl"
+    if stream_file.exists() and stream_file.with_suffix(".ok").exists():
+        return stream_file, folder
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    with open(singer, "rb") as fin:
+        lines = fin.readlines(1 << 20)
+        schema = next(line for line in lines if b'"SCHEMA"' in line[:40])
+    with open(singer, "rb") as fin:
+        state = [line for line in fin if b'"STATE"' in line[:40]][-1]
+    with open(stream_file, "wb") as fout:
+        fout.write(schema)
+        for i, chunk in enumerate(_record_chunks(singer, BATCH_FILE_ROWS)):
+            name = f"allocation-{i:04d}.json.gz"
+            with gzip.open(folder / name, "wb", compresslevel=1) as out:
+                out.writelines(chunk)
+            batch = {
+                "type": "BATCH",
+                "stream": "allocation",
+                "encoding": {"format": "jsonl", "compression": "gzip"},
+                "manifest": [(work / "batch-files" / name).as_uri()],
+            }
+            fout.write(json.dumps(batch).encode() + b"\n")
+        fout.write(state)
+    stream_file.with_suffix(".ok").write_text("ok")
+    return stream_file, folder
+
+
+def _config(file: Path, **values: object) -> Path:
+    file.write_text(json.dumps(values))
+    return file
+
+
+def _fresh(path: Path) -> None:
+    for p in (path, path.with_name(path.name + ".wal")):
+        p.unlink(missing_ok=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--no-peer", action="store_true", help="skip target-duckdb (quick local runs)")
+    parser.add_argument("--no-reload", action="store_true", help="skip the upsert re-load figure")
+    parser.add_argument("--no-batch", action="store_true", help="skip the BATCH-message figure")
+    args = parser.parse_args(argv)
+
+    work = WORK / "target"
+    work.mkdir(parents=True, exist_ok=True)
+    ours = DEV_BIN / "target-oracle"
+    peer = None if args.no_peer else venv_tool("target-duckdb", PEER_REQUIREMENTS, "target-duckdb")
+    db = work / "bench.duckdb"
+    reload_seed = work / "reload-seed.duckdb"
+    url = f"duckdb:///{db}"
+    common = {"sqlalchemy_url": url, "default_target_schema": "OIC", "table_prefix": "WMS_"}
+    upsert_cfg = _config(work / "upsert.json", **common, load_method="upsert")
+    append_cfg = _config(work / "append.json", **common, load_method="append-only")
+    peer_cfg = _config(
+        work / "peer.json", path=str(db), default_target_schema="oic", add_metadata_columns=True
+    )
+    floor_py = work / "floor.py"
+    floor_py.write_text(FLOOR_PROGRAM)
+
+    figures = []
+    for rows in args.rows:
+        singer = singer_allocation(rows)
+        records = records_jsonl(singer)
+        batch_stream, batch_src = batch_messages(singer, work)
+
+        def run_ours(cfg: Path, singer: Path = singer) -> harness.Run:
+            _fresh(db)
+            return measure([ours, "--config", cfg], stdin=singer)
+
+        def run_reload(singer: Path = singer) -> harness.Run:
+            _fresh(db)
+            shutil.copyfile(reload_seed, db)
+            return measure([ours, "--config", upsert_cfg], stdin=singer)
+
+        def run_batch(stream: Path = batch_stream, src: Path = batch_src) -> harness.Run:
+            _fresh(db)
+            shutil.rmtree(work / "batch-files", ignore_errors=True)
+            shutil.copytree(src, work / "batch-files")
+            return measure([ours, "--config", upsert_cfg], stdin=stream)
+
+        def run_peer(singer: Path = singer) -> harness.Run:
+            _fresh(db)
+            return measure([peer, "--config", peer_cfg], stdin=singer)
+
+        def run_floor(records: Path = records) -> harness.Run:
+            _fresh(db)
+            return measure([DEV_BIN / "python", floor_py, records, db])
+
+        subjects = {
+            "target-oracle upsert": lambda: run_ours(upsert_cfg),
+            "target-oracle append-only": lambda: run_ours(append_cfg),
+        }
+        if not args.no_batch:
+            subjects["target-oracle BATCH upsert"] = run_batch
+        if not args.no_reload:
+            _fresh(db)
+            measure([ours, "--config", upsert_cfg], stdin=singer)
+            shutil.copyfile(db, reload_seed)
+            subjects["target-oracle upsert re-load"] = run_reload
+        if peer is not None:
+            subjects["target-duckdb"] = run_peer
+        subjects["duckdb read_json (floor)"] = run_floor
+        notes = {}
+        if peer is not None:
+            notes["target-duckdb"] = f"{harness.pip_version(peer.parent, 'target-duckdb')}, PyPI"
+        notes["duckdb read_json (floor)"] = f"duckdb {harness.pip_version(DEV_BIN, 'duckdb')}"
+        figures += interleaved(SUITE, rows, subjects, args.repeats, notes)
+
+    machine = harness.machine()
+    versions = (
+        f"target-oracle {harness.pip_version(DEV_BIN, 'target-oracle')}, "
+        f"singer-sdk {harness.pip_version(DEV_BIN, 'singer-sdk')}, "
+        f"duckdb {harness.pip_version(DEV_BIN, 'duckdb')}"
+    )
+    if peer is not None:
+        versions += f", target-duckdb {harness.pip_version(peer.parent, 'target-duckdb')}"
+    command = "python -m bench.target " + " ".join(sys.argv[1:] if argv is None else argv)
+    tables = [ratio_table(figures, "duckdb read_json (floor)")]
+    if peer is not None:
+        tables.append(ratio_table(figures, "target-duckdb"))
+    markdown = (
+        f"## target\n\n`{command}` on {machine['cpu']} ({machine['cpus']} CPUs, {machine['memory']}), "
+        f"Python {machine['python']}; {versions}.\n\n" + "\n\n".join(tables)
+    )
+    print(markdown)
+    save(SUITE, figures, markdown)
+
+
+if __name__ == "__main__":
+    main()

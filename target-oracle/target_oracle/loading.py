@@ -1,0 +1,262 @@
+"""Set-based reading of a batch's files by DuckDB: one SELECT per batch, no per-record Python work.
+
+A batch is a list of files DuckDB reads itself: the sink's *spool* (the RECORD message lines exactly as they
+arrived, plus lines the target re-encoded, see ``sinks.py``), or the files of a Singer BATCH message (JSONL of
+records, gzip or not, or Parquet). For each source the same three statements are built here:
+
+- ``source_sql``: a subquery giving ``__n`` (position in the batch: the last record per key wins),
+  ``__checked`` (the line was already validated and made exact in Python), ``__te``/``__v`` (the message's
+  ``time_extracted`` and ``version``) and ``f0..fk``, the raw JSON value of each schema property;
+- ``check_sql``: one aggregate pass finding the rows that may be invalid (a conservative SQL rendering of the
+  schema's type and length rules; those rows are re-checked by the very same Python validator record mode
+  uses, so verdicts and messages are unchanged), over-long strings and the duplicate count;
+- ``select_sql``: the typed, converted (UTC timestamps, exact decimals, JSON text) and, for upserts,
+  deduplicated rows, which DuckDB inserts into its staging table and the Oracle path fetches in chunks for
+  array binds.
+
+DuckDB's JSON reader parses non-integer numbers as doubles; lines holding a run of 16 or more digits (a value
+a double may not keep exactly) are therefore decoded in Python and spooled with such values as exact text.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import re
+import typing as t
+
+from target_oracle import columns as k
+
+if t.TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+
+#: A run of digits and dots a double may not hold exactly (more than 15 significant digits).
+LONG_NUMBER = re.compile(rb"[0-9][0-9.]{15,}")
+#: JSON-schema type -> DuckDB ``json_type`` names that satisfy it.
+_JSON_TYPES = {
+    "integer": ("UBIGINT", "BIGINT"),
+    "number": ("UBIGINT", "BIGINT", "DOUBLE"),
+    "string": ("VARCHAR",),
+    "boolean": ("BOOLEAN",),
+    "object": ("OBJECT",),
+    "array": ("ARRAY",),
+    "null": ("NULL",),
+}
+#: Keywords the SQL rendering understands (anything else: every row is checked in Python).
+_PROPERTY_KEYWORDS = frozenset(
+    {"type", "format", "maxLength", "minLength", "description", "title", "$comment"}
+)
+_OBJECT_KEYWORDS = frozenset(
+    {"type", "properties", "required", "description", "title", "$schema", "$comment"}
+)
+
+JSONL, PARQUET = "jsonl", "parquet"
+
+
+def lit(text: str) -> str:
+    """A SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def qid(name: str) -> str:
+    """A double-quoted identifier (DuckDB side)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+@dataclasses.dataclass(frozen=True)
+class Column:
+    """One target column fed from one schema property (or from the message, for ``_sdc_*``)."""
+
+    prop: str
+    name: str
+    kind: str
+    #: where the value comes from: "record", "extracted", "version", "now", "sequence"
+    origin: str = "record"
+
+
+@dataclasses.dataclass(frozen=True)
+class Source:
+    """Files of one batch: the spool (Singer RECORD lines) or the files of a BATCH message."""
+
+    files: tuple[str, ...]
+    format: str = JSONL
+    compression: str = "none"
+    #: True when each line is a RECORD message (``record``, ``time_extracted``, ``version``), not a record.
+    messages: bool = False
+
+
+def _struct(props: Sequence[str]) -> str:
+    return "STRUCT(" + ", ".join(f"{qid(p)} JSON" for p in props) + ")"
+
+
+def source_sql(source: Source, props: Sequence[str], parquet_columns: Sequence[str] = ()) -> str:
+    """The subquery every statement reads: ``__n, __checked, __te, __v, f0..fk`` (raw JSON values)."""
+    files = "[" + ", ".join(lit(f) for f in source.files) + "]"
+    if source.format == PARQUET:
+        have = set(parquet_columns)
+        values = [f"to_json({qid(p)})" if p in have else "NULL::JSON" for p in props]
+        te = f"to_json({qid('_sdc_extracted_at')})->>'$'" if "_sdc_extracted_at" in have else "NULL"
+        v = f"TRY_CAST({qid('_sdc_table_version')} AS BIGINT)" if "_sdc_table_version" in have else "NULL"
+        fields = ", ".join(f"{value} AS f{i}" for i, value in enumerate(values))
+        return (
+            f"SELECT row_number() OVER () AS __n, false AS __checked, {te} AS __te, {v} AS __v, {fields} "
+            f"FROM read_parquet({files}, union_by_name = true)"
+        )
+    opts = (
+        f"format = 'newline_delimited', compression = {lit(source.compression)}, "
+        "maximum_object_size = 1073741824"
+    )
+    if source.messages:
+        columns = {
+            "record": _struct(props),
+            "time_extracted": "VARCHAR",
+            "version": "BIGINT",
+            "__checked": "BOOLEAN",
+        }
+        fields = ", ".join(f"record.{qid(p)} AS f{i}" for i, p in enumerate(props))
+        te, v, checked = "time_extracted", "version", "coalesce(__checked, false)"
+    else:
+        extra = [p for p in ("_sdc_extracted_at", "_sdc_table_version") if p not in props]
+        columns = {p: "JSON" for p in [*props, *extra]}
+        fields = ", ".join(f"{qid(p)} AS f{i}" for i, p in enumerate(props))
+        te = f"{qid('_sdc_extracted_at')}->>'$'"
+        v = f"TRY_CAST({qid('_sdc_table_version')}->>'$' AS BIGINT)"
+        checked = "false"
+    spec = "{" + ", ".join(f"{lit(name)}: {lit(typ)}" for name, typ in columns.items()) + "}"
+    return (
+        f"SELECT row_number() OVER () AS __n, {checked} AS __checked, {te} AS __te, {v} AS __v, {fields} "
+        f"FROM read_json({files}, {opts}, columns = {spec})"
+    )
+
+
+def sql_validation(schema: dict, props: Sequence[str], skip: set[str]) -> str | None:
+    """SQL that is true when a row surely passes the schema's rules, or None when the rules go beyond what
+    it renders (then every row is validated in Python). It may call a valid row suspect, never the reverse."""
+    if set(schema) - _OBJECT_KEYWORDS:
+        return None
+    required = set(schema.get("required") or ())
+    parts = []
+    for i, prop in enumerate(props):
+        if prop in skip:
+            continue
+        spec = schema.get("properties", {}).get(prop, {})
+        if set(spec) - _PROPERTY_KEYWORDS or "type" not in spec:
+            return None
+        types = spec["type"] if isinstance(spec["type"], list) else [spec["type"]]
+        if any(typ not in _JSON_TYPES for typ in types):
+            return None
+        f = f"f{i}"
+        allowed = [name for typ in types if typ != "string" for name in _JSON_TYPES[typ]]
+        options = [f"json_type({f}) IN ({', '.join(lit(a) for a in allowed)})"] if allowed else []
+        if "string" in types:
+            cond = [f"json_type({f}) = 'VARCHAR'"]
+            if "maxLength" in spec:
+                cond.append(f"length({f}->>'$') <= {int(spec['maxLength'])}")
+            if "minLength" in spec:
+                cond.append(f"length({f}->>'$') >= {int(spec['minLength'])}")
+            options.append("(" + " AND ".join(cond) + ")")
+        # JSON null reads as SQL NULL, like an absent key: fine only for an optional, nullable property
+        null_ok = "null" in types and prop not in required
+        body = " OR ".join(options) if options else "false"
+        parts.append(f"({f} IS NULL OR ({body}))" if null_ok else f"({f} IS NOT NULL AND ({body}))")
+    return " AND ".join(parts) if parts else "true"
+
+
+def value_sql(col: Column, index: int, *, for_oracle: bool, now: str, sequence: int) -> str:
+    """The typed value of one column from the raw JSON ``f<index>`` (or the message/batch metadata)."""
+    ts = "CAST(CAST({} AS TIMESTAMPTZ) AS TIMESTAMP)"
+    if col.origin == "extracted":
+        return ts.format("__te")
+    if col.origin == "version":
+        return "CAST(__v AS DECIMAL(38, 0))"
+    if col.origin == "now":
+        return f"CAST({lit(now)} AS TIMESTAMP)"
+    if col.origin == "sequence":
+        return f"CAST({sequence} AS DECIMAL(38, 0))"
+    f = f"f{index}"
+    text = f"({f}->>'$')"
+    kind = col.kind
+    if kind == k.INTEGER:
+        return f"CAST({text} AS DECIMAL(38, 0))"
+    if kind == k.NUMBER:
+        return f"CAST({text} AS DECIMAL(38, {k.NUMBER_SCALE}))"
+    if kind == k.NUMBER_WIDE:
+        return f"CAST({text} AS DOUBLE)"
+    if kind == k.BOOLEAN:
+        return f"CAST(CAST({text} AS BOOLEAN) AS INTEGER)" if for_oracle else f"CAST({text} AS BOOLEAN)"
+    if kind == k.TIMESTAMP:
+        return ts.format(text)
+    if kind == k.DATE:
+        return f"CAST(left({text}, 10) AS DATE)"
+    if kind == k.JSON:
+        json = f"CASE WHEN __checked THEN CAST({text} AS JSON) ELSE {f} END"
+        return f"CAST({json} AS VARCHAR)" if for_oracle else json
+    return text  # string, clob: the text of a string, the JSON text of anything else
+
+
+def select_sql(
+    source: str,
+    cols: Sequence[Column],
+    keys: Sequence[str],
+    *,
+    for_oracle: bool,
+    now: str,
+    sequence: int,
+) -> str:
+    """Typed rows in target column order; with keys, only the last row per key (MERGE needs unique keys)."""
+    values = ", ".join(
+        f"{value_sql(c, i, for_oracle=for_oracle, now=now, sequence=sequence)} AS {qid(c.name)}"
+        for i, c in enumerate(cols)
+    )
+    sql = f"SELECT {values} FROM ({source}) src"
+    if keys:
+        idx = {c.name: i for i, c in enumerate(cols)}
+        part = ", ".join(
+            value_sql(cols[idx[key]], idx[key], for_oracle=False, now=now, sequence=0) for key in keys
+        )
+        sql += f" QUALIFY row_number() OVER (PARTITION BY {part} ORDER BY __n DESC) = 1"
+    return sql
+
+
+def check_sql(
+    source: str,
+    valid: str | None,
+    key_fields: Sequence[int],
+    *,
+    empty_key_is_null: bool,
+    limited: Sequence[int],
+) -> str:
+    """One pass: row count, suspect row numbers in order, duplicate keys, too-long string columns.
+
+    ``valid`` is SQL true for rows that surely pass the rules (``sql_validation``); None sends every row to
+    the Python checks. Checked (re-encoded) rows passed those checks when they were spooled.
+    """
+    suspect = ["true" if valid is None else f"NOT ({valid})"]
+    suspect += [f"f{i} IS NULL" for i in key_fields]
+    if empty_key_is_null:
+        suspect += [f"(f{i}->>'$') = ''" for i in key_fields]
+    cond = f"NOT __checked AND ({' OR '.join(suspect)})"
+    keys = ", ".join(f"f{i}" for i in key_fields)
+    dupes = f"count(*) - count(DISTINCT ({keys}))" if key_fields else "0"
+    longs = ", ".join(f"max(strlen(f{i}->>'$')) > {k.VARCHAR_MAX_BYTES}" for i in limited)
+    return (
+        f"SELECT count(*), list(__n ORDER BY __n) FILTER (WHERE {cond}), {dupes}, [{longs}]::BOOLEAN[] "
+        f"FROM ({source}) src"
+    )
+
+
+def read_lines(source: Source, wanted: set[int]) -> Iterator[tuple[int, bytes]]:
+    """The raw lines numbered ``wanted`` (1-based, blank lines skipped as DuckDB does), in order."""
+    n = 0
+    last = max(wanted) if wanted else 0
+    for path in source.files:
+        opener = gzip.open if source.compression == "gzip" else open
+        with opener(path, "rb") as fin:
+            for line in fin:
+                if not line.strip():
+                    continue
+                n += 1
+                if n in wanted:
+                    yield n, line
+                if n >= last:
+                    return
