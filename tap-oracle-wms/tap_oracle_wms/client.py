@@ -7,8 +7,9 @@ backoff hooks, configured by the run's `RetryPolicy`.
 
 from __future__ import annotations
 
+import threading
 import typing as t
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlparse, urlsplit, urlunsplit
 
 import requests
 from singer_sdk import RESTStream
@@ -34,6 +35,39 @@ SAFE_QUERY_CHARS = ",:"
 def response_body(response: requests.Response) -> t.Any:
     """The body `validate_response` decoded (None for a 404, which means no rows)."""
     return getattr(response, BODY_ATTR, None)
+
+
+class ReadAhead:
+    """One page request sent on a background thread while the records of the page before are shaped and
+    written; its response (or the exception that stopped it) is collected once, by the request loop."""
+
+    def __init__(self, session: requests.Session, request: requests.PreparedRequest, **send: t.Any) -> None:
+        self.url = request.url
+        self._done = threading.Event()
+        self._response: requests.Response | None = None
+        self._error: BaseException | None = None
+        threading.Thread(
+            target=self._send, args=(session, request, send), name="wms-read-ahead", daemon=True
+        ).start()
+
+    def _send(self, session: requests.Session, request: requests.PreparedRequest, send: dict) -> None:
+        try:
+            self._response = session.send(request, **send)
+        except BaseException as exc:  # handed to the request loop, which retries as for any request
+            self._error = exc
+        finally:
+            self._done.set()
+
+    def result(self) -> requests.Response:
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+        assert self._response is not None
+        return self._response
+
+    def settle(self) -> None:
+        """Wait for the request to end, whatever its outcome (before the session is used again)."""
+        self._done.wait()
 
 
 class NextPagePaginator(BaseHATEOASPaginator):
@@ -123,9 +157,61 @@ class WmsStream(RESTStream):
             ". State emitted so far is intact: rerun with it to resume.",
         )
 
+    def _request(self, prepared_request: requests.PreparedRequest, context: t.Any) -> requests.Response:
+        """The SDK's request step, answered by the read-ahead when it already asked for this page.
+
+        Pages are requested one at a time and in the same order as without read-ahead; only the next
+        page's request starts as soon as the current page is decoded, so the server prepares it while
+        the tap shapes and writes the current one. A read-ahead that failed raises its error here,
+        inside the retry loop, which then retries the request as usual.
+        """
+        ahead, self.api.read_ahead = self.api.read_ahead, None
+        if ahead is not None and ahead.url == prepared_request.url:
+            response = ahead.result()
+        else:
+            if ahead is not None:
+                ahead.settle()
+            response = self.requests_session.send(
+                self.authenticator(prepared_request),
+                timeout=self.timeout,
+                allow_redirects=self.allow_redirects,
+            )
+        self._write_request_duration_log(
+            endpoint=self.path,
+            response=response,
+            context=context,
+            extra_tags={"url": response.request.path_url} if self._LOG_REQUEST_METRIC_URLS else None,
+        )
+        self.validate_response(response)
+        return response
+
     def validate_response(self, response: requests.Response) -> None:
-        """Classify the status and decode the body inside the retry loop (see `check_response`)."""
-        setattr(response, BODY_ATTR, check_response(response, auth_method=self.api.auth_method))
+        """Classify the status and decode the body inside the retry loop (see `check_response`); then
+        start reading the next page ahead."""
+        body = check_response(response, auth_method=self.api.auth_method)
+        setattr(response, BODY_ATTR, body)
+        next_link = body.get("next_page") if isinstance(body, dict) else None
+        if next_link:
+            self.read_ahead(next_link)
+
+    def read_ahead(self, next_link: str) -> None:
+        """Send the request the paginator will make for `next_link`, on a background thread."""
+        http_request = self.get_http_request(
+            page=PageContext(stream_context=None, next_page_token=urlparse(next_link))
+        )
+        prepared = self.build_prepared_request(
+            method=http_request.method,
+            url=http_request.url,
+            params=http_request.encode_params(),
+            headers=http_request.headers,
+            data=http_request.data,
+        )
+        self.api.read_ahead = ReadAhead(
+            self.requests_session,
+            self.authenticator(prepared),
+            timeout=self.timeout,
+            allow_redirects=self.allow_redirects,
+        )
 
     def response_error_message(self, response: requests.Response) -> str:
         """Status and path only: the SDK default appends the body and header names."""

@@ -221,6 +221,8 @@ class WmsApi:
             cap=float(config.get("backoff_max_seconds", 60.0)),
         )
         self.api_root = f"{str(config['base_url']).rstrip('/')}/wms/lgfapi/{config.get('api_version', 'v10')}"
+        # The next page's request, sent ahead by a stream (tap_oracle_wms.client.ReadAhead).
+        self.read_ahead: t.Any = None
 
     def entity_url(self, entity: str = "") -> str:
         """`{base_url}/wms/lgfapi/{api_version}/entity/{entity}/`."""
