@@ -102,10 +102,7 @@ def source_sql(source: Source, props: Sequence[str], parquet_columns: Sequence[s
             f"SELECT row_number() OVER () AS __n, false AS __checked, {te} AS __te, {v} AS __v, {fields} "
             f"FROM read_parquet({files}, union_by_name = true)"
         )
-    opts = (
-        f"format = 'newline_delimited', compression = {lit(source.compression)}, "
-        "maximum_object_size = 1073741824"
-    )
+    opts = f"format = 'newline_delimited', compression = {lit(source.compression)}"
     if source.messages:
         columns = {
             "record": _struct(props),
@@ -245,8 +242,21 @@ def check_sql(
     )
 
 
-def read_lines(source: Source, wanted: set[int]) -> Iterator[tuple[int, bytes]]:
-    """The raw lines numbered ``wanted`` (1-based, blank lines skipped as DuckDB does), in order."""
+def long_number_sql(source: Source) -> str:
+    """True when a line of the JSONL files holds a ``LONG_NUMBER`` run (then they are read in Python).
+
+    The lines are read whole as one text column: the delimiter is a control character JSON never holds raw.
+    """
+    files = "[" + ", ".join(lit(f) for f in source.files) + "]"
+    return (
+        f"SELECT coalesce(bool_or(regexp_matches(line, {lit(LONG_NUMBER.pattern.decode())})), false) "
+        f"FROM read_csv({files}, columns = {{'line': 'VARCHAR'}}, delim = '\x01', quote = '', escape = '', "
+        f"header = false, compression = {lit(source.compression)}, max_line_size = 16777216)"
+    )
+
+
+def read_lines(source: Source, wanted: set[int] | None) -> Iterator[tuple[int, bytes]]:
+    """The raw lines numbered ``wanted`` (1-based, blank lines skipped as DuckDB does; None: all)."""
     n = 0
     last = max(wanted) if wanted else 0
     for path in source.files:
@@ -256,7 +266,7 @@ def read_lines(source: Source, wanted: set[int]) -> Iterator[tuple[int, bytes]]:
                 if not line.strip():
                     continue
                 n += 1
-                if n in wanted:
+                if wanted is None or n in wanted:
                     yield n, line
-                if n >= last:
+                if wanted is not None and n >= last:
                     return

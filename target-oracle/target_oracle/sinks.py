@@ -412,12 +412,36 @@ class OracleSink(SQLSink[OracleConnector]):
             raise TargetLoadError(msg)
         compression = "gzip" if (encoding.compression or "none").lower() == "gzip" else "none"
         source = ld.Source(tuple(paths), fmt, compression)
-        count = self._load_source(source, f"BATCH file(s) {', '.join(paths)}")
+        what = f"BATCH file(s) {', '.join(paths)}"
+        if fmt == ld.JSONL and self._has_long_numbers(source, what):
+            count = self._load_exactly(source)
+        else:
+            count = self._load_source(source, what)
         self.record_counter_metric.increment(count)
         self.tally_record_written(count)
         if not self.config.get("keep_batch_files", False):
             for path in paths:
                 Path(path).unlink(missing_ok=True)
+
+    def _has_long_numbers(self, source: ld.Source, what: str) -> bool:
+        """True when a line holds a number a double may not keep exactly (DuckDB reads JSON numbers so)."""
+        try:
+            return bool(self._reader().execute(ld.long_number_sql(source)).fetchone()[0])
+        except Exception as exc:
+            msg = f"Stream '{self.stream_name}': {what} could not be read: {exc}"
+            raise TargetLoadError(msg) from exc
+
+    def _load_exactly(self, source: ld.Source) -> int:
+        """Records holding long numbers: decoded, checked and spooled exactly in Python, then loaded."""
+        self.logger.info("Stream '%s': BATCH files hold long numbers; loading them exactly", self.stream_name)
+        count = 0
+        for _, line in ld.read_lines(source, None):
+            record = _DECODE(line)
+            extracted, version = record.get("_sdc_extracted_at"), record.get("_sdc_table_version")
+            self.spool_message({"record": record, "time_extracted": extracted, "version": version})
+            count += 1
+        self.process_batch({})
+        return count
 
     def _reader(self) -> t.Any:
         """The DuckDB connection reading the files: the target's own, or a private one for Oracle."""

@@ -1,0 +1,233 @@
+"""BATCH messages: files loaded set-based through staging + MERGE, landing exactly as RECORD messages do.
+
+Run on a DuckDB file always, and on a live Oracle when its variables are set (see conftest.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import json
+import subprocess
+import sys
+from decimal import Decimal
+
+import duckdb
+import pytest
+from singer_sdk.exceptions import InvalidRecord
+
+PROPS = {
+    "id": {"type": "integer"},
+    "qty": {"type": ["number", "null"]},
+    "name": {"type": ["string", "null"], "maxLength": 40},
+    "flag": {"type": ["boolean", "null"]},
+    "ts": {"type": ["string", "null"], "format": "date-time"},
+    "day": {"type": ["string", "null"], "format": "date"},
+    "obj": {"type": ["object", "null"], "properties": {}},
+}
+#: the columns that differ between two loads of the same records (when they were loaded)
+LOAD_TIME = {"_SDC_BATCHED_AT", "_SDC_RECEIVED_AT", "_SDC_SEQUENCE"}
+RECORDS_JSON = [
+    '{"id": 1, "qty": 16, "name": "Grüße 東京 🚚", "flag": true, "ts": "2024-03-01T21:30:00.5-03:00", '
+    '"day": "2024-02-29", "obj": {"a": 1.25, "b": {"c": "ü"}}}',
+    '{"id": 2, "qty": 2.75, "name": "", "flag": false, "ts": "2024-03-01T12:00:00.000001+00:00", '
+    '"day": null, "obj": null}',
+    '{"id": 3, "qty": null, "name": null, "flag": null, "ts": null, "day": null, "obj": {}}',
+    '{"id": 2, "qty": 3.5, "name": "last one wins", "flag": true, "ts": "2024-03-02T00:00:00Z", '
+    '"day": "2024-03-02", "obj": {"x": [1, "y", null]}}',
+]
+LONG_DECIMAL = '{"id": 4, "qty": 12345678901234567890.1234567891, "name": "exact"}'
+
+
+def _batch(stream: str, paths, fmt: str = "jsonl", compression: str = "gzip") -> dict:
+    return {
+        "type": "BATCH",
+        "stream": stream,
+        "encoding": {"format": fmt, "compression": compression},
+        "manifest": [p.as_uri() for p in paths],
+    }
+
+
+def _write_jsonl(path, lines: list[str], compression: str) -> None:
+    data = "".join(line + "\n" for line in lines).encode()
+    if compression == "gzip":
+        with gzip.open(path, "wb") as out:
+            out.write(data)
+    else:
+        path.write_bytes(data)
+
+
+def _write_parquet(path, lines: list[str], tmp_path) -> None:
+    src = tmp_path / "parquet-src.jsonl"
+    _write_jsonl(src, lines, "none")
+    columns = {
+        "id": "BIGINT",
+        "qty": "DECIMAL(18,4)",
+        "name": "VARCHAR",
+        "flag": "BOOLEAN",
+        "ts": "VARCHAR",
+        "day": "VARCHAR",
+        "obj": "JSON",
+    }
+    spec = "{" + ", ".join(f"'{k}': '{v}'" for k, v in columns.items()) + "}"
+    with duckdb.connect() as conn:
+        conn.execute(
+            f"COPY (SELECT * FROM read_json('{src}', format = 'newline_delimited', columns = {spec})) "
+            f"TO '{path}' (FORMAT parquet)"
+        )
+
+
+def _table(backend, stream: str, prefix: str) -> list[tuple]:
+    cols = [c for c in backend.columns(f"{backend.prefix}{prefix}{stream.upper()}") if c not in LOAD_TIME]
+    return backend.rows(stream, ", ".join(f'"{c}"' for c in cols), prefix=prefix)
+
+
+@pytest.mark.parametrize(("fmt", "compression"), [("jsonl", "gzip"), ("jsonl", "none"), ("parquet", "none")])
+def test_batch_files_land_exactly_like_record_messages(sg, backend, tmp_path, fmt, compression):
+    lines = RECORDS_JSON + ([LONG_DECIMAL] if fmt == "jsonl" else [])
+    _run_lines(backend.config(prefix="R_"), sg, lines)
+    paths = [tmp_path / f"part-{i}.{'parquet' if fmt == 'parquet' else 'json'}" for i in range(2)]
+    for path, part in zip(paths, (lines[:2], lines[2:]), strict=True):
+        if fmt == "parquet":
+            _write_parquet(path, part, tmp_path)
+        else:
+            _write_jsonl(path, part, compression)
+    sg.run(
+        backend.config(prefix="B_"),
+        sg.schema("items", PROPS),
+        _batch("items", paths, fmt, compression),
+    )
+    by_records, by_batch = _table(backend, "items", "R_"), _table(backend, "items", "B_")
+    assert by_batch == by_records
+    assert [row[0] for row in by_batch] == [1, 2, 3] + ([4] if fmt == "jsonl" else [])
+    row2 = backend.rows("items", '"NAME", "TS"', prefix="B_")[1]
+    assert row2 == ("last one wins", dt.datetime(2024, 3, 2))
+    if fmt == "jsonl":
+        qty = backend.rows("items", '"QTY"', prefix="B_")[3][0]
+        assert Decimal(qty) == Decimal("12345678901234567890.1234567891")
+    assert not any(p.exists() for p in paths)  # removed once committed
+
+
+def _run_lines(config: dict, sg, lines: list[str]) -> None:
+    """RECORD messages written by hand, so numbers keep every digit."""
+    import io
+
+    from target_oracle.target import TargetOracle
+
+    text = json.dumps(sg.schema("items", PROPS)) + "\n"
+    text += "".join(f'{{"type": "RECORD", "stream": "items", "record": {line}}}\n' for line in lines)
+    TargetOracle(config=config).listen(file_input=io.StringIO(text))
+
+
+def test_keep_batch_files_keeps_them(sg, backend, tmp_path):
+    path = tmp_path / "keep.json.gz"
+    _write_jsonl(path, RECORDS_JSON, "gzip")
+    sg.run(backend.config(keep_batch_files=True), sg.schema("items", PROPS), _batch("items", [path]))
+    assert path.exists()
+    assert [r[0] for r in backend.rows("items", '"ID"')] == [1, 2, 3]
+
+
+def test_missing_batch_file_fails_naming_it_and_loads_nothing(sg, backend, tmp_path):
+    present, missing = tmp_path / "present.json.gz", tmp_path / "missing.json.gz"
+    _write_jsonl(present, RECORDS_JSON, "gzip")
+    with pytest.raises(Exception, match=r"missing\.json\.gz"):
+        sg.run(backend.config(), sg.schema("items", PROPS), _batch("items", [present, missing]))
+    assert present.exists()
+    assert backend.rows("items", '"ID"') == []
+
+
+def test_malformed_batch_file_fails_naming_it_and_loads_nothing(sg, backend, tmp_path):
+    good, bad = tmp_path / "good.json", tmp_path / "bad.json"
+    _write_jsonl(good, RECORDS_JSON, "none")
+    _write_jsonl(bad, [RECORDS_JSON[0], '{"id": 9, "qty": ', RECORDS_JSON[2]], "none")
+    with pytest.raises(Exception, match=r"bad\.json"):
+        sg.run(backend.config(), sg.schema("items", PROPS), _batch("items", [good, bad], compression="none"))
+    assert good.exists() and bad.exists()
+    assert backend.rows("items", '"ID"') == []
+
+
+def test_invalid_record_in_a_batch_file_names_the_field(sg, backend, tmp_path):
+    path = tmp_path / "invalid.json"
+    _write_jsonl(path, [RECORDS_JSON[0], '{"id": 7, "qty": "abc"}'], "none")
+    with pytest.raises(InvalidRecord, match="qty"):
+        sg.run(backend.config(), sg.schema("items", PROPS), _batch("items", [path], compression="none"))
+    assert backend.rows("items", '"ID"') == []
+
+
+def test_records_and_batches_apply_in_message_order(sg, backend, tmp_path):
+    path = tmp_path / "middle.json"
+    _write_jsonl(path, ['{"id": 1, "name": "from the batch"}', '{"id": 2, "name": "batch"}'], "none")
+    sg.run(
+        backend.config(),
+        sg.schema("items", PROPS),
+        sg.record("items", {"id": 1, "name": "first record"}),
+        sg.record("items", {"id": 2, "name": "first record"}),
+        _batch("items", [path], compression="none"),
+        sg.record("items", {"id": 2, "name": "last record"}),
+    )
+    assert backend.rows("items", '"ID", "NAME"') == [(1, "from the batch"), (2, "last record")]
+
+
+def test_cli_exits_non_zero_naming_a_missing_batch_file(sg, tmp_path):
+    cfg = tmp_path / "config.json"
+    cfg.write_text(json.dumps({"sqlalchemy_url": f"duckdb:///{tmp_path / 'cli.duckdb'}"}))
+    lines = sg.lines(sg.schema("items", PROPS), _batch("items", [tmp_path / "nowhere.json.gz"]))
+    result = subprocess.run(
+        [sys.executable, "-m", "target_oracle.target", "--config", str(cfg)],
+        input=lines,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "nowhere.json.gz" in result.stderr
+
+
+def test_oracle_load_binds_typed_rows_in_chunks(tmp_path, monkeypatch):
+    """The Oracle path, compile-checked: DuckDB reads the file, python-oracledb gets typed array binds."""
+    from target_oracle import columns as k
+    from target_oracle import dialects
+    from target_oracle import loading as ld
+
+    monkeypatch.setattr(dialects, "LOAD_CHUNK_ROWS", 2)
+    path = tmp_path / "rows.json"
+    _write_jsonl(path, RECORDS_JSON, "none")
+    props = ["id", "qty", "flag", "ts", "day", "obj"]
+    kinds = [k.INTEGER, k.NUMBER, k.BOOLEAN, k.TIMESTAMP, k.DATE, k.JSON]
+    cols = [ld.Column(p, p.upper(), kind) for p, kind in zip(props, kinds, strict=True)]
+    src = ld.source_sql(ld.Source((str(path),)), props)
+    select = ld.select_sql(src, cols, ["ID"], for_oracle=True, now="2024-01-01T00:00:00", sequence=1)
+
+    class Cursor:
+        def __init__(self) -> None:
+            self.calls: list[tuple[str, list]] = []
+            self.sizes: tuple = ()
+
+        def setinputsizes(self, *sizes):
+            self.sizes = sizes
+
+        def executemany(self, sql, rows):
+            self.calls.append((sql, list(rows)))
+
+    cursor = Cursor()
+    conn = type("Conn", (), {"cursor": lambda self: cursor})()
+    reader = duckdb.connect()
+    reader.execute("SET TimeZone = 'UTC'")
+    oracle = dialects.OracleStrategy()
+    oracle.load_select(conn, reader, '"OIC"."ITEMS__STG"', [(c.name, c.kind) for c in cols], select)
+    insert = 'INSERT INTO "OIC"."ITEMS__STG" ("ID", "QTY", "FLAG", "TS", "DAY", "OBJ")'
+    assert {sql for sql, _ in cursor.calls} == {f"{insert} VALUES (:1, :2, :3, :4, :5, :6)"}
+    assert [len(rows) for _, rows in cursor.calls] == [2, 1]  # chunks, three keys after dedup
+    rows = sorted(row for _, chunk in cursor.calls for row in chunk)
+    assert rows[0] == (
+        Decimal(1),
+        Decimal("16"),
+        1,
+        dt.datetime(2024, 3, 2, 0, 30, 0, 500000),
+        dt.date(2024, 2, 29),
+        '{"a":1.25,"b":{"c":"ü"}}',
+    )
+    assert rows[1][:3] == (Decimal(2), Decimal("3.5"), 1)  # the later record with key 2
+    assert rows[2] == (Decimal(3), None, None, None, None, "{}")
+    assert len(cursor.sizes) == len(cols)
