@@ -10,14 +10,22 @@ Measured beside it, interleaved in one run and against the same simulator proces
 
     .venv/bin/python -m bench.tap --rows 100000 1000000 --repeats 3
     .venv/bin/python -m bench.tap --rows 10000000 --repeats 1 --tap-only
+    .venv/bin/python -m bench.tap --rows 100000 --repeats 3 --tap-only --revisions 10dca4a 29af929
+
+`--revisions` adds the tap as it was at earlier commits (checked out as git worktrees under .bench/, run
+with the current SDK and simulator), for before/after figures measured side by side in one run.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
+import subprocess
 import sys
+import typing as t
+from pathlib import Path
 
 from bench.harness import DEV_BIN, REPO, WORK, interleaved, machine, measure, pip_version, ratio_table, save
 from bench.inputs import SIM_PASSWORD, SIM_USERNAME, allocation_simulator, tap_config
@@ -59,7 +67,20 @@ FLOOR = (
 )
 
 
-def subjects(base_url: str, rows: int, tap_only: bool) -> dict:
+def worktree(revision: str) -> Path:
+    """The repository at `revision`, checked out once under .bench/worktrees/ (the work tree is untouched)."""
+    path = WORK / "worktrees" / revision
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            ["git", "-C", str(REPO), "worktree", "add", "--detach", str(path), revision],
+            check=True,
+            capture_output=True,
+        )
+    return path
+
+
+def subjects(base_url: str, rows: int, tap_only: bool, revisions: list[str]) -> dict:
     """The callables `interleaved` runs: each one full extraction of the simulator's allocation rows."""
     config = tap_config(base_url, WORK / "tap-bench" / "config.json")
     batch_root = WORK / "tap-bench" / "batches"
@@ -95,9 +116,16 @@ def subjects(base_url: str, rows: int, tap_only: bool) -> dict:
             raise RuntimeError(f"floor fetched {got} rows, expected {rows}")
         return run
 
-    if tap_only:
-        return {"tap": tap}
-    return {"tap": tap, "tap (SDK writer)": sdk_writer, "tap (batch jsonl.gz)": batch, "floor": floor}
+    def at_revision(revision: str) -> t.Callable[[], object]:
+        source = worktree(revision) / "tap-oracle-wms"
+        env = {"PYTHONPATH": os.pathsep.join([str(source), os.environ.get("PYTHONPATH", "")])}
+        return lambda: measure([PYTHON, "-m", "tap_oracle_wms.tap", "--config", config], env=env)
+
+    chosen: dict[str, t.Callable[[], object]] = {"tap": tap}
+    chosen.update({f"tap @ {revision}": at_revision(revision) for revision in revisions})
+    if not tap_only:
+        chosen.update({"tap (SDK writer)": sdk_writer, "tap (batch jsonl.gz)": batch, "floor": floor})
+    return chosen
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -107,12 +135,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rows", type=int, nargs="+", default=[100000, 1000000])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--tap-only", action="store_true", help="measure the tap alone (e.g. for 10M rows)")
+    parser.add_argument(
+        "--revisions", nargs="*", default=[], help="also measure the tap as it was at these git commits"
+    )
     args = parser.parse_args(argv)
 
     figures = []
     for rows in args.rows:
         with allocation_simulator(rows) as sim:
-            figures += interleaved(SUITE, rows, subjects(sim.base_url, rows, args.tap_only), args.repeats)
+            figures += interleaved(
+                SUITE, rows, subjects(sim.base_url, rows, args.tap_only, args.revisions), args.repeats
+            )
     reference = "tap" if args.tap_only else "floor"
     versions = {
         "singer-sdk": pip_version(DEV_BIN, "singer-sdk"),
