@@ -77,6 +77,9 @@ class FastRecords:
         message_type = t.TypedDict(  # type: ignore[operator]  # noqa: UP013 - record_type is built at run time
             "RecordMessage", {"type": str, "stream": str, "record": record_type}, total=False
         )
+        self._decode_bare = msgspec.json.Decoder(
+            record_type, dec_hook=dec_hook, float_hook=decimal.Decimal
+        ).decode
         self._decode = msgspec.json.Decoder(
             message_type, dec_hook=dec_hook, float_hook=decimal.Decimal
         ).decode
@@ -105,6 +108,17 @@ class FastRecords:
         record = message.get("record")
         if record is None or message.get("stream") != self.stream or message.get("type") != "RECORD":
             return None
+        return self._checked(record)
+
+    def bare_record(self, line: bytes) -> dict | None:
+        """A BATCH file's JSONL line (a record, no message around it) if it passes the schema check."""
+        try:
+            record = self._decode_bare(line)
+        except msgspec.MsgspecError:
+            return None
+        return self._checked(record)
+
+    def _checked(self, record: dict) -> dict | None:
         for name, allowed, check in self._checks:
             value = record.get(name, _MISSING)
             if value is _MISSING or type(value) in allowed:

@@ -17,6 +17,17 @@ from singer_sdk.mapper_base import InlineMapper
 from singer_sdk.singerlib.exceptions import InvalidInputLine
 
 from mapper_wms_validate.accounting import Accounting, StreamCounts
+from mapper_wms_validate.batch import (
+    BatchFileError,
+    OutputFile,
+    OutputFiles,
+    decode_record,
+    encoding_of,
+    jsonl_lines,
+    open_input,
+    parquet_table,
+    remove,
+)
 from mapper_wms_validate.fast_path import FastRecords
 from mapper_wms_validate.quarantine import QuarantineSchemaError, QuarantineStream
 from mapper_wms_validate.rules import ACTION_SEVERITY, ACTIONS, Rule, RuleBook, RuleConfigError
@@ -52,6 +63,7 @@ class StreamState:
     properties_seen: set[str] = dataclasses.field(default_factory=set)
     test_functions: tuple[RecordCheck, ...] = ()
     logged_rejections: int = 0
+    fast: FastRecords | None = None
 
 
 class WmsValidateMapper(InlineMapper):
@@ -111,6 +123,40 @@ class WmsValidateMapper(InlineMapper):
             "field that never appeared, instead of only logging a warning.",
         ),
         th.Property(
+            "keep_batch_files",
+            th.BooleanType,
+            default=False,
+            description="Keep the files a BATCH message names once the mapper has read them and written "
+            "its own; by default they are removed (target-oracle's setting of the same name does the same "
+            "for the mapper's files).",
+        ),
+        th.Property(
+            "batch_config",
+            th.ObjectType(
+                th.Property(
+                    "encoding",
+                    th.ObjectType(
+                        th.Property("format", th.StringType, allowed_values=["jsonl", "parquet"]),
+                        th.Property("compression", th.StringType, allowed_values=["gzip", "none"]),
+                    ),
+                    description="Format and compression of the files the mapper writes; default: those of "
+                    "the file it read.",
+                ),
+                th.Property(
+                    "storage",
+                    th.ObjectType(
+                        th.Property("root", th.StringType, description="Directory or URL for the files."),
+                        th.Property("prefix", th.StringType, description="File name prefix."),
+                    ),
+                    description="Where the mapper writes its files; default: the directory of the file "
+                    "it read.",
+                ),
+            ),
+            description="BATCH mode: where and how the files of passed and quarantined records are "
+            "written (shaped like the SDK's batch_config). Left out, or any part left out: the input file's "
+            "directory and encoding.",
+        ),
+        th.Property(
             "log_rejections_limit",
             th.IntegerType,
             default=20,
@@ -127,7 +173,12 @@ class WmsValidateMapper(InlineMapper):
         self.validate_schema: bool = cfg.get("validate_schema", True)
         self.strict_rules: bool = cfg.get("strict_rules", False)
         self.log_limit: int = cfg.get("log_rejections_limit", 20)
+        self.keep_batch_files: bool = cfg.get("keep_batch_files", False)
         errors: list[str] = []
+        try:
+            self.output_files = OutputFiles(cfg.get("batch_config"))
+        except BatchFileError as exc:
+            errors.append(str(exc))
         if self.on_invalid not in ACTIONS:
             errors.append(
                 f"on_invalid: unknown action {self.on_invalid!r} (expected one of {', '.join(ACTIONS)})"
@@ -236,10 +287,12 @@ class WmsValidateMapper(InlineMapper):
             [f for rule in rules for f in rule.fields],
             check_schema=self.validate_schema,
         )
+        applies = FastRecords.applies(schema)
+        state.fast = fast if applies else None
         key = fast.key
         if key is None:
             return
-        if not FastRecords.applies(schema):
+        if not applies:
             self.message_reader.fast_records.pop(key, None)
             return
         record_of = fast.record
@@ -278,18 +331,30 @@ class WmsValidateMapper(InlineMapper):
         record = message_dict.get("record")
         if type(record) is not dict:
             record = self._require(message_dict, "record", dict, "RECORD")
-        counts = state.counts
-        counts.records_in += 1
-        # Fast path: stop at the first problem; only a rejected record pays for collecting all violations.
+        state.counts.records_in += 1
+        violations = self._check(state, record)
+        if violations is None:
+            state.counts.passed += 1
+            return (self.message_reader.raw_line(),)
+        quarantined = self._reject(state, message_dict, violations, f"line {self._line}")
+        if quarantined is None:
+            return ()
+        if not state.quarantine_schema_sent:
+            state.quarantine_schema_sent = True
+            return (state.quarantine.schema_message, quarantined)
+        return (quarantined,)
+
+    def _check(self, state: StreamState, record: dict) -> list[tuple[str, str, str | None, str, str]] | None:
+        """None when `record` passes the schema check and every rule, else every violation."""
+        # Stop at the first problem; only a rejected record pays for collecting all violations.
         schema_check = state.schema_check
         if schema_check is None or schema_check(record) is None:
             for test in state.test_functions:
                 if test(record) is not None:
                     break
             else:
-                counts.passed += 1
-                return (self.message_reader.raw_line(),)
-        return list(self._reject(state, message_dict, self._violations(state, record)))
+                return None
+        return self._violations(state, record)
 
     def _violations(self, state: StreamState, record: dict) -> list[tuple[str, str, str | None, str, str]]:
         """Every rule `record` breaks, as (rule, check, field, message, action)."""
@@ -305,8 +370,14 @@ class WmsValidateMapper(InlineMapper):
         return violations
 
     def _reject(
-        self, state: StreamState, message: dict, violations: list[tuple[str, str, str | None, str, str]]
-    ) -> t.Iterator[t.Any]:
+        self,
+        state: StreamState,
+        message: dict,
+        violations: list[tuple[str, str, str | None, str, str]],
+        where: str,
+    ) -> dict | None:
+        """Count and log a rejected record and apply its action: raise for `fail`, None for `drop`, else
+        the quarantine RECORD message."""
         action = max((v[4] for v in violations), key=ACTION_SEVERITY.__getitem__)
         counts = state.counts
         setattr(counts, _OUTCOME[action], getattr(counts, _OUTCOME[action]) + 1)
@@ -321,7 +392,7 @@ class WmsValidateMapper(InlineMapper):
             self.message_writer.flush()
             self.summary = self.accounting.log_summary(self.logger, self.metrics_logger)
             msg = (
-                f"line {self._line}: record with key {key} in stream {state.name!r} broke {broken}; "
+                f"{where}: record with key {key} in stream {state.name!r} broke {broken}; "
                 "action 'fail' stops the run (messages before this line, including the last STATE, "
                 "were written)"
             )
@@ -331,11 +402,8 @@ class WmsValidateMapper(InlineMapper):
             verb = "Dropped" if action == "drop" else f"Quarantined (to {state.quarantine.name!r})"
             self.logger.warning("%s record with key %s from stream %r: %s", verb, key, state.name, broken)
         if action == "drop":
-            return
-        if not state.quarantine_schema_sent:
-            state.quarantine_schema_sent = True
-            yield state.quarantine.schema_message
-        yield state.quarantine.record_message(
+            return None
+        return state.quarantine.record_message(
             message,
             [{"rule": v[0], "check": v[1], "field": v[2], "message": v[3]} for v in violations],
         )
@@ -351,14 +419,132 @@ class WmsValidateMapper(InlineMapper):
         yield self._raw()
 
     def map_batch_message(self, message_dict: dict) -> t.Iterable[t.Any]:
-        """Refuse BATCH: its records are in files this mapper does not read yet, so it cannot check them."""
-        stream = message_dict.get("stream")
-        msg = (
-            f"line {self._line}: BATCH message for stream {stream!r}: mapper-wms-validate does not support "
-            "BATCH messages yet (it cannot validate records it does not see); run the tap without batch "
-            "mode so it sends RECORD messages"
+        """Validate every record of the BATCH message's files; announce new files of passed and quarantined
+        records (one BATCH message per stream); then remove the files read, unless `keep_batch_files`.
+
+        Everything happens before the next input line is read, so a STATE that follows this BATCH message
+        still follows the BATCH messages written for it. On any error (a missing or malformed file, a `fail`
+        rule) the files written for this message are removed and the files read are kept.
+        """
+        stream = self._require(message_dict, "stream", str, "BATCH")
+        state = self.streams.get(stream)
+        if state is None:
+            msg = (
+                f"line {self._line}: BATCH for stream {stream!r} arrived before any SCHEMA message for that "
+                "stream; a tap must send the stream's SCHEMA first"
+            )
+            raise InvalidInputLine(msg)
+        manifest = self._require(message_dict, "manifest", list, "BATCH")
+        where = f"line {self._line}: BATCH for stream {stream!r}"
+        outputs: list[OutputFile] = []
+        try:
+            encoding = encoding_of(message_dict.get("encoding"), where)
+            for url in manifest:
+                if not isinstance(url, str):
+                    raise BatchFileError(f"{where}: manifest entries must be file URLs, got {url!r}")
+                self._batch_file(state, url, encoding, outputs)
+            manifests = [(out, out.close()) for out in outputs]
+        except BatchFileError as exc:
+            for out in outputs:
+                out.discard()
+            text = str(exc)
+            raise InvalidInputLine(text if text.startswith("line ") else f"{where}: {text}") from None
+        except BaseException:
+            for out in outputs:
+                out.discard()
+            raise
+        for name, batch_files in ((stream, []), (state.quarantine.name, [])):
+            batch_files += [(out, url) for out, url in manifests if url is not None and out.stream == name]
+            if not batch_files:
+                continue
+            message: dict[str, t.Any] = {
+                "type": "BATCH",
+                "stream": name,
+                "encoding": {
+                    "format": batch_files[0][0].encoding.format,
+                    "compression": batch_files[0][0].encoding.compression,
+                },
+                "manifest": [url for _, url in batch_files],
+            }
+            if name == stream:
+                if message_dict.get("version") is not None:
+                    message["version"] = message_dict["version"]
+            elif not state.quarantine_schema_sent:
+                state.quarantine_schema_sent = True
+                yield state.quarantine.schema_message
+            yield message
+        self.message_writer.flush()
+        if not self.keep_batch_files:
+            for url in manifest:
+                remove(url)
+
+    def _batch_file(self, state: StreamState, url: str, encoding: t.Any, outputs: list[OutputFile]) -> None:
+        """Validate one BATCH file's records into a passed file and a quarantine file; log its counts."""
+        counts = state.counts
+        before = (counts.records_in, counts.passed, counts.quarantined, counts.dropped)
+        passed = self.output_files.open(url, encoding, state.name)
+        quarantined = self.output_files.open(url, encoding, state.quarantine.name)
+        outputs += [passed, quarantined]
+        where = f"line {self._line}: BATCH file {url!r}, record"
+        with open_input(url) as raw:
+            if encoding.format == "parquet":
+                table = parquet_table(url, raw)
+                passed.arrow_schema = table.schema if passed.encoding.format == "parquet" else None
+                for number, record in enumerate(table.to_pylist(), 1):
+                    self._batch_record(state, record, None, f"{where} {number}", passed, quarantined)
+            else:
+                fast = state.fast
+                tests = state.test_functions
+                for number, line in enumerate(jsonl_lines(url, raw, encoding.compression), 1):
+                    record = fast.bare_record(line) if fast is not None else None
+                    if record is not None:
+                        for test in tests:
+                            if test(record) is not None:
+                                break
+                        else:
+                            counts.records_in += 1
+                            counts.passed += 1
+                            passed.write_line(line, record)
+                            continue
+                    if not line.strip():
+                        continue  # blank lines carry no record
+                    record = decode_record(url, number, line)
+                    self._batch_record(state, record, line, f"{where} {number}", passed, quarantined)
+        after = (counts.records_in, counts.passed, counts.quarantined, counts.dropped)
+        n_in, n_passed, n_quarantined, n_dropped = (b - a for a, b in zip(before, after, strict=True))
+        self.logger.info(
+            "BATCH file %s (stream '%s'): %d in, %d passed, %d quarantined, %d dropped%s",
+            url,
+            state.name,
+            n_in,
+            n_passed,
+            n_quarantined,
+            n_dropped,
+            "" if n_in == n_passed + n_quarantined + n_dropped else " (COUNTS DO NOT BALANCE: this is a bug)",
         )
-        raise InvalidInputLine(msg)
+
+    def _batch_record(
+        self,
+        state: StreamState,
+        record: dict,
+        line: bytes | None,
+        where: str,
+        passed: OutputFile,
+        quarantined: OutputFile,
+    ) -> None:
+        """The full path for one BATCH record: the same checks and actions as for a RECORD message."""
+        state.counts.records_in += 1
+        violations = self._check(state, record)
+        if violations is None:
+            state.counts.passed += 1
+            if line is None:
+                passed.write_record(record)
+            else:
+                passed.write_line(line, record)
+            return
+        message = self._reject(state, {"record": record}, violations, where)
+        if message is not None:
+            quarantined.write_record(message["record"])
 
     def process_endofpipe(self) -> None:
         """Flush, log the summary and metrics, and report rules whose stream or field never appeared."""

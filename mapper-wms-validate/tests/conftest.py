@@ -92,7 +92,7 @@ def make_allocation() -> t.Callable[..., dict]:
 def run_mapper(tmp_path: Path) -> t.Callable[..., MapperRun]:
     """Run the real `mapper-wms-validate` CLI: config file, stdin from messages/lines, stdout parsed."""
 
-    def run(config: dict | None, messages: t.Iterable[dict | str]) -> MapperRun:
+    def run(config: dict | None, messages: t.Iterable[dict | str], env: dict | None = None) -> MapperRun:
         config_path = tmp_path / "config.json"
         config_path.write_text(json.dumps(config or {}))
         input_path = tmp_path / "input.jsonl"
@@ -106,7 +106,7 @@ def run_mapper(tmp_path: Path) -> t.Callable[..., MapperRun]:
                 stdin=stdin,
                 capture_output=True,
                 text=True,
-                env={**os.environ, "PYTHONWARNINGS": "ignore"},
+                env={**os.environ, "PYTHONWARNINGS": "ignore", **(env or {})},
                 check=False,
                 timeout=120,
             )

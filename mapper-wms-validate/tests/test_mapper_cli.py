@@ -267,17 +267,19 @@ def test_unknown_message_type_and_non_object_lines(run_mapper, allocation_schema
     assert "line 1: a Singer message must be a JSON object" in result.stderr
 
 
-def test_batch_is_refused_clearly(run_mapper, allocation_schema):
+def test_batch_naming_a_missing_file_is_a_clear_error(run_mapper, allocation_schema):
+    # BATCH used to be refused; it is supported now (test_mapper_batch.py), and a file that is not there
+    # stops the run with an error naming the line, the stream and the file.
     batch = {
         "type": "BATCH",
         "stream": "allocation",
         "encoding": {"format": "jsonl"},
-        "manifest": ["file://x"],
+        "manifest": ["file:///nonexistent/x.jsonl"],
     }
     result = run_mapper({}, [allocation_schema, batch])
     assert result.returncode != 0
-    assert "line 2: BATCH message for stream 'allocation'" in result.stderr
-    assert "does not support BATCH messages yet" in result.stderr
+    assert "line 2: BATCH for stream 'allocation'" in result.stderr
+    assert "'file:///nonexistent/x.jsonl' does not exist" in result.stderr
 
 
 def test_config_mistakes_fail_at_start_naming_the_rule(run_mapper, allocation_schema):
