@@ -12,6 +12,9 @@ a file on stdin and writes to /dev/null; the harness times it and takes its peak
   `PEER_NOT_EXPRESSED`.
 - `floor (msgspec)` / `floor (json)`: a few lines that decode every line and encode it again unchanged, with
   msgspec and with the standard library's json: what reading and writing the same lines costs in Python.
+- `mapper-wms-validate (BATCH jsonl.gz)`: the same records as BATCH files of 10,000 records each (gzip
+  level 1, as tap-oracle-wms writes them), one BATCH message per file then a STATE, as the tap sends them;
+  the mapper reads, validates and writes new gzipped files (inputs kept, outputs removed after each run).
 - `--baseline REV`: also the mapper as committed at REV (extracted with `git archive`, put first on
   PYTHONPATH), for before/after figures measured in the same run.
 """
@@ -19,7 +22,9 @@ a file on stdin and writes to /dev/null; the harness times it and takes its peak
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -71,6 +76,52 @@ PEER_NOT_EXPRESSED = (
     "rule_names, rejected_at: the peer copies the record as is); per-rule counts"
 )
 
+BATCH_FILE_RECORDS = 10_000
+
+
+def batch_input(source: Path, rows: int) -> Path:
+    """The records of `source` as BATCH files (.bench/data/mapper-batch-<rows>/), and the Singer input
+    naming them: SCHEMA, then per file a BATCH message and a STATE, as a tap in batch mode sends them."""
+    folder = source.parent / f"mapper-batch-{rows}"
+    singer = folder / "input.singer.jsonl"
+    if singer.exists():
+        return singer
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    messages: list[bytes] = []
+    pending: list[bytes] = []
+    encode = json.dumps
+
+    def flush() -> None:
+        path = folder / f"part-{len(messages):05d}.jsonl.gz"
+        with gzip.open(path, "wb", compresslevel=1) as out:
+            out.writelines(pending)
+        encoding = {"format": "jsonl", "compression": "gzip"}
+        manifest = [path.resolve().as_uri()]
+        batch = {"type": "BATCH", "stream": stream, "encoding": encoding, "manifest": manifest}
+        messages.append(encode(batch).encode() + b"\n")
+        messages.append(encode({"type": "STATE", "value": {"files": len(messages) // 2}}).encode() + b"\n")
+        pending.clear()
+
+    stream = "allocation"
+    with open(source, "rb") as lines:
+        for line in lines:
+            if line.startswith(b'{"type":"RECORD"'):
+                # the record object as the tap wrote it: between '"record":' and ',"time_extracted"'
+                start = line.index(b'"record":') + len(b'"record":')
+                end = line.rindex(b',"time_extracted"')
+                pending.append(line[start:end] + b"\n")
+                if len(pending) == BATCH_FILE_RECORDS:
+                    flush()
+            elif line.startswith(b'{"type":"SCHEMA"'):
+                stream = json.loads(line)["stream"]
+                messages.append(line)
+    if pending:
+        flush()
+    singer.write_bytes(b"".join(messages))
+    return singer
+
+
 FLOOR_MSGSPEC = """
 import sys, msgspec
 decode, encode, write = msgspec.json.Decoder().decode, msgspec.json.Encoder().encode, sys.stdout.buffer.write
@@ -104,7 +155,9 @@ def baseline_tree(rev: str) -> Path:
     return root / "mapper-wms-validate"
 
 
-def subjects(source: Path, baseline: str | None) -> tuple[dict[str, Callable[[], Run]], dict[str, str]]:
+def subjects(
+    source: Path, rows: int, baseline: str | None
+) -> tuple[dict[str, Callable[[], Run]], dict[str, str]]:
     """The commands measured on one input file, by name, and a note for each."""
     WORK.mkdir(parents=True, exist_ok=True)
     empty = WORK / "mapper-config.json"
@@ -118,6 +171,22 @@ def subjects(source: Path, baseline: str | None) -> tuple[dict[str, Callable[[],
         SUBJECT: lambda: run([DEV_BIN / SUBJECT, "--config", empty]),
     }
     notes = {SUBJECT: "default rules"}
+    batch_singer = batch_input(source, rows)
+    batch_out = WORK / "mapper-batch-out"
+    batch_config = WORK / "mapper-batch-config.json"
+    batch_config.write_text(
+        json.dumps({"keep_batch_files": True, "batch_config": {"storage": {"root": str(batch_out)}}})
+    )
+
+    def batch_run() -> Run:
+        shutil.rmtree(batch_out, ignore_errors=True)
+        try:
+            return measure([DEV_BIN / SUBJECT, "--config", batch_config], stdin=batch_singer)
+        finally:
+            shutil.rmtree(batch_out, ignore_errors=True)
+
+    runs[f"{SUBJECT} (BATCH jsonl.gz)"] = batch_run
+    notes[f"{SUBJECT} (BATCH jsonl.gz)"] = f"{BATCH_FILE_RECORDS:,} records per file"
     if baseline:
         tree = baseline_tree(baseline)
         name = f"{SUBJECT}@{baseline}"
@@ -141,7 +210,7 @@ def main(argv: list[str] | None = None) -> None:
 
     figures: list[Figure] = []
     for rows in args.rows:
-        runs, notes = subjects(singer_allocation(rows), args.baseline)
+        runs, notes = subjects(singer_allocation(rows), rows, args.baseline)
         figures += interleaved(SUITE, rows, runs, args.repeats, notes)
     peer_dir = venv_tool(PEER, [PEER], PEER).parent
     versions = (
