@@ -32,15 +32,16 @@ if t.TYPE_CHECKING:
 
 #: A run of digits and dots a double may not hold exactly (more than 15 significant digits).
 LONG_NUMBER = re.compile(rb"[0-9][0-9.]{15,}")
-#: JSON-schema type -> DuckDB ``json_type`` names that satisfy it.
+#: JSON-schema type -> SQL true when the raw JSON text ``{f}`` of a non-null value has that type. The text is
+#: DuckDB's rendering of the value, so its first character tells the JSON type without parsing it again.
 _JSON_TYPES = {
-    "integer": ("UBIGINT", "BIGINT"),
-    "number": ("UBIGINT", "BIGINT", "DOUBLE"),
-    "string": ("VARCHAR",),
-    "boolean": ("BOOLEAN",),
-    "object": ("OBJECT",),
-    "array": ("ARRAY",),
-    "null": ("NULL",),
+    "integer": "regexp_full_match({f}, '-?[0-9]+')",
+    "number": "regexp_full_match({f}, '-?[0-9].*')",
+    "string": "starts_with({f}, '\"')",
+    "boolean": "{f} IN ('true', 'false')",
+    "object": "starts_with({f}, '{{')",
+    "array": "starts_with({f}, '[')",
+    "null": "{f} = 'null'",
 }
 #: Keywords the SQL rendering understands (anything else: every row is checked in Python).
 _PROPERTY_KEYWORDS = frozenset(
@@ -137,20 +138,24 @@ def sql_validation(schema: dict, props: Sequence[str], skip: set[str]) -> str | 
         if prop in skip:
             continue
         spec = schema.get("properties", {}).get(prop, {})
+        # empty "properties"/"items" constrain nothing (``{"type": "object", "properties": {}}``)
+        spec = {
+            key: value for key, value in spec.items() if not (key in {"properties", "items"} and not value)
+        }
         if set(spec) - _PROPERTY_KEYWORDS or "type" not in spec:
             return None
         types = spec["type"] if isinstance(spec["type"], list) else [spec["type"]]
         if any(typ not in _JSON_TYPES for typ in types):
             return None
         f = f"f{i}"
-        allowed = [name for typ in types if typ != "string" for name in _JSON_TYPES[typ]]
-        options = [f"json_type({f}) IN ({', '.join(lit(a) for a in allowed)})"] if allowed else []
+        options = [_JSON_TYPES[typ].format(f=f) for typ in types if typ != "string"]
         if "string" in types:
-            cond = [f"json_type({f}) = 'VARCHAR'"]
+            # the raw text is at least as long as the string (escapes only add): a bound, never a false pass
+            cond = [_JSON_TYPES["string"].format(f=f)]
             if "maxLength" in spec:
-                cond.append(f"length({f}->>'$') <= {int(spec['maxLength'])}")
+                cond.append(f"length({f}) - 2 <= {int(spec['maxLength'])}")
             if "minLength" in spec:
-                cond.append(f"length({f}->>'$') >= {int(spec['minLength'])}")
+                cond.append(f"NOT contains({f}, '\\') AND length({f}) - 2 >= {int(spec['minLength'])}")
             options.append("(" + " AND ".join(cond) + ")")
         # JSON null reads as SQL NULL, like an absent key: fine only for an optional, nullable property
         null_ok = "null" in types and prop not in required
@@ -171,7 +176,11 @@ def value_sql(col: Column, index: int, *, for_oracle: bool, now: str, sequence: 
     if col.origin == "sequence":
         return f"CAST({sequence} AS DECIMAL(38, 0))"
     f = f"f{index}"
-    text = f"({f}->>'$')"
+    # the value as text: a JSON string unquoted (unescaped by the JSON functions only when it has escapes)
+    text = (
+        f"(CASE WHEN NOT starts_with({f}, '\"') THEN CAST({f} AS VARCHAR) "
+        f"WHEN contains({f}, '\\') THEN {f}->>'$' ELSE {f}[2:-2] END)"
+    )
     kind = col.kind
     if kind == k.INTEGER:
         return f"CAST({text} AS DECIMAL(38, 0))"

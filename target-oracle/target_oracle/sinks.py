@@ -1,10 +1,12 @@
-"""The sink: one set-based load path for Oracle and DuckDB.
+"""The sink: one set-based load path for Oracle and DuckDB, for RECORD and BATCH messages alike.
 
-Per batch (``upsert`` with key properties): records are turned into bind tuples once, as they arrive, and kept
-in a dict keyed by the key values, so the batch is already deduplicated (last record wins; MERGE would fail
-with ORA-30926 otherwise). At drain time: begin, bulk insert into the reusable staging table, one MERGE into
-the target table, commit. Any failure rolls the whole batch back; a transient connection error reconnects and
-retries the batch (the staging table is empty again after a rollback, so a retry is a clean replay).
+A batch is a set of files DuckDB reads (``loading.py``): the stream's spool of RECORD lines (appended as they
+arrive, undecoded when the schema's rules render in SQL) or the files of a BATCH message. At drain time one
+query checks the batch (suspect rows re-checked in Python by record mode's validator), then: begin, load the
+staging table from the files (deduplicated: last record per key wins; MERGE would fail with ORA-30926
+otherwise), one MERGE into the target table, commit, remove the files. Any failure rolls the whole batch back;
+a transient connection error reconnects and retries the batch (the files are still there, so a retry is a
+clean replay).
 
 ``append-only`` (or a stream without keys) inserts straight into the target table; ``overwrite`` deletes the
 table's rows inside the first batch's transaction, then loads like the other methods.
