@@ -31,7 +31,9 @@ FORMATS = ("jsonl", "parquet")
 COMPRESSIONS = ("gzip", "none")
 # gzip level for the files the mapper writes: they are hand-overs to the target, speed beats size.
 GZIP_LEVEL = 1
-WRITE_CHUNK_BYTES = 1 << 20
+# Files are read, and written, a megabyte at a time (memory stays flat whatever a file's size).
+READ_CHUNK_BYTES = 1 << 20
+WRITE_CHUNK_LINES = 1024
 
 _decoder = msgspec.json.Decoder(dec_hook=dec_hook, float_hook=decimal.Decimal)
 
@@ -95,12 +97,19 @@ def open_input(url: str) -> t.Iterator[t.IO[bytes]]:
 
 
 def jsonl_lines(url: str, raw: t.IO[bytes], compression: str | None) -> t.Iterator[bytes]:
-    """The lines of a JSONL file (gunzipped if needed); a broken gzip stream names the file."""
+    """The lines of a JSONL file, without their line ends (gunzipped if needed); a broken gzip stream
+    names the file. Read in chunks and split in C: a readline per record costs more than its checks."""
     source: t.IO[bytes] = gzip.GzipFile(fileobj=raw, mode="rb") if compression == "gzip" else raw
+    rest = b""
     try:
-        yield from source
+        while chunk := source.read(READ_CHUNK_BYTES):
+            lines = (rest + chunk).split(b"\n")
+            rest = lines.pop()
+            yield from lines
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
         raise BatchFileError(f"BATCH file {url!r} is not a valid gzip file: {exc}") from None
+    if rest:
+        yield rest
 
 
 def decode_record(url: str, number: int, line: bytes) -> dict:
@@ -152,7 +161,7 @@ class OutputFile:
         self.arrow_schema: t.Any = None
         self._stack = contextlib.ExitStack()
         self._out: t.IO[bytes] | None = None
-        self._pending = bytearray()
+        self._lines: list[bytes] = []
         self._rows: list[dict] = []
 
     def _open(self) -> t.IO[bytes]:
@@ -166,17 +175,22 @@ class OutputFile:
         return raw
 
     def write_line(self, line: bytes, record: dict) -> None:
-        """Write a record read from a JSONL line: the line as is, or the record into a Parquet file."""
+        """Write a record read from a JSONL line (given without its line end): the line as is, or the
+        record into a Parquet file."""
         self.count += 1
         if self.encoding.format == "parquet":
             self._rows.append(record)
             return
-        self._pending += line
-        if line[-1:] != b"\n":
-            self._pending += b"\n"
-        if len(self._pending) >= WRITE_CHUNK_BYTES:
-            (self._out or self._open()).write(self._pending)
-            self._pending.clear()
+        lines = self._lines
+        lines.append(line)
+        if len(lines) >= WRITE_CHUNK_LINES:
+            self._write_lines()
+
+    def _write_lines(self) -> None:
+        out = self._out or self._open()
+        out.write(b"\n".join(self._lines))
+        out.write(b"\n")
+        self._lines.clear()
 
     def write_record(self, record: dict) -> None:
         """Write a record given as a dict (encoded like the mapper's RECORD messages)."""
@@ -184,7 +198,7 @@ class OutputFile:
             self.count += 1
             self._rows.append(record)
             return
-        self.write_line(sdk_encoder.encode(record) + b"\n", record)
+        self.write_line(sdk_encoder.encode(record), record)
 
     def close(self) -> str | None:
         """Finish the file; its URL, or None when no record was written (no file then)."""
@@ -200,9 +214,8 @@ class OutputFile:
                 compression = "gzip" if self.encoding.compression == "gzip" else "none"
                 pq.write_table(table, self._open(), compression=compression)
                 self._rows = []
-            else:
-                (self._out or self._open()).write(self._pending)
-                self._pending.clear()
+            elif self._lines:
+                self._write_lines()
         finally:
             self._stack.close()
         self.part.rename(self.path)
