@@ -31,7 +31,7 @@ from target_oracle import columns as k
 from target_oracle import loading as ld
 from target_oracle.connector import OracleConnector
 from target_oracle.dialects import DuckDBStrategy
-from target_oracle.loading import LONG_NUMBER
+from target_oracle.loading import has_long_number
 from target_oracle.naming import conform_identifier, staging_name
 from target_oracle.validation import CompiledValidator
 
@@ -333,7 +333,7 @@ class OracleSink(SQLSink[OracleConnector]):
 
     def spool_raw(self, line: bytes) -> None:
         """A RECORD line as it arrived (the fast path); lines with long numbers are made exact first."""
-        if LONG_NUMBER.search(line) is None:
+        if not has_long_number(line):
             self.write_spool(line if line.endswith(b"\n") else line + b"\n")
         else:
             self.spool_message(_DECODE(line))
