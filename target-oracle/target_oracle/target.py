@@ -243,11 +243,7 @@ class TargetOracle(SQLTarget):
         sink = self._direct.get(stream)
         if sink is None:
             return False
-        if sink.takes_raw_lines:
-            sink.spool_raw(line)
-        else:
-            sink.spool_message(self.message_reader.deserialize_json(line))
-        sink.tally_record_read()
+        sink.take_line(line)
         if sink.is_full:
             self.logger.info(
                 "Target sink for '%s' is full. Current size is '%s'. Draining...",
