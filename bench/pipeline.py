@@ -118,8 +118,15 @@ def meltano_run(pipeline: Pipeline, *blocks: str, full_refresh: bool = False) ->
     """One measured `meltano run`, from the repository root, with the pipeline's environment."""
     pipeline.workdir.mkdir(parents=True, exist_ok=True)
     argv = [MELTANO, "run", *(["--full-refresh"] if full_refresh else []), *blocks]
-    run = measure(argv, env=pipeline.env(), cwd=REPO)
-    shutil.copy(WORK / "last-stderr.log", pipeline.workdir / "meltano.log")
+    run = measure(argv, env=pipeline.env(), cwd=REPO, check=False)
+    log = pipeline.workdir / "meltano.log"
+    shutil.copy(WORK / "last-stderr.log", log)
+    if run.returncode != 0:
+        errors = [line for line in log.read_text(errors="replace").splitlines() if "Quarantined" not in line]
+        raise RuntimeError(
+            f"meltano run {' '.join(blocks)} failed ({run.returncode}), see {log}:\n"
+            + "\n".join(errors[-60:])
+        )
     return run
 
 
@@ -133,11 +140,32 @@ def record_subject(base_url: str, rows: int, name: str = "record") -> Callable[[
     return run
 
 
-def batch_subject(base_url: str, rows: int) -> Callable[[], Run]:
+def _batch_pipeline(workdir: Path, base_url: str, encoding: dict[str, str] | None = None) -> Pipeline:
+    """The BATCH pipeline: the allocation extractor of meltano.yml, its files under workdir/files."""
+    pipeline = _pipeline(workdir, base_url)
+    prefix = "TAP_ORACLE_WMS__ALLOCATION_BATCH_CONFIG"
+    pipeline.extra_env[f"{prefix}_STORAGE_ROOT"] = str(workdir / "files")
+    for part, value in (encoding or {}).items():
+        pipeline.extra_env[f"{prefix}_ENCODING_{part.upper()}"] = value
+    return pipeline
+
+
+def _left_files(pipeline: Pipeline) -> None:
+    """Every BATCH file is removed once loaded: a run that leaves some is reported."""
+    files = pipeline.workdir / "files"
+    left = [p.name for p in files.rglob("*") if p.is_file()] if files.exists() else []
+    if left:
+        print(f"[{SUITE}] warning: {len(left)} BATCH files left in {files}: {left[:3]}", file=sys.stderr)
+
+
+def batch_subject(base_url: str, rows: int, encoding: dict[str, str] | None = None) -> Callable[[], Run]:
+    tag = "-".join((encoding or {}).values()) or "default"
+
     def run() -> Run:
-        pipeline = _pipeline(_fresh(HERE / f"batch-{rows}"), base_url)
+        pipeline = _batch_pipeline(_fresh(HERE / f"batch-{tag}-{rows}"), base_url, encoding)
         result = meltano_run(pipeline, BATCH_EXTRACTOR, *PIPELINE[1:])
         _check_loaded(pipeline.duckdb_path, rows, BATCH)
+        _left_files(pipeline)
         return result
 
     return run
@@ -232,7 +260,7 @@ def incremental_figures(
     }
     if batch:
         subjects[INCREMENTAL_BATCH] = (
-            _pipeline(_fresh(HERE / f"incremental-batch-{rows}"), sim.base_url),
+            _batch_pipeline(_fresh(HERE / f"incremental-batch-{rows}"), sim.base_url),
             (BATCH_EXTRACTOR, *PIPELINE[1:]),
         )
     for name, (pipeline, blocks) in subjects.items():
@@ -281,6 +309,13 @@ def main(argv: list[str] | None = None) -> None:
         "--changed", type=int, default=10_000, help="rows changed before each incremental run"
     )
     parser.add_argument("--no-batch", action="store_true", help="skip the BATCH-mode figures")
+    parser.add_argument(
+        "--batch-variants",
+        nargs="*",
+        default=[],
+        metavar="FORMAT-COMPRESSION",
+        help="also BATCH mode with other file encodings, e.g. jsonl-none parquet-none",
+    )
     parser.add_argument("--no-shell", action="store_true", help="skip the bare shell pipe")
     parser.add_argument(
         "--no-install", action="store_true", help="skip `meltano install` (plugins up to date)"
@@ -309,6 +344,10 @@ def main(argv: list[str] | None = None) -> None:
             subjects = {RECORD: record_subject(sim.base_url, rows)}
             if batch:
                 subjects[BATCH] = batch_subject(sim.base_url, rows)
+                for variant in args.batch_variants:
+                    fmt, _, compression = variant.partition("-")
+                    encoding = {"format": fmt, "compression": compression or "none"}
+                    subjects[f"{BATCH} {variant}"] = batch_subject(sim.base_url, rows, encoding)
             subjects[FLOOR] = floor_subject(rows)
             if not args.no_shell:
                 subjects[SHELL] = shell_subject(sim.base_url, rows)
