@@ -67,6 +67,15 @@ FLOOR = (
 )
 
 
+def records_counted() -> int:
+    """The records the last measured tap run reported (the SDK's `record_count` metric in its stderr)."""
+    total = 0
+    for line in (WORK / "last-stderr.log").read_text(errors="replace").splitlines():
+        if '"metric":"record_count"' in line or '"metric": "record_count"' in line:
+            total += int(json.loads(line.split("METRIC: ", 1)[1])["value"])
+    return total
+
+
 def worktree(revision: str) -> Path:
     """The repository at `revision`, checked out once under .bench/worktrees/ (the work tree is untouched)."""
     path = WORK / "worktrees" / revision
@@ -82,28 +91,36 @@ def worktree(revision: str) -> Path:
 
 def subjects(base_url: str, rows: int, tap_only: bool, revisions: list[str]) -> dict:
     """The callables `interleaved` runs: each one full extraction of the simulator's allocation rows."""
-    config = tap_config(base_url, WORK / "tap-bench" / "config.json")
-    batch_root = WORK / "tap-bench" / "batches"
+    # One folder per size and process: runs of the suite for other sizes must not overwrite these files.
+    folder = WORK / "tap-bench" / f"{rows}-{os.getpid()}"
+    config = tap_config(base_url, folder / "config.json")
+    batch_root = folder / "batches"
     batch_config = tap_config(
         base_url,
-        WORK / "tap-bench" / "config-batch.json",
+        folder / "config-batch.json",
         batch_config={
             "encoding": {"format": "jsonl", "compression": "gzip"},
             "storage": {"root": str(batch_root)},
             "batch_size": 100000,
         },
     )
-    floor_out = WORK / "tap-bench" / "floor.out"
+    floor_out = folder / "floor.out"
+
+    def counted(run: object) -> object:
+        got = records_counted()
+        if got != rows:
+            raise RuntimeError(f"the tap reported {got} records, expected {rows}")
+        return run
 
     def tap() -> object:
-        return measure([TAP, "--config", config])
+        return counted(measure([TAP, "--config", config]))
 
     def sdk_writer() -> object:
-        return measure([PYTHON, "-c", SDK_WRITER_TAP, "--config", config], cwd=REPO)
+        return counted(measure([PYTHON, "-c", SDK_WRITER_TAP, "--config", config], cwd=REPO))
 
     def batch() -> object:
         shutil.rmtree(batch_root, ignore_errors=True)
-        run = measure([TAP, "--config", batch_config])
+        run = counted(measure([TAP, "--config", batch_config]))
         shutil.rmtree(batch_root, ignore_errors=True)
         return run
 
@@ -119,7 +136,7 @@ def subjects(base_url: str, rows: int, tap_only: bool, revisions: list[str]) -> 
     def at_revision(revision: str) -> t.Callable[[], object]:
         source = worktree(revision) / "tap-oracle-wms"
         env = {"PYTHONPATH": os.pathsep.join([str(source), os.environ.get("PYTHONPATH", "")])}
-        return lambda: measure([PYTHON, "-m", "tap_oracle_wms.tap", "--config", config], env=env)
+        return lambda: counted(measure([PYTHON, "-m", "tap_oracle_wms.tap", "--config", config], env=env))
 
     chosen: dict[str, t.Callable[[], object]] = {"tap": tap}
     chosen.update({f"tap @ {revision}": at_revision(revision) for revision in revisions})
