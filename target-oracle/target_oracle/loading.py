@@ -210,6 +210,63 @@ def value_sql(col: Column, index: int, *, for_oracle: bool, now: str, sequence: 
     return text  # string, clob: the text of a string, the JSON text of anything else
 
 
+BATCH_TABLE = "__batch"
+
+
+def _presence(col: Column, index: int) -> str | None:
+    """SQL true when the column's raw value is there (so a NULL after the conversion means it failed)."""
+    return {"record": f"f{index}", "extracted": "__te", "version": "__v"}.get(col.origin)
+
+
+def materialize_sql(
+    source: str,
+    cols: Sequence[Column],
+    valid: str | None,
+    key_fields: Sequence[int],
+    *,
+    empty_key_is_null: bool,
+    for_oracle: bool,
+    now: str,
+    sequence: int,
+) -> str:
+    """Read the files once into a temp table: position, converted values ``v0..vk`` and the flags the check
+    needs (``__suspect``: rows the Python checks must see; ``__failed``: a value that did not convert).
+
+    ``valid`` is SQL true for rows that surely pass the rules (``sql_validation``); None sends every row to
+    the Python checks. Checked (re-encoded) rows passed those checks when they were spooled.
+    """
+    suspect = ["true" if valid is None else f"NOT ({valid})"]
+    suspect += [f"f{i} IS NULL" for i in key_fields]
+    if empty_key_is_null:
+        suspect += [f"(f{i}->>'$') = ''" for i in key_fields]
+    values, failed = [], []
+    for i, col in enumerate(cols):
+        value = value_sql(col, i, for_oracle=for_oracle, now=now, sequence=sequence)
+        values.append(f"{value.replace('CAST(', 'TRY_CAST(')} AS v{i}")
+        if (present := _presence(col, i)) is not None:
+            failed.append(f"(v{i} IS NULL AND {present} IS NOT NULL)")
+    flags = [
+        f"NOT __checked AND ({' OR '.join(suspect)}) AS __suspect",
+        f"({' OR '.join(failed) or 'false'}) AS __failed",
+    ]
+    return (
+        f"CREATE OR REPLACE TEMP TABLE {BATCH_TABLE} AS SELECT __n, {', '.join(values + flags)} "
+        f"FROM ({source}) src"
+    )
+
+
+def check_sql(key_cols: Sequence[int], limited: Sequence[int]) -> str:
+    """One pass over the temp table: row count, suspect row numbers in order, duplicate keys, too-long string
+    columns, rows with a value that did not convert."""
+    keys = ", ".join(f"v{i}" for i in key_cols)
+    dupes = f"count(*) - count(DISTINCT ({keys}))" if key_cols else "0"
+    longs = ", ".join(f"max(strlen(v{i})) > {k.VARCHAR_MAX_BYTES}" for i in limited)
+    return (
+        f"SELECT count(*), list(__n ORDER BY __n) FILTER (WHERE __suspect), {dupes}, [{longs}]::BOOLEAN[], "
+        f"count(*) FILTER (WHERE __failed) FROM {BATCH_TABLE}"
+    )
+
+
 def select_sql(
     source: str,
     cols: Sequence[Column],
@@ -219,7 +276,8 @@ def select_sql(
     now: str,
     sequence: int,
 ) -> str:
-    """Typed rows in target column order; with keys, only the last row per key (MERGE needs unique keys)."""
+    """Typed rows in target column order straight from the files (strict conversions: a bad value raises);
+    with keys, only the last row per key (MERGE needs unique keys)."""
     values = ", ".join(
         f"{value_sql(c, i, for_oracle=for_oracle, now=now, sequence=sequence)} AS {qid(c.name)}"
         for i, c in enumerate(cols)
@@ -234,31 +292,14 @@ def select_sql(
     return sql
 
 
-def check_sql(
-    source: str,
-    valid: str | None,
-    key_fields: Sequence[int],
-    *,
-    empty_key_is_null: bool,
-    limited: Sequence[int],
-) -> str:
-    """One pass: row count, suspect row numbers in order, duplicate keys, too-long string columns.
-
-    ``valid`` is SQL true for rows that surely pass the rules (``sql_validation``); None sends every row to
-    the Python checks. Checked (re-encoded) rows passed those checks when they were spooled.
-    """
-    suspect = ["true" if valid is None else f"NOT ({valid})"]
-    suspect += [f"f{i} IS NULL" for i in key_fields]
-    if empty_key_is_null:
-        suspect += [f"(f{i}->>'$') = ''" for i in key_fields]
-    cond = f"NOT __checked AND ({' OR '.join(suspect)})"
-    keys = ", ".join(f"f{i}" for i in key_fields)
-    dupes = f"count(*) - count(DISTINCT ({keys}))" if key_fields else "0"
-    longs = ", ".join(f"max(strlen(f{i}->>'$')) > {k.VARCHAR_MAX_BYTES}" for i in limited)
-    return (
-        f"SELECT count(*), list(__n ORDER BY __n) FILTER (WHERE {cond}), {dupes}, [{longs}]::BOOLEAN[] "
-        f"FROM ({source}) src"
-    )
+def batch_select_sql(cols: Sequence[Column], key_cols: Sequence[int]) -> str:
+    """The converted rows of the temp table in target column order, the last row per key."""
+    values = ", ".join(f"v{i} AS {qid(c.name)}" for i, c in enumerate(cols))
+    sql = f"SELECT {values} FROM {BATCH_TABLE}"
+    if key_cols:
+        part = ", ".join(f"v{i}" for i in key_cols)
+        sql += f" QUALIFY row_number() OVER (PARTITION BY {part} ORDER BY __n DESC) = 1"
+    return sql
 
 
 def long_number_sql(source: Source) -> str:

@@ -465,8 +465,10 @@ class OracleSink(SQLSink[OracleConnector]):
         return self._file_reader
 
     def _load_source(self, source: ld.Source, what: str) -> int:
-        """Check the files set-based, widen what must widen, then load them as one batch; the row count."""
+        """Read the files once into a temp table, check it set-based, widen what must widen, then load it as
+        one batch; the row count."""
         reader = self._reader()
+        key_cols = self._key_idx if self.uses_staging else []
         try:
             parquet_cols: list[str] = []
             if source.format == ld.PARQUET:
@@ -476,34 +478,74 @@ class OracleSink(SQLSink[OracleConnector]):
                 )
                 parquet_cols = [row[0] for row in described.fetchall()]
             src = ld.source_sql(source, self._props, parquet_cols)
-            check = ld.check_sql(
-                src,
-                self._valid_sql,
-                self._key_idx,
-                empty_key_is_null=self.strategy.empty_string_is_null,
-                limited=self._limited,
-            )
-            total, suspects, dupes, longs = reader.execute(check).fetchone()
+            times = self._materialize(src)
+            check = ld.check_sql(key_cols, self._limited)
+            total, suspects, dupes, longs, failed = reader.execute(check).fetchone()
         except Exception as exc:
             if isinstance(exc, (TargetLoadError, InvalidRecord)):
                 raise
             msg = f"Stream '{self.stream_name}': {what} could not be read: {exc}"
             raise TargetLoadError(msg) from exc
-        if suspects:
-            self._check_suspects(source, suspects, parquet_cols)
-        for i, too_long in zip(self._limited, longs or (), strict=False):
-            if too_long:
-                self._too_long.add(i)
-        if dupes:
-            self.tally_duplicate_merged(int(dupes))
-        if not total:
-            return 0
-        if self._too_long:
-            self._widen_too_long()
+        try:
+            if suspects:
+                self._check_suspects(source, suspects, parquet_cols)
+            for i, too_long in zip(self._limited, longs or (), strict=False):
+                if too_long:
+                    self._too_long.add(i)
+            if dupes:
+                self.tally_duplicate_merged(int(dupes))
+            if total and self._too_long:
+                self._widen_too_long()
+            if total:
+                self._load_batch(src, times, key_cols, int(total), strict=bool(failed))
+        finally:
+            self._drop_batch_table()
+        return int(total)
+
+    def _materialize(self, src: str, times: tuple[str, int] | None = None) -> tuple[str, int]:
+        """The batch's files read once into the reader's temp table (see ``loading.materialize_sql``)."""
+        if times is None:
+            now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None).isoformat()
+            times = (now, round(time.time() * 1000))
+        sql = ld.materialize_sql(
+            src,
+            self._load_cols,
+            self._valid_sql,
+            self._key_idx,
+            empty_key_is_null=self.strategy.empty_string_is_null,
+            for_oracle=self.strategy.name == "oracle",
+            now=times[0],
+            sequence=times[1],
+        )
+        self._reader().execute(sql)
+        return times
+
+    def _drop_batch_table(self) -> None:
+        try:
+            self._reader().execute(f"DROP TABLE IF EXISTS {ld.BATCH_TABLE}")
+        except Exception as exc:  # a connection lost to a transient error took the table with it
+            self.logger.debug("Dropping the batch table failed: %s", exc)
+
+    def _load_batch(
+        self, src: str, times: tuple[str, int], key_cols: list[int], total: int, *, strict: bool
+    ) -> None:
+        """Load the batch, retrying after transient errors. ``strict``: a value did not convert, so the rows
+        come straight from the files with strict conversions, and the database's own error rolls back."""
+        if strict:
+            keys = self.key_properties if self.uses_staging else []
+            is_oracle = self.strategy.name == "oracle"
+            now, sequence = times
+            select = ld.select_sql(
+                src, self._load_cols, keys, for_oracle=is_oracle, now=now, sequence=sequence
+            )
+        else:
+            select = ld.batch_select_sql(self._load_cols, key_cols)
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
-                self._load(src)
-                break
+                if attempt > 1 and not strict and self.strategy.name == "duckdb":
+                    self._materialize(src, times)  # the temp table went with the replaced connection
+                self._load(select)
+                return
             except Exception as exc:
                 self._rollback()
                 if self.strategy.is_transient(exc) and attempt < MAX_ATTEMPTS:
@@ -512,7 +554,6 @@ class OracleSink(SQLSink[OracleConnector]):
                     self._reconnect()
                     continue
                 raise self._load_error(exc, total) from exc
-        return int(total)
 
     def _check_suspects(self, source: ld.Source, numbers: list[int], parquet_cols: list[str]) -> None:
         """Rows SQL could not clear: run record mode's own checks on them (raises on the first bad one)."""
@@ -548,14 +589,9 @@ class OracleSink(SQLSink[OracleConnector]):
         if self.uses_staging:
             self._sync_staging()
 
-    def _load(self, src: str) -> None:
+    def _load(self, select: str) -> None:
+        """One transaction: the rows of ``select`` (DuckDB's, over the batch) into staging, MERGE, commit."""
         s = self.strategy
-        now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None).isoformat()
-        sequence = round(time.time() * 1000)
-        keys = self.key_properties if self.uses_staging else []
-        select = ld.select_sql(
-            src, self._load_cols, keys, for_oracle=s.name == "oracle", now=now, sequence=sequence
-        )
         cols = self._staging_columns()
         self._begin()
         if self.load_method == OVERWRITE and not self._overwritten():

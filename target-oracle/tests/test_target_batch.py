@@ -197,7 +197,7 @@ def test_oracle_load_binds_typed_rows_in_chunks(tmp_path, monkeypatch):
     kinds = [k.INTEGER, k.NUMBER, k.BOOLEAN, k.TIMESTAMP, k.DATE, k.JSON]
     cols = [ld.Column(p, p.upper(), kind) for p, kind in zip(props, kinds, strict=True)]
     src = ld.source_sql(ld.Source((str(path),)), props)
-    select = ld.select_sql(src, cols, ["ID"], for_oracle=True, now="2024-01-01T00:00:00", sequence=1)
+    select = ld.batch_select_sql(cols, [0])
 
     class Cursor:
         def __init__(self) -> None:
@@ -214,6 +214,11 @@ def test_oracle_load_binds_typed_rows_in_chunks(tmp_path, monkeypatch):
     conn = type("Conn", (), {"cursor": lambda self: cursor})()
     reader = duckdb.connect()
     reader.execute("SET TimeZone = 'UTC'")
+    reader.execute(
+        ld.materialize_sql(
+            src, cols, "true", [0], empty_key_is_null=True, for_oracle=True, now="2024-01-01", sequence=1
+        )
+    )
     oracle = dialects.OracleStrategy()
     oracle.load_select(conn, reader, '"OIC"."ITEMS__STG"', [(c.name, c.kind) for c in cols], select)
     insert = 'INSERT INTO "OIC"."ITEMS__STG" ("ID", "QTY", "FLAG", "TS", "DAY", "OBJ")'
