@@ -17,6 +17,7 @@ What differs:
 
 from __future__ import annotations
 
+import functools
 import re
 import typing as t
 
@@ -230,8 +231,9 @@ class OracleStrategy(DialectStrategy):
         k.DATE: oracle.DATE,
     }
 
-    @property
+    @functools.cached_property
     def sa_dialect(self) -> sa.Dialect:
+        """Made once per strategy: quoting asks for it for every name."""
         from sqlalchemy.dialects.oracle import oracledb as sa_oracledb
 
         return sa_oracledb.dialect()
@@ -365,8 +367,9 @@ class DuckDBStrategy(DialectStrategy):
         k.DATE: sa.Date,
     }
 
-    @property
+    @functools.cached_property
     def sa_dialect(self) -> sa.Dialect:
+        """Made once per strategy: duckdb_engine's preparer runs a catalog query each time one is made."""
         import duckdb_engine
 
         return duckdb_engine.Dialect()
