@@ -2,6 +2,7 @@
 
 Subjects, interleaved in one run on the same input (bench.inputs.singer_allocation(N)):
 - `target-oracle upsert` and `target-oracle append-only`: the CLI with `sqlalchemy_url: duckdb:///...`;
+- `target-oracle upsert, duckdb_memory_limit 256MB`: the same with DuckDB's memory capped (flat peak RSS);
 - `target-oracle upsert re-load`: the same upsert into a table that already holds every row (MERGE updates);
 - `target-oracle BATCH upsert`: the records as one BATCH message over gzip JSONL files (issue 8);
 - peer `target-duckdb` (PyPI, its own venv), with its metadata columns on (as ours);
@@ -129,6 +130,7 @@ def main(argv: list[str] | None = None) -> None:
     common = {"sqlalchemy_url": url, "default_target_schema": "OIC", "table_prefix": "WMS_"}
     upsert_cfg = _config(work / "upsert.json", **common, load_method="upsert")
     append_cfg = _config(work / "append.json", **common, load_method="append-only")
+    capped_cfg = _config(work / "capped.json", **common, load_method="upsert", duckdb_memory_limit="256MB")
     peer_cfg = _config(
         work / "peer.json", path=str(db), default_target_schema="oic", add_metadata_columns=True
     )
@@ -167,6 +169,7 @@ def main(argv: list[str] | None = None) -> None:
         subjects = {
             "target-oracle upsert": lambda: run_ours(upsert_cfg),
             "target-oracle append-only": lambda: run_ours(append_cfg),
+            "target-oracle upsert, duckdb_memory_limit 256MB": lambda: run_ours(capped_cfg),
         }
         if not args.no_batch:
             subjects["target-oracle BATCH upsert"] = run_batch

@@ -84,6 +84,8 @@ class OracleConnector(SQLConnector):
 
             conn = duckdb.connect(sa.make_url(self.sqlalchemy_url).database or ":memory:")
             conn.execute("SET TimeZone = 'UTC'")  # timestamps with offsets are cast to naive UTC
+            if limit := self.config.get("duckdb_memory_limit"):
+                conn.execute("SET memory_limit = $1", [str(limit)])
             return conn
         raw = self._engine.raw_connection()
         conn = raw.driver_connection

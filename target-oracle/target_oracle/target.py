@@ -114,6 +114,15 @@ CONFIG_SCHEMA = th.PropertiesList(
         description="Validate each record against its stream's JSON schema before loading.",
     ),
     th.Property(
+        "duckdb_memory_limit",
+        th.StringType,
+        description=(
+            "DuckDB only: memory limit of the embedded database, e.g. `256MB` (default: DuckDB's, 80% of "
+            "RAM). Caps the peak whatever the row count, but the primary key index (about 10 bytes a row) "
+            "must fit."
+        ),
+    ),
+    th.Property(
         "keep_batch_files",
         th.BooleanType,
         default=False,

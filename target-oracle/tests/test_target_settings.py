@@ -115,3 +115,17 @@ def test_oracle_engine_uses_thin_mode_and_sqlalchemy_url_overrides(caplog):
     override = OracleConnector({"sqlalchemy_url": "duckdb:///x.duckdb", "host": "ignored"})
     assert override.strategy.name == "duckdb"
     assert SECRET not in caplog.text
+
+
+def test_duckdb_memory_limit_is_applied_to_the_connection(tmp_path):
+    from target_oracle.connector import OracleConnector
+
+    url = f"duckdb:///{tmp_path / 'm.duckdb'}"
+    conn = OracleConnector(config={"sqlalchemy_url": url, "duckdb_memory_limit": "300MB"}).open_dbapi()
+    try:
+        limit = conn.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+        zone = conn.execute("SELECT current_setting('TimeZone')").fetchone()[0]
+    finally:
+        conn.close()
+    assert limit.replace(" ", "").upper() in {"300.0MB", "286.1MIB", "300MB"}
+    assert zone == "UTC"
