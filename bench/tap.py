@@ -67,10 +67,16 @@ FLOOR = (
 )
 
 
-def records_counted() -> int:
-    """The records the last measured tap run reported (the SDK's `record_count` metric in its stderr)."""
+def logged(argv: list, log: Path) -> list:
+    """`argv` with its stderr sent to `log` (the harness's shared stderr file is written by other suites
+    running at the same time); `exec`, so the measured process is the tap itself."""
+    return ["sh", "-c", 'log="$1"; shift; exec "$@" 2>"$log"', "sh", log, *argv]
+
+
+def records_counted(log: Path) -> int:
+    """The records a tap run reported (the SDK's `record_count` metrics in its stderr)."""
     total = 0
-    for line in (WORK / "last-stderr.log").read_text(errors="replace").splitlines():
+    for line in log.read_text(errors="replace").splitlines():
         if '"metric":"record_count"' in line or '"metric": "record_count"' in line:
             total += int(json.loads(line.split("METRIC: ", 1)[1])["value"])
     return total
@@ -106,21 +112,24 @@ def subjects(base_url: str, rows: int, tap_only: bool, revisions: list[str]) -> 
     )
     floor_out = folder / "floor.out"
 
-    def counted(run: object) -> object:
-        got = records_counted()
+    log = folder / "tap-stderr.log"
+
+    def counted(argv: list, **kwargs: t.Any) -> object:
+        run = measure(logged(argv, log), **kwargs)
+        got = records_counted(log)
         if got != rows:
-            raise RuntimeError(f"the tap reported {got} records, expected {rows}")
+            raise RuntimeError(f"the tap reported {got} records, expected {rows}; see {log}")
         return run
 
     def tap() -> object:
-        return counted(measure([TAP, "--config", config]))
+        return counted([TAP, "--config", config])
 
     def sdk_writer() -> object:
-        return counted(measure([PYTHON, "-c", SDK_WRITER_TAP, "--config", config], cwd=REPO))
+        return counted([PYTHON, "-c", SDK_WRITER_TAP, "--config", config], cwd=REPO)
 
     def batch() -> object:
         shutil.rmtree(batch_root, ignore_errors=True)
-        run = counted(measure([TAP, "--config", batch_config]))
+        run = counted([TAP, "--config", batch_config])
         shutil.rmtree(batch_root, ignore_errors=True)
         return run
 
@@ -136,7 +145,7 @@ def subjects(base_url: str, rows: int, tap_only: bool, revisions: list[str]) -> 
     def at_revision(revision: str) -> t.Callable[[], object]:
         source = worktree(revision) / "tap-oracle-wms"
         env = {"PYTHONPATH": os.pathsep.join([str(source), os.environ.get("PYTHONPATH", "")])}
-        return lambda: counted(measure([PYTHON, "-m", "tap_oracle_wms.tap", "--config", config], env=env))
+        return lambda: counted([PYTHON, "-m", "tap_oracle_wms.tap", "--config", config], env=env)
 
     chosen: dict[str, t.Callable[[], object]] = {"tap": tap}
     chosen.update({f"tap @ {revision}": at_revision(revision) for revision in revisions})
