@@ -143,13 +143,16 @@ def record_subject(base_url: str, rows: int, name: str = "record") -> Callable[[
     return run
 
 
-def _batch_pipeline(workdir: Path, base_url: str, encoding: dict[str, str] | None = None) -> Pipeline:
-    """The BATCH pipeline: the allocation extractor of meltano.yml, its files under workdir/files."""
+def _batch_pipeline(workdir: Path, base_url: str, overrides: dict[str, str] | None = None) -> Pipeline:
+    """The BATCH pipeline: the allocation extractor of meltano.yml, its files under workdir/files.
+
+    overrides: parts of its batch_config, e.g. {"encoding_format": "parquet", "batch_size": "10000"}.
+    """
     pipeline = _pipeline(workdir, base_url)
     prefix = "TAP_ORACLE_WMS__ALLOCATION_BATCH_CONFIG"
     pipeline.extra_env[f"{prefix}_STORAGE_ROOT"] = str(workdir / "files")
-    for part, value in (encoding or {}).items():
-        pipeline.extra_env[f"{prefix}_ENCODING_{part.upper()}"] = value
+    for part, value in (overrides or {}).items():
+        pipeline.extra_env[f"{prefix}_{part.upper()}"] = value
     return pipeline
 
 
@@ -161,11 +164,11 @@ def _left_files(pipeline: Pipeline) -> None:
         print(f"[{SUITE}] warning: {len(left)} BATCH files left in {files}: {left[:3]}", file=sys.stderr)
 
 
-def batch_subject(base_url: str, rows: int, encoding: dict[str, str] | None = None) -> Callable[[], Run]:
-    tag = "-".join((encoding or {}).values()) or "default"
+def batch_subject(base_url: str, rows: int, overrides: dict[str, str] | None = None) -> Callable[[], Run]:
+    tag = "-".join((overrides or {}).values()) or "default"
 
     def run() -> Run:
-        pipeline = _batch_pipeline(_fresh(HERE / f"batch-{tag}-{rows}"), base_url, encoding)
+        pipeline = _batch_pipeline(_fresh(HERE / f"batch-{tag}-{rows}"), base_url, overrides)
         result = meltano_run(pipeline, BATCH_EXTRACTOR, *PIPELINE[1:])
         _check_loaded(pipeline.duckdb_path, rows, BATCH)
         _left_files(pipeline)
@@ -330,6 +333,9 @@ def main(argv: list[str] | None = None) -> None:
         metavar="FORMAT-COMPRESSION",
         help="also BATCH mode with other file encodings, e.g. jsonl-none parquet-none",
     )
+    parser.add_argument(
+        "--batch-sizes", nargs="*", type=int, default=[], help="also BATCH mode with files of N records"
+    )
     parser.add_argument("--no-shell", action="store_true", help="skip the bare shell pipe")
     parser.add_argument(
         "--no-install", action="store_true", help="skip `meltano install` (plugins up to date)"
@@ -360,8 +366,12 @@ def main(argv: list[str] | None = None) -> None:
                 subjects[BATCH] = batch_subject(sim.base_url, rows)
                 for variant in args.batch_variants:
                     fmt, _, compression = variant.partition("-")
-                    encoding = {"format": fmt, "compression": compression or "none"}
+                    encoding = {"encoding_format": fmt, "encoding_compression": compression or "none"}
                     subjects[f"{BATCH} {variant}"] = batch_subject(sim.base_url, rows, encoding)
+                for size in args.batch_sizes:
+                    subjects[f"{BATCH} {size:,}/file"] = batch_subject(
+                        sim.base_url, rows, {"batch_size": str(size)}
+                    )
             subjects[FLOOR] = floor_subject(rows)
             if not args.no_shell:
                 subjects[SHELL] = shell_subject(sim.base_url, rows)
