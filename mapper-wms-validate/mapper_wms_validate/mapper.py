@@ -281,12 +281,7 @@ class WmsValidateMapper(InlineMapper):
         path would give them), counts them and writes the line back as is; anything else it leaves to
         `map_record_message`.
         """
-        fast = FastRecords(
-            state.name,
-            schema,
-            [f for rule in rules for f in rule.fields],
-            check_schema=self.validate_schema,
-        )
+        fast = FastRecords(state.name, schema, rules, check_schema=self.validate_schema)
         applies = FastRecords.applies(schema)
         state.fast = fast if applies else None
         key = fast.key
@@ -296,7 +291,7 @@ class WmsValidateMapper(InlineMapper):
             self.message_reader.fast_records.pop(key, None)
             return
         record_of = fast.record
-        tests = state.test_functions
+        tests = fast.tests
         counts = state.counts
         write = self.message_writer.write_raw
 
@@ -494,7 +489,7 @@ class WmsValidateMapper(InlineMapper):
                     self._batch_record(state, record, None, f"{where} {number}", passed, quarantined)
             else:
                 fast = state.fast
-                tests = state.test_functions
+                tests = fast.tests if fast is not None else ()
                 for number, line in enumerate(jsonl_lines(url, raw, encoding.compression), 1):
                     record = fast.bare_record(line) if fast is not None else None
                     if record is not None:

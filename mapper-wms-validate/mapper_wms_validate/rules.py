@@ -40,6 +40,7 @@ class Rule:
     test: RecordCheck
     default: bool
     where: str
+    params: tuple[tuple[str, t.Any], ...] = ()  # the check's parameters, as (name, value) pairs
 
     @property
     def field_label(self) -> str:
@@ -108,7 +109,8 @@ def _parse_rule(raw: t.Any, where: str, index: int, *, default: bool) -> Rule | 
         test = spec.factory("", params)
     if name is None:
         name = f"{field}_{check}" if field is not None else f"expression_{index + 1}"
-    return Rule(name, check, field, fields, action, test, default, where)
+    frozen = tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in sorted(params.items()))
+    return Rule(name, check, field, fields, action, test, default, where, frozen)
 
 
 def _parse_stream_rules(

@@ -130,3 +130,52 @@ def test_fast_path_follows_schema_changes_and_validate_schema_off(
     assert [r["id"] for r in result.records("allocation_rejected")] == [1, 3]
     result = both_ways(run_mapper, {"use_default_rules": False, "validate_schema": False}, messages)
     assert [r["id"] for r in result.records("allocation")] == [1, 2, 3]
+
+
+def test_rules_folded_into_the_typed_decode_agree(run_mapper, allocation_schema, make_allocation):
+    # not_null, integer bounds, `in` with integer or string values and max_length are checked by msgspec on
+    # the fast path; the outcome of every record must be the full path's
+    config = {
+        "rules": {
+            "allocation": [
+                {"name": "dtl_set", "field": "order_dtl_id", "check": "not_null"},
+                {"name": "dtl_range", "field": "order_dtl_id", "check": "range", "min": 1, "max": 100},
+                {
+                    "name": "key_known",
+                    "field": "order_dtl_id_key",
+                    "check": "in",
+                    "values": ["ODL-7", "ODL-8"],
+                },
+                {"name": "key_short", "field": "order_dtl_id_key", "check": "max_length", "value": 5},
+                {"name": "status_min", "field": "status_id", "check": "min", "value": 10},
+                {"name": "status_max", "field": "status_id", "check": "max", "value": 2.5e1},
+            ]
+        }
+    }
+    messages = [
+        allocation_schema,
+        make_allocation(1),
+        make_allocation(2, order_dtl_id=None),
+        make_allocation(3, order_dtl_id=0),
+        make_allocation(4, order_dtl_id=101),
+        make_allocation(5, order_dtl_id=100, order_dtl_id_key="ODL-8"),
+        make_allocation(6, order_dtl_id_key="ODL-9"),
+        make_allocation(11, order_dtl_id_key="ODL-777"),
+        make_allocation(7, order_dtl_id_key=None, status_id=None),
+        make_allocation(8, status_id=0),
+        make_allocation(9, status_id=99),
+        make_allocation(10, status_id=True),
+    ]
+    result = both_ways(run_mapper, config, messages)
+    assert [r["id"] for r in result.records("allocation")] == [1, 5, 7]
+    rejected = {r["id"]: r["rule_names"] for r in result.records("allocation_rejected")}
+    assert rejected == {
+        2: "dtl_set",
+        3: "dtl_range",
+        4: "dtl_range",
+        6: "key_known",  # 5 characters: not too long
+        8: "status_min",  # 0 is a known status
+        9: "status_max",
+        10: "schema,allocation_status_known,status_min,status_max",  # true is not a number
+        11: "key_known,key_short",
+    }
