@@ -11,7 +11,8 @@ a file on stdin and writes to /dev/null; the harness times it and takes its peak
   with the negated filter, so it routes rejects as the mapper does. What the expressions cannot say is in
   `PEER_NOT_EXPRESSED`.
 - `floor (msgspec)` / `floor (json)`: a few lines that decode every line and encode it again unchanged, with
-  msgspec and with the standard library's json: what reading and writing the same lines costs in Python.
+  msgspec and with the standard library's json, through a 256 KiB output buffer: what reading and writing the
+  same lines costs in Python.
 - `mapper-wms-validate (BATCH jsonl.gz)`: the same records as BATCH files of 10,000 records each (gzip
   level 1, as tap-oracle-wms writes them), one BATCH message per file then a STATE, as the tap sends them;
   the mapper reads, validates and writes new gzipped files (inputs kept, outputs removed after each run).
@@ -122,17 +123,23 @@ def batch_input(source: Path, rows: int) -> Path:
     return singer
 
 
+# The floors write through a buffer of their own: with PYTHONUNBUFFERED (set on these machines) standard
+# output would be unbuffered, one system call per line, and the floor would be slower than it has to be.
 FLOOR_MSGSPEC = """
-import sys, msgspec
-decode, encode, write = msgspec.json.Decoder().decode, msgspec.json.Encoder().encode, sys.stdout.buffer.write
-for line in sys.stdin.buffer:
-    write(encode(decode(line)) + b"\\n")
+import os, sys, msgspec
+decode, encode = msgspec.json.Decoder().decode, msgspec.json.Encoder().encode
+with os.fdopen(sys.stdout.fileno(), "wb", buffering=1 << 18, closefd=False) as out:
+    write = out.write
+    for line in sys.stdin.buffer:
+        write(encode(decode(line)) + b"\\n")
 """
 FLOOR_JSON = """
-import sys, json
-loads, dumps, write = json.loads, json.dumps, sys.stdout.write
-for line in sys.stdin:
-    write(dumps(loads(line)) + "\\n")
+import io, json, os, sys
+loads, dumps = json.loads, json.dumps
+with io.TextIOWrapper(os.fdopen(sys.stdout.fileno(), "wb", buffering=1 << 18, closefd=False)) as out:
+    write = out.write
+    for line in sys.stdin:
+        write(dumps(loads(line)) + "\\n")
 """
 
 
