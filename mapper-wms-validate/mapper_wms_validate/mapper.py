@@ -152,6 +152,7 @@ class WmsValidateMapper(InlineMapper):
                     "it read.",
                 ),
             ),
+            default={},
             description="BATCH mode: where and how the files of passed and quarantined records are "
             "written (shaped like the SDK's batch_config). Left out, or any part left out: the input file's "
             "directory and encoding.",
