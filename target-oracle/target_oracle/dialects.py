@@ -12,6 +12,8 @@ What differs:
 - types (see ``columns.py`` kinds): Oracle NUMBER/VARCHAR2/CLOB, DuckDB DECIMAL/VARCHAR/JSON.
 - bulk load of a batch's files (see ``loading.py``): DuckDB runs ``INSERT ... SELECT`` over them itself;
   Oracle gets the rows DuckDB reads in chunks of array binds (``executemany`` with ``setinputsizes``).
+- upsert: one MERGE; on DuckDB, rows replaced whole (MERGE ... DELETE, then INSERT) when staging holds every
+  column, since DuckDB updates scattered rows of a large table very slowly.
 - errors: Oracle codes (ORA-00955 exists, ORA-01430 column exists, transient ORA-03113/03114/12541, DPY-4011).
 """
 
@@ -173,6 +175,12 @@ class DialectStrategy:
             f"MERGE INTO {target_ref} t USING {staging_ref} s ON ({on}){matched}"
             f" WHEN NOT MATCHED THEN INSERT ({names}) VALUES ({values})"
         )
+
+    def upsert_sql(
+        self, target_ref: str, staging_ref: str, cols: Sequence[str], keys: Sequence[str], *, whole_rows: bool
+    ) -> list[str]:
+        """Statements applying the staging rows (``whole_rows``: staging holds every column of the table)."""
+        return [self.merge_sql(target_ref, staging_ref, cols, keys)]
 
     def delete_all_sql(self, table_ref: str) -> str:
         return f"DELETE FROM {table_ref}"
@@ -416,6 +424,22 @@ class DuckDBStrategy(DialectStrategy):
 
     def create_schema_sql(self, schema: str) -> str | None:
         return f"CREATE SCHEMA IF NOT EXISTS {self.quote(schema)}"
+
+    def upsert_sql(
+        self, target_ref: str, staging_ref: str, cols: Sequence[str], keys: Sequence[str], *, whole_rows: bool
+    ) -> list[str]:
+        """DuckDB updates rows of a large table slowly when every column changes (a MERGE of 1,000 rows into
+        a 1M-row table: 13 s; 0.24 s as delete + insert). When staging holds whole rows, matched rows are
+        deleted by the MERGE and every staging row inserted: the same final rows, in one transaction."""
+        if not whole_rows:
+            return super().upsert_sql(target_ref, staging_ref, cols, keys, whole_rows=whole_rows)
+        q = self.quote
+        on = " AND ".join(f"t.{q(key)} = s.{q(key)}" for key in keys)
+        names = ", ".join(q(col) for col in cols)
+        return [
+            f"MERGE INTO {target_ref} t USING {staging_ref} s ON ({on}) WHEN MATCHED THEN DELETE",
+            f"INSERT INTO {target_ref} ({names}) SELECT {names} FROM {staging_ref}",
+        ]
 
     def create_staging_sql(self, schema: str | None, staging: str, cols: Sequence[tuple[str, str]]) -> str:
         table = self._sa_table(None, staging, cols, prefixes=["TEMPORARY"])

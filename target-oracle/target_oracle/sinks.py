@@ -600,9 +600,12 @@ class OracleSink(SQLSink[OracleConnector]):
             if clear := s.clear_staging_sql(self.staging_ref):
                 self._execute(clear)
             s.load_select(self._conn, self._reader(), self.staging_ref, cols, select)
-            self._execute(
-                s.merge_sql(self.table_ref, self.staging_ref, [c for c, _ in cols], self.key_properties)
-            )
+            names = [c for c, _ in cols]
+            whole_rows = set(self._table_kinds) <= set(names)
+            for sql in s.upsert_sql(
+                self.table_ref, self.staging_ref, names, self.key_properties, whole_rows=whole_rows
+            ):
+                self._execute(sql)
         else:
             s.load_select(self._conn, self._reader(), self.table_ref, cols, select)
         self._conn.commit()

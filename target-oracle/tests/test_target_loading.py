@@ -86,3 +86,36 @@ def test_rules_sql_cannot_render_send_every_record_to_python():
     assert ld.sql_validation({**schema, "additionalProperties": False}, ["v"], set()) is None
     empty = {"type": "object", "properties": {"v": {"type": ["object", "null"], "properties": {}}}}
     assert ld.sql_validation(empty, ["v"], set()) is not None
+
+
+def test_upsert_keeps_columns_the_stream_no_longer_sends(sg, backend):
+    """Rows are replaced whole only when staging holds every column; other columns keep their values."""
+    wide = {"id": {"type": "integer"}, "v": {"type": "string"}, "old": {"type": ["string", "null"]}}
+    narrow = {"id": {"type": "integer"}, "v": {"type": "string"}}
+    sg.run(backend.config(), sg.schema("keep", wide), sg.record("keep", {"id": 1, "v": "a", "old": "kept"}))
+    sg.run(
+        backend.config(),
+        sg.schema("keep", narrow),
+        sg.record("keep", {"id": 1, "v": "b"}),
+        sg.record("keep", {"id": 2, "v": "c"}),
+    )
+    assert backend.rows("keep", '"ID", "V", "OLD"') == [(1, "b", "kept"), (2, "c", None)]
+    sg.run(backend.config(), sg.schema("keep", wide), sg.record("keep", {"id": 1, "v": "d", "old": None}))
+    assert backend.rows("keep", '"ID", "V", "OLD"') == [(1, "d", None), (2, "c", None)]
+
+
+def test_duckdb_replaces_whole_rows_by_delete_and_insert_oracle_keeps_merge():
+    from target_oracle.dialects import DuckDBStrategy, OracleStrategy
+
+    duck = DuckDBStrategy().upsert_sql("T", "S", ["ID", "V"], ["ID"], whole_rows=True)
+    assert duck == [
+        'MERGE INTO T t USING S s ON (t."ID" = s."ID") WHEN MATCHED THEN DELETE',
+        'INSERT INTO T ("ID", "V") SELECT "ID", "V" FROM S',
+    ]
+    assert DuckDBStrategy().upsert_sql("T", "S", ["ID", "V"], ["ID"], whole_rows=False) == [
+        DuckDBStrategy().merge_sql("T", "S", ["ID", "V"], ["ID"])
+    ]
+    oracle = OracleStrategy()
+    assert oracle.upsert_sql("T", "S", ["ID", "V"], ["ID"], whole_rows=True) == [
+        oracle.merge_sql("T", "S", ["ID", "V"], ["ID"])
+    ]
