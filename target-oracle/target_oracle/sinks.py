@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import os
 import tempfile
 import time
 import typing as t
@@ -62,6 +63,29 @@ _METADATA_ORIGINS = {
 _SPOOL = DuckDBStrategy()
 _DECODE = msgspec.json.Decoder(float_hook=decimal.Decimal).decode
 _ENCODE = msgspec.json.Encoder(enc_hook=str).encode
+
+
+#: spool files are ``<temp dir>/target-oracle-spool-<pid>-<random>.jsonl``.
+SPOOL_PREFIX = "target-oracle-spool-"
+
+
+def remove_orphan_spools() -> None:
+    """Remove spool files of target processes that are gone (killed mid-batch: their records were never
+    committed, and nothing ever loads another process's spool, so this only frees the disk)."""
+    for path in Path(tempfile.gettempdir()).glob(f"{SPOOL_PREFIX}*.jsonl"):
+        pid = path.name.removeprefix(SPOOL_PREFIX).split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            path.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _local_path(stream: str, url: str) -> str:
@@ -178,6 +202,7 @@ class OracleSink(SQLSink[OracleConnector]):
     def setup(self) -> None:
         """Create or evolve the target table and the staging table, and prepare per-column converters."""
         self._props, self._columns = self._plan_columns()
+        remove_orphan_spools()
         self._conn = self.connector.open_dbapi()
         if self.schema_name and (sql := self.strategy.create_schema_sql(self.schema_name)):
             self._execute(sql)
@@ -317,7 +342,7 @@ class OracleSink(SQLSink[OracleConnector]):
 
     def _spool_write(self, data: bytes) -> None:
         if self._spool is None:
-            fd, name = tempfile.mkstemp(prefix=f"target-oracle-{self.table_name}-", suffix=".jsonl")
+            fd, name = tempfile.mkstemp(prefix=f"{SPOOL_PREFIX}{os.getpid()}-", suffix=".jsonl")
             self._spool_path = name
             self._spool = open(fd, "wb", buffering=1 << 20)  # noqa: SIM115 - closed at drain
             self.write_spool = self._spool.write

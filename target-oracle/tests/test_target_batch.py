@@ -236,3 +236,27 @@ def test_oracle_load_binds_typed_rows_in_chunks(tmp_path, monkeypatch):
     assert rows[1][:3] == (Decimal(2), Decimal("3.5"), 1)  # the later record with key 2
     assert rows[2] == (Decimal(3), None, None, None, None, "{}")
     assert len(cursor.sizes) == len(cols)
+
+
+def test_spool_files_of_dead_processes_are_removed(sg, tmp_path, monkeypatch):
+    """A target killed mid-batch leaves its spool behind; the next run removes it (never loads it)."""
+    import os
+    import tempfile
+
+    from target_oracle import sinks
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    orphan = tmp_path / f"{sinks.SPOOL_PREFIX}{dead.stdout.strip()}-abc.jsonl"
+    orphan.write_text('{"type": "RECORD", "stream": "items", "record": {"id": 99}}\n')
+    mine = tmp_path / f"{sinks.SPOOL_PREFIX}{os.getpid()}-abc.jsonl"
+    mine.write_text("")
+    url = f"duckdb:///{tmp_path / 'o.duckdb'}"
+    sg.run({"sqlalchemy_url": url}, sg.schema("items", PROPS), sg.record("items", {"id": 1}))
+    assert not orphan.exists() and mine.exists()
+    with duckdb.connect(str(tmp_path / "o.duckdb")) as conn:
+        assert conn.execute('SELECT "ID" FROM "ITEMS"').fetchall() == [(1,)]
+    # this run's own spool was removed after its batch committed; only the pre-made file remains
+    assert list(tmp_path.glob(f"{sinks.SPOOL_PREFIX}*.jsonl")) == [mine]
