@@ -190,6 +190,13 @@ CONFIG_SCHEMA = th.PropertiesList(
             {"encoding": {"format": "jsonl", "compression": "gzip"}, "storage": {"root": "output/batches"}}
         ],
     ),
+    th.Property(
+        "batch_full_sync_only",
+        th.BooleanType,
+        default=False,
+        description="With `batch_config`: BATCH mode only for a stream that starts without a bookmark (the "
+        "first sync, or `--full-refresh`); a run that continues from a bookmark emits RECORD messages.",
+    ),
 ).to_dict()
 
 

@@ -175,8 +175,23 @@ class EntityStream(WmsStream):
     # BATCH mode (see tap_oracle_wms.batch): the SDK writes a BATCH message and then a STATE per file.
 
     def get_batch_config(self, config: t.Mapping) -> BatchConfig | None:
-        """`batch_config` with its defaults filled in (jsonl, gzip, a local root); None in record mode."""
-        return batch_config_from_settings(config)
+        """`batch_config` with its defaults filled in (jsonl, gzip, a local root); None in record mode.
+
+        With `batch_full_sync_only`, a stream that continues from a bookmark runs in record mode: one
+        extractor (one Meltano state id) then serves both the full sync, where files pay off, and the
+        every-minute incremental run, where a few thousand RECORD lines are cheaper than files.
+        """
+        batch_config = batch_config_from_settings(config)
+        if batch_config and config.get("batch_full_sync_only"):
+            bookmark = self.get_context_state(self.context).get("replication_key_value")
+            if bookmark:
+                self.logger.info(
+                    "Stream '%s' continues from bookmark %s: record mode (batch_full_sync_only).",
+                    self.name,
+                    bookmark,
+                )
+                return None
+        return batch_config
 
     def get_batches(
         self, batch_config: BatchConfig, context: t.Any = None

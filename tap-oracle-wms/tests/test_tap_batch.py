@@ -181,3 +181,28 @@ def test_tap_batch_killed_run_resumes_after_the_last_announced_file(
 def test_tap_batch_invalid_settings_named(batch_config, setting):
     config = {"base_url": "http://127.0.0.1:9/prod", "username": "u", "password": "p"}
     assert any(setting in e for e in validate_settings({**config, "batch_config": batch_config}))
+
+
+def test_tap_batch_full_sync_only_uses_record_mode_from_a_bookmark(sim, make_config, tap_cli, tmp_path):
+    config = make_config(
+        sim,
+        entities=["allocation"],
+        batch_full_sync_only=True,
+        batch_config={"storage": {"root": str(tmp_path / "b")}, "batch_size": 100},
+    )
+    # No state: the full sync writes files.
+    full = batch_mode(tap_cli, config)
+    assert [m["type"] for m in full].count("BATCH") == 3
+    assert not [m for m in full if m["type"] == "RECORD"]
+
+    # From the full sync's final state, after a change: the same extractor emits RECORD messages.
+    state_file = tmp_path / "state.json"
+    state_file.write_text(json.dumps(full[-1]["value"]))
+    sim.advance_clock(600)
+    sim.update("allocation", [5, 7], status_id=90)
+    result = tap_cli("--state", str(state_file), config=config)
+    assert result.returncode == 0, result.stderr[-2000:]
+    incremental = messages(result.stdout)
+    assert not [m for m in incremental if m["type"] == "BATCH"]
+    changed = {m["record"]["id"] for m in incremental if m["type"] == "RECORD"}
+    assert {5, 7} <= changed
