@@ -6,6 +6,7 @@ them, and no message here ever includes a password or a URL with its password.
 
 from __future__ import annotations
 
+import copy
 import re
 import sys
 import typing as t
@@ -245,6 +246,18 @@ class TargetOracle(SQLTarget):
             self._direct[key] = sink
         else:
             self._direct.pop(key, None)
+
+    def _process_state_message(self, message_dict: dict) -> None:
+        """The SDK keeps a STATE until the next drain; when no sink holds a record, every message before it
+        is committed (BATCH files are loaded as they arrive), so it is emitted at once. A BATCH full sync
+        killed midway then resumes after its last committed file instead of from its start."""
+        previous = self._latest_state
+        super()._process_state_message(message_dict)
+        if self._latest_state is None or self._latest_state == previous:
+            return
+        sinks = [*self._sinks_active.values(), *self._sinks_to_clear]
+        if all(sink.current_size == 0 for sink in sinks):
+            self._write_state_message(copy.deepcopy(self._latest_state))
 
     def _spool_record(self, stream: bytes, line: bytes) -> bool:
         """A RECORD line of a stream without stream maps: spooled as is (or decoded and checked when its

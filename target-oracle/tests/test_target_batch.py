@@ -260,3 +260,39 @@ def test_spool_files_of_dead_processes_are_removed(sg, tmp_path, monkeypatch):
         assert conn.execute('SELECT "ID" FROM "ITEMS"').fetchall() == [(1,)]
     # this run's own spool was removed after its batch committed; only the pre-made file remains
     assert list(tmp_path.glob(f"{sinks.SPOOL_PREFIX}*.jsonl")) == [mine]
+
+
+def test_state_after_each_committed_batch_file_survives_a_later_failure(sg, tmp_path):
+    """A STATE that follows a loaded BATCH file is emitted at once, not held until the end of the input:
+    when a later file fails, the state of the files already committed is out, so a rerun resumes there."""
+    cfg = tmp_path / "config.json"
+    db = tmp_path / "cli.duckdb"
+    cfg.write_text(json.dumps({"sqlalchemy_url": f"duckdb:///{db}"}))
+    first = tmp_path / "first.jsonl"
+    _write_jsonl(first, RECORDS_JSON[:2], "none")
+    lines = sg.lines(
+        sg.schema("items", PROPS),
+        _batch("items", [first], compression="none"),
+        {"type": "STATE", "value": {"bookmarks": {"items": {"after": "first"}}}},
+        _batch("items", [tmp_path / "missing.jsonl"], compression="none"),
+        {"type": "STATE", "value": {"bookmarks": {"items": {"after": "missing"}}}},
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "target_oracle.target", "--config", str(cfg)],
+        input=lines,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "missing.jsonl" in result.stderr
+    # a target writes each state value as one JSON line
+    states = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+    assert states == [{"bookmarks": {"items": {"after": "first"}}}]
+    with duckdb.connect(str(db), read_only=True) as conn:
+        schema, table = conn.execute(
+            "SELECT table_schema, table_name FROM information_schema.tables WHERE table_name = 'ITEMS'"
+        ).fetchone()
+        # the first file's two records are committed
+        assert conn.execute(f'SELECT count(*) FROM "{schema}"."{table}"').fetchone() == (2,)
