@@ -77,6 +77,18 @@ def _write_parquet(path, lines: list[str], tmp_path) -> None:
         )
 
 
+def _target_cli(config_file, lines: str) -> subprocess.CompletedProcess:
+    """target-oracle's CLI as a subprocess, fed `lines` on stdin."""
+    return subprocess.run(
+        [sys.executable, "-m", "target_oracle.target", "--config", str(config_file)],
+        input=lines,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
 def _table(backend, stream: str, prefix: str) -> list[tuple]:
     cols = [c for c in backend.columns(f"{backend.prefix}{prefix}{stream.upper()}") if c not in LOAD_TIME]
     return backend.rows(stream, ", ".join(f'"{c}"' for c in cols), prefix=prefix)
@@ -172,14 +184,7 @@ def test_cli_exits_non_zero_naming_a_missing_batch_file(sg, tmp_path):
     cfg = tmp_path / "config.json"
     cfg.write_text(json.dumps({"sqlalchemy_url": f"duckdb:///{tmp_path / 'cli.duckdb'}"}))
     lines = sg.lines(sg.schema("items", PROPS), _batch("items", [tmp_path / "nowhere.json.gz"]))
-    result = subprocess.run(
-        [sys.executable, "-m", "target_oracle.target", "--config", str(cfg)],
-        input=lines,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = _target_cli(cfg, lines)
     assert result.returncode != 0
     assert "nowhere.json.gz" in result.stderr
 
@@ -277,14 +282,7 @@ def test_state_after_each_committed_batch_file_survives_a_later_failure(sg, tmp_
         _batch("items", [tmp_path / "missing.jsonl"], compression="none"),
         {"type": "STATE", "value": {"bookmarks": {"items": {"after": "missing"}}}},
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "target_oracle.target", "--config", str(cfg)],
-        input=lines,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = _target_cli(cfg, lines)
     assert result.returncode != 0
     assert "missing.jsonl" in result.stderr
     # a target writes each state value as one JSON line
