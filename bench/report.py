@@ -5,7 +5,8 @@
 
 `make bench` and `nox -s bench` call the first form. Each suite is `python -m bench.<suite>` (tap, mapper,
 target, pipeline, in that order); a suite whose module does not exist yet is skipped with a message. The
-report holds: how to reproduce, the machine and the versions, the hand-written sections bench/notes/<suite>.md
+report holds: how to reproduce, the machine and the versions, the summary against the issue's targets
+(bench/notes/summary.md), the hand-written sections bench/notes/<suite>.md
 (what was run, seen and changed, before/after), then the latest tables each suite saved in
 .bench/results/<suite>.md.
 """
@@ -93,6 +94,9 @@ def render() -> str:
             ]
         ),
     ]
+    summary = _section(NOTES / "summary.md")
+    if summary:
+        parts.append(summary)
     for suite in SUITES:
         notes = _section(NOTES / f"{suite}.md")
         parts.append(notes if notes else f"## {suite}\n\n_No notes yet (bench/notes/{suite}.md)._")
