@@ -39,6 +39,10 @@ class Run:
     wall_s: float
     peak_rss_mb: float
     returncode: int
+    # User + system CPU seconds of the program and its waited-for descendants: less sensitive than wall
+    # time to other people's load on a shared machine (but a simulator process started by the suite is
+    # not a descendant of the measured program, so its work is not counted here).
+    cpu_s: float = 0.0
 
 
 def measure(
@@ -76,7 +80,12 @@ def measure(
             f"benchmark command failed ({proc.returncode}): {' '.join(map(str, argv))}\n{tail}"
         )
     # Linux reports ru_maxrss in KiB.
-    return Run(wall_s=wall, peak_rss_mb=usage.ru_maxrss / 1024, returncode=proc.returncode)
+    return Run(
+        wall_s=wall,
+        peak_rss_mb=usage.ru_maxrss / 1024,
+        returncode=proc.returncode,
+        cpu_s=usage.ru_utime + usage.ru_stime,
+    )
 
 
 @dataclass
@@ -98,6 +107,10 @@ class Figure:
         return statistics.median(r.peak_rss_mb for r in self.runs)
 
     @property
+    def cpu_s(self) -> float:
+        return statistics.median(r.cpu_s for r in self.runs)
+
+    @property
     def rows_per_s(self) -> float:
         return self.rows / self.wall_s if self.wall_s else float("inf")
 
@@ -110,6 +123,7 @@ class Figure:
             "median_wall_s": round(self.wall_s, 3),
             "median_rows_per_s": round(self.rows_per_s, 1),
             "median_peak_rss_mb": round(self.peak_rss_mb, 1),
+            "median_cpu_s": round(self.cpu_s, 3),
             "runs": [asdict(r) for r in self.runs],
         }
 
@@ -129,7 +143,8 @@ def interleaved(
             figures[name].runs.append(result)
             print(
                 f"[{suite}] {name} rows={rows} run {i + 1}/{repeats}: "
-                f"{result.wall_s:.2f} s, {rows / result.wall_s:,.0f} rows/s, {result.peak_rss_mb:.0f} MB",
+                f"{result.wall_s:.2f} s, {rows / result.wall_s:,.0f} rows/s, {result.peak_rss_mb:.0f} MB, "
+                f"{result.cpu_s:.2f} s CPU",
                 file=sys.stderr,
                 flush=True,
             )
@@ -140,15 +155,18 @@ def ratio_table(figures: list[Figure], reference: str) -> str:
     """A Markdown table of the medians, with each subject's speed and memory as a ratio to `reference`."""
     ref = {f.rows: f for f in figures if f.subject == reference}
     lines = [
-        "| subject | rows | median wall (s) | rows/s | peak RSS (MB) | speed vs " + reference + " | runs |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| subject | rows | median wall (s) | rows/s | CPU (s) | peak RSS (MB) | speed vs "
+        + reference
+        + " | runs |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for f in figures:
         base = ref.get(f.rows)
         speed = f"{base.wall_s / f.wall_s:.2f}x" if base else "n/a"
         label = f.subject + (f" ({f.note})" if f.note else "")
         lines.append(
-            f"| {label} | {f.rows:,} | {f.wall_s:.2f} | {f.rows_per_s:,.0f} | {f.peak_rss_mb:.0f} | {speed} "
+            f"| {label} | {f.rows:,} | {f.wall_s:.2f} | {f.rows_per_s:,.0f} | {f.cpu_s:.2f} "
+            f"| {f.peak_rss_mb:.0f} | {speed} "
             f"| {len(f.runs)} |"
         )
     return "\n".join(lines)
