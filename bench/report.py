@@ -24,6 +24,8 @@ from pathlib import Path
 from bench.harness import DEV_BIN, REPO, RESULTS, machine, pip_version
 
 SUITES = ("tap", "mapper", "target", "pipeline")
+# Notes without a suite of their own (measured with ad-hoc commands they quote), after the suites' notes.
+EXTRA_NOTES = ("simulator",)
 NOTES = REPO / "bench" / "notes"
 OUTPUT = REPO / "BENCHMARKS.md"
 MELTANO_BIN = REPO / ".tools" / "meltano" / "bin"
@@ -100,6 +102,7 @@ def render() -> str:
     for suite in SUITES:
         notes = _section(NOTES / f"{suite}.md")
         parts.append(notes if notes else f"## {suite}\n\n_No notes yet (bench/notes/{suite}.md)._")
+    parts.extend(text for text in (_section(NOTES / f"{name}.md") for name in EXTRA_NOTES) if text)
     parts.append("## Latest measured tables (.bench/results)")
     for suite in SUITES:
         table = RESULTS / f"{suite}.md"
