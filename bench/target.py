@@ -4,7 +4,9 @@ Subjects, interleaved in one run on the same input (bench.inputs.singer_allocati
 - `target-oracle upsert` and `target-oracle append-only`: the CLI with `sqlalchemy_url: duckdb:///...`;
 - `target-oracle upsert, duckdb_memory_limit 256MB`: the same with DuckDB's memory capped (flat peak RSS);
 - `target-oracle upsert re-load`: the same upsert into a table that already holds every row (MERGE updates);
-- `target-oracle BATCH upsert`: the records as one BATCH message over gzip JSONL files (issue 8);
+- `target-oracle BATCH upsert`: the records as BATCH messages, one per gzip JSONL file of 100,000 records;
+- `target-oracle BATCH upsert, 10k plain files`: the shape of the full-sync jobs in meltano.yml (issue 8): one
+  BATCH message per plain JSONL file of 10,000 records, a STATE after each;
 - peer `target-duckdb` (PyPI, its own venv), with its metadata columns on (as ours);
 - floor `duckdb read_json`: a small program running `CREATE TABLE AS SELECT * FROM read_json(...)` on the
   record payloads, extracted once to JSONL outside the timing.
@@ -28,8 +30,8 @@ from bench.inputs import singer_allocation
 
 SUITE = "target"
 PEER_REQUIREMENTS = ["target-duckdb"]
-#: BATCH files of this many records each (the tap's default batch size scale).
-BATCH_FILE_ROWS = 100_000
+#: BATCH file shapes: (records per file, compression); the second is what meltano.yml's full syncs send.
+BATCH_SHAPES = ((100_000, "gzip"), (10_000, "none"))
 
 FLOOR_PROGRAM = """
 import sys, duckdb
@@ -67,13 +69,16 @@ def _record_chunks(singer: Path, size: int) -> Iterator[list[bytes]]:
         yield chunk
 
 
-def batch_messages(singer: Path, work: Path) -> tuple[Path, Path]:
-    """A Singer file (SCHEMA, one BATCH message per gzip JSONL file, last STATE) and the folder of its files.
+def batch_messages(singer: Path, work: Path, file_rows: int, compression: str) -> tuple[Path, Path]:
+    """A Singer file (SCHEMA, one BATCH message per JSONL file of `file_rows` records, and STATE: after each
+    file in the new shapes, as the tap sends them) and the folder of its files.
 
-    Made once per size in `.bench/data/`; every run copies the files (the target removes them after commit).
+    Made once per size and shape in `.bench/data/`; every run copies the files (the target removes them).
     """
-    folder = DATA / f"{singer.stem}.batch-files"
-    stream_file = DATA / f"{singer.stem}.batch.jsonl"
+    shape = f"{file_rows}-{compression}"
+    legacy = (file_rows, compression) == BATCH_SHAPES[0]  # the first shape keeps its names (cached data)
+    folder = DATA / (f"{singer.stem}.batch-files" if legacy else f"{singer.stem}.batch-files-{shape}")
+    stream_file = DATA / (f"{singer.stem}.batch.jsonl" if legacy else f"{singer.stem}.batch-{shape}.jsonl")
     if stream_file.exists() and stream_file.with_suffix(".ok").exists():
         return stream_file, folder
     shutil.rmtree(folder, ignore_errors=True)
@@ -83,20 +88,28 @@ def batch_messages(singer: Path, work: Path) -> tuple[Path, Path]:
         schema = next(line for line in lines if b'"SCHEMA"' in line[:40])
     with open(singer, "rb") as fin:
         state = [line for line in fin if b'"STATE"' in line[:40]][-1]
+    suffix = ".json.gz" if compression == "gzip" else ".jsonl"
     with open(stream_file, "wb") as fout:
         fout.write(schema)
-        for i, chunk in enumerate(_record_chunks(singer, BATCH_FILE_ROWS)):
-            name = f"allocation-{i:04d}.json.gz"
-            with gzip.open(folder / name, "wb", compresslevel=1) as out:
-                out.writelines(chunk)
+        for i, chunk in enumerate(_record_chunks(singer, file_rows)):
+            name = f"allocation-{i:04d}{suffix}"
+            if compression == "gzip":
+                with gzip.open(folder / name, "wb", compresslevel=1) as out:
+                    out.writelines(chunk)
+            else:
+                (folder / name).write_bytes(b"".join(chunk))
             batch = {
                 "type": "BATCH",
                 "stream": "allocation",
-                "encoding": {"format": "jsonl", "compression": "gzip"},
+                "encoding": {"format": "jsonl", "compression": compression},
                 "manifest": [(work / "batch-files" / name).as_uri()],
             }
             fout.write(json.dumps(batch).encode() + b"\n")
-        fout.write(state)
+            if not legacy:  # a state per file, each one new (the target skips a repeated state)
+                progress = {"bookmarks": {"allocation": {"batch_files_sent": i + 1}}}
+                fout.write(json.dumps({"type": "STATE", "value": progress}).encode() + b"\n")
+        if legacy:
+            fout.write(state)
     stream_file.with_suffix(".ok").write_text("ok")
     return stream_file, folder
 
@@ -141,7 +154,7 @@ def main(argv: list[str] | None = None) -> None:
     for rows in args.rows:
         singer = singer_allocation(rows)
         records = records_jsonl(singer)
-        batch_stream, batch_src = batch_messages(singer, work)
+        batches = [batch_messages(singer, work, rows_, comp) for rows_, comp in BATCH_SHAPES]
 
         def run_ours(cfg: Path, singer: Path = singer) -> harness.Run:
             _fresh(db)
@@ -152,7 +165,7 @@ def main(argv: list[str] | None = None) -> None:
             shutil.copyfile(reload_seed, db)
             return measure([ours, "--config", upsert_cfg], stdin=singer)
 
-        def run_batch(stream: Path = batch_stream, src: Path = batch_src) -> harness.Run:
+        def run_batch(stream: Path, src: Path) -> harness.Run:
             _fresh(db)
             shutil.rmtree(work / "batch-files", ignore_errors=True)
             shutil.copytree(src, work / "batch-files")
@@ -172,7 +185,8 @@ def main(argv: list[str] | None = None) -> None:
             "target-oracle upsert, duckdb_memory_limit 256MB": lambda: run_ours(capped_cfg),
         }
         if not args.no_batch:
-            subjects["target-oracle BATCH upsert"] = run_batch
+            subjects["target-oracle BATCH upsert"] = lambda b=batches[0]: run_batch(*b)
+            subjects["target-oracle BATCH upsert, 10k plain files"] = lambda b=batches[1]: run_batch(*b)
         if not args.no_reload:
             _fresh(db)
             measure([ours, "--config", upsert_cfg], stdin=singer)

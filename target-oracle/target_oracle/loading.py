@@ -302,17 +302,19 @@ def batch_select_sql(cols: Sequence[Column], key_cols: Sequence[int]) -> str:
     return sql
 
 
-def long_number_sql(source: Source) -> str:
-    """True when a line of the JSONL files holds a ``LONG_NUMBER`` run (then they are read in Python).
-
-    The lines are read whole as one text column: the delimiter is a control character JSON never holds raw.
-    """
-    files = "[" + ", ".join(lit(f) for f in source.files) + "]"
-    return (
-        f"SELECT coalesce(bool_or(regexp_matches(line, {lit(LONG_NUMBER.pattern.decode())})), false) "
-        f"FROM read_csv({files}, columns = {{'line': 'VARCHAR'}}, delim = '\x01', quote = '', escape = '', "
-        f"header = false, compression = {lit(source.compression)}, max_line_size = 16777216)"
-    )
+def scan_jsonl(path: str, compression: str) -> tuple[int, bool]:
+    """One pass over a JSONL file: its line count and whether a line holds a ``LONG_NUMBER`` run (then the
+    file is read in Python). Lines end in newlines, which never count as digits, so no run spans two lines."""
+    opener = gzip.open if compression == "gzip" else open
+    rows, found, tail, last = 0, False, b"", b"\n"
+    with opener(path, "rb") as fin:
+        while chunk := fin.read(1 << 20):
+            rows += chunk.count(b"\n")
+            last = chunk[-1:]
+            if not found:
+                found = has_long_number(tail + chunk)
+                tail = chunk[-len(_RUN) :]
+    return rows + (last != b"\n"), found
 
 
 def read_lines(source: Source, wanted: set[int] | None) -> Iterator[tuple[int, bytes]]:

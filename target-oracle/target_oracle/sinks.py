@@ -94,11 +94,16 @@ def _local_path(stream: str, url: str) -> str:
     if parsed.scheme in {"", "file"}:
         return unquote(parsed.path) if parsed.scheme else url
     msg = f"Stream '{stream}': BATCH file {url} is not a local file (only file:// manifests are supported)"
-    raise TargetLoadError(msg)
+    raise BatchMessageError(msg)
 
 
 class TargetLoadError(RuntimeError):
     """A batch could not be loaded; the message names the stream, the table and the database error code."""
+
+
+class BatchMessageError(TargetLoadError):
+    """A BATCH message names files that are missing, unreadable or of an unsupported format (found when the
+    message arrives, before any of its files is loaded)."""
 
 
 class OracleSink(SQLSink[OracleConnector]):
@@ -121,6 +126,8 @@ class OracleSink(SQLSink[OracleConnector]):
         self._spool_path = ""
         self._too_long: set[int] = set()
         self._direct_records = 0
+        #: gathered BATCH files not loaded yet: (format, compression, paths)
+        self._pending: tuple[str, str, list[str]] | None = None
         super().__init__(target, stream_name, schema, key_properties, connector)
         self._columns: list[tuple[str, str]] = []
         self._props: list[str] = []
@@ -342,6 +349,8 @@ class OracleSink(SQLSink[OracleConnector]):
 
     def _spool_write(self, data: bytes) -> None:
         if self._spool is None:
+            if self._pending is not None:  # gathered BATCH files came before this record: they land first
+                self._target_ref.drain_one(self)
             fd, name = tempfile.mkstemp(prefix=f"{SPOOL_PREFIX}{os.getpid()}-", suffix=".jsonl")
             self._spool_path = name
             self._spool = open(fd, "wb", buffering=1 << 20)  # noqa: SIM115 - closed at drain
@@ -418,7 +427,11 @@ class OracleSink(SQLSink[OracleConnector]):
             self._validator = validator
 
     def process_batch(self, context: dict) -> None:
-        """Load the spooled records of this batch, then remove the spool file."""
+        """Load what this batch holds: the gathered BATCH files, or the spooled records (then the spool file
+        is removed). Never both: records arriving after gathered files load those files first, and a BATCH
+        message arriving after records loads those records first, so message order is kept."""
+        if self._pending is not None:
+            self._load_gathered()
         if self._spool is None:
             return
         self._spool.close()
@@ -434,37 +447,70 @@ class OracleSink(SQLSink[OracleConnector]):
             Path(path).unlink(missing_ok=True)
 
     def process_batch_files(self, encoding: t.Any, files: t.Sequence[str]) -> None:
-        """A BATCH message: its files loaded as one batch through staging + MERGE, then removed."""
-        self._target_ref.drain_one(self)  # records received before the BATCH message land first
+        """A BATCH message: its files join the files of the BATCH messages before it (same encoding) until
+        they hold ``batch_size_rows`` records; then all of them load as one batch (one read, one staging +
+        MERGE, one commit) and are removed. A STATE after them is held until that commit."""
         paths = [_local_path(self.stream_name, url) for url in files]
         missing = [p for p in paths if not Path(p).is_file()]
         if missing:
             msg = f"Stream '{self.stream_name}': BATCH file(s) not found: {', '.join(missing)}"
-            raise TargetLoadError(msg)
+            raise BatchMessageError(msg)
         fmt = str(getattr(encoding.format, "value", encoding.format)).lower()
         if fmt not in {ld.JSONL, ld.PARQUET}:
             msg = f"Stream '{self.stream_name}': BATCH format '{fmt}' is not supported (jsonl, parquet)"
-            raise TargetLoadError(msg)
+            raise BatchMessageError(msg)
         compression = "gzip" if (encoding.compression or "none").lower() == "gzip" else "none"
         source = ld.Source(tuple(paths), fmt, compression)
-        what = f"BATCH file(s) {', '.join(paths)}"
-        if fmt == ld.JSONL and self._has_long_numbers(source, what):
+        rows, long_numbers = self._scan(source)
+        if (
+            self._spool is not None
+            or long_numbers
+            or (self._pending is not None and self._pending[:2] != (fmt, compression))
+        ):
+            self._target_ref.drain_one(self)  # what came before (records, other files) lands first
+        if long_numbers:
             count = self._load_exactly(source)
-        else:
-            count = self._load_source(source, what)
+            self._files_loaded(source, count)
+            return
+        pending = self._pending or (fmt, compression, [])
+        pending[2].extend(paths)
+        self._pending = pending
+        self.tally_record_read(max(rows, 1))  # counted even when empty: the drain loads (removes) the file
+        if self.is_full:
+            self.logger.info(
+                "Stream '%s': %d BATCH files gathered, loading", self.stream_name, len(pending[2])
+            )
+            self._target_ref.drain_one(self)
+
+    def _scan(self, source: ld.Source) -> tuple[int, bool]:
+        """Records in the files (an estimate: lines) and whether a line holds a long number."""
+        try:
+            if source.format == ld.PARQUET:
+                files = "[" + ", ".join(ld.lit(f) for f in source.files) + "]"
+                count = self._reader().execute(
+                    f"SELECT count(*) FROM read_parquet({files}, union_by_name = true)"
+                )
+                return int(count.fetchone()[0]), False
+            scans = [ld.scan_jsonl(path, source.compression) for path in source.files]
+        except Exception as exc:
+            names = ", ".join(source.files)
+            msg = f"Stream '{self.stream_name}': BATCH file(s) {names} could not be read: {exc}"
+            raise BatchMessageError(msg) from exc
+        return sum(rows for rows, _ in scans), any(long for _, long in scans)
+
+    def _load_gathered(self) -> None:
+        """The gathered BATCH files as one batch; removed once committed (unless ``keep_batch_files``)."""
+        fmt, compression, paths = self._pending
+        self._pending = None
+        source = ld.Source(tuple(paths), fmt, compression)
+        self._files_loaded(source, self._load_source(source, f"BATCH file(s) {', '.join(paths)}"))
+
+    def _files_loaded(self, source: ld.Source, count: int) -> None:
         self.record_counter_metric.increment(count)
         self.tally_record_written(count)
         if not self.config.get("keep_batch_files", False):
-            for path in paths:
+            for path in source.files:
                 Path(path).unlink(missing_ok=True)
-
-    def _has_long_numbers(self, source: ld.Source, what: str) -> bool:
-        """True when a line holds a number a double may not keep exactly (DuckDB reads JSON numbers so)."""
-        try:
-            return bool(self._reader().execute(ld.long_number_sql(source)).fetchone()[0])
-        except Exception as exc:
-            msg = f"Stream '{self.stream_name}': {what} could not be read: {exc}"
-            raise TargetLoadError(msg) from exc
 
     def _load_exactly(self, source: ld.Source) -> int:
         """Records holding long numbers: decoded, checked and spooled exactly in Python, then loaded."""

@@ -19,7 +19,7 @@ from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.sql import SQLTarget
 
-from target_oracle.sinks import APPEND_ONLY, OVERWRITE, UPSERT, OracleSink
+from target_oracle.sinks import APPEND_ONLY, OVERWRITE, UPSERT, BatchMessageError, OracleSink
 
 CONFIG_SCHEMA = th.PropertiesList(
     th.Property(
@@ -258,6 +258,16 @@ class TargetOracle(SQLTarget):
         sinks = [*self._sinks_active.values(), *self._sinks_to_clear]
         if all(sink.current_size == 0 for sink in sinks):
             self._write_state_message(copy.deepcopy(self._latest_state))
+
+    def _process_batch_message(self, message_dict: dict) -> None:
+        """The SDK's handling (the sink gathers the files, see ``OracleSink.process_batch_files``). A message
+        naming files that are missing or unreadable fails the run, but first everything before it is
+        committed and the latest STATE written, so a rerun resumes after the last good file."""
+        try:
+            super()._process_batch_message(message_dict)
+        except BatchMessageError:
+            self.drain_all()
+            raise
 
     def _spool_record(self, stream: bytes, line: bytes) -> bool:
         """A RECORD line of a stream without stream maps: spooled as is (or decoded and checked when its

@@ -294,3 +294,66 @@ def test_state_after_each_committed_batch_file_survives_a_later_failure(sg, tmp_
         ).fetchone()
         # the first file's two records are committed
         assert conn.execute(f'SELECT count(*) FROM "{schema}"."{table}"').fetchone() == (2,)
+
+
+def _state(after: str) -> dict:
+    return {"type": "STATE", "value": {"bookmarks": {"items": {"after": after}}}}
+
+
+def test_consecutive_batch_messages_gather_up_to_batch_size_rows(sg, backend, tmp_path, monkeypatch):
+    """Files of consecutive BATCH messages load together, one batch per `batch_size_rows` records (one read,
+    one MERGE, one commit); a later file's record still wins over an earlier file's with the same key."""
+    from target_oracle.sinks import OracleSink
+
+    loads: list[int] = []
+    load_source = OracleSink._load_source
+
+    def spy(self, source, what):
+        if not source.messages:
+            loads.append(len(source.files))
+        return load_source(self, source, what)
+
+    monkeypatch.setattr(OracleSink, "_load_source", spy)
+    paths = [tmp_path / f"part-{i}.json" for i in range(5)]
+    for i, path in enumerate(paths):
+        _write_jsonl(path, [f'{{"id": {i}, "name": "file {i}"}}', f'{{"id": 9, "name": "file {i}"}}'], "none")
+    sg.run(
+        backend.config(batch_size_rows=4),
+        sg.schema("items", PROPS),
+        *[_batch("items", [path], compression="none") for path in paths],
+    )
+    assert loads == [2, 2, 1]
+    assert backend.rows("items", '"ID", "NAME"') == [(i, f"file {i}") for i in range(5)] + [(9, "file 4")]
+    assert not any(p.exists() for p in paths)
+
+
+def test_state_after_gathered_batch_files_waits_for_their_commit(sg, tmp_path):
+    """Gathered files are not loaded yet when the STATE after them arrives: it is held until they commit.
+    A later malformed file fails the gathered batch as a whole: no STATE out, nothing loaded, no file
+    removed, so a rerun starts before the first of them."""
+    cfg = tmp_path / "config.json"
+    db = tmp_path / "cli.duckdb"
+    cfg.write_text(json.dumps({"sqlalchemy_url": f"duckdb:///{db}"}))
+    first, second, bad = tmp_path / "first.jsonl", tmp_path / "second.jsonl", tmp_path / "bad.jsonl"
+    _write_jsonl(first, RECORDS_JSON[:2], "none")
+    _write_jsonl(second, RECORDS_JSON[2:], "none")
+    _write_jsonl(bad, ['{"id": 9, "qty": '], "none")
+    lines = sg.lines(
+        sg.schema("items", PROPS),
+        _batch("items", [first], compression="none"),
+        _state("first"),
+        _batch("items", [second], compression="none"),
+        _state("second"),
+        _batch("items", [bad], compression="none"),
+        _state("bad"),
+    )
+    result = _target_cli(cfg, lines)
+    assert result.returncode != 0
+    assert "bad.jsonl" in result.stderr
+    assert result.stdout.strip() == ""
+    assert first.exists() and second.exists() and bad.exists()
+    with duckdb.connect(str(db), read_only=True) as conn:
+        schema, table = conn.execute(
+            "SELECT table_schema, table_name FROM information_schema.tables WHERE table_name = 'ITEMS'"
+        ).fetchone()
+        assert conn.execute(f'SELECT count(*) FROM "{schema}"."{table}"').fetchone() == (0,)
