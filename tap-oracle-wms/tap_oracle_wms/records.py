@@ -29,6 +29,11 @@ _MINUTES_TO_MICROS = re.compile(r":[0-5][0-9]:[0-5][0-9]\.[0-9]{6}")
 # UTC `YYYY-MM-DDTHH` by local `YYYY-MM-DDTHH` + offset; rows of one hour share an entry.
 _UTC_HOURS: dict[str, str] = {}
 _UTC_HOURS_MAX = 100_000
+# Decimal by the API's decimal string: quantities repeat ("1", "12.5"), and Decimal is immutable.
+_DECIMALS: dict[str, decimal.Decimal] = {}
+_DECIMALS_MAX = 100_000
+# Compiled shaping functions kept per stream: one per key order the API serves (normally one).
+_COMPILED_MAX = 16
 
 
 class RecordShapeError(ValueError):
@@ -88,6 +93,84 @@ def to_decimal(value: t.Any) -> decimal.Decimal | None:
     return result
 
 
+class _NotFast(Exception):
+    """A value the compiled shaping function leaves to the general path (which shapes it or names it)."""
+
+
+def _fast_timestamp(value: t.Any) -> str:
+    """`to_utc_timestamp(value)[0]` for the forms it converts without its parser (UTC, or a whole-hour
+    offset whose hour is already converted); anything else raises `_NotFast`."""
+    if type(value) is str and len(value) == _CANONICAL_LEN:
+        offset = value[26:]
+        if offset == _UTC_SUFFIX:
+            return value
+        utc_hour = _UTC_HOURS.get(value[:13] + offset)
+        if utc_hour is not None and _MINUTES_TO_MICROS.fullmatch(value, 13, 26):
+            return f"{utc_hour}{value[13:26]}{_UTC_SUFFIX}"
+    raise _NotFast
+
+
+def _fast_decimal(value: t.Any) -> decimal.Decimal | None:
+    """`to_decimal(value)`, remembered by decimal string (only strings: `Decimal("5.0") == 5` as keys)."""
+    if type(value) is str:
+        result = _DECIMALS.get(value)
+        if result is None:
+            result = to_decimal(value)
+            if result is not None:
+                if len(_DECIMALS) >= _DECIMALS_MAX:
+                    _DECIMALS.clear()
+                _DECIMALS[value] = result
+        return result
+    return to_decimal(value)
+
+
+def compile_shape(plan: dict[str, int], keys: tuple[str, ...]) -> t.Callable[[dict], dict] | None:
+    """A shaping function for records whose keys are exactly `keys`, in that order (None if a key is not
+    in the plan: the general path warns about it).
+
+    The function unpacks the record's values in one step and builds the output with one dict display, in
+    the record's key order, following the plan field by field as `RecordShaper.shape_general` does. Values
+    it does not handle itself (an hour not converted yet, a malformed value) raise, and the caller shapes
+    that record through the general path, which gives the same output or names the error.
+    """
+    if not keys or any(name not in plan for name in keys):
+        return None
+    lines, items = [], []
+    for i, name in enumerate(keys):
+        kind, var = plan[name], f"v{i}"
+        if kind == PLAIN:
+            items.append(f"{name!r}: {var}")
+        elif kind == TIMESTAMP:
+            lines.append(f"    {var} = None if {var} is None or {var} == '' else ts({var})")
+            items.append(f"{name!r}: {var}")
+        elif kind == DECIMAL:
+            lines.append(f"    {var} = dec({var})")
+            items.append(f"{name!r}: {var}")
+        elif kind == FOREIGN_KEY:
+            lines += [
+                f"    if type({var}) is dict:",
+                f"        k{i} = {var}.get('key')",
+                f"        {var} = {var}.get('id')",
+                f"    elif {var} is None or type({var}) is int:",
+                f"        k{i} = None",
+                "    else:",
+                "        raise NotFast",
+            ]
+            items += [f"{name!r}: {var}", f"{key_column(name)!r}: k{i}"]
+    unpack = ", ".join(f"v{i}" for i in range(len(keys)))
+    source = "\n".join(
+        [
+            "def shape(raw):",
+            f"    {unpack}, = raw.values()",
+            *lines,
+            "    return {" + ", ".join(items) + "}",
+        ]
+    )
+    namespace: dict[str, t.Any] = {"ts": _fast_timestamp, "dec": _fast_decimal, "NotFast": _NotFast}
+    exec(compile(source, f"<shape {len(keys)} fields>", "exec"), namespace)  # names enter as repr() literals
+    return t.cast("t.Callable[[dict], dict]", namespace["shape"])
+
+
 class RecordShaper:
     """Turns one raw API record into the contract's flat record, following a compiled field plan."""
 
@@ -97,6 +180,8 @@ class RecordShaper:
         self.logger = logger
         self._key_names = {name: key_column(name) for name, kind in plan.items() if kind == FOREIGN_KEY}
         self._warned: set[str] = set()
+        # Compiled shaping functions by record key order (None: that order takes the general path).
+        self._compiled: dict[tuple[str, ...], t.Callable[[dict], dict] | None] = {}
 
     def _warn_once(self, field: str, message: str, *args: t.Any) -> None:
         if field not in self._warned:
@@ -110,7 +195,27 @@ class RecordShaper:
         )
 
     def shape(self, raw: dict[str, t.Any]) -> dict[str, t.Any]:
-        """Return the contract record for `raw` (a new dict; `raw` is not modified)."""
+        """Return the contract record for `raw` (a new dict; `raw` is not modified).
+
+        Through the function compiled for the record's key order when there is one; a record it leaves
+        aside (see `compile_shape`) goes through `shape_general`.
+        """
+        keys = tuple(raw)
+        try:
+            fast = self._compiled[keys]
+        except KeyError:
+            fast = compile_shape(self.plan, keys) if len(self._compiled) < _COMPILED_MAX else None
+            self._compiled[keys] = fast
+        if fast is not None:
+            try:
+                return fast(raw)
+            except Exception:  # the general path shapes it, or raises the error naming the field
+                pass
+        return self.shape_general(raw)
+
+    def shape_general(self, raw: dict[str, t.Any]) -> dict[str, t.Any]:
+        """`shape`, field by field through the plan: warns about unknown fields and naive timestamps,
+        names the stream, record and field of a value that cannot be shaped."""
         out: dict[str, t.Any] = {}
         plan_get = self.plan.get
         for name, value in raw.items():

@@ -6,8 +6,10 @@ import datetime
 import time
 import typing as t
 
+from singer_sdk import metrics
 from singer_sdk.helpers._util import utc_now
 from singer_sdk.helpers.conform import TypeConformanceLevel
+from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.singerlib.messages import RecordMessage
 
 from tap_oracle_wms.batch import batch_config_from_settings, write_batches
@@ -15,6 +17,7 @@ from tap_oracle_wms.client import WmsStream
 from tap_oracle_wms.discovery import KEY_PROPERTY, EntityDescription
 from tap_oracle_wms.records import RecordShaper, to_utc_timestamp
 from tap_oracle_wms.state import WmsStateManager
+from tap_oracle_wms.writer import WmsMessageWriter, record_line_parts
 
 if t.TYPE_CHECKING:
     import requests
@@ -52,6 +55,12 @@ class EntityStream(WmsStream):
         self._pages = 0
         self._last_progress = time.monotonic()
         self._deselected: list[str] | None = None
+        # `time_extracted` of the records of the page being read (the moment its records were decoded).
+        self._page_time = utc_now()
+        # (writer, first and last bytes of every RECORD line of the page) while RECORD lines are encoded
+        # straight from the records; False when stream maps or another writer need the SDK's messages.
+        self._direct_lines: tuple[WmsMessageWriter, bytes, bytes] | bool | None = None
+        self._state_key: str | bool | None = None
 
     # State: see tap_oracle_wms.state for why the SDK's sorted/unsorted modes are not used as is.
 
@@ -141,6 +150,11 @@ class EntityStream(WmsStream):
         if now - self._last_progress >= PROGRESS_INTERVAL_SECONDS:
             self._last_progress = now
             self.log_progress()
+        self._page_time = utc_now()
+        if self._direct_lines:
+            self._direct_lines = self._direct_lines[:1] + record_line_parts(
+                self.stream_maps[0].stream_alias, self._stream_version, self._page_time
+            )
         shape = self.shaper.shape
         for raw in raw_records:
             yield shape(raw)
@@ -169,8 +183,67 @@ class EntityStream(WmsStream):
                     stream=stream_map.stream_alias,
                     record=mapped_record,
                     version=version,
-                    time_extracted=utc_now(),
+                    time_extracted=self._page_time,
                 )
+
+    def _write_record_message(self, record: dict[str, t.Any]) -> None:
+        """The SDK's RECORD message, encoded by the tap's writer straight from the record.
+
+        Without stream maps (the one map passes records through unchanged) and with the tap's own writer,
+        the line is the writer's encoding of the message the SDK would build, byte for byte: the same
+        keys in the same order, `time_extracted` the page's (see `parse_response`). Otherwise, the SDK's
+        message objects.
+        """
+        direct = self._direct_lines
+        if direct is None:
+            direct = self._direct_lines = self._direct_record_lines()
+        if not direct:
+            super()._write_record_message(record)
+            return
+        for name in self.deselected_properties():
+            record.pop(name, None)
+        writer, head, tail = direct
+        writer.write_record_line(head, record, tail)
+        self.state_manager.is_flushed = False
+
+    def _direct_record_lines(self) -> tuple[WmsMessageWriter, bytes, bytes] | bool:
+        """What `_write_record_message` writes lines with, or False if the SDK's messages are needed."""
+        writer = self._tap.message_writer
+        maps = self.stream_maps
+        if (
+            not isinstance(writer, WmsMessageWriter)
+            or not writer.takes_record_lines()
+            or len(maps) != 1
+            or type(maps[0]) is not SameRecordTransform
+            or (maps[0].flattening_options and maps[0].flattening_enabled)
+        ):
+            return False
+        return (writer, *record_line_parts(maps[0].stream_alias, self._stream_version, self._page_time))
+
+    # The SDK's per-record bookkeeping, through its hooks, without work that is the same for every record.
+
+    def generate_child_contexts(self, record: dict, context: t.Any) -> t.Iterable[t.Any]:
+        """No child streams: no child context (the SDK's default copies every record to make one)."""
+        if self.child_streams:
+            yield from super().generate_child_contexts(record, context)
+
+    def _increment_stream_state(self, latest_record: dict[str, t.Any], *, context: t.Any = None) -> None:
+        """The SDK's bookmark step, the stream's replication mode read once per stream, not per record."""
+        key = self._state_key
+        if key is None:
+            super()._increment_stream_state(latest_record, context=context)
+            self._state_key = self.replication_key if self.replication_method == "INCREMENTAL" else False
+        elif key and latest_record:
+            self.state_manager.increment_state(latest_record, context=context, replication_key=key)
+
+    def get_record_counter(
+        self, *, endpoint: str | None = None, log_interval: float = metrics.DEFAULT_LOG_INTERVAL
+    ) -> metrics.Counter:
+        """The SDK's record counter (same metric and tags), looking at the clock every 256 records."""
+        tags = {metrics.Tag.STREAM: self.name}
+        if endpoint:
+            tags[metrics.Tag.ENDPOINT] = endpoint
+        return RecordCounter(metrics.Metric.RECORD_COUNT, tags, log_interval=log_interval)
 
     # BATCH mode (see tap_oracle_wms.batch): the SDK writes a BATCH message and then a STATE per file.
 
@@ -230,6 +303,16 @@ class EntityStream(WmsStream):
     def get_records(self, context: t.Any) -> t.Iterable[dict[str, t.Any]]:
         yield from super().get_records(context)
         self.log_progress(final=True)
+
+
+class RecordCounter(metrics.Counter):
+    """`metrics.Counter` whose `increment` checks whether a count is due every 256 records: the metric is
+    logged at most 256 records after its interval ends (and, as before, when the stream ends)."""
+
+    def increment(self, value: int = 1) -> None:
+        self.value += value
+        if not self.value & 0xFF and self._ready_to_log():
+            self._pop()
 
 
 def _without(records: t.Iterable[dict[str, t.Any]], names: list[str]) -> t.Iterator[dict[str, t.Any]]:

@@ -9,14 +9,26 @@ record.
 
 from __future__ import annotations
 
+import datetime
 import sys
 import typing as t
 
-from singer_sdk.contrib.msgspec import MsgSpecWriter
+from singer_sdk.contrib.msgspec import MsgSpecWriter, encoder
 from singer_sdk.singerlib.messages import Message, RecordMessage
 
 # Records are gathered into writes of about this many bytes.
 WRITE_CHUNK_BYTES = 256 * 1024
+
+
+def record_line_parts(
+    stream: str, version: int | None, time_extracted: datetime.datetime
+) -> tuple[bytes, bytes]:
+    """The bytes before and after the record in the RECORD line `MsgSpecWriter` writes for a message with
+    these fields (`RecordMessage.to_dict`: type, stream, record, version if set, time_extracted in UTC)."""
+    head = encoder.encode({"type": "RECORD", "stream": stream})[:-1] + b',"record":'
+    rest: dict[str, t.Any] = {} if version is None else {"version": version}
+    rest["time_extracted"] = time_extracted.astimezone(datetime.timezone.utc)
+    return head, b"," + encoder.encode(rest)[1:] + b"\n"
 
 
 class WmsMessageWriter(MsgSpecWriter):
@@ -30,6 +42,21 @@ class WmsMessageWriter(MsgSpecWriter):
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)
         self._pending = bytearray()
+
+    def takes_record_lines(self) -> bool:
+        """Whether `write_record_line` writes what `write_message` would (not when a subclass writes
+        messages elsewhere, e.g. collects them)."""
+        return type(self).write_message is WmsMessageWriter.write_message
+
+    def write_record_line(self, head: bytes, record: dict[str, t.Any], tail: bytes) -> None:
+        """A RECORD line from its parts (see `record_line_parts`), gathered like any RECORD message."""
+        pending = self._pending
+        pending += head
+        encoder.encode_into(record, pending, -1)
+        pending += tail
+        if len(pending) >= WRITE_CHUNK_BYTES:
+            sys.stdout.buffer.write(pending)
+            pending.clear()
 
     def write_message(self, message: Message) -> None:
         self._pending += self.format_message(message)

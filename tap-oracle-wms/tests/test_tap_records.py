@@ -87,16 +87,27 @@ def test_tap_unknown_field_not_emitted_with_one_warning(caplog):
     assert sum("surprise" in r.message for r in caplog.records) == 1
 
 
-def test_tap_writer_emits_decimals_without_float_rounding(monkeypatch):
-    out = io.BytesIO()
+@pytest.fixture
+def stdout_bytes(monkeypatch):
+    """Call it in the test (pytest's capture replaces sys.stdout after fixtures): what writers write then."""
 
-    class FakeStdout:
-        buffer = out
+    def install() -> io.BytesIO:
+        out = io.BytesIO()
 
-        def flush(self):
-            pass
+        class FakeStdout:
+            buffer = out
 
-    monkeypatch.setattr(sys, "stdout", FakeStdout())
+            def flush(self):
+                pass
+
+        monkeypatch.setattr(sys, "stdout", FakeStdout())
+        return out
+
+    return install
+
+
+def test_tap_writer_emits_decimals_without_float_rounding(stdout_bytes):
+    out = stdout_bytes()
     value = decimal.Decimal("0.1000000000000000055511151231257827")
     writer = WmsMessageWriter()
     writer.write_message(RecordMessage(stream="s", record={"q": value, "n": decimal.Decimal("16")}))
@@ -106,3 +117,74 @@ def test_tap_writer_emits_decimals_without_float_rounding(monkeypatch):
     assert '"q":0.1000000000000000055511151231257827' in line
     assert '"n":16' in line
     assert json.loads(line, parse_float=decimal.Decimal)["record"]["q"] == value
+
+
+GENERAL_CASES = [
+    {"id": 1, "order_dtl_id": {"id": 647, "key": "DC01", "url": "u"}, "alloc_qty": "11.01", "mod_ts": None},
+    {"id": 2, "order_dtl_id": None, "alloc_qty": "", "mod_ts": ""},
+    {"id": 3, "order_dtl_id": 5, "alloc_qty": None, "mod_ts": "2025-05-31T21:00:01.831732-03:00"},
+    {"id": 4, "order_dtl_id": {"key": "no id"}, "alloc_qty": 7, "mod_ts": "2025-05-31T21:59:59.000001-03:00"},
+    {"id": 5, "alloc_qty": decimal.Decimal("2.50"), "mod_ts": "2025-06-01T00:00:01.831732+00:00"},
+    {"id": 6, "mod_ts": "2025-06-01T00:00:01+02:00", "order_dtl_set": {"url": "u"}, "status_id": 10},
+    {"id": 7, "mod_ts": "2025-06-01T00:00:01.5", "final_oblpn_nbr": ""},
+    {"id": 8, "mod_ts": "2025-06-01T05:30:00.000000+05:30", "alloc_qty": "1E+2"},
+    {
+        "mod_ts": "2031-12-31T23:00:00.000000-13:00",
+        "id": 9,
+        "alloc_qty": "0.1000000000000000055511151231257827",
+    },
+    {"id": 10, "mod_ts": "2025-06-01T00:61:01.831732-03:00"},
+    {"id": 11, "mod_ts": "2025-06-01T00:00:01.83173x-03:00"},
+    {"id": 12, "alloc_qty": "NaN"},
+    {"id": 13, "alloc_qty": True},
+    {"id": 14, "order_dtl_id": True},
+    {"id": 15, "order_dtl_id": "DC01"},
+    {"id": 16, "mod_ts": 20250601},
+    {"id": 17, "surprise": 1},
+]
+
+
+def _outcome(shape, raw):
+    try:
+        return shape(dict(raw))
+    except RecordShapeError as exc:
+        return str(exc)
+
+
+@pytest.mark.parametrize("raw", GENERAL_CASES, ids=lambda raw: str(raw.get("id")))
+def test_tap_compiled_shaping_matches_the_general_path(raw):
+    # Twice through a fresh shaper: the first call may fill the hour cache through the general path,
+    # the second takes the compiled function for the same key order.
+    compiled = shaper()
+    expected = _outcome(shaper().shape_general, raw)
+    assert _outcome(compiled.shape, raw) == expected
+    assert _outcome(compiled.shape, raw) == expected
+    if isinstance(expected, dict):
+        assert list(compiled.shape(dict(raw))) == list(expected)  # same key order
+    if "surprise" not in raw:
+        assert compiled._compiled[tuple(raw)] is not None  # a compiled function took part
+
+
+def test_tap_record_line_is_the_sdk_message_byte_for_byte(stdout_bytes):
+    import datetime
+
+    from tap_oracle_wms.writer import record_line_parts
+
+    out = stdout_bytes()
+    record = {"id": 1, "q": decimal.Decimal("0.10"), "s": 'a"\u00e9', "t": None, "b": True}
+    at = datetime.datetime(2026, 1, 2, 3, 4, 5, 60, tzinfo=datetime.timezone(datetime.timedelta(hours=-3)))
+    for version in (None, 1767323045):
+        for when in (at, at.replace(microsecond=0)):
+            expected = bytes(
+                WmsMessageWriter().format_message(
+                    RecordMessage(stream="allo\u00e7", record=record, version=version, time_extracted=when)
+                )
+            )
+            writer = WmsMessageWriter()
+            assert writer.takes_record_lines()
+            head, tail = record_line_parts("allo\u00e7", version, when)
+            writer.write_record_line(head, record, tail)
+            writer.write_message(StateMessage(value={}))
+            assert out.getvalue().splitlines(keepends=True)[0] == expected
+            out.seek(0)
+            out.truncate()
