@@ -189,6 +189,20 @@ class DialectStrategy:
         """Statement emptying the staging table before a batch, or None when commit empties it."""
         return f"DELETE FROM {staging_ref}"
 
+    #: True when the MERGE reads the batch from a staging table in the target database (Oracle); False when
+    #: it reads the batch's rows straight from the reader's temp table (DuckDB: one connection does both).
+    staging_table = True
+
+    def stage(
+        self, conn: t.Any, reader: t.Any, staging_ref: str, cols: Sequence[tuple[str, str]], select: str
+    ) -> str:
+        """Put the batch's rows (``select``, DuckDB's query over the batch) where the MERGE reads them, inside
+        the batch's transaction; the MERGE's source: the staging table, or the query itself."""
+        if clear := self.clear_staging_sql(staging_ref):
+            conn.execute(clear)
+        self.load_select(conn, reader, staging_ref, cols, select)
+        return staging_ref
+
     def hard_delete_sql(self, table_ref: str, version_col: str) -> str:
         """Delete rows of older table versions (ACTIVATE_VERSION with hard_delete)."""
         v = self.quote(version_col)
@@ -441,9 +455,14 @@ class DuckDBStrategy(DialectStrategy):
             f"INSERT INTO {target_ref} ({names}) SELECT {names} FROM {staging_ref}",
         ]
 
-    def create_staging_sql(self, schema: str | None, staging: str, cols: Sequence[tuple[str, str]]) -> str:
-        table = self._sa_table(None, staging, cols, prefixes=["TEMPORARY"])
-        return str(CreateTable(table).compile(dialect=self.sa_dialect)).strip()
+    staging_table = False
+
+    def stage(
+        self, conn: t.Any, reader: t.Any, staging_ref: str, cols: Sequence[tuple[str, str]], select: str
+    ) -> str:
+        """The batch's temp table lives in the target's own connection: the MERGE and the INSERT read the
+        rows straight from it (copying them into a staging table first cost about as much as the INSERT)."""
+        return f"({select})"
 
     def add_column_sql(self, table_ref: str, column: str, kind: str) -> list[str]:
         return [f"ALTER TABLE {table_ref} ADD COLUMN {self.quote(column)} {self.type_sql(kind)}"]

@@ -251,9 +251,7 @@ class OracleSink(SQLSink[OracleConnector]):
             if not self.strategy.exists_error(exc):
                 raise
 
-    def _read_columns(self, table: str, *, staging: bool = False) -> dict[str, str]:
-        if staging and self.strategy.name == "duckdb":
-            return {}
+    def _read_columns(self, table: str) -> dict[str, str]:
         sql, params = self.strategy.columns_query(self.schema_name, table)
         rows = self._execute(sql, params).fetchall()
         return {row[0]: self.strategy.kind_from_catalog(row) for row in rows}
@@ -308,12 +306,14 @@ class OracleSink(SQLSink[OracleConnector]):
 
     def _sync_staging(self) -> None:
         """Create the staging table once; re-create it only when the target's columns changed."""
+        if not self.strategy.staging_table:
+            return
         stg = staging_name(self.table_name)
         wanted = self._staging_columns()
-        have = self._read_columns(stg, staging=True)
+        have = self._read_columns(stg)
         if have and have == dict(wanted):
             return
-        if have or self.strategy.name == "duckdb":
+        if have:
             try:
                 self._execute(self.strategy.drop_table_sql(self.staging_ref))
             except Exception as exc:  # absent table: nothing to drop
@@ -568,7 +568,9 @@ class OracleSink(SQLSink[OracleConnector]):
             if total and self._too_long:
                 self._widen_too_long()
             if total:
-                self._load_batch(src, times, key_cols, int(total), strict=bool(failed))
+                # without duplicate keys the rows need no last-per-key window
+                dedup = key_cols if dupes else []
+                self._load_batch(src, times, dedup, int(total), strict=bool(failed))
         finally:
             self._drop_batch_table()
         return int(total)
@@ -668,13 +670,11 @@ class OracleSink(SQLSink[OracleConnector]):
         if self.load_method == OVERWRITE and not self._overwritten():
             self._execute(s.delete_all_sql(self.table_ref))
         if self.uses_staging:
-            if clear := s.clear_staging_sql(self.staging_ref):
-                self._execute(clear)
-            s.load_select(self._conn, self._reader(), self.staging_ref, cols, select)
+            source = s.stage(self._conn, self._reader(), self.staging_ref, cols, select)
             names = [c for c, _ in cols]
             whole_rows = set(self._table_kinds) <= set(names)
             for sql in s.upsert_sql(
-                self.table_ref, self.staging_ref, names, self.key_properties, whole_rows=whole_rows
+                self.table_ref, source, names, self.key_properties, whole_rows=whole_rows
             ):
                 self._execute(sql)
         else:
