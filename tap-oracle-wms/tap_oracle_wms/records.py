@@ -97,76 +97,84 @@ class _NotFast(Exception):
     """A value the compiled shaping function leaves to the general path (which shapes it or names it)."""
 
 
-def _fast_timestamp(value: t.Any) -> str:
-    """`to_utc_timestamp(value)[0]` for the forms it converts without its parser (UTC, or a whole-hour
-    offset whose hour is already converted); anything else raises `_NotFast`."""
-    if type(value) is str and len(value) == _CANONICAL_LEN:
-        offset = value[26:]
-        if offset == _UTC_SUFFIX:
-            return value
-        utc_hour = _UTC_HOURS.get(value[:13] + offset)
-        if utc_hour is not None and _MINUTES_TO_MICROS.fullmatch(value, 13, 26):
-            return f"{utc_hour}{value[13:26]}{_UTC_SUFFIX}"
-    raise _NotFast
+def _decimal_remembered(value: str) -> decimal.Decimal | None:
+    """`to_decimal(value)` for a string, remembered (only strings: as keys, `Decimal("5.0") == 5`)."""
+    result = to_decimal(value)
+    if result is not None:
+        if len(_DECIMALS) >= _DECIMALS_MAX:
+            _DECIMALS.clear()
+        _DECIMALS[value] = result
+    return result
 
 
-def _fast_decimal(value: t.Any) -> decimal.Decimal | None:
-    """`to_decimal(value)`, remembered by decimal string (only strings: `Decimal("5.0") == 5` as keys)."""
-    if type(value) is str:
-        result = _DECIMALS.get(value)
-        if result is None:
-            result = to_decimal(value)
-            if result is not None:
-                if len(_DECIMALS) >= _DECIMALS_MAX:
-                    _DECIMALS.clear()
-                _DECIMALS[value] = result
-        return result
-    return to_decimal(value)
+# The compiled function's code per field kind (VAR: the field's variable, KEY: its `_key` column's).
+# TIMESTAMP: `to_utc_timestamp` for UTC text and for a whole-hour offset whose hour is already converted.
+_TIMESTAMP_CODE = """\
+    if VAR is None or VAR == '':
+        VAR = None
+    elif type(VAR) is not str or len(VAR) != 32:
+        raise NotFast
+    elif VAR[26:] != '+00:00':
+        hour = utc_hours_get(VAR[:13] + VAR[26:])
+        if hour is None or not minutes_to_micros(VAR, 13, 26):
+            raise NotFast
+        VAR = f'{hour}{VAR[13:26]}+00:00'
+"""
+_DECIMAL_CODE = """\
+    if type(VAR) is str:
+        number = decimals_get(VAR)
+        VAR = decimal_remembered(VAR) if number is None else number
+    else:
+        VAR = to_decimal(VAR)
+"""
+_FOREIGN_KEY_CODE = """\
+    if type(VAR) is dict:
+        KEY = VAR['key']
+        VAR = VAR['id']
+    elif VAR is None or type(VAR) is int:
+        KEY = None
+    else:
+        raise NotFast
+"""
 
 
 def compile_shape(plan: dict[str, int], keys: tuple[str, ...]) -> t.Callable[[dict], dict] | None:
     """A shaping function for records whose keys are exactly `keys`, in that order (None if a key is not
     in the plan: the general path warns about it).
 
-    The function unpacks the record's values in one step and builds the output with one dict display, in
-    the record's key order, following the plan field by field as `RecordShaper.shape_general` does. Values
-    it does not handle itself (an hour not converted yet, a malformed value) raise, and the caller shapes
-    that record through the general path, which gives the same output or names the error.
+    The function unpacks the record's values in one step, converts them field by field as
+    `RecordShaper.shape_general` does, and builds the output with one dict display in the record's key
+    order. What it does not handle itself (an hour not converted yet, a foreign-key object without `id`
+    or `key`, a malformed value) raises, and the caller shapes that record through the general path,
+    which gives the same output or names the error.
     """
     if not keys or any(name not in plan for name in keys):
         return None
-    lines, items = [], []
+    code, items = [], []
     for i, name in enumerate(keys):
         kind, var = plan[name], f"v{i}"
-        if kind == PLAIN:
-            items.append(f"{name!r}: {var}")
-        elif kind == TIMESTAMP:
-            lines.append(f"    {var} = None if {var} is None or {var} == '' else ts({var})")
-            items.append(f"{name!r}: {var}")
+        if kind == DROP:
+            continue
+        items.append(f"{name!r}: {var}")
+        if kind == TIMESTAMP:
+            code.append(_TIMESTAMP_CODE.replace("VAR", var))
         elif kind == DECIMAL:
-            lines.append(f"    {var} = dec({var})")
-            items.append(f"{name!r}: {var}")
+            code.append(_DECIMAL_CODE.replace("VAR", var))
         elif kind == FOREIGN_KEY:
-            lines += [
-                f"    if type({var}) is dict:",
-                f"        k{i} = {var}.get('key')",
-                f"        {var} = {var}.get('id')",
-                f"    elif {var} is None or type({var}) is int:",
-                f"        k{i} = None",
-                "    else:",
-                "        raise NotFast",
-            ]
-            items += [f"{name!r}: {var}", f"{key_column(name)!r}: k{i}"]
+            code.append(_FOREIGN_KEY_CODE.replace("VAR", var).replace("KEY", f"k{i}"))
+            items.append(f"{key_column(name)!r}: k{i}")
     unpack = ", ".join(f"v{i}" for i in range(len(keys)))
-    source = "\n".join(
-        [
-            "def shape(raw):",
-            f"    {unpack}, = raw.values()",
-            *lines,
-            "    return {" + ", ".join(items) + "}",
-        ]
+    source = (
+        f"def shape(raw):\n    {unpack}, = raw.values()\n{''.join(code)}    return {{{', '.join(items)}}}\n"
     )
-    namespace: dict[str, t.Any] = {"ts": _fast_timestamp, "dec": _fast_decimal, "NotFast": _NotFast}
+    namespace: dict[str, t.Any] = {
+        "NotFast": _NotFast,
+        "utc_hours_get": _UTC_HOURS.get,
+        "minutes_to_micros": _MINUTES_TO_MICROS.fullmatch,
+        "decimals_get": _DECIMALS.get,
+        "decimal_remembered": _decimal_remembered,
+        "to_decimal": to_decimal,
+    }
     exec(compile(source, f"<shape {len(keys)} fields>", "exec"), namespace)  # names enter as repr() literals
     return t.cast("t.Callable[[dict], dict]", namespace["shape"])
 
@@ -195,23 +203,38 @@ class RecordShaper:
         )
 
     def shape(self, raw: dict[str, t.Any]) -> dict[str, t.Any]:
-        """Return the contract record for `raw` (a new dict; `raw` is not modified).
+        """Return the contract record for `raw` (a new dict; `raw` is not modified)."""
+        return next(self.shape_all((raw,)))
 
-        Through the function compiled for the record's key order when there is one; a record it leaves
-        aside (see `compile_shape`) goes through `shape_general`.
+    def shape_all(self, raws: t.Iterable[dict[str, t.Any]]) -> t.Iterator[dict[str, t.Any]]:
+        """`shape` for each record of `raws` (a page), in order.
+
+        Through the function compiled for the record's key order (records of a page share one, so the
+        order is compared with the record before's); a record it leaves aside (see `compile_shape`) goes
+        through `shape_general`.
         """
-        keys = tuple(raw)
+        last_keys: tuple[str, ...] | None = None
+        fast: t.Callable[[dict], dict] | None = None
+        for raw in raws:
+            keys = tuple(raw)
+            if keys != last_keys:
+                last_keys, fast = keys, self._compiled_for(keys)
+            if fast is not None:
+                try:
+                    yield fast(raw)
+                    continue
+                except Exception:  # the general path shapes it, or raises the error naming the field
+                    pass
+            yield self.shape_general(raw)
+
+    def _compiled_for(self, keys: tuple[str, ...]) -> t.Callable[[dict], dict] | None:
+        """The function compiled for records with `keys` (compiled on first sight; None: general path)."""
         try:
-            fast = self._compiled[keys]
+            return self._compiled[keys]
         except KeyError:
             fast = compile_shape(self.plan, keys) if len(self._compiled) < _COMPILED_MAX else None
             self._compiled[keys] = fast
-        if fast is not None:
-            try:
-                return fast(raw)
-            except Exception:  # the general path shapes it, or raises the error naming the field
-                pass
-        return self.shape_general(raw)
+            return fast
 
     def shape_general(self, raw: dict[str, t.Any]) -> dict[str, t.Any]:
         """`shape`, field by field through the plan: warns about unknown fields and naive timestamps,

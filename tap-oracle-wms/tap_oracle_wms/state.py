@@ -68,7 +68,11 @@ class WmsStateManager(StreamStateManager):
         value = latest_record.get(replication_key)
         if value is None:
             return
-        state = self.get_context_state(context)
+        # Without a context, the stream's own state dict (what `get_context_state` returns), looked up
+        # directly: this runs once per record.
+        state = self.tap_state.get("bookmarks", {}).get(self.stream_name) if context is None else None
+        if state is None:
+            state = self.get_context_state(context)
         if not self._started:
             self.begin(context, replication_key)
         if self._max_seen is None or value >= self._max_seen:

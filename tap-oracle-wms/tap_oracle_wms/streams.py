@@ -155,9 +155,7 @@ class EntityStream(WmsStream):
             self._direct_lines = self._direct_lines[:1] + record_line_parts(
                 self.stream_maps[0].stream_alias, self._stream_version, self._page_time
             )
-        shape = self.shaper.shape
-        for raw in raw_records:
-            yield shape(raw)
+        yield from self.shaper.shape_all(raw_records)
 
     def deselected_properties(self) -> list[str]:
         """Top-level properties the catalog deselects (computed once; records are flat)."""
@@ -204,7 +202,7 @@ class EntityStream(WmsStream):
             record.pop(name, None)
         writer, head, tail = direct
         writer.write_record_line(head, record, tail)
-        self.state_manager.is_flushed = False
+        (self._state_manager or self.state_manager).is_flushed = False
 
     def _direct_record_lines(self) -> tuple[WmsMessageWriter, bytes, bytes] | bool:
         """What `_write_record_message` writes lines with, or False if the SDK's messages are needed."""
@@ -222,10 +220,13 @@ class EntityStream(WmsStream):
 
     # The SDK's per-record bookkeeping, through its hooks, without work that is the same for every record.
 
-    def generate_child_contexts(self, record: dict, context: t.Any) -> t.Iterable[t.Any]:
-        """No child streams: no child context (the SDK's default copies every record to make one)."""
-        if self.child_streams:
-            yield from super().generate_child_contexts(record, context)
+    def _process_record(
+        self, record: dict[str, t.Any], child_context: t.Any = None, partition_context: t.Any = None
+    ) -> None:
+        """The SDK's step for child streams and partition keys; without either, nothing to do (the SDK's
+        default would still copy every record to make a child context no stream reads)."""
+        if self.child_streams or partition_context:
+            super()._process_record(record, child_context=child_context, partition_context=partition_context)
 
     def _increment_stream_state(self, latest_record: dict[str, t.Any], *, context: t.Any = None) -> None:
         """The SDK's bookmark step, the stream's replication mode read once per stream, not per record."""
@@ -234,7 +235,7 @@ class EntityStream(WmsStream):
             super()._increment_stream_state(latest_record, context=context)
             self._state_key = self.replication_key if self.replication_method == "INCREMENTAL" else False
         elif key and latest_record:
-            self.state_manager.increment_state(latest_record, context=context, replication_key=key)
+            self._state_manager.increment_state(latest_record, context=context, replication_key=key)
 
     def get_record_counter(
         self, *, endpoint: str | None = None, log_interval: float = metrics.DEFAULT_LOG_INTERVAL
