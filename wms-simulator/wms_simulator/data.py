@@ -90,6 +90,7 @@ class Dataset:
         """`root` ends with `/entity/`; record and foreign-key urls are built from it."""
         self.url_root = root
         self._prefix: dict[str, str] = {}
+        self._fk_memo: dict[tuple[str, int, str], dict] = {}
 
     def _fk(self, target: str, ident: int, key: str) -> dict:
         prefix = self._prefix.get(target)
@@ -98,6 +99,17 @@ class Dataset:
                 "" if target in UNEXPOSED_EMPTY_URL else f"{self.url_root}{target}/"
             )
         return {"id": ident, "key": key, "url": f"{prefix}{ident}" if prefix else ""}
+
+    def _fk_repeated(self, target: str, ident: int, key: str) -> dict:
+        """`_fk` for a reference many consecutive rows share (a wave, a unit): a copy of a memoised object,
+        3x cheaper than building it, and still a fresh dict per row (callers may change what they get)."""
+        memo = self._fk_memo
+        fk = memo.get((target, ident, key))
+        if fk is None:
+            if len(memo) > 4096:
+                memo.clear()
+            fk = memo[(target, ident, key)] = self._fk(target, ident, key)
+        return fk.copy()
 
     # ----- timeline --------------------------------------------------------------------------------
     def base_create_us(self, entity: str, i: int) -> int:
@@ -364,51 +376,51 @@ class Dataset:
         }
 
     def _gen_allocation(self, a: int) -> dict:
-        b = Bits(self.salt["allocation"] ^ a)
+        # The hottest function of a benchmark (one call per row served): methods bound to locals, every
+        # draw in the same order as ever (a row is a pure function of seed and id).
+        draw = Bits(self.salt["allocation"] ^ a).draw
+        fk, shared = self._fk, self._fk_repeated
         create_us, mod_us = self.base_create_us("allocation", a), self.base_mod_us("allocation", a)
-        cu, mu = USERS[b.draw(len(USERS))], USERS[b.draw(len(USERS))]
+        cu, mu = USERS[draw(len(USERS))], USERS[draw(len(USERS))]
         d = self.dtl_of_base_alloc(a)
-        status = ALLOCATION_STATUSES[b.draw(4)]
-        qty = b.draw(24) + 1
-        alloc_qty = f"{qty}.5" if b.draw(20) == 0 else str(qty)
-        packed = (str(qty) if b.draw(3) else str(b.draw(qty))) if status >= 90 else "0"
+        status = ALLOCATION_STATUSES[draw(4)]
+        qty = draw(24) + 1
+        alloc_qty = f"{qty}.5" if draw(20) == 0 else str(qty)
+        packed = (str(qty) if draw(3) else str(draw(qty))) if status >= 90 else "0"
         kind = self.anomaly_kind(a) if self.anomaly_rate else None
         if kind == "zero_alloc":
             alloc_qty, packed = "0", "0"
         elif kind == "over_packed":
-            packed = str(qty + 1 + b.draw(5))
+            packed = str(qty + 1 + draw(5))
         picked = status >= 90
-        inv = 500_000 + b.draw(2_000_000)
+        inv = 500_000 + draw(2_000_000)
         task = 700_000 + a // 3
         wave = 9_000 + a // 50
-        lpn = b.draw(4)
-        picked_ts = None
-        if picked:
-            picked_ts = fmt_ts((create_us + mod_us) // 2)
+        lpn = draw(4)
         return {
             "id": a,
             "create_user": cu,
             "create_ts": fmt_ts(create_us),
             "mod_user": mu,
             "mod_ts": fmt_ts(mod_us),
-            "order_dtl_id": self._fk("order_dtl", d, self._dtl_key_cached(d)),
-            "from_inventory_id": self._fk("inventory", inv, str(inv)),
-            "to_inventory_id": self._fk("inventory", inv + 1, str(inv + 1)) if picked else None,
+            "order_dtl_id": shared("order_dtl", d, self._dtl_key_cached(d)),
+            "from_inventory_id": fk("inventory", inv, str(inv)),
+            "to_inventory_id": fk("inventory", inv + 1, str(inv + 1)) if picked else None,
             "status_id": status,
             "alloc_qty": alloc_qty,
             "packed_qty": packed,
-            "type_id": self._fk("allocation_type", 1, "ORDER"),
-            "wave_id": self._fk("wave", wave, f"W{wave:08d}") if status else None,
-            "task_id": self._fk("task", task, f"T{task:09d}") if status else None,
-            "alloc_uom_id": self._fk("uom", 1, "UNITS"),
+            "type_id": shared("allocation_type", 1, "ORDER"),
+            "wave_id": shared("wave", wave, f"W{wave:08d}") if status else None,
+            "task_id": shared("task", task, f"T{task:09d}") if status else None,
+            "alloc_uom_id": shared("uom", 1, "UNITS"),
             "cartonize_uom_id": None,
-            "task_seq_nbr": b.draw(50) + 1,
-            "ob_lpn_type_id": self._fk("container_type", lpn, f"BOX{lpn}") if lpn else None,
-            "mhe_system_id": self._fk("mhe_system", 1, "SORTER") if b.draw(40) == 0 else None,
-            "pick_user": USERS[b.draw(len(USERS))] if picked else "",
-            "picked_ts": picked_ts,
-            "pick_locn_str": f"A-{b.draw(40):02d}-{b.draw(20):02d}-{b.draw(6):02d}",
-            "final_oblpn_nbr": f"OL{a:010d}" if status == 99 and b.draw(2) else "",
+            "task_seq_nbr": draw(50) + 1,
+            "ob_lpn_type_id": shared("container_type", lpn, f"BOX{lpn}") if lpn else None,
+            "mhe_system_id": shared("mhe_system", 1, "SORTER") if draw(40) == 0 else None,
+            "pick_user": USERS[draw(len(USERS))] if picked else "",
+            "picked_ts": fmt_ts((create_us + mod_us) // 2) if picked else None,
+            "pick_locn_str": f"A-{draw(40):02d}-{draw(20):02d}-{draw(6):02d}",
+            "final_oblpn_nbr": f"OL{a:010d}" if status == 99 and draw(2) else "",
             "is_picking_flg": status == 10,
         }
 

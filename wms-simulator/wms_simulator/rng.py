@@ -35,11 +35,12 @@ class Bits:
 
     def draw(self, n: int) -> int:
         """A value in range(n); refills from the next hash when the current one runs low."""
-        if self._h < (n << 8):
+        h = self._h
+        if h < (n << 8):
             self._k += 1
-            self._h = mix(self._key + self._k * 0x632BE59BD9B4E019)
-        self._h, r = divmod(self._h, n)
-        return r
+            h = mix(self._key + self._k * 0x632BE59BD9B4E019)
+        self._h = h // n
+        return h % n
 
     def chance(self, p: float) -> bool:
         """True with probability p (resolution 1e-6)."""

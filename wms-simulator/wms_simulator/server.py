@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, quote, urlsplit
 
+import msgspec
+
 from .auth import Auth
 from .data import ENTITIES, Dataset
 from .faults import Fault, Faults
@@ -37,13 +39,11 @@ ERROR_MESSAGES = {
 }
 
 
-# UTF-8 text rather than \u escapes, and no circular-reference bookkeeping (rows are trees): the
-# stdlib encoder's two costly options, about 40 % of the time it takes to render a page of 1,250 rows.
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, check_circular=False)
-
-
-def dumps(obj: object) -> bytes:
-    return _ENCODER.encode(obj).encode()
+# msgspec's encoder: compact UTF-8 JSON, byte for byte what the stdlib's `json` writes with
+# `separators=(",", ":"), ensure_ascii=False` for the values served here (str, int, bool, None, lists,
+# dicts), in a tenth of its time (the stdlib encoder took 40 % of rendering a page of 1,250 rows).
+_ENCODER = msgspec.json.Encoder()
+dumps = _ENCODER.encode
 
 
 def error_body(status: int, message: str | None = None, details: dict | None = None, code: str = "") -> dict:

@@ -14,6 +14,7 @@ FACILITY_TZ = timezone(timedelta(hours=-3))
 _DAY_US = 86_400_000_000
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _day_cache: dict[int, str] = {}
+_HM = [f"{h:02d}:{m:02d}" for h in range(24) for m in range(60)]  # every minute of a day
 _RAW_PLUS = re.compile(r"^(.*\d)\s(\d{2}(?::?\d{2})?)$")
 
 
@@ -24,15 +25,15 @@ def to_us(dt: datetime) -> int:
 
 
 def fmt_ts(us: int) -> str:
-    """Render like the tenant: `2025-05-31T21:00:01.831732-03:00` (cached per day, no datetime objects)."""
-    days, rem = divmod(us + FACILITY_OFFSET_US, _DAY_US)
+    """Render like the tenant: `2025-05-31T21:00:01.831732-03:00` (no datetime objects: the dates and the
+    1,440 `HH:MM` of a day are cached)."""
+    secs, micro = divmod(us + FACILITY_OFFSET_US, 1_000_000)
+    days, second = divmod(secs, 86_400)
     day = _day_cache.get(days)
     if day is None:
         day = _day_cache[days] = date.fromordinal(_EPOCH_ORDINAL + days).isoformat()
-    secs, micro = divmod(rem, 1_000_000)
-    hours, secs = divmod(secs, 3600)
-    minutes, secs = divmod(secs, 60)
-    return f"{day}T{hours:02d}:{minutes:02d}:{secs:02d}.{micro:06d}-03:00"
+    minute, second = divmod(second, 60)
+    return f"{day}T{_HM[minute]}:{second:02d}.{micro:06d}-03:00"
 
 
 def parse_ts(value: str) -> int:
