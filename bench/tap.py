@@ -9,8 +9,14 @@ Measured beside it, interleaved in one run and against the same simulator proces
   served) fetched and JSON-decoded with plain `requests`, no Singer.
 
     .venv/bin/python -m bench.tap --rows 100000 1000000 --repeats 3
-    .venv/bin/python -m bench.tap --rows 10000000 --repeats 1 --tap-only
+    .venv/bin/python -m bench.tap --rows 100000 --repeats 3 --warm
+    .venv/bin/python -m bench.tap --rows 10000000 --repeats 1 --tap-only --warm
     .venv/bin/python -m bench.tap --rows 100000 --repeats 3 --tap-only --revisions 10dca4a 29af929
+
+`--warm` serves the pages from the simulator's page cache (`allocation_simulator(rows, warm=True)`), so the
+server's share of each figure is small and the tap's own work shows; without it, the simulator generates
+every page as it is requested. The tables give CPU seconds (user + system) of the measured process beside
+wall time: the simulator's work is not in them, and they move less than wall time with other people's load.
 
 `--revisions` adds the tap as it was at earlier commits (checked out as git worktrees under .bench/, run
 with the current SDK and simulator), for before/after figures measured side by side in one run.
@@ -19,6 +25,7 @@ with the current SDK and simulator), for before/after figures measured side by s
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import os
 import shutil
@@ -164,11 +171,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--revisions", nargs="*", default=[], help="also measure the tap as it was at these git commits"
     )
+    parser.add_argument(
+        "--warm", action="store_true", help="serve the pages from the simulator's page cache (warm=True)"
+    )
     args = parser.parse_args(argv)
+    warm = args.warm and "warm" in inspect.signature(allocation_simulator).parameters
+    if args.warm and not warm:
+        print(
+            "bench.tap: this tree's allocation_simulator has no warm=True; the simulator runs cold",
+            file=sys.stderr,
+        )
+    simulator_options = {"warm": True} if warm else {}
 
     figures = []
     for rows in args.rows:
-        with allocation_simulator(rows) as sim:
+        with allocation_simulator(rows, **simulator_options) as sim:
             figures += interleaved(
                 SUITE, rows, subjects(sim.base_url, rows, args.tap_only, args.revisions), args.repeats
             )
@@ -181,7 +198,8 @@ def main(argv: list[str] | None = None) -> None:
     command = "python -m bench.tap " + " ".join(sys.argv[1:] if argv is None else argv)
     markdown = "\n".join(
         [
-            f"### tap: {', '.join(f'{r:,}' for r in args.rows)} allocation rows, simulator -> /dev/null",
+            f"### tap: {', '.join(f'{r:,}' for r in args.rows)} allocation rows, "
+            f"{'warm' if warm else 'cold'} simulator -> /dev/null",
             "",
             ratio_table(figures, reference),
             "",
