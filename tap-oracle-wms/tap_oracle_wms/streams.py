@@ -134,6 +134,7 @@ class EntityStream(WmsStream):
         return params
 
     def parse_response(self, response: requests.Response) -> t.Iterable[dict[str, t.Any]]:
+        """The page's records, shaped (an iterator: one generator less between the SDK and the shaper)."""
         raw_records = self.page_records(response)
         self._pages += 1
         self._records_seen += len(raw_records)
@@ -155,7 +156,7 @@ class EntityStream(WmsStream):
             self._direct_lines = self._direct_lines[:1] + record_line_parts(
                 self.stream_maps[0].stream_alias, self._stream_version, self._page_time
             )
-        yield from self.shaper.shape_all(raw_records)
+        return self.shaper.shape_all(raw_records)
 
     def deselected_properties(self) -> list[str]:
         """Top-level properties the catalog deselects (computed once; records are flat)."""
@@ -302,7 +303,9 @@ class EntityStream(WmsStream):
         )
 
     def get_records(self, context: t.Any) -> t.Iterable[dict[str, t.Any]]:
-        yield from super().get_records(context)
+        """`RESTStream.get_records` (which is `request_records`, called here directly), then the final
+        progress line."""
+        yield from self.request_records(context)
         self.log_progress(final=True)
 
 
