@@ -34,6 +34,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--required-style", choices=REQUIRED_STYLES, default="bool")
     p.add_argument("--page-size-default", type=int, default=100, help="page size without ?page_size")
     p.add_argument("--sequenced-ordering", choices=("honour", "ignore"), default="honour")
+    p.add_argument(
+        "--page-cache-mb",
+        type=float,
+        default=0,
+        help="keep encoded data pages up to this many MB and serve repeats from them (default 0: off)",
+    )
     return p
 
 
@@ -55,6 +61,7 @@ def main(argv: list[str] | None = None) -> None:
             client_secret=args.client_secret,
             token_ttl=args.token_ttl,
             sequenced_ordering=args.sequenced_ordering,
+            page_cache_mb=args.page_cache_mb,
         )
         sim.start()
     except (ValueError, OSError) as exc:

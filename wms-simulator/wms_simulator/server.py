@@ -96,6 +96,7 @@ class WmsSimulator:
         users: dict[str, str] | None = None,
         forbidden_users: tuple[str, ...] | list[str] | set[str] = (),
         sequenced_ordering: str = "honour",
+        page_cache_mb: float = 0,
     ) -> None:
         if describe_variant not in DESCRIBE_VARIANTS:
             raise ValueError(f"describe_variant must be one of {DESCRIBE_VARIANTS}, got {describe_variant!r}")
@@ -105,6 +106,8 @@ class WmsSimulator:
             raise ValueError(f"sequenced_ordering must be 'honour' or 'ignore', got {sequenced_ordering!r}")
         if not 1 <= page_size_default <= page_size_max:
             raise ValueError(f"page_size_default must be within 1..{page_size_max}, got {page_size_default}")
+        if page_cache_mb < 0:
+            raise ValueError(f"page_cache_mb must be >= 0 (0 = no cache), got {page_cache_mb!r}")
         if not environment or "/" in environment:
             raise ValueError(f"environment must be a single path segment, got {environment!r}")
         self.seed = seed
@@ -129,6 +132,7 @@ class WmsSimulator:
         self._thread: threading.Thread | None = None
         self._positions: OrderedDict = OrderedDict()
         self._counts: OrderedDict = OrderedDict()
+        self.page_cache = PageCache(int(page_cache_mb * 1024 * 1024))
 
     # ----- lifecycle -------------------------------------------------------------------------------
     def start(self) -> WmsSimulator:
@@ -246,6 +250,22 @@ class WmsSimulator:
             raise ValueError(f"unknown entity {entity!r}; known: {list(ENTITIES)}")
 
     # ----- pages -----------------------------------------------------------------------------------
+    def _page_body(self, entity: str, path: str, params: dict[str, str]) -> bytes:
+        """A data page encoded; with `page_cache_mb`, from the cache when the same page of the same data
+        was rendered before (errors are never stored: they raise)."""
+        cache = self.page_cache
+        if not cache.budget:
+            return dumps(self._page(entity, path, params))
+        data = self.data
+        with data.lock:
+            cache.follow((data.version, data.clock_us))
+            key = (self.root_url, path, tuple(sorted(params.items())))
+            body = cache.get(key)
+            if body is None:
+                body = dumps(self._page(entity, path, params))
+                cache.put(key, body)
+            return body
+
     def _page(self, entity: str, path: str, params: dict[str, str]) -> dict:
         raw_size = params.get("page_size")
         try:
@@ -362,6 +382,61 @@ class WmsSimulator:
         merged[name] = value
         qs = "&".join(f"{quote(k, safe='!')}={quote(v, safe=',:')}" for k, v in merged.items())
         return f"{self.root_url}{path}?{qs}"
+
+
+class PageCache:
+    """Encoded bodies of successful data pages, least recently used first out, within `budget` bytes.
+
+    Keyed by root URL, entity path and the query parameters as parsed (decoded, sorted), for one state of
+    the data: any update, insert or clock change empties it (`follow`). Only the rendering is saved:
+    the handler authenticates, injects faults, logs and calls `on_request` callbacks on every request.
+    """
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.bytes = self.hits = self.misses = 0
+        self._entries: OrderedDict[tuple, bytes] = OrderedDict()
+        self._stamp: tuple | None = None
+        self._lock = threading.Lock()
+
+    def follow(self, stamp: tuple) -> None:
+        """Drop every entry when the data changed since the last page (`stamp`: version and clock)."""
+        with self._lock:
+            if stamp != self._stamp:
+                self._entries.clear()
+                self.bytes = 0
+                self._stamp = stamp
+
+    def get(self, key: tuple) -> bytes | None:
+        with self._lock:
+            body = self._entries.get(key)
+            if body is None:
+                self.misses += 1
+            else:
+                self.hits += 1
+                self._entries.move_to_end(key)
+            return body
+
+    def put(self, key: tuple, body: bytes) -> None:
+        if len(body) > self.budget:
+            return
+        with self._lock:
+            old = self._entries.pop(key, None)
+            self.bytes += len(body) - (len(old) if old is not None else 0)
+            self._entries[key] = body
+            while self.bytes > self.budget:
+                _, dropped = self._entries.popitem(last=False)
+                self.bytes -= len(dropped)
+
+    def stats(self) -> dict[str, int]:
+        with self._lock:
+            return {
+                "budget_bytes": self.budget,
+                "bytes": self.bytes,
+                "entries": len(self._entries),
+                "hits": self.hits,
+                "misses": self.misses,
+            }
 
 
 def _remember(cache: OrderedDict, key: object, value: object, limit: int = 256) -> None:
@@ -490,7 +565,7 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception as exc:  # a simulator bug must still answer, visibly
             traceback.print_exc()
             return self._error(500, f"Simulator error: {exc!r}")
-        payload = dumps(out)
+        payload = out if isinstance(out, bytes) else dumps(out)
         if fault is not None and fault.kind in ("truncate", "incomplete"):
             cut = payload[: len(payload) // 2]
             if fault.kind == "truncate":
@@ -531,7 +606,7 @@ class _Handler(BaseHTTPRequestHandler):
         for callback in sim._callbacks:
             callback(info)
         canonical = f"/{sim.environment}/wms/lgfapi/{sim.api_version}/entity/{entity}/"
-        return sim._page(entity, canonical, params)
+        return sim._page_body(entity, canonical, params)
 
     # ----- admin -----------------------------------------------------------------------------------
     def _admin(self, method: str, rest: list[str], body: bytes) -> None:
@@ -542,6 +617,9 @@ class _Handler(BaseHTTPRequestHandler):
             if method == "GET" and len(rest) == 2 and rest[0] == "records":
                 lines = b"".join(dumps(r) + b"\n" for r in sim.records(rest[1]))
                 self._send(200, lines, {"Content-Type": "application/x-ndjson"})
+                return
+            if method == "GET" and rest == ["page_cache"]:
+                self._send(200, dumps(sim.page_cache.stats()))
                 return
             if method == "GET" and rest == ["requests"]:
                 lines = b"".join(
