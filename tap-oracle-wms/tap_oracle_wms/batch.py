@@ -20,6 +20,7 @@ import decimal
 import gzip
 import typing as t
 import uuid
+from itertools import islice
 
 from singer_sdk.contrib.msgspec import encoder as record_encoder
 from singer_sdk.helpers._batch import BaseBatchFileEncoding, BatchConfig, StorageTarget
@@ -36,8 +37,9 @@ FORMATS = ("jsonl", "parquet")
 COMPRESSIONS = ("gzip", "none")
 # gzip level: the files are transient hand-overs, so speed beats the last few percent of size.
 GZIP_LEVEL = 1
-# Encoded JSONL lines are gathered into writes of about this many bytes.
-WRITE_CHUNK_BYTES = 1 << 20
+# Records are pulled from the SDK's record loop and written this many at a time (one encoding call and one
+# write for all of them in JSONL), never past a file's limit.
+PULL_CHUNK = 1000
 
 
 def batch_config_from_settings(config: t.Mapping[str, t.Any]) -> BatchConfig | None:
@@ -97,19 +99,12 @@ class _JsonlFile:
             if compression == "gzip"
             else raw
         )
-        self._pending = bytearray()
 
-    def write(self, record: dict[str, t.Any]) -> None:
-        # The encoder of the tap's RECORD messages: the same text for every value.
-        record_encoder.encode_into(record, self._pending, -1)
-        self._pending += b"\n"
-        if len(self._pending) >= WRITE_CHUNK_BYTES:
-            self._out.write(self._pending)
-            self._pending.clear()
+    def write(self, records: list[dict[str, t.Any]]) -> None:
+        # The encoder of the tap's RECORD messages: the same text for every value, a line per record.
+        self._out.write(record_encoder.encode_lines(records))
 
     def close(self) -> None:
-        self._out.write(self._pending)
-        self._pending.clear()
         if self._out is not self._raw:
             self._out.close()
 
@@ -164,10 +159,9 @@ class _ParquetFile:
         self._fields = arrow_fields(schema)
         self._columns: dict[str, list[t.Any]] = {name: [] for name, _ in self._fields}
 
-    def write(self, record: dict[str, t.Any]) -> None:
-        get = record.get
+    def write(self, records: list[dict[str, t.Any]]) -> None:
         for name, column in self._columns.items():
-            column.append(get(name))
+            column.extend([record.get(name) for record in records])
 
     def close(self) -> None:
         import pyarrow as pa
@@ -205,23 +199,21 @@ def write_batches(
     prefix = storage.prefix or ""
     suffix = file_suffix(encoding)
     iterator = iter(records)
+    limit = batch_config.batch_size
     number = 0
     while True:
-        first = next(iterator, None)
-        if first is None:
+        # Never pull a record past the file's limit: a record pulled advances the bookmark.
+        chunk = list(islice(iterator, min(PULL_CHUNK, limit)))
+        if not chunk:
             return
         number += 1
         filename = f"{prefix}{run_id}-{number:05d}{suffix}"
         with storage.open(filename, "wb") as raw:
             out = writer_type(raw, encoding.compression, schema)
-            out.write(first)
-            count = 1
-            # Never pull a record past the file's limit: a record pulled advances the bookmark.
-            while count < batch_config.batch_size:
-                record = next(iterator, None)
-                if record is None:
-                    break
-                out.write(record)
-                count += 1
+            count = 0
+            while chunk:
+                out.write(chunk)
+                count += len(chunk)
+                chunk = list(islice(iterator, min(PULL_CHUNK, limit - count)))
             out.close()
         yield encoding, [storage.get_url(filename)]
