@@ -16,10 +16,13 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import functools
 import os
 import tempfile
+import threading
 import time
 import typing as t
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -95,6 +98,38 @@ def _local_path(stream: str, url: str) -> str:
         return unquote(parsed.path) if parsed.scheme else url
     msg = f"Stream '{stream}': BATCH file {url} is not a local file (only file:// manifests are supported)"
     raise BatchMessageError(msg)
+
+
+class LoadQueue:
+    """The target's loads, run one at a time in order on a worker thread, so the reader spools the next batch
+    while DuckDB (which releases the GIL) loads the last one. A load is queued only once the one before it is
+    done; every STATE written, and every use of a connection outside a load, waits for them first (``wait``),
+    so a STATE still follows the commit of the data before it. After a failed load nothing more is loaded
+    and ``wait`` raises its error."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()  # the SDK may drain several sinks from threads at once
+        self._pool: ThreadPoolExecutor | None = None
+        self._running: Future | None = None
+        self._error: BaseException | None = None
+
+    def submit(self, load: t.Callable[[], None]) -> None:
+        with self._lock:
+            self.wait()
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="target-oracle-load")
+            self._running = self._pool.submit(load)
+
+    def wait(self) -> None:
+        with self._lock:
+            running, self._running = self._running, None
+            if running is not None:
+                try:
+                    running.result()
+                except BaseException as exc:
+                    self._error = exc
+            if self._error is not None:
+                raise self._error
 
 
 class TargetLoadError(RuntimeError):
@@ -209,6 +244,7 @@ class OracleSink(SQLSink[OracleConnector]):
     def setup(self) -> None:
         """Create or evolve the target table and the staging table, and prepare per-column converters."""
         self._props, self._columns = self._plan_columns()
+        self._wait_loads()  # a load of another sink (maybe into this very table) finishes first
         remove_orphan_spools()
         self._conn = self.connector.open_dbapi()
         if self.schema_name and (sql := self.strategy.create_schema_sql(self.schema_name)):
@@ -427,13 +463,26 @@ class OracleSink(SQLSink[OracleConnector]):
             self._validator = validator
 
     def process_batch(self, context: dict) -> None:
-        """Load what this batch holds: the gathered BATCH files, or the spooled records (then the spool file
-        is removed). Never both: records arriving after gathered files load those files first, and a BATCH
-        message arriving after records loads those records first, so message order is kept."""
+        """Hand what this batch holds to the target's load queue (``LoadQueue``, one load at a time on a
+        worker thread while the reader goes on): the gathered BATCH files, or the spooled records. Never
+        both at once in practice: records arriving after gathered files drain those files first, and a BATCH
+        message arriving after records drains those records first, so message order is kept."""
         if self._pending is not None:
-            self._load_gathered()
-        if self._spool is None:
-            return
+            fmt, compression, paths = self._pending
+            self._pending = None
+            self._submit(self._load_files, ld.Source(tuple(paths), fmt, compression))
+        if self._spool is not None:
+            self._submit(self._load_spool, self._close_spool())
+
+    def _submit(self, load: t.Callable[..., None], *args: t.Any) -> None:
+        self._target_ref.loads.submit(functools.partial(load, *args))
+
+    def _wait_loads(self) -> None:
+        """Wait for every queued load (of any sink) before using a connection here; raises a load's error."""
+        self._target_ref.loads.wait()
+
+    def _close_spool(self) -> str:
+        """Close this batch's spool file (the next record opens a new one); its path."""
         self._spool.close()
         if self._direct_records:  # the SDK counts the records of its own path
             self.record_counter_metric.increment(self._direct_records)
@@ -441,10 +490,21 @@ class OracleSink(SQLSink[OracleConnector]):
         path = self._spool_path
         self._spool = None
         self.write_spool = self._spool_write
+        return path
+
+    def _load_spool(self, path: str, files: ld.Source | None = None) -> None:
+        """Load a spool file, then remove it; ``files``: the BATCH files it was made from, counted and
+        removed once it is committed."""
         try:
-            self._load_source(ld.Source((path,), messages=True), "records")
+            count = self._load_source(ld.Source((path,), messages=True), "records")
         finally:
             Path(path).unlink(missing_ok=True)
+        if files is not None:
+            self._files_loaded(files, count)
+
+    def _load_files(self, source: ld.Source) -> None:
+        """Gathered BATCH files as one batch; removed once committed (unless ``keep_batch_files``)."""
+        self._files_loaded(source, self._load_source(source, f"BATCH file(s) {', '.join(source.files)}"))
 
     def process_batch_files(self, encoding: t.Any, files: t.Sequence[str]) -> None:
         """A BATCH message: its files join the files of the BATCH messages before it (same encoding) until
@@ -469,8 +529,7 @@ class OracleSink(SQLSink[OracleConnector]):
         ):
             self._target_ref.drain_one(self)  # what came before (records, other files) lands first
         if long_numbers:
-            count = self._load_exactly(source)
-            self._files_loaded(source, count)
+            self._load_exactly(source)
             return
         pending = self._pending or (fmt, compression, [])
         pending[2].extend(paths)
@@ -486,6 +545,7 @@ class OracleSink(SQLSink[OracleConnector]):
         """Records in the files (an estimate: lines) and whether a line holds a long number."""
         try:
             if source.format == ld.PARQUET:
+                self._wait_loads()  # the reader's connection may be loading
                 files = "[" + ", ".join(ld.lit(f) for f in source.files) + "]"
                 count = self._reader().execute(
                     f"SELECT count(*) FROM read_parquet({files}, union_by_name = true)"
@@ -498,13 +558,6 @@ class OracleSink(SQLSink[OracleConnector]):
             raise BatchMessageError(msg) from exc
         return sum(rows for rows, _ in scans), any(long for _, long in scans)
 
-    def _load_gathered(self) -> None:
-        """The gathered BATCH files as one batch; removed once committed (unless ``keep_batch_files``)."""
-        fmt, compression, paths = self._pending
-        self._pending = None
-        source = ld.Source(tuple(paths), fmt, compression)
-        self._files_loaded(source, self._load_source(source, f"BATCH file(s) {', '.join(paths)}"))
-
     def _files_loaded(self, source: ld.Source, count: int) -> None:
         self.record_counter_metric.increment(count)
         self.tally_record_written(count)
@@ -512,17 +565,18 @@ class OracleSink(SQLSink[OracleConnector]):
             for path in source.files:
                 Path(path).unlink(missing_ok=True)
 
-    def _load_exactly(self, source: ld.Source) -> int:
-        """Records holding long numbers: decoded, checked and spooled exactly in Python, then loaded."""
+    def _load_exactly(self, source: ld.Source) -> None:
+        """Records holding long numbers: decoded, checked and spooled exactly in Python, then loaded; the
+        files are removed once that load is committed."""
         self.logger.info("Stream '%s': BATCH files hold long numbers; loading them exactly", self.stream_name)
-        count = 0
         for _, line in ld.read_lines(source, None):
             record = _DECODE(line)
             extracted, version = record.get("_sdc_extracted_at"), record.get("_sdc_table_version")
             self.spool_message({"record": record, "time_extracted": extracted, "version": version})
-            count += 1
-        self.process_batch({})
-        return count
+        if self._spool is None:  # no record in the files
+            self._submit(self._files_loaded, source, 0)
+        else:
+            self._submit(self._load_spool, self._close_spool(), source)
 
     def _reader(self) -> t.Any:
         """The DuckDB connection reading the files: the target's own, or a private one for Oracle."""
@@ -711,6 +765,7 @@ class OracleSink(SQLSink[OracleConnector]):
     def activate_version(self, new_version: int) -> None:
         """Hard-delete (``hard_delete``) or mark deleted the rows of older table versions."""
         self._target_ref.drain_one(self)
+        self._wait_loads()
         for col, kind in ((VERSION_COLUMN, k.INTEGER), (DELETED_COLUMN, k.TIMESTAMP)):
             if col not in self._table_kinds:
                 for sql in self.strategy.add_column_sql(self.table_ref, col, kind):
@@ -732,7 +787,9 @@ class OracleSink(SQLSink[OracleConnector]):
             raise self._load_error(exc, 0) from exc
 
     def clean_up(self) -> None:
-        """Close this sink's connections; drop an unloaded spool file (its records were not committed)."""
+        """Wait for the queued loads (raising a load's error), close this sink's connections; drop an unloaded
+        spool file (its records were not committed)."""
+        self._wait_loads()
         if self._spool is not None:
             self._spool.close()
             self._spool = None

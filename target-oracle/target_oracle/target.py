@@ -19,7 +19,7 @@ from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.sql import SQLTarget
 
-from target_oracle.sinks import APPEND_ONLY, OVERWRITE, UPSERT, BatchMessageError, OracleSink
+from target_oracle.sinks import APPEND_ONLY, OVERWRITE, UPSERT, BatchMessageError, LoadQueue, OracleSink
 
 CONFIG_SCHEMA = th.PropertiesList(
     th.Property(
@@ -217,6 +217,8 @@ class TargetOracle(SQLTarget):
     message_reader_class = FastReader
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        #: the sinks' loads, on a worker thread (see ``LoadQueue``)
+        self.loads = LoadQueue()
         super().__init__(*args, **kwargs)
         batch = self.config.get("batch_size_rows")
         problems = validate_settings(self.config)
@@ -258,6 +260,11 @@ class TargetOracle(SQLTarget):
         sinks = [*self._sinks_active.values(), *self._sinks_to_clear]
         if all(sink.current_size == 0 for sink in sinks):
             self._write_state_message(copy.deepcopy(self._latest_state))
+
+    def _write_state_message(self, state: dict) -> None:
+        """A STATE goes out only once every queued load is committed (a failed load raises here instead)."""
+        self.loads.wait()
+        super()._write_state_message(state)
 
     def _process_batch_message(self, message_dict: dict) -> None:
         """The SDK's handling (the sink gathers the files, see ``OracleSink.process_batch_files``). A message

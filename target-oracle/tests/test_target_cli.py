@@ -63,3 +63,29 @@ def test_cli_about_lists_the_settings(tmp_path):
     assert result.returncode == 0, result.stderr
     settings = json.loads(result.stdout)["settings"]["properties"]
     assert {"host", "service_name", "wallet_location", "load_method", "table_prefix"} <= set(settings)
+
+
+def test_state_follows_the_commit_of_the_records_before_it_and_a_failed_load_stops_the_states(tmp_path, sg):
+    """Batches load on a worker thread while the next is read: a STATE still goes out only after the batch
+    before it is committed, and after a failed batch no later STATE goes out and nothing later is loaded."""
+    cfg = tmp_path / "config.json"
+    cfg.write_text(json.dumps({"sqlalchemy_url": "duckdb:///out.duckdb", "batch_size_rows": 2}))
+    props = {"id": {"type": "integer"}, "qty": {"type": ["number", "null"]}}
+    lines = sg.lines(
+        sg.schema("items", props),
+        sg.record("items", {"id": 1, "qty": 1}),
+        sg.record("items", {"id": 2, "qty": 2}),
+        {"type": "STATE", "value": {"after": 2}},
+        sg.record("items", {"id": 3, "qty": "abc"}),
+        sg.record("items", {"id": 4, "qty": 4}),
+        {"type": "STATE", "value": {"after": 4}},
+        sg.record("items", {"id": 5, "qty": 5}),
+        sg.record("items", {"id": 6, "qty": 6}),
+        {"type": "STATE", "value": {"after": 6}},
+    )
+    result = _cli(["--config", str(cfg)], lines, tmp_path)
+    assert result.returncode != 0
+    assert "qty" in result.stderr
+    assert [json.loads(line) for line in result.stdout.splitlines()] == [{"after": 2}]
+    with duckdb.connect(str(tmp_path / "out.duckdb"), read_only=True) as conn:
+        assert conn.execute('SELECT "ID" FROM "ITEMS" ORDER BY 1').fetchall() == [(1,), (2,)]
