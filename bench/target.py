@@ -2,7 +2,8 @@
 
 Subjects, interleaved in one run on the same input (bench.inputs.singer_allocation(N)):
 - `target-oracle upsert` and `target-oracle append-only`: the CLI with `sqlalchemy_url: duckdb:///...`;
-- `target-oracle upsert, duckdb_memory_limit 256MB`: the same with DuckDB's memory capped (flat peak RSS);
+- `target-oracle upsert, duckdb_memory_limit 16GB`: the same with DuckDB's memory as good as uncapped (what
+  the default was before `auto`, DuckDB's own 80% of RAM), beside the default `auto` of the first subject;
 - `target-oracle upsert re-load`: the same upsert into a table that already holds every row (MERGE updates);
 - `target-oracle BATCH upsert`: the records as BATCH messages, one per gzip JSONL file of 100,000 records;
 - `target-oracle BATCH upsert, 10k plain files`: the shape of the full-sync jobs in meltano.yml (issue 8): one
@@ -143,7 +144,7 @@ def main(argv: list[str] | None = None) -> None:
     common = {"sqlalchemy_url": url, "default_target_schema": "OIC", "table_prefix": "WMS_"}
     upsert_cfg = _config(work / "upsert.json", **common, load_method="upsert")
     append_cfg = _config(work / "append.json", **common, load_method="append-only")
-    capped_cfg = _config(work / "capped.json", **common, load_method="upsert", duckdb_memory_limit="256MB")
+    uncapped_cfg = _config(work / "uncapped.json", **common, load_method="upsert", duckdb_memory_limit="16GB")
     peer_cfg = _config(
         work / "peer.json", path=str(db), default_target_schema="oic", add_metadata_columns=True
     )
@@ -182,7 +183,7 @@ def main(argv: list[str] | None = None) -> None:
         subjects = {
             "target-oracle upsert": lambda: run_ours(upsert_cfg),
             "target-oracle append-only": lambda: run_ours(append_cfg),
-            "target-oracle upsert, duckdb_memory_limit 256MB": lambda: run_ours(capped_cfg),
+            "target-oracle upsert, duckdb_memory_limit 16GB": lambda: run_ours(uncapped_cfg),
         }
         if not args.no_batch:
             subjects["target-oracle BATCH upsert"] = lambda b=batches[0]: run_batch(*b)

@@ -734,6 +734,8 @@ class OracleSink(SQLSink[OracleConnector]):
         else:
             s.load_select(self._conn, self._reader(), self.table_ref, cols, select)
         self._conn.commit()
+        if s.name == "duckdb":
+            self.connector.set_memory_limit(self._conn)  # ``auto`` follows the rows now in the tables
 
     def _overwritten(self) -> bool:
         """True once this run has emptied the table (later batches and later sinks only add)."""

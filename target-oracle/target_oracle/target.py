@@ -117,10 +117,12 @@ CONFIG_SCHEMA = th.PropertiesList(
     th.Property(
         "duckdb_memory_limit",
         th.StringType,
+        default="auto",
         description=(
-            "DuckDB only: memory limit of the embedded database, e.g. `256MB` (default: DuckDB's, 80% of "
-            "RAM). Caps the peak whatever the row count, but the primary key index (about 10 bytes a row) "
-            "must fit."
+            "DuckDB only: memory limit of the embedded database, e.g. `1GB`. Default `auto`: 256MB plus 32 "
+            "bytes per row already in the database (room for the primary-key indexes, which must fit in "
+            "memory), set when a stream starts; the peak then does not grow with the rows loaded. DuckDB's "
+            "own default (80% of RAM) keeps every block it wrote cached."
         ),
     ),
     th.Property(

@@ -129,3 +129,21 @@ def test_duckdb_memory_limit_is_applied_to_the_connection(tmp_path):
         conn.close()
     assert limit.replace(" ", "").upper() in {"300.0MB", "286.1MIB", "300MB"}
     assert zone == "UTC"
+
+
+def test_duckdb_memory_limit_auto_is_a_fixed_budget_plus_room_for_the_key_indexes(tmp_path):
+    """By default the limit is 256MB on an empty database and grows by 32 bytes per row in its tables
+    (the primary-key indexes must fit in memory), re-computed after each commit."""
+    from target_oracle.connector import OracleConnector, auto_memory_limit
+
+    url = f"duckdb:///{tmp_path / 'a.duckdb'}"
+    connector = OracleConnector(config={"sqlalchemy_url": url})
+    conn = connector.open_dbapi()
+    try:
+        fresh = conn.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+        conn.execute("CREATE TABLE t AS SELECT range AS id FROM range(2000000)")
+        grown = auto_memory_limit(conn)
+    finally:
+        conn.close()
+    assert fresh.replace(" ", "").upper() in {"244.1MIB", "256.0MB", "256MB"}  # DuckDB: MB = 10**6 bytes
+    assert grown == f"{256 + 2_000_000 * 32 // (1 << 20)}MB"
