@@ -93,7 +93,10 @@ CONFIG_SCHEMA = th.PropertiesList(
         "batch_size_rows",
         th.IntegerType,
         default=100000,
-        description="Rows per batch (one transaction, one MERGE); memory grows with it.",
+        description=(
+            "Rows per batch (one transaction, one MERGE); the files of consecutive BATCH messages are "
+            "gathered up to it and loaded as one batch."
+        ),
     ),
     th.Property(
         "add_record_metadata",
