@@ -3,8 +3,8 @@
     .venv/bin/python -m bench.report --run [--rows N ...] [--repeats K]   # every suite, then the report
     .venv/bin/python -m bench.report                                       # the report only
 
-`make bench` and `nox -s bench` call the first form. Each suite is `python -m bench.<suite>` (tap, mapper,
-target, pipeline, in that order); a suite whose module does not exist yet is skipped with a message. The
+`make bench` and `nox -s bench` call the first form. Each suite is `python -m bench.<suite>` (simulator,
+tap, mapper, target, pipeline, in that order); a suite whose module does not exist yet is skipped with a message. The
 report holds: how to reproduce, the machine and the versions, the summary against the issue's targets
 (bench/notes/summary.md), the hand-written sections bench/notes/<suite>.md
 (what was run, seen and changed, before/after), then the latest tables each suite saved in
@@ -23,9 +23,7 @@ from pathlib import Path
 
 from bench.harness import DEV_BIN, REPO, RESULTS, machine, pip_version
 
-SUITES = ("tap", "mapper", "target", "pipeline")
-# Notes without a suite of their own (measured with ad-hoc commands they quote), after the suites' notes.
-EXTRA_NOTES = ("simulator",)
+SUITES = ("simulator", "tap", "mapper", "target", "pipeline")
 NOTES = REPO / "bench" / "notes"
 OUTPUT = REPO / "BENCHMARKS.md"
 MELTANO_BIN = REPO / ".tools" / "meltano" / "bin"
@@ -102,7 +100,6 @@ def render() -> str:
     for suite in SUITES:
         notes = _section(NOTES / f"{suite}.md")
         parts.append(notes if notes else f"## {suite}\n\n_No notes yet (bench/notes/{suite}.md)._")
-    parts.extend(text for text in (_section(NOTES / f"{name}.md") for name in EXTRA_NOTES) if text)
     parts.append("## Latest measured tables (.bench/results)")
     for suite in SUITES:
         table = RESULTS / f"{suite}.md"
