@@ -20,7 +20,6 @@ import decimal
 import gzip
 import typing as t
 import uuid
-from itertools import islice
 
 from singer_sdk.contrib.msgspec import encoder as record_encoder
 from singer_sdk.helpers._batch import BaseBatchFileEncoding, BatchConfig, StorageTarget
@@ -37,9 +36,8 @@ FORMATS = ("jsonl", "parquet")
 COMPRESSIONS = ("gzip", "none")
 # gzip level: the files are transient hand-overs, so speed beats the last few percent of size.
 GZIP_LEVEL = 1
-# Records are pulled from the SDK's record loop and written this many at a time (one encoding call and one
-# write for all of them in JSONL), never past a file's limit.
-PULL_CHUNK = 1000
+# Encoded JSONL lines are gathered into writes of about this many bytes.
+WRITE_CHUNK_BYTES = 1 << 20
 
 
 def batch_config_from_settings(config: t.Mapping[str, t.Any]) -> BatchConfig | None:
@@ -99,12 +97,19 @@ class _JsonlFile:
             if compression == "gzip"
             else raw
         )
+        self._pending = bytearray()
 
-    def write(self, records: list[dict[str, t.Any]]) -> None:
-        # The encoder of the tap's RECORD messages: the same text for every value, a line per record.
-        self._out.write(record_encoder.encode_lines(records))
+    def write(self, record: dict[str, t.Any]) -> None:
+        # The encoder of the tap's RECORD messages: the same text for every value.
+        record_encoder.encode_into(record, self._pending, -1)
+        self._pending += b"\n"
+        if len(self._pending) >= WRITE_CHUNK_BYTES:
+            self._out.write(self._pending)
+            self._pending.clear()
 
     def close(self) -> None:
+        self._out.write(self._pending)
+        self._pending.clear()
         if self._out is not self._raw:
             self._out.close()
 
@@ -159,9 +164,10 @@ class _ParquetFile:
         self._fields = arrow_fields(schema)
         self._columns: dict[str, list[t.Any]] = {name: [] for name, _ in self._fields}
 
-    def write(self, records: list[dict[str, t.Any]]) -> None:
+    def write(self, record: dict[str, t.Any]) -> None:
+        get = record.get
         for name, column in self._columns.items():
-            column.extend([record.get(name) for record in records])
+            column.append(get(name))
 
     def close(self) -> None:
         import pyarrow as pa
@@ -199,21 +205,23 @@ def write_batches(
     prefix = storage.prefix or ""
     suffix = file_suffix(encoding)
     iterator = iter(records)
-    limit = batch_config.batch_size
     number = 0
     while True:
-        # Never pull a record past the file's limit: a record pulled advances the bookmark.
-        chunk = list(islice(iterator, min(PULL_CHUNK, limit)))
-        if not chunk:
+        first = next(iterator, None)
+        if first is None:
             return
         number += 1
         filename = f"{prefix}{run_id}-{number:05d}{suffix}"
         with storage.open(filename, "wb") as raw:
             out = writer_type(raw, encoding.compression, schema)
-            count = 0
-            while chunk:
-                out.write(chunk)
-                count += len(chunk)
-                chunk = list(islice(iterator, min(PULL_CHUNK, limit - count)))
+            out.write(first)
+            count = 1
+            # Never pull a record past the file's limit: a record pulled advances the bookmark.
+            while count < batch_config.batch_size:
+                record = next(iterator, None)
+                if record is None:
+                    break
+                out.write(record)
+                count += 1
             out.close()
         yield encoding, [storage.get_url(filename)]
