@@ -19,7 +19,8 @@ every page as it is requested. The tables give CPU seconds (user + system) of th
 wall time: the simulator's work is not in them, and they move less than wall time with other people's load.
 
 `--revisions` adds the tap as it was at earlier commits (checked out as git worktrees under .bench/, run
-with the current SDK and simulator), for before/after figures measured side by side in one run.
+with the current SDK and simulator), in record mode and, without `--tap-only`, in BATCH mode too, for
+before/after figures measured side by side in one run.
 """
 
 from __future__ import annotations
@@ -128,15 +129,15 @@ def subjects(base_url: str, rows: int, tap_only: bool, revisions: list[str]) -> 
             raise RuntimeError(f"the tap reported {got} records, expected {rows}; see {log}")
         return run
 
-    def tap() -> object:
-        return counted([TAP, "--config", config])
+    def tap(argv: tuple = (TAP,), env: dict | None = None) -> object:
+        return counted([*argv, "--config", config], env=env)
 
     def sdk_writer() -> object:
         return counted([PYTHON, "-c", SDK_WRITER_TAP, "--config", config], cwd=REPO)
 
-    def batch() -> object:
+    def batch(argv: tuple = (TAP,), env: dict | None = None) -> object:
         shutil.rmtree(batch_root, ignore_errors=True)
-        run = counted([TAP, "--config", batch_config])
+        run = counted([*argv, "--config", batch_config], env=env)
         shutil.rmtree(batch_root, ignore_errors=True)
         return run
 
@@ -149,15 +150,20 @@ def subjects(base_url: str, rows: int, tap_only: bool, revisions: list[str]) -> 
             raise RuntimeError(f"floor fetched {got} rows, expected {rows}")
         return run
 
-    def at_revision(revision: str) -> t.Callable[[], object]:
+    def at_revision(revision: str, run: t.Callable[..., object]) -> t.Callable[[], object]:
+        """`run` (tap or batch) with the tap's code as it was at `revision`."""
         source = worktree(revision) / "tap-oracle-wms"
         env = {"PYTHONPATH": os.pathsep.join([str(source), os.environ.get("PYTHONPATH", "")])}
-        return lambda: counted([PYTHON, "-m", "tap_oracle_wms.tap", "--config", config], env=env)
+        return lambda: run((PYTHON, "-m", "tap_oracle_wms.tap"), env=env)
 
     chosen: dict[str, t.Callable[[], object]] = {"tap": tap}
-    chosen.update({f"tap @ {revision}": at_revision(revision) for revision in revisions})
+    chosen.update({f"tap @ {revision}": at_revision(revision, tap) for revision in revisions})
     if not tap_only:
-        chosen.update({"tap (SDK writer)": sdk_writer, "tap (batch jsonl.gz)": batch, "floor": floor})
+        chosen.update({"tap (SDK writer)": sdk_writer, "tap (batch jsonl.gz)": batch})
+        chosen.update(
+            {f"tap (batch jsonl.gz) @ {revision}": at_revision(revision, batch) for revision in revisions}
+        )
+        chosen["floor"] = floor
     return chosen
 
 
