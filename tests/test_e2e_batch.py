@@ -132,9 +132,14 @@ class CommittedFiles:
 def test_killed_batch_run_then_rerun_equals_record_mode(
     victim: str, pipeline: Pipeline, sim: Simulator, record_run: Pipeline, tmp_path: Path
 ) -> None:
-    """One file per page of 20 records, one page a second: killed once the loader committed a file."""
+    """One file per page of 20 records, one page a second: killed once the loader committed a file.
+
+    The target gathers the files of consecutive BATCH messages up to `batch_size_rows` before it commits
+    them; set to the file size here, so each file commits on its own and the kill lands between two files.
+    """
     files = tmp_path / "files"
     pipeline.extra_env.update(batch_env(files, BATCH_SIZE="20"))
+    pipeline.extra_env["TARGET_ORACLE_BATCH_SIZE_ROWS"] = "20"
     pipeline.extra_env["TAP_ORACLE_WMS_PAGE_SIZE"] = "20"
     sim.fault("slow", delay=1.0, times=None)
     running = pipeline.start("run", "--full-refresh", "allocation_full_sync", log_name="killed-run")
