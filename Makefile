@@ -32,7 +32,8 @@ demo: $(STAMP) $(MELTANO)  ## Simulator -> tap -> mapper -> embedded DuckDB -> d
 test: $(STAMP) $(MELTANO)  ## The whole test suite (what CI runs).
 	$(BIN)/python -m pytest
 
-# Every benchmark suite (bench.tap, bench.mapper, bench.target, bench.pipeline), then BENCHMARKS.md. Not part of
+# Every benchmark suite (bench.simulator, bench.tap, bench.mapper, bench.target,
+# bench.pipeline), then BENCHMARKS.md. Not part of
 # `make test`. Smaller while developing: make bench BENCH_ARGS="--rows 100000 --repeats 1".
 BENCH_ARGS ?=
 bench: $(STAMP) $(MELTANO)  ## Run the benchmark suites and write BENCHMARKS.md.
