@@ -19,7 +19,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -183,6 +183,22 @@ def save(suite: str, figures: list[Figure], markdown: str) -> Path:
     )
     (RESULTS / f"{suite}.md").write_text(markdown + "\n")
     return path
+
+
+def suite_command(suite: str, argv: Sequence[str] | None) -> str:
+    """A suite's command line as it was run, for the caption of its tables."""
+    return f"python -m bench.{suite} " + " ".join(sys.argv[1:] if argv is None else argv)
+
+
+def run_context(versions: Mapping[str, str], repeats: int) -> str:
+    """The line under a suite's tables: what was measured (versions), where, and what a median is of."""
+    info = machine()
+    return (
+        "Versions: "
+        + ", ".join(f"{name} {version}" for name, version in versions.items())
+        + f". Machine: {info['cpu']}, {info['cpus']} CPUs, {info['memory']}, Python {info['python']}. "
+        f"Medians of {repeats} interleaved runs."
+    )
 
 
 def machine() -> dict[str, str]:

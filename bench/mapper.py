@@ -27,7 +27,6 @@ import gzip
 import json
 import shutil
 import subprocess
-import sys
 import tarfile
 from collections.abc import Callable
 from functools import partial
@@ -41,11 +40,12 @@ from bench.harness import (
     Figure,
     Run,
     interleaved,
-    machine,
     measure,
     pip_version,
     ratio_table,
+    run_context,
     save,
+    suite_command,
     venv_tool,
 )
 from bench.inputs import singer_allocation
@@ -220,18 +220,17 @@ def main(argv: list[str] | None = None) -> None:
         runs, notes = subjects(singer_allocation(rows), rows, args.baseline)
         figures += interleaved(SUITE, rows, runs, args.repeats, notes)
     peer_dir = venv_tool(PEER, [PEER], PEER).parent
-    versions = (
-        f"mapper-wms-validate {pip_version(DEV_BIN, 'mapper-wms-validate')} on singer-sdk "
-        f"{pip_version(DEV_BIN, 'singer-sdk')}, msgspec {pip_version(DEV_BIN, 'msgspec')}; "
-        f"{PEER} {pip_version(peer_dir, PEER)} on singer-sdk {pip_version(peer_dir, 'singer-sdk')}"
-    )
-    info = machine()
+    versions = {
+        "mapper-wms-validate": pip_version(DEV_BIN, "mapper-wms-validate"),
+        "singer-sdk": pip_version(DEV_BIN, "singer-sdk"),
+        "msgspec": pip_version(DEV_BIN, "msgspec"),
+        PEER: f"{pip_version(peer_dir, PEER)} (on singer-sdk {pip_version(peer_dir, 'singer-sdk')})",
+    }
     markdown = "\n\n".join(
         [
-            f"### mapper (`python -m bench.mapper {' '.join(sys.argv[1:] if argv is None else argv)}`)",
+            f"### mapper (`{suite_command(SUITE, argv)}`)",
             ratio_table(figures, SUBJECT),
-            f"Versions: {versions}. Machine: {info['cpu']}, {info['cpus']} CPUs, {info['memory']}, "
-            f"Python {info['python']}.",
+            run_context(versions, args.repeats),
             f"Peer filter (valid records): `{VALID}`; not expressible: {PEER_NOT_EXPRESSED}.",
         ]
     )

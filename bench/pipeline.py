@@ -45,11 +45,12 @@ from bench.harness import (
     Figure,
     Run,
     interleaved,
-    machine,
     measure,
     pip_version,
     ratio_table,
+    run_context,
     save,
+    suite_command,
 )
 from bench.inputs import SIM_PASSWORD, SIM_USERNAME, allocation_simulator, singer_allocation
 from tests.pipeline import MELTANO, Pipeline, Simulator, ensure_meltano, meltano_install
@@ -349,7 +350,7 @@ def main(argv: list[str] | None = None) -> None:
         "--no-install", action="store_true", help="skip `meltano install` (plugins up to date)"
     )
     args = parser.parse_args(argv)
-    command = "python -m bench.pipeline " + " ".join(sys.argv[1:] if argv is None else argv)
+    command = suite_command(SUITE, argv)
 
     ensure_meltano()
     if not args.no_install:
@@ -398,7 +399,6 @@ def main(argv: list[str] | None = None) -> None:
         "singer-sdk": pip_version(DEV_BIN, "singer-sdk"),
         "duckdb": pip_version(DEV_BIN, "duckdb"),
     }
-    info = machine()
     parts = [
         f"### pipeline (`{command}`, started {started})",
         "Full sync of N allocation rows, simulator -> tap -> mapper -> DuckDB, "
@@ -415,9 +415,8 @@ def main(argv: list[str] | None = None) -> None:
             "\n".join(f"- {line}" for line in incremental_notes),
         ]
     parts += [
-        f"Versions: `{json.dumps(versions)}`. Machine: {info['cpu']}, {info['cpus']} CPUs, {info['memory']}, "
-        f"Python {info['python']}. Medians of {args.repeats} interleaved runs. Peak RSS: the largest process "
-        "of the run (wait4 of `meltano run`)."
+        f"{run_context(versions, args.repeats)} Peak RSS: the largest process of the run (wait4 of "
+        "`meltano run`)."
     ]
     sections.append("\n\n".join(parts))
     markdown = "\n\n".join(sections)

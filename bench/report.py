@@ -3,12 +3,11 @@
     .venv/bin/python -m bench.report --run [--rows N ...] [--repeats K]   # every suite, then the report
     .venv/bin/python -m bench.report                                       # the report only
 
-`make bench` and `nox -s bench` call the first form. Each suite is `python -m bench.<suite>` (simulator,
-tap, mapper, target, pipeline, in that order); a suite whose module does not exist yet is skipped with a message. The
-report holds: how to reproduce, the machine and the versions, the summary against the issue's targets
-(bench/notes/summary.md), the hand-written sections bench/notes/<suite>.md
-(what was run, seen and changed, before/after), then the latest tables each suite saved in
-.bench/results/<suite>.md.
+`make bench` and `nox -s bench` call the first form. Each suite is `python -m bench.<suite>`
+(simulator, tap, mapper, target, pipeline, in that order); a suite whose module does not exist yet is skipped
+with a message. The report holds: how to reproduce, the machine and the versions, the summary against the
+issue's targets (bench/notes/summary.md), the hand-written sections bench/notes/<suite>.md (what was run, seen
+and changed, before/after), then the latest tables each suite saved in .bench/results/<suite>.md.
 """
 
 from __future__ import annotations

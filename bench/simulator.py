@@ -15,12 +15,11 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.harness import Run, interleaved, measure, ratio_table, save
+from bench.harness import Run, interleaved, measure, ratio_table, save, suite_command
 from bench.inputs import SIM_PASSWORD, SIM_USERNAME, allocation_simulator
 from bench.tap import FLOOR, PAGE_SIZE, PYTHON
 
@@ -81,7 +80,7 @@ def main(argv: list[str] | None = None) -> None:
                         f"| {name.split(', ')[1]} | {rows:,} | {warmed} | "
                         f"{statistics.median(cpu[name]):.2f} | {rss:.0f} | {peak:.0f} |"
                     )
-    command = "python -m bench.simulator " + " ".join(sys.argv[1:] if argv is None else argv)
+    command = suite_command(SUITE, argv)
     markdown = "\n".join(
         [
             f"Command: `{command}`. The client is the tap's floor (one GET and one JSON decode per page).",

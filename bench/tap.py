@@ -35,7 +35,18 @@ import sys
 import typing as t
 from pathlib import Path
 
-from bench.harness import DEV_BIN, REPO, WORK, interleaved, machine, measure, pip_version, ratio_table, save
+from bench.harness import (
+    DEV_BIN,
+    REPO,
+    WORK,
+    interleaved,
+    measure,
+    pip_version,
+    ratio_table,
+    run_context,
+    save,
+    suite_command,
+)
 from bench.inputs import SIM_PASSWORD, SIM_USERNAME, allocation_simulator, tap_config
 
 SUITE = "tap"
@@ -201,7 +212,7 @@ def main(argv: list[str] | None = None) -> None:
         "msgspec": pip_version(DEV_BIN, "msgspec"),
         "requests": pip_version(DEV_BIN, "requests"),
     }
-    command = "python -m bench.tap " + " ".join(sys.argv[1:] if argv is None else argv)
+    command = suite_command(SUITE, argv)
     markdown = "\n".join(
         [
             f"### tap: {', '.join(f'{r:,}' for r in args.rows)} allocation rows, "
@@ -209,8 +220,7 @@ def main(argv: list[str] | None = None) -> None:
             "",
             ratio_table(figures, reference),
             "",
-            f"Command: `{command}`. Medians of {args.repeats} interleaved runs.",
-            f"Machine: `{json.dumps(machine())}`. Versions: `{json.dumps(versions)}`.",
+            f"Command: `{command}`. {run_context(versions, args.repeats)}",
         ]
     )
     print(markdown)

@@ -21,7 +21,6 @@ import argparse
 import gzip
 import json
 import shutil
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -202,21 +201,19 @@ def main(argv: list[str] | None = None) -> None:
         notes["duckdb read_json (floor)"] = f"duckdb {harness.pip_version(DEV_BIN, 'duckdb')}"
         figures += interleaved(SUITE, rows, subjects, args.repeats, notes)
 
-    machine = harness.machine()
-    versions = (
-        f"target-oracle {harness.pip_version(DEV_BIN, 'target-oracle')}, "
-        f"singer-sdk {harness.pip_version(DEV_BIN, 'singer-sdk')}, "
-        f"duckdb {harness.pip_version(DEV_BIN, 'duckdb')}"
-    )
+    versions = {
+        "target-oracle": harness.pip_version(DEV_BIN, "target-oracle"),
+        "singer-sdk": harness.pip_version(DEV_BIN, "singer-sdk"),
+        "duckdb": harness.pip_version(DEV_BIN, "duckdb"),
+    }
     if peer is not None:
-        versions += f", target-duckdb {harness.pip_version(peer.parent, 'target-duckdb')}"
-    command = "python -m bench.target " + " ".join(sys.argv[1:] if argv is None else argv)
+        versions["target-duckdb"] = harness.pip_version(peer.parent, "target-duckdb")
+    command = harness.suite_command(SUITE, argv)
     tables = [ratio_table(figures, "duckdb read_json (floor)")]
     if peer is not None:
         tables.append(ratio_table(figures, "target-duckdb"))
-    markdown = (
-        f"## target\n\n`{command}` on {machine['cpu']} ({machine['cpus']} CPUs, {machine['memory']}), "
-        f"Python {machine['python']}; {versions}.\n\n" + "\n\n".join(tables)
+    markdown = f"## target\n\n`{command}`. {harness.run_context(versions, args.repeats)}\n\n" + "\n\n".join(
+        tables
     )
     print(markdown)
     save(SUITE, figures, markdown)
