@@ -165,6 +165,12 @@ class EntityStream(WmsStream):
             self._deselected = [name for name in self.schema["properties"] if not mask[("properties", name)]]
         return self._deselected
 
+    def drop_deselected(self, record: dict[str, t.Any]) -> dict[str, t.Any]:
+        """`record` without its deselected properties (in place; returned for `map`)."""
+        for name in self.deselected_properties():
+            record.pop(name, None)
+        return record
+
     def _generate_record_messages(self, record: dict[str, t.Any]) -> t.Iterator[RecordMessage]:
         """The SDK's RECORD messages, without its per-record walk of the selection mask.
 
@@ -172,8 +178,7 @@ class EntityStream(WmsStream):
         leaves exactly what the SDK's `pop_deselected_record_properties` leaves; type conformance is
         off for this stream (see TYPE_CONFORMANCE_LEVEL), so the record goes to the stream maps as is.
         """
-        for name in self.deselected_properties():
-            record.pop(name, None)
+        self.drop_deselected(record)
         version = self._stream_version
         for stream_map in self.stream_maps:
             mapped_record = stream_map.transform(record)
@@ -199,10 +204,8 @@ class EntityStream(WmsStream):
         if not direct:
             super()._write_record_message(record)
             return
-        for name in self.deselected_properties():
-            record.pop(name, None)
         writer, head, tail = direct
-        writer.write_record_line(head, record, tail)
+        writer.write_record_line(head, self.drop_deselected(record), tail)
         (self._state_manager or self.state_manager).is_flushed = False
 
     def _direct_record_lines(self) -> tuple[WmsMessageWriter, bytes, bytes] | bool:
@@ -278,9 +281,8 @@ class EntityStream(WmsStream):
         files (as in the SDK); the Parquet columns follow the schema the SCHEMA message announced.
         """
         records = self._sync_records(context, write_messages=False)
-        deselected = self.deselected_properties()
-        if deselected:
-            records = _without(records, deselected)
+        if self.deselected_properties():
+            records = map(self.drop_deselected, records)
         return write_batches(
             records,
             batch_config,
@@ -317,11 +319,3 @@ class RecordCounter(metrics.Counter):
         self.value += value
         if not self.value & 0xFF and self._ready_to_log():
             self._pop()
-
-
-def _without(records: t.Iterable[dict[str, t.Any]], names: list[str]) -> t.Iterator[dict[str, t.Any]]:
-    """`records` with the properties `names` removed (in place, as RECORD messages drop them)."""
-    for record in records:
-        for name in names:
-            record.pop(name, None)
-        yield record

@@ -55,16 +55,19 @@ class WmsMessageWriter(MsgSpecWriter):
         encoder.encode_into(record, pending, -1)
         pending += tail
         if len(pending) >= WRITE_CHUNK_BYTES:
-            sys.stdout.buffer.write(pending)
-            pending.clear()
+            self._write_pending()
 
     def write_message(self, message: Message) -> None:
         self._pending += self.format_message(message)
-        if isinstance(message, RecordMessage) and len(self._pending) < WRITE_CHUNK_BYTES:
+        if isinstance(message, RecordMessage):
+            if len(self._pending) >= WRITE_CHUNK_BYTES:
+                self._write_pending()
             return
-        stdout = sys.stdout.buffer
-        stdout.write(self._pending)
+        self._write_pending()
+        sys.stdout.flush()
+        sys.stdout.buffer.flush()
+
+    def _write_pending(self) -> None:
+        """The gathered lines to stdout in one write."""
+        sys.stdout.buffer.write(self._pending)
         self._pending.clear()
-        if not isinstance(message, RecordMessage):
-            sys.stdout.flush()
-            stdout.flush()
