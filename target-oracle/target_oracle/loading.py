@@ -302,12 +302,16 @@ def batch_select_sql(cols: Sequence[Column], key_cols: Sequence[int]) -> str:
     return sql
 
 
+def _open_binary(path: str, compression: str) -> t.IO[bytes]:
+    """A batch file opened for reading bytes, gunzipped when ``compression`` is gzip."""
+    return gzip.open(path, "rb") if compression == "gzip" else open(path, "rb")
+
+
 def scan_jsonl(path: str, compression: str) -> tuple[int, bool]:
     """One pass over a JSONL file: its line count and whether a line holds a ``LONG_NUMBER`` run (then the
     file is read in Python). Lines end in newlines, which never count as digits, so no run spans two lines."""
-    opener = gzip.open if compression == "gzip" else open
     rows, found, tail, last = 0, False, b"", b"\n"
-    with opener(path, "rb") as fin:
+    with _open_binary(path, compression) as fin:
         while chunk := fin.read(1 << 20):
             rows += chunk.count(b"\n")
             last = chunk[-1:]
@@ -322,8 +326,7 @@ def read_lines(source: Source, wanted: set[int] | None) -> Iterator[tuple[int, b
     n = 0
     last = max(wanted) if wanted else 0
     for path in source.files:
-        opener = gzip.open if source.compression == "gzip" else open
-        with opener(path, "rb") as fin:
+        with _open_binary(path, source.compression) as fin:
             for line in fin:
                 if not line.strip():
                     continue
