@@ -20,7 +20,9 @@ Then `incremental`: on a table of `--incremental-rows` rows loaded by a full run
 incremental `meltano run` (state kept in the system database) that picks them up.
 
 Peak RSS is os.wait4's ru_maxrss of `meltano run` and its descendants: the largest single process among
-them (Meltano itself or one plugin), not their sum.
+them (Meltano itself or one plugin), not their sum. For the record and BATCH runs a second table splits their
+CPU by process (tap, its catalog discovery, mapper, target, Meltano, the simulator), sampled from /proc
+(bench/procs.py): where a pipeline's seconds go.
 """
 
 from __future__ import annotations
@@ -30,8 +32,10 @@ import json
 import re
 import shlex
 import shutil
+import statistics
 import sys
 import time
+import typing as t
 from collections.abc import Callable
 from pathlib import Path
 
@@ -53,6 +57,7 @@ from bench.harness import (
     suite_command,
 )
 from bench.inputs import SIM_PASSWORD, SIM_USERNAME, allocation_simulator, singer_allocation
+from bench.procs import timed_stages
 from tests.pipeline import MELTANO, Pipeline, Simulator, ensure_meltano, meltano_install
 
 SUITE = "pipeline"
@@ -135,6 +140,41 @@ def meltano_run(pipeline: Pipeline, *blocks: str, full_refresh: bool = False) ->
             + "\n".join(errors[-60:])
         )
     return run
+
+
+#: CPU seconds by stage of each sampled run: {(subject, rows): [{stage: seconds}, ...]}.
+STAGES: dict[tuple[str, int], list[dict[str, float]]] = {}
+STAGE_ORDER = ("tap (discovery)", "tap", "mapper", "target", "meltano", "simulator")
+
+
+def with_stages(subject: str, rows: int, run: Callable[[], Run]) -> Callable[[], Run]:
+    """run, with the CPU of each process of the pipeline sampled and kept in STAGES."""
+
+    def sampled() -> Run:
+        result, stages, _ = timed_stages(run)
+        STAGES.setdefault((subject, rows), []).append(stages)
+        return t.cast("Run", result)
+
+    return sampled
+
+
+def stage_table(figures: list[Figure]) -> str:
+    """Median CPU seconds by stage for each sampled subject, beside the run's wait4 total."""
+    lines = [
+        "| subject | rows | " + " | ".join(STAGE_ORDER) + " | sum sampled | CPU (wait4) | wall (s) |",
+        "|---|---:|" + "---:|" * (len(STAGE_ORDER) + 3),
+    ]
+    for f in figures:
+        runs = STAGES.get((f.subject, f.rows))
+        if not runs:
+            continue
+        medians = [statistics.median(r.get(stage, 0.0) for r in runs) for stage in STAGE_ORDER]
+        lines.append(
+            f"| {f.subject} | {f.rows:,} | "
+            + " | ".join(f"{m:.1f}" for m in medians)
+            + f" | {sum(medians):.1f} | {f.cpu_s:.1f} | {f.wall_s:.1f} |"
+        )
+    return "\n".join(lines)
 
 
 def record_subject(base_url: str, rows: int, name: str = "record") -> Callable[[], Run]:
@@ -370,9 +410,9 @@ def main(argv: list[str] | None = None) -> None:
     for rows in sorted(args.rows):
         singer_allocation(rows)  # the floor's input, made before any timing
         with allocation_simulator(rows, warm=not args.cold) as sim:
-            subjects = {RECORD: record_subject(sim.base_url, rows)}
+            subjects = {RECORD: with_stages(RECORD, rows, record_subject(sim.base_url, rows))}
             if batch:
-                subjects[BATCH] = batch_subject(sim.base_url, rows)
+                subjects[BATCH] = with_stages(BATCH, rows, batch_subject(sim.base_url, rows))
                 for variant in args.batch_variants:
                     fmt, _, compression = variant.partition("-")
                     encoding = {"encoding_format": fmt, "encoding_compression": compression or "none"}
@@ -406,6 +446,10 @@ def main(argv: list[str] | None = None) -> None:
         + "; speed relative to the pass-through `meltano run` floor (above 1.00x: faster than Meltano can "
         "relay the same records). CPU: user + system seconds of `meltano run` and every plugin it ran.",
         ratio_table(figures, FLOOR),
+        "CPU seconds by process (medians; sampled from /proc every 0.1 s, so each process's last tenth of a "
+        "second may be missed; `tap (discovery)` is Meltano's `--discover` run of the tap before the sync; "
+        "the simulator's CPU is not part of the wait4 total):",
+        stage_table(figures),
     ]
     if incremental:
         parts += [
