@@ -2,16 +2,18 @@
 
 The SDK drives it (`Stream._sync_batches`): for each manifest `get_batches` yields, it writes
 `{"type": "BATCH", "stream": ..., "encoding": {"format": ..., "compression": ...}, "manifest": [uri]}`
-and then a STATE message. Records are pulled from the SDK's own record loop, which advances the bookmark
-as each record is read, and a file is closed (made visible under its final name) before its manifest is
-yielded; so every STATE covers exactly the records of the files announced before it, and a sync killed
-between two files resumes after the last announced one.
+and then a STATE message. Records come a page at a time and the bookmark moves with the records written
+into a file, before its manifest is yielded (or, where the SDK's record loop is needed, one record at a
+time from that loop, which moves the bookmark as each record is pulled: no record is pulled once a file is
+full); a file is closed (made visible under its final name) before its manifest is yielded; so every STATE
+covers exactly the records of the files announced before it, and a sync killed between two files resumes
+after the last announced one.
 
 What this module adds to the SDK's batchers: JSONL written by the same msgspec encoder as the RECORD
 messages (decimals as exact JSON numbers, the same text for every value), the `compression` setting
 honoured for JSONL (the SDK's JSONL batcher always gzips), Parquet columns typed from the stream's
-schema rather than guessed per file, records streamed into the open file rather than held in memory,
-and defaults for every part of `batch_config` (a local storage root unless one is given).
+schema rather than guessed per file, records streamed into the open file a page at a time rather than
+held in memory, and defaults for every part of `batch_config` (a local storage root unless one is given).
 """
 
 from __future__ import annotations
@@ -99,10 +101,9 @@ class _JsonlFile:
         )
         self._pending = bytearray()
 
-    def write(self, record: dict[str, t.Any]) -> None:
-        # The encoder of the tap's RECORD messages: the same text for every value.
-        record_encoder.encode_into(record, self._pending, -1)
-        self._pending += b"\n"
+    def write(self, records: list[dict[str, t.Any]]) -> None:
+        # The encoder of the tap's RECORD messages: the same text for every value, one line per record.
+        self._pending += record_encoder.encode_lines(records)
         if len(self._pending) >= WRITE_CHUNK_BYTES:
             self._out.write(self._pending)
             self._pending.clear()
@@ -164,10 +165,9 @@ class _ParquetFile:
         self._fields = arrow_fields(schema)
         self._columns: dict[str, list[t.Any]] = {name: [] for name, _ in self._fields}
 
-    def write(self, record: dict[str, t.Any]) -> None:
-        get = record.get
+    def write(self, records: list[dict[str, t.Any]]) -> None:
         for name, column in self._columns.items():
-            column.append(get(name))
+            column.extend([record.get(name) for record in records])
 
     def close(self) -> None:
         import pyarrow as pa
@@ -184,14 +184,22 @@ class _ParquetFile:
 
 
 def write_batches(
-    records: Iterable[dict[str, t.Any]],
+    pages: Iterable[list[dict[str, t.Any]]],
     batch_config: BatchConfig,
     *,
     tap_name: str,
     stream_name: str,
     schema: dict,
+    taken: t.Callable[[list[dict[str, t.Any]]], None] | None = None,
 ) -> Iterator[tuple[BaseBatchFileEncoding, list[str]]]:
-    """Stream `records` into files of at most `batch_size` records; yield (encoding, [uri]) per file.
+    """Stream the records of `pages` (lists of records) into files of at most `batch_size` records; yield
+    (encoding, [uri]) per file.
+
+    A page that does not fit in the open file is split: its head fills the file, its rest starts the
+    next. `taken` (if given) gets each run of records once it is in a file, before that file's manifest
+    is yielded; a page is pulled only while the open file has room. So when the caller's bookmark moves in
+    `taken` (or as a page is pulled, for pages of one record), every manifest yielded covers exactly the
+    records the bookmark has passed.
 
     A file's manifest is yielded only once the file is complete and closed: the storage layer writes it
     under a temporary name and moves it into place when it closes.
@@ -204,24 +212,36 @@ def write_batches(
     run_id = f"{tap_name}--{stream_name}-{uuid.uuid4().hex}"
     prefix = storage.prefix or ""
     suffix = file_suffix(encoding)
-    iterator = iter(records)
+    size = batch_config.batch_size
+    iterator = filter(None, pages)  # empty pages skipped
+    rest: list[dict[str, t.Any]] | None = []
     number = 0
-    while True:
-        first = next(iterator, None)
-        if first is None:
-            return
+    exhausted = False
+    while not exhausted:
+        if not rest:
+            rest = next(iterator, None)
+            if rest is None:
+                return
         number += 1
         filename = f"{prefix}{run_id}-{number:05d}{suffix}"
         with storage.open(filename, "wb") as raw:
             out = writer_type(raw, encoding.compression, schema)
-            out.write(first)
-            count = 1
-            # Never pull a record past the file's limit: a record pulled advances the bookmark.
-            while count < batch_config.batch_size:
-                record = next(iterator, None)
-                if record is None:
+            room = size
+            while True:
+                if len(rest) <= room:
+                    part, rest = rest, []
+                else:
+                    part, rest = rest[:room], rest[room:]
+                out.write(part)
+                if taken is not None:
+                    taken(part)
+                room -= len(part)
+                # Never pull a page once the file is full: the records pulled may move the bookmark.
+                if rest or not room:
                     break
-                out.write(record)
-                count += 1
+                rest = next(iterator, None)
+                if rest is None:
+                    exhausted = True
+                    break
             out.close()
         yield encoding, [storage.get_url(filename)]

@@ -55,18 +55,28 @@ def to_utc_timestamp(value: str) -> tuple[str, bool]:
     if len(value) == _CANONICAL_LEN:
         if value.endswith(_UTC_SUFFIX):
             return value, False
-        # A whole-hour offset (the API's `-03:00`) moves only the date and hour: convert those once per
-        # hour through the full parser below, and keep minutes to microseconds as served.
-        if value[29:] == ":00" and value[26] in "+-" and _MINUTES_TO_MICROS.fullmatch(value, 13, 26):
-            hour_key = value[:13] + value[26:]
-            utc_hour = _UTC_HOURS.get(hour_key)
-            if utc_hour is None:
-                utc_hour = _parse_to_utc(f"{value[:13]}:00:00.000000{value[26:]}")[0][:13]
-                if len(_UTC_HOURS) >= _UTC_HOURS_MAX:
-                    _UTC_HOURS.clear()
-                _UTC_HOURS[hour_key] = utc_hour
-            return f"{utc_hour}{value[13:26]}{_UTC_SUFFIX}", False
+        if _MINUTES_TO_MICROS.fullmatch(value, 13, 26):
+            utc_hour = _UTC_HOURS.get(value[:13] + value[26:]) or _utc_hour(value)
+            if utc_hour is not None:
+                return f"{utc_hour}{value[13:26]}{_UTC_SUFFIX}", False
     return _parse_to_utc(value)
+
+
+def _utc_hour(value: str) -> str | None:
+    """UTC `YYYY-MM-DDTHH` of a canonical-length timestamp with a whole-hour offset (the API's `-03:00`),
+    whose `:MM:SS.ffffff` is well formed; None for any other offset.
+
+    A whole-hour offset moves only the date and hour: those are converted once per hour through the full
+    parser and remembered, minutes to microseconds are kept as served.
+    """
+    if value[29:] != ":00" or value[26] not in "+-":
+        return None
+    hour_key = value[:13] + value[26:]
+    utc_hour = _parse_to_utc(f"{value[:13]}:00:00.000000{value[26:]}")[0][:13]
+    if len(_UTC_HOURS) >= _UTC_HOURS_MAX:
+        _UTC_HOURS.clear()
+    _UTC_HOURS[hour_key] = utc_hour
+    return utc_hour
 
 
 def _parse_to_utc(value: str) -> tuple[str, bool]:
@@ -97,6 +107,10 @@ class _NotFast(Exception):
     """A value the compiled shaping function leaves to the general path (which shapes it or names it)."""
 
 
+def _not_fast() -> t.NoReturn:
+    raise _NotFast
+
+
 def _decimal_remembered(value: str) -> decimal.Decimal | None:
     """`to_decimal(value)` for a string, remembered (only strings: as keys, `Decimal("5.0") == 5`)."""
     result = to_decimal(value)
@@ -108,15 +122,17 @@ def _decimal_remembered(value: str) -> decimal.Decimal | None:
 
 
 # The compiled function's code per field kind (VAR: the field's variable, KEY: its `_key` column's).
-# TIMESTAMP: `to_utc_timestamp` for UTC text and for a whole-hour offset whose hour is already converted.
+# TIMESTAMP: `to_utc_timestamp` for UTC text and for a whole-hour offset (its hour converted once).
 _TIMESTAMP_CODE = """\
     if VAR is None or VAR == '':
         VAR = None
     elif type(VAR) is not str or len(VAR) != 32:
         raise NotFast
     elif VAR[26:] != '+00:00':
-        hour = utc_hours_get(VAR[:13] + VAR[26:])
-        if hour is None or not minutes_to_micros(VAR, 13, 26):
+        if not minutes_to_micros(VAR, 13, 26):
+            raise NotFast
+        hour = utc_hours_get(VAR[:13] + VAR[26:]) or utc_hour(VAR)
+        if hour is None:
             raise NotFast
         VAR = f'{hour}{VAR[13:26]}+00:00'
 """
@@ -171,6 +187,7 @@ def compile_shape(plan: dict[str, int], keys: tuple[str, ...]) -> t.Callable[[di
         "NotFast": _NotFast,
         "utc_hours_get": _UTC_HOURS.get,
         "minutes_to_micros": _MINUTES_TO_MICROS.fullmatch,
+        "utc_hour": _utc_hour,
         "decimals_get": _DECIMALS.get,
         "decimal_remembered": _decimal_remembered,
         "to_decimal": to_decimal,
@@ -226,6 +243,24 @@ class RecordShaper:
                 except Exception:  # the general path shapes it, or raises the error naming the field
                     pass
             yield self.shape_general(raw)
+
+    def shape_page(self, raws: list[dict[str, t.Any]]) -> list[dict[str, t.Any]]:
+        """`shape` for each record of `raws` (a page), as a list (BATCH mode).
+
+        In one list comprehension when every record has the first one's key order and the function
+        compiled for it shapes them all (it has no side effects but its caches); otherwise the page
+        goes through `shape_all`, which gives the same records or raises the same error.
+        """
+        if not raws:
+            return []
+        keys = tuple(raws[0])
+        fast = self._compiled_for(keys)
+        if fast is not None:
+            try:
+                return [fast(raw) if tuple(raw) == keys else _not_fast() for raw in raws]
+            except Exception:  # shape_all shapes the page, or raises the error naming the field
+                pass
+        return list(self.shape_all(raws))
 
     def _compiled_for(self, keys: tuple[str, ...]) -> t.Callable[[dict], dict] | None:
         """The function compiled for records with `keys` (compiled on first sight; None: general path)."""

@@ -95,6 +95,31 @@ class WmsStateManager(StreamStateManager):
             markers[_KEY] = replication_key
             markers[_BOOKMARK] = best
 
+    def increment_state_run(
+        self,
+        records: list[types.Record],
+        *,
+        context: types.Context | None = None,
+        replication_key: str,
+    ) -> None:
+        """`increment_state` for each of `records` in turn (BATCH mode: a page, or the part of it that
+        went into one file), in one step when it gives the same state: every value present, in order,
+        and none below the largest seen. Then the per-record steps keep the largest seen and end on the
+        last value (capped by the signpost, never below the bookmark), which is what one step from the
+        last record does."""
+        values = [record.get(replication_key) for record in records]
+        if (
+            values
+            and self.sorted_so_far
+            and None not in values
+            and (self._max_seen is None or values[0] >= self._max_seen)
+            and values == sorted(values)
+        ):
+            self.increment_state(records[-1], context=context, replication_key=replication_key)
+            return
+        for record in records:
+            self.increment_state(record, context=context, replication_key=replication_key)
+
     def _switch_to_unsorted(self, state: dict, replication_key: str, value: str) -> None:
         self.sorted_so_far = False
         self.logger.warning(

@@ -6,7 +6,7 @@ import datetime
 import time
 import typing as t
 
-from singer_sdk import metrics
+from singer_sdk import Stream, metrics
 from singer_sdk.helpers._util import utc_now
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.mapper import SameRecordTransform
@@ -61,6 +61,10 @@ class EntityStream(WmsStream):
         # straight from the records; False when stream maps or another writer need the SDK's messages.
         self._direct_lines: tuple[WmsMessageWriter, bytes, bytes] | bool | None = None
         self._state_key: str | bool | None = None
+        # BATCH mode page by page (see `_sync_pages`): `parse_response` returns the page as one list, and
+        # the counter of the records that went into files.
+        self._page_mode = False
+        self._page_counter: metrics.Counter | None = None
 
     # State: see tap_oracle_wms.state for why the SDK's sorted/unsorted modes are not used as is.
 
@@ -156,6 +160,11 @@ class EntityStream(WmsStream):
             self._direct_lines = self._direct_lines[:1] + record_line_parts(
                 self.stream_maps[0].stream_alias, self._stream_version, self._page_time
             )
+        if self._page_mode:
+            page = self.shaper.shape_page(raw_records)
+            if self.deselected_properties():
+                page = list(map(self.drop_deselected, page))
+            return (page,) if page else ()
         return self.shaper.shape_all(raw_records)
 
     def deselected_properties(self) -> list[str]:
@@ -274,22 +283,71 @@ class EntityStream(WmsStream):
     def get_batches(
         self, batch_config: BatchConfig, context: t.Any = None
     ) -> t.Iterator[tuple[BaseBatchFileEncoding, list[str]]]:
-        """Files of at most `batch_size` records, from the SDK's record loop (which moves the bookmark).
+        """Files of at most `batch_size` records; the bookmark moves with the records written to them.
 
         The records are those RECORD messages would carry: deselected properties are dropped here too
         (the SDK's own batching keeps them). Stream maps configured on the tap are not applied to the
         files (as in the SDK); the Parquet columns follow the schema the SCHEMA message announced.
+        Page by page (`_sync_pages`) where the SDK's record loop would do nothing per record but move
+        the bookmark and count; otherwise one record at a time from that loop.
         """
+        options = {"tap_name": self.tap_name, "stream_name": self.name}
+        schema = self.stream_maps[0].transformed_schema
+        if self._pages_suffice(context):
+            return write_batches(
+                self._sync_pages(), batch_config, schema=schema, taken=self._records_taken, **options
+            )
         records = self._sync_records(context, write_messages=False)
-        if self.deselected_properties():
-            records = map(self.drop_deselected, records)
         return write_batches(
-            records,
-            batch_config,
-            tap_name=self.tap_name,
-            stream_name=self.name,
-            schema=self.stream_maps[0].transformed_schema,
+            ([self.drop_deselected(record)] for record in records), batch_config, schema=schema, **options
         )
+
+    def _pages_suffice(self, context: t.Any) -> bool:
+        """Whether `_sync_pages` gives what `_sync_records(context, write_messages=False)` gives: a selected
+        stream without context, partitions, child streams, record post-processing or dry-run limit."""
+        return (
+            context is None
+            and self.selected
+            and not self.partitions
+            and not self.child_streams
+            and not self.state_partitioning_keys
+            and self.ABORT_AT_RECORD_COUNT is None
+            and type(self).post_process is Stream.post_process
+        )
+
+    def _sync_pages(self) -> t.Iterator[list[dict[str, t.Any]]]:
+        """`_sync_records(None, write_messages=False)` a page at a time (see `_pages_suffice`): the same
+        metrics and the same state, finalized when the pages run out, but each page's records yielded as
+        one list and counted, and the bookmark moved, by `_records_taken` once they are in a file."""
+        record_counter = self.get_record_counter()
+        timer = self.get_sync_timer()
+        with record_counter, timer:
+            record_counter.with_context({})
+            timer.with_context({})
+            self._write_starting_replication_value(None)
+            self._page_counter = record_counter
+            self._page_mode = True
+            try:
+                yield from self.get_records(None)
+            finally:
+                self._page_mode = False
+            self._finalize_state(self.get_context_state(None))
+        self._finalize_state(self.stream_state)
+
+    def _records_taken(self, records: list[dict[str, t.Any]]) -> None:
+        """The SDK's per-record steps after a record is yielded, for a run of records written to a file:
+        the bookmark moved (`WmsStateManager.increment_state_run`), the records counted."""
+        key = self._state_key
+        if key is None:  # the first record through the SDK's step (which checks the replication key)
+            self._increment_stream_state(records[0])
+            key = self._state_key
+            later = records[1:]
+        else:
+            later = records
+        if key and later:
+            self.state_manager.increment_state_run(later, replication_key=key)
+        assert self._page_counter is not None
+        self._page_counter.increment(len(records))
 
     def log_progress(self, final: bool = False) -> None:
         """Records so far and the current bookmark, at info level."""
@@ -312,10 +370,11 @@ class EntityStream(WmsStream):
 
 
 class RecordCounter(metrics.Counter):
-    """`metrics.Counter` whose `increment` checks whether a count is due every 256 records: the metric is
-    logged at most 256 records after its interval ends (and, as before, when the stream ends)."""
+    """`metrics.Counter` whose `increment` checks whether a count is due every 256 records (and at every
+    increment by more than one, a page's records): the metric is logged at most 256 records after its
+    interval ends (and, as before, when the stream ends)."""
 
     def increment(self, value: int = 1) -> None:
         self.value += value
-        if not self.value & 0xFF and self._ready_to_log():
+        if (value > 1 or not self.value & 0xFF) and self._ready_to_log():
             self._pop()

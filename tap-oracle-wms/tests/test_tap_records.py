@@ -188,3 +188,27 @@ def test_tap_record_line_is_the_sdk_message_byte_for_byte(stdout_bytes):
             assert out.getvalue().splitlines(keepends=True)[0] == expected
             out.seek(0)
             out.truncate()
+
+
+def test_tap_page_shaping_matches_record_by_record():
+    # A page of records with one key order, one with the general cases mixed in (other key orders, values
+    # the compiled function leaves aside, unknown fields), and one whose bad value stops the run.
+    uniform = [
+        {
+            "id": i,
+            "order_dtl_id": {"id": i, "key": f"K{i}", "url": "u"},
+            "alloc_qty": str(i / 4),
+            "mod_ts": f"2025-05-{1 + i % 28:02d}T{i % 24:02d}:00:01.831732-03:00",
+        }
+        for i in range(50)
+    ]
+    valid_cases = [raw for raw in GENERAL_CASES if isinstance(_outcome(shaper().shape_general, raw), dict)]
+    for page in (uniform, uniform[:3] + valid_cases + uniform[3:]):
+        expected = [shaper().shape(dict(raw)) for raw in page]
+        got = shaper().shape_page([dict(raw) for raw in page])
+        assert got == expected
+        assert [list(record) for record in got] == [list(record) for record in expected]  # key order
+    bad = [*uniform[:3], {**uniform[0], "id": 99, "alloc_qty": "abc"}]
+    with pytest.raises(RecordShapeError, match="record id=99, field 'alloc_qty'"):
+        shaper().shape_page(bad)
+    assert shaper().shape_page([]) == []
