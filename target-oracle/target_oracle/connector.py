@@ -56,6 +56,19 @@ AUTO_BASE_MB = 256
 AUTO_BYTES_PER_ROW = 32
 
 
+#: ``duckdb_threads`` default: one DuckDB thread, so the tap and the mapper of a pipeline keep the other cores
+#: (the batch's read is a single pass anyway; more threads cost more CPU seconds for the same work).
+DEFAULT_DUCKDB_THREADS = 1
+
+
+def set_duckdb_threads(conn: t.Any, config: t.Mapping[str, t.Any]) -> None:
+    """Apply ``duckdb_threads`` to a DuckDB connection (0: DuckDB's own default, one per core)."""
+    threads = config.get("duckdb_threads")
+    threads = DEFAULT_DUCKDB_THREADS if threads is None else int(threads)
+    if threads > 0:
+        conn.execute(f"SET threads = {threads}")
+
+
 def auto_memory_limit(conn: t.Any) -> str:
     """``256MB`` plus 32 bytes per row in the database's tables: the peak then does not grow with the rows
     loaded (DuckDB's default, 80% of RAM, lets its buffer pool keep every block it wrote), while the key
@@ -107,6 +120,7 @@ class OracleConnector(SQLConnector):
 
             conn = duckdb.connect(sa.make_url(self.sqlalchemy_url).database or ":memory:")
             conn.execute("SET TimeZone = 'UTC'")  # timestamps with offsets are cast to naive UTC
+            set_duckdb_threads(conn, self.config)
             self.set_memory_limit(conn)
             return conn
         raw = self._engine.raw_connection()

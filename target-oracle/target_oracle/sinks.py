@@ -33,7 +33,7 @@ from singer_sdk.sql import SQLSink
 
 from target_oracle import columns as k
 from target_oracle import loading as ld
-from target_oracle.connector import OracleConnector
+from target_oracle.connector import OracleConnector, set_duckdb_threads
 from target_oracle.dialects import DuckDBStrategy
 from target_oracle.loading import has_long_number
 from target_oracle.naming import conform_identifier, staging_name
@@ -587,6 +587,7 @@ class OracleSink(SQLSink[OracleConnector]):
 
             self._file_reader = duckdb.connect()
             self._file_reader.execute("SET TimeZone = 'UTC'")
+            set_duckdb_threads(self._file_reader, self.config)
         return self._file_reader
 
     def _load_source(self, source: ld.Source, what: str) -> int:

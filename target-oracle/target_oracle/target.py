@@ -129,6 +129,16 @@ CONFIG_SCHEMA = th.PropertiesList(
         ),
     ),
     th.Property(
+        "duckdb_threads",
+        th.IntegerType,
+        default=1,
+        description=(
+            "Threads of DuckDB (the embedded database, and the reader of batch files for Oracle). Default 1: "
+            "a batch's read is one pass, and more threads cost more CPU seconds for the same work while the "
+            "tap and the mapper of a pipeline need the cores. 0: DuckDB's default (one per core)."
+        ),
+    ),
+    th.Property(
         "keep_batch_files",
         th.BooleanType,
         default=False,
@@ -229,6 +239,9 @@ class TargetOracle(SQLTarget):
         problems = validate_settings(self.config)
         if batch is not None and int(batch) < 1:
             problems.append(f"Setting 'batch_size_rows' must be at least 1, not {batch}")
+        threads = self.config.get("duckdb_threads")
+        if threads is not None and int(threads) < 0:
+            problems.append(f"Setting 'duckdb_threads' must be 0 (DuckDB's default) or more, not {threads}")
         if problems:
             raise ConfigValidationError("Invalid target-oracle settings", errors=problems)
         #: stream name (bytes) -> sink taking its RECORD lines undecoded; only streams without stream maps.

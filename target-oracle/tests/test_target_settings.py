@@ -147,3 +147,27 @@ def test_duckdb_memory_limit_auto_is_a_fixed_budget_plus_room_for_the_key_indexe
         conn.close()
     assert fresh.replace(" ", "").upper() in {"244.1MIB", "256.0MB", "256MB"}  # DuckDB: MB = 10**6 bytes
     assert grown == f"{256 + 2_000_000 * 32 // (1 << 20)}MB"
+
+
+@pytest.mark.parametrize(("setting", "threads"), [(None, 1), (2, 2), (0, None)])
+def test_duckdb_threads_default_to_one_and_zero_keeps_duckdbs_own(tmp_path, setting, threads):
+    """One DuckDB thread by default (the tap and the mapper of a pipeline need the other cores); 0 leaves
+    DuckDB's default, one thread per core."""
+    import os
+
+    config = {"sqlalchemy_url": f"duckdb:///{tmp_path / 't.duckdb'}"}
+    if setting is not None:
+        config["duckdb_threads"] = setting
+    conn = OracleConnector(config=config).open_dbapi()
+    try:
+        have = conn.execute("SELECT current_setting('threads')").fetchone()[0]
+    finally:
+        conn.close()
+    assert have == (threads if threads is not None else os.cpu_count())
+    assert TargetOracle.config_jsonschema["properties"]["duckdb_threads"]["default"] == 1
+
+
+def test_negative_duckdb_threads_are_rejected_naming_the_setting():
+    with pytest.raises(ConfigValidationError) as info:
+        TargetOracle(config={"sqlalchemy_url": "duckdb:///x.duckdb", "duckdb_threads": -1})
+    assert "duckdb_threads" in " ".join(info.value.errors)
