@@ -11,6 +11,7 @@ import threading
 import typing as t
 from urllib.parse import urlparse, urlsplit, urlunsplit
 
+import msgspec
 import requests
 from singer_sdk import RESTStream
 from singer_sdk.exceptions import FatalAPIError
@@ -80,6 +81,9 @@ class NextPagePaginator(BaseHATEOASPaginator):
 
 class WmsStream(RESTStream):
     """Base stream: one LGF API entity endpoint on the tap's shared session and credentials."""
+
+    # Decoder of this stream's pages into typed records (see `check_response`); None: plain JSON.
+    page_decoder: msgspec.json.Decoder | None = None
 
     @property
     def api(self) -> WmsApi:
@@ -188,7 +192,7 @@ class WmsStream(RESTStream):
     def validate_response(self, response: requests.Response) -> None:
         """Classify the status and decode the body inside the retry loop (see `check_response`); then
         start reading the next page ahead."""
-        body = check_response(response, auth_method=self.api.auth_method)
+        body = check_response(response, auth_method=self.api.auth_method, page_decoder=self.page_decoder)
         setattr(response, BODY_ATTR, body)
         next_link = body.get("next_page") if isinstance(body, dict) else None
         if next_link:

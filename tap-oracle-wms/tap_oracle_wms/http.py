@@ -37,8 +37,14 @@ RETRYABLE_EXCEPTIONS: tuple[type[BaseException], ...] = (
     requests.exceptions.ContentDecodingError,
 )
 
-# JSON floats become Decimal so quantities keep every digit from the wire on.
-_decoder = msgspec.json.Decoder(float_hook=decimal.Decimal)
+
+def json_decoder(kind: t.Any = t.Any) -> msgspec.json.Decoder:
+    """A msgspec JSON decoder into `kind`; JSON floats become Decimal, so quantities keep every digit
+    from the wire on."""
+    return msgspec.json.Decoder(kind, float_hook=decimal.Decimal)
+
+
+_decoder = json_decoder()
 
 
 def retry_after_seconds(response: requests.Response | None) -> float | None:
@@ -116,9 +122,13 @@ def request_label(response: requests.Response) -> str:
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
-def check_response(response: requests.Response, *, auth_method: str) -> t.Any:
+def check_response(
+    response: requests.Response, *, auth_method: str, page_decoder: msgspec.json.Decoder | None = None
+) -> t.Any:
     """Validate one response and return its decoded JSON body; None for 404 (no rows).
 
+    With `page_decoder` (a decoder into a page type, see `RecordShaper.page_type`), a body of that type
+    is returned as `{"results": ..., "next_page": ...}`, and any other body decoded as plain JSON.
     Raises RetriableAPIError for 429/5xx and for 2xx bodies that are not complete JSON (truncated
     transfers), WmsAuthError for 401/403 and FatalAPIError for any other client error.
     """
@@ -142,6 +152,13 @@ def check_response(response: requests.Response, *, auth_method: str) -> t.Any:
     if status >= HTTPStatus.BAD_REQUEST:
         raise FatalAPIError(f"HTTP {status} {response.reason} for {label}: {_api_error_detail(response)}")
     try:
+        if page_decoder is not None:
+            try:
+                page = page_decoder.decode(response.content)
+            except msgspec.ValidationError:
+                pass  # valid JSON of another shape: decoded as plain JSON below
+            else:
+                return {"results": page.results, "next_page": page.next_page}
         return _decoder.decode(response.content)
     except msgspec.DecodeError as exc:
         raise RetriableAPIError(

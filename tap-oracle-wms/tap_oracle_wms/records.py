@@ -13,6 +13,8 @@ import logging
 import re
 import typing as t
 
+import msgspec
+
 # Field kinds of a shaping plan (small ints keep the hot loop cheap).
 PLAIN = 0
 FOREIGN_KEY = 1
@@ -154,18 +156,36 @@ _FOREIGN_KEY_CODE = """\
 """
 
 
-def compile_shape(plan: dict[str, int], keys: tuple[str, ...]) -> t.Callable[[dict], dict] | None:
+class ForeignKey(msgspec.Struct, gc=False):
+    """A foreign-key object of a typed page (`RecordShaper.page_decoder`): its `id` and `key` (the `url`,
+    and any other member, is skipped by the decoder)."""
+
+    id: t.Any
+    key: t.Any
+
+
+def compile_shape(
+    plan: dict[str, int], keys: tuple[str, ...], *, typed: bool = False
+) -> t.Callable[[t.Any], dict] | None:
     """A shaping function for records whose keys are exactly `keys`, in that order (None if a key is not
-    in the plan: the general path warns about it).
+    in the plan: the general path warns about it); with `typed`, for the records of a typed page (structs
+    with those fields, foreign keys as `ForeignKey`).
 
     The function unpacks the record's values in one step, converts them field by field as
     `RecordShaper.shape_general` does, and builds the output with one dict display in the record's key
-    order. What it does not handle itself (an hour not converted yet, a foreign-key object without `id`
-    or `key`, a malformed value) raises, and the caller shapes that record through the general path,
-    which gives the same output or names the error.
+    order. What it does not handle itself (a foreign-key object without `id` or `key`, a malformed
+    value) raises, and the caller shapes that record through the general path, which gives the same
+    output or names the error.
     """
     if not keys or any(name not in plan for name in keys):
         return None
+    foreign_key_code = _FOREIGN_KEY_CODE
+    if typed:
+        foreign_key_code = (
+            foreign_key_code.replace("is dict", "is ForeignKey")
+            .replace("VAR['key']", "VAR.key")
+            .replace("VAR['id']", "VAR.id")
+        )
     code, items = [], []
     for i, name in enumerate(keys):
         kind, var = plan[name], f"v{i}"
@@ -177,14 +197,15 @@ def compile_shape(plan: dict[str, int], keys: tuple[str, ...]) -> t.Callable[[di
         elif kind == DECIMAL:
             code.append(_DECIMAL_CODE.replace("VAR", var))
         elif kind == FOREIGN_KEY:
-            code.append(_FOREIGN_KEY_CODE.replace("VAR", var).replace("KEY", f"k{i}"))
+            code.append(foreign_key_code.replace("VAR", var).replace("KEY", f"k{i}"))
             items.append(f"{key_column(name)!r}: k{i}")
     unpack = ", ".join(f"v{i}" for i in range(len(keys)))
-    source = (
-        f"def shape(raw):\n    {unpack}, = raw.values()\n{''.join(code)}    return {{{', '.join(items)}}}\n"
-    )
+    values = "astuple(raw)" if typed else "raw.values()"
+    source = f"def shape(raw):\n    {unpack}, = {values}\n{''.join(code)}    return {{{', '.join(items)}}}\n"
     namespace: dict[str, t.Any] = {
         "NotFast": _NotFast,
+        "ForeignKey": ForeignKey,
+        "astuple": msgspec.structs.astuple,
         "utc_hours_get": _UTC_HOURS.get,
         "minutes_to_micros": _MINUTES_TO_MICROS.fullmatch,
         "utc_hour": _utc_hour,
@@ -193,7 +214,7 @@ def compile_shape(plan: dict[str, int], keys: tuple[str, ...]) -> t.Callable[[di
         "to_decimal": to_decimal,
     }
     exec(compile(source, f"<shape {len(keys)} fields>", "exec"), namespace)  # names enter as repr() literals
-    return t.cast("t.Callable[[dict], dict]", namespace["shape"])
+    return t.cast("t.Callable[[t.Any], dict]", namespace["shape"])
 
 
 class RecordShaper:
@@ -207,6 +228,8 @@ class RecordShaper:
         self._warned: set[str] = set()
         # Compiled shaping functions by record key order (None: that order takes the general path).
         self._compiled: dict[tuple[str, ...], t.Callable[[dict], dict] | None] = {}
+        # Typed pages (see `page_type`): their record type, its shaping function and its fields.
+        self._typed: tuple[type, t.Callable[[t.Any], dict], tuple[str, ...]] | None = None
 
     def _warn_once(self, field: str, message: str, *args: t.Any) -> None:
         if field not in self._warned:
@@ -230,6 +253,11 @@ class RecordShaper:
         order is compared with the record before's); a record it leaves aside (see `compile_shape`) goes
         through `shape_general`.
         """
+        if type(raws) is list:
+            shaped, raws = self._shape_typed(raws)
+            if shaped is not None:
+                yield from shaped
+                return
         last_keys: tuple[str, ...] | None = None
         fast: t.Callable[[dict], dict] | None = None
         for raw in raws:
@@ -251,6 +279,9 @@ class RecordShaper:
         compiled for it shapes them all (it has no side effects but its caches); otherwise the page
         goes through `shape_all`, which gives the same records or raises the same error.
         """
+        shaped, raws = self._shape_typed(raws)
+        if shaped is not None:
+            return shaped
         if not raws:
             return []
         keys = tuple(raws[0])
@@ -261,6 +292,48 @@ class RecordShaper:
             except Exception:  # shape_all shapes the page, or raises the error naming the field
                 pass
         return list(self.shape_all(raws))
+
+    def page_type(self, keys: tuple[str, ...]) -> type | None:
+        """The type of a page (`results`, `next_page`) whose records have exactly the fields `keys`, for
+        msgspec to decode pages into: records as structs (one per record instead of a dict, and one
+        `ForeignKey` per foreign-key object instead of a dict and its `url`), every other value as JSON
+        decodes it. None when a key is not in the plan or is no possible struct field.
+
+        A page that is not of this type (an unknown or missing field, a foreign key neither an object
+        with `id` and `key`, an integer nor null, no `results` list) fails to decode and is decoded as
+        plain JSON instead; the records of a typed page are shaped in the field order of `keys`.
+        """
+        shape = compile_shape(self.plan, keys, typed=True)
+        if shape is None:
+            return None
+        fields = [
+            (name, ForeignKey | int | None if self.plan[name] == FOREIGN_KEY else t.Any) for name in keys
+        ]
+        try:
+            record = msgspec.defstruct("WmsRecord", fields, forbid_unknown_fields=True, gc=False)
+        except (TypeError, ValueError):
+            return None
+        self._typed = (record, shape, keys)
+        return msgspec.defstruct("WmsPage", [("results", list[record]), ("next_page", t.Any, None)])
+
+    def _shape_typed(self, raws: list[t.Any]) -> tuple[list[dict[str, t.Any]] | None, list[t.Any]]:
+        """(the records, `raws`) for a page of dicts; for a typed page, (the records shaped in one list
+        comprehension, `raws`), or (None, its records as the dicts plain JSON decoding gives, but for the
+        foreign keys' `url`) when a value needs the general path."""
+        typed = self._typed
+        if typed is None or not raws or type(raws[0]) is not typed[0]:
+            return None, raws
+        _, shape, keys = typed
+        try:
+            return [shape(raw) for raw in raws], raws
+        except Exception:  # the dict path shapes the page, or raises the error naming the field
+            pass
+
+        def plain(value: t.Any) -> t.Any:
+            return {"id": value.id, "key": value.key} if type(value) is ForeignKey else value
+
+        astuple = msgspec.structs.astuple
+        return None, [dict(zip(keys, map(plain, astuple(raw)), strict=True)) for raw in raws]
 
     def _compiled_for(self, keys: tuple[str, ...]) -> t.Callable[[dict], dict] | None:
         """The function compiled for records with `keys` (compiled on first sight; None: general path)."""

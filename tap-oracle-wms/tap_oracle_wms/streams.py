@@ -15,6 +15,7 @@ from singer_sdk.singerlib.messages import RecordMessage
 from tap_oracle_wms.batch import batch_config_from_settings, write_batches
 from tap_oracle_wms.client import WmsStream
 from tap_oracle_wms.discovery import KEY_PROPERTY, EntityDescription
+from tap_oracle_wms.http import json_decoder
 from tap_oracle_wms.records import RecordShaper, to_utc_timestamp
 from tap_oracle_wms.state import WmsStateManager
 from tap_oracle_wms.writer import WmsMessageWriter, record_line_parts
@@ -65,6 +66,8 @@ class EntityStream(WmsStream):
         # the counter of the records that went into files.
         self._page_mode = False
         self._page_counter: metrics.Counter | None = None
+        # Whether pages after the first are decoded typed (None: no page seen yet).
+        self._typed_pages: bool | None = None
 
     # State: see tap_oracle_wms.state for why the SDK's sorted/unsorted modes are not used as is.
 
@@ -140,6 +143,12 @@ class EntityStream(WmsStream):
     def parse_response(self, response: requests.Response) -> t.Iterable[dict[str, t.Any]]:
         """The page's records, shaped (an iterator: one generator less between the SDK and the shaper)."""
         raw_records = self.page_records(response)
+        if self._typed_pages is None and raw_records and type(raw_records[0]) is dict:
+            # The next pages decoded into records of the fields (and field order) this page's first has.
+            page_type = self.shaper.page_type(tuple(raw_records[0]))
+            self._typed_pages = page_type is not None
+            if page_type is not None:
+                self.page_decoder = json_decoder(page_type)
         self._pages += 1
         self._records_seen += len(raw_records)
         if response.status_code == 404:

@@ -212,3 +212,89 @@ def test_tap_page_shaping_matches_record_by_record():
     with pytest.raises(RecordShapeError, match="record id=99, field 'alloc_qty'"):
         shaper().shape_page(bad)
     assert shaper().shape_page([]) == []
+
+
+TYPED_KEYS = ("id", "order_dtl_id", "alloc_qty", "mod_ts", "order_dtl_set", "final_oblpn_nbr", "status_id")
+
+
+def typed_record(i: int, **values: object) -> dict:
+    record = {
+        "id": i,
+        "order_dtl_id": {"id": i, "key": f"K{i}", "url": f"https://wms/order_dtl/{i}"},
+        "alloc_qty": f"{i}.25",
+        "mod_ts": f"2025-05-{1 + i % 28:02d}T{i % 24:02d}:10:01.831732-03:00",
+        "order_dtl_set": {"result_count": 1, "url": "u"},
+        "final_oblpn_nbr": f"OL{i}",
+        "status_id": 10,
+    }
+    record.update(values)
+    return record
+
+
+def decode_both(page: list[dict]) -> tuple[RecordShaper, list, list]:
+    """The page's body decoded typed (as `check_response` does with the stream's page decoder), and as
+    plain JSON."""
+    import requests
+    from tap_oracle_wms.http import check_response, json_decoder
+
+    typed_shaper = shaper()
+    decoder = json_decoder(typed_shaper.page_type(TYPED_KEYS))
+    response = requests.Response()
+    response.status_code = 200
+    response.url = "https://wms/prod/wms/lgfapi/v10/entity/allocation/"
+    response._content = json.dumps({"results": page, "next_page": "/next", "page_nbr": 1}).encode()
+    typed = check_response(response, auth_method="basic", page_decoder=decoder)
+    plain = check_response(response, auth_method="basic")
+    assert typed["next_page"] == plain["next_page"] == "/next"
+    return typed_shaper, typed["results"], plain["results"]
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {},
+        {"order_dtl_id": None, "alloc_qty": "", "mod_ts": None},
+        {"order_dtl_id": 5, "alloc_qty": 7.5, "status_id": 1.25},
+        {"mod_ts": "2025-06-01T00:00:01.5"},  # naive: the general path, with its warning
+        {"mod_ts": "2025-06-01T05:30:00.000000+05:30", "alloc_qty": "1E+2"},
+    ],
+    ids=str,
+)
+def test_tap_typed_pages_shape_like_plain_json_pages(values):
+    page = [typed_record(i) for i in range(20)] + [typed_record(20, **values)]
+    typed_shaper, typed, plain = decode_both(page)
+    assert type(typed[0]) is not dict  # decoded into structs
+    expected = shaper().shape_page(plain)
+    assert typed_shaper.shape_page(typed) == expected
+    assert list(typed_shaper.shape_all(typed)) == expected
+    assert [list(r) for r in typed_shaper.shape_page(typed)] == [list(r) for r in expected]  # key order
+    assert [type(r["alloc_qty"]) for r in expected] == [decimal.Decimal] * 20 + [
+        type(expected[20]["alloc_qty"])
+    ]
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        [typed_record(1), {**typed_record(2), "surprise": 1}],  # a field the struct does not know
+        [typed_record(1), {k: v for k, v in typed_record(2).items() if k != "status_id"}],  # one missing
+        [typed_record(1), typed_record(2, order_dtl_id={"id": 2})],  # a foreign key without `key`
+        [typed_record(1), typed_record(2, order_dtl_id="DC01")],  # neither object, integer nor null
+    ],
+)
+def test_tap_pages_of_another_shape_are_decoded_as_plain_json(page):
+    _, typed, plain = decode_both(page)
+    assert typed == plain
+    assert all(type(r) is dict for r in typed)
+
+
+def test_tap_typed_page_record_error_names_the_record_and_field():
+    page = [typed_record(i) for i in range(3)] + [typed_record(3, alloc_qty="abc")]
+    typed_shaper, typed, _ = decode_both(page)
+    with pytest.raises(RecordShapeError, match="record id=3, field 'alloc_qty'"):
+        typed_shaper.shape_page(typed)
+    # Record by record (record mode): the records before the bad one are shaped first, as for plain JSON.
+    records = typed_shaper.shape_all(typed)
+    assert [next(records)["id"] for _ in range(3)] == [0, 1, 2]
+    with pytest.raises(RecordShapeError, match="record id=3, field 'alloc_qty'"):
+        next(records)
