@@ -3,8 +3,9 @@
 Measured beside it, interleaved in one run and against the same simulator process:
 - `tap (SDK writer)`: the same tap with the SDK's default message writer (simplejson, one write and flush
   per message), selected by a two-line wrapper (`SDK_WRITER_TAP` below), not by a setting of the product;
-- `tap (batch jsonl.gz)`: the same tap in BATCH mode (gzip JSONL files, one BATCH line per file), files
-  written under .bench/ and removed after each run;
+- `tap (batch jsonl)`: the same tap in BATCH mode as the full-sync jobs of meltano.yml run it (plain JSONL
+  files of 10,000 records, one BATCH and one STATE line per file), files written under .bench/ and removed
+  after each run;
 - `floor`: the same pages (page_size 1250, sequenced mode, `ordering=mod_ts,id`, the `next_page` links as
   served) fetched and JSON-decoded with plain `requests`, no Singer.
 
@@ -124,9 +125,9 @@ def subjects(base_url: str, rows: int, tap_only: bool, revisions: list[str]) -> 
         base_url,
         folder / "config-batch.json",
         batch_config={
-            "encoding": {"format": "jsonl", "compression": "gzip"},
+            "encoding": {"format": "jsonl", "compression": "none"},
             "storage": {"root": str(batch_root)},
-            "batch_size": 100000,
+            "batch_size": 10000,
         },
     )
     floor_out = folder / "floor.out"
@@ -170,9 +171,9 @@ def subjects(base_url: str, rows: int, tap_only: bool, revisions: list[str]) -> 
     chosen: dict[str, t.Callable[[], object]] = {"tap": tap}
     chosen.update({f"tap @ {revision}": at_revision(revision, tap) for revision in revisions})
     if not tap_only:
-        chosen.update({"tap (SDK writer)": sdk_writer, "tap (batch jsonl.gz)": batch})
+        chosen.update({"tap (SDK writer)": sdk_writer, "tap (batch jsonl)": batch})
         chosen.update(
-            {f"tap (batch jsonl.gz) @ {revision}": at_revision(revision, batch) for revision in revisions}
+            {f"tap (batch jsonl) @ {revision}": at_revision(revision, batch) for revision in revisions}
         )
         chosen["floor"] = floor
     return chosen
