@@ -96,20 +96,21 @@ def open_input(url: str) -> t.Iterator[t.IO[bytes]]:
         raise BatchFileError(f"BATCH file {url!r} cannot be read: {exc}") from None
 
 
-def jsonl_lines(url: str, raw: t.IO[bytes], compression: str | None) -> t.Iterator[bytes]:
-    """The lines of a JSONL file, without their line ends (gunzipped if needed); a broken gzip stream
-    names the file. Read in chunks and split in C: a readline per record costs more than its checks."""
+def jsonl_chunks(url: str, raw: t.IO[bytes], compression: str | None) -> t.Iterator[list[bytes]]:
+    """The lines of a JSONL file, without their line ends (gunzipped if needed), a list per chunk read; a
+    broken gzip stream names the file. Read in chunks and split in C: a readline per record costs more
+    than its checks."""
     source: t.IO[bytes] = gzip.GzipFile(fileobj=raw, mode="rb") if compression == "gzip" else raw
     rest = b""
     try:
         while chunk := source.read(READ_CHUNK_BYTES):
             lines = (rest + chunk).split(b"\n")
             rest = lines.pop()
-            yield from lines
+            yield lines
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
         raise BatchFileError(f"BATCH file {url!r} is not a valid gzip file: {exc}") from None
     if rest:
-        yield rest
+        yield [rest]
 
 
 def decode_record(url: str, number: int, line: bytes) -> dict:
@@ -184,6 +185,17 @@ class OutputFile:
         lines = self._lines
         lines.append(line)
         if len(lines) >= WRITE_CHUNK_LINES:
+            self._write_lines()
+
+    def write_lines(self, lines: list[bytes]) -> None:
+        """Write records read as JSONL lines (given without their line ends, each a JSON object): the
+        lines as they are, or their records into a Parquet file."""
+        self.count += len(lines)
+        if self.encoding.format == "parquet":
+            self._rows += map(_decoder.decode, lines)
+            return
+        self._lines += lines
+        if len(self._lines) >= WRITE_CHUNK_LINES:
             self._write_lines()
 
     def _write_lines(self) -> None:

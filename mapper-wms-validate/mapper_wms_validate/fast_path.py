@@ -1,24 +1,26 @@
-"""The fast path for RECORD lines: one typed msgspec decode does most of the schema check in C.
+"""The fast path for RECORD lines and BATCH file lines: one typed msgspec decode does most checks in C.
 
 Why: decoding a record into a plain dict and then checking each property's type in Python costs about as
-much as the decode itself. msgspec can decode straight into a TypedDict (a plain dict at run time) and check
-each declared property's type while it decodes. So for every stream the mapper builds, from its SCHEMA, a
-TypedDict of the properties whose JSON Schema is exactly a type check msgspec makes the same way (`null`,
-`boolean`, `integer`, `string`, `object`, `array` and lists of them); the other properties (`number`, which
-must stay exact decimals, `enum`, `anyOf`, nested schemas) are decoded as they would be anyway and checked
-by their compiled Python checks.
+much as the decode itself. msgspec can decode straight into a Struct built from the stream's SCHEMA and
+check each declared property's type while it decodes (a Struct is cheaper to build than a dict: no hashing
+of 30-odd keys per record). The Struct types the properties whose JSON Schema is exactly a type check
+msgspec makes the same way (`null`, `boolean`, `integer`, `string`, `object`, `array` and lists of them),
+narrowed by the rules msgspec can check; the other properties (`number`, which must stay exact decimals,
+`enum`, `anyOf`, nested schemas) are decoded as they would be anyway and checked by their compiled Python
+checks, as are the other rules, on a small dict of the fields they read.
 
 The fast path only ever says "this record passes": anything it is not sure of (a decode or type error, a
-missing required property, a broken rule) returns None, and the line goes through the full path, which
+missing required property, a broken rule) returns False, and the line goes through the full path, which
 decides, counts and explains. So the fast path can be conservative (`5.0` for an integer, a line spaced
-differently) without changing a single outcome. It is not built for a schema with
-`additionalProperties: false`, because a TypedDict leaves undeclared properties out instead of reporting
-them.
+differently, a missing property whose schema refuses null) without changing a single outcome. It is not
+built for a schema with `additionalProperties: false`, because the Struct skips undeclared properties
+instead of reporting them.
 """
 
 from __future__ import annotations
 
 import decimal
+import operator
 import typing as t
 
 import msgspec
@@ -42,19 +44,25 @@ _EXACT = {
 }
 # Keywords that make the compiled check look at more than the value's type.
 _BEYOND_TYPE = ("anyOf", "oneOf", "enum", "properties", "required", "items")
-_MISSING = object()
 
 
-def _exact_types(schema: t.Any) -> tuple[type, ...] | None:
+def _exact_types(schema: t.Any, *, narrow_numbers: bool = False) -> tuple[type, ...] | None:
     """The Python types a property allows when msgspec can check exactly what the compiled check
-    checks, or None."""
+    checks, or None. With `narrow_numbers`, `number` allows integers only: sound for a fast path that
+    only ever says "passes" (a JSON integer is a number), and the fallback takes the other numbers."""
     if not isinstance(schema, dict) or any(k in schema for k in _BEYOND_TYPE):
         return None
     declared = schema.get("type")
     names = [declared] if isinstance(declared, str) else declared
-    if not isinstance(names, list) or not names or not all(n in _EXACT for n in names):
+    exact = {**_EXACT, "number": int} if narrow_numbers else _EXACT
+    if not isinstance(names, list) or not names or not all(n in exact for n in names):
         return None
-    return tuple(dict.fromkeys(_EXACT[n] for n in names))
+    return tuple(dict.fromkeys(exact[n] for n in names))
+
+
+def _has_number(schema: t.Any) -> bool:
+    declared = schema.get("type") if isinstance(schema, dict) else None
+    return declared == "number" or (isinstance(declared, list) and "number" in declared)
 
 
 class _Field:
@@ -106,6 +114,7 @@ class _Field:
         return False
 
     def msgspec_type(self) -> t.Any:
+        """The property's type (whether it must be present is `required`, the struct field's default)."""
         if self.literal is not None:
             kind: t.Any = t.Literal[self.literal]  # type: ignore[valid-type]
         elif len(self.types) == 1:
@@ -116,58 +125,170 @@ class _Field:
             kind = t.Union[self.types]  # noqa: UP007 - a runtime union of types
         if self.nullable:
             kind = t.Union[kind, None]  # noqa: UP007
-        return t.Required[kind] if self.required else kind
+        return kind
 
 
-class FastRecords:
-    """Decodes one stream's RECORD lines into their record when it passes the schema check, else None.
+class _Plan:
+    """One typed decode of a stream's records (a msgspec Struct built from its SCHEMA, with the rules it
+    can check folded into the property types), and what Python still checks after it."""
 
-    `tests` are the rule checks the caller must still run on the record: rules on integer and string
-    properties that msgspec can check while decoding (`not_null`, bounds on integers, `in` with integer or
-    string values, `max_length`) are folded into the property's type instead.
-    """
-
-    def __init__(self, stream: str, schema: dict, rules: t.Sequence[Rule], *, check_schema: bool):
-        self.stream = stream
+    def __init__(
+        self, stream: str, schema: dict, rules: t.Sequence[Rule], *, check_schema: bool, narrow_numbers: bool
+    ) -> None:
         properties = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
         exact: dict[str, _Field] = {}
-        fields: dict[str, t.Any] = {}
+        loose: list[str] = []  # decoded as they are (Any), checked by compiled checks if at all
         checks: list[tuple[str, frozenset, t.Callable[[t.Any], str | None]]] = []
         for name, prop in properties.items():
-            types = _exact_types(prop) if check_schema else None
+            types = _exact_types(prop, narrow_numbers=narrow_numbers) if check_schema else None
             if types is not None:
                 exact[name] = _Field(types)
                 continue
-            fields[name] = t.Any
+            loose.append(name)
             check = compile_value(prop, name) if check_schema else None
             if check is not None:
                 checks.append((name, simple_types(prop) or frozenset(), check))
         tests = []
+        read: dict[str, None] = {}  # the fields the remaining rules read, in order
         for rule in rules:
             target = exact.get(rule.field) if rule.field is not None else None
             if target is None or not target.fold(rule.check, dict(rule.params)):
                 tests.append(rule.test)
-            for name in rule.fields:  # fields rules read that the schema does not declare: keep them
-                if name not in exact:
-                    fields.setdefault(name, t.Any)
-        self.tests = tuple(tests)
-        fields.update((name, field.msgspec_type()) for name, field in exact.items())
-        record_type: t.Any = t.TypedDict("Record", fields, total=False)  # type: ignore[operator]
-        message_type = t.TypedDict(  # type: ignore[operator]  # noqa: UP013 - record_type is built at run time
-            "RecordMessage",
-            {"type": str, "stream": str, "record": record_type},
-            total=False,
+                read.update(dict.fromkeys(rule.fields))
+        required = {n for n in (schema.get("required") or []) if isinstance(n, str) and check_schema}
+        names = list(dict.fromkeys([*exact, *loose, *read, *sorted(required)]))
+        # Struct fields are named f0, f1, ... (renamed to the property names): any property name works.
+        attr = {name: f"f{i}" for i, name in enumerate(names)}
+        fields: list[tuple] = []
+        for name in names:
+            field = exact.get(name)
+            kind = field.msgspec_type() if field is not None else t.Any
+            if name in required or (field is not None and field.required):
+                fields.append((attr[name], kind))
+            else:
+                # A missing property reads as None, which every rule treats as a missing one; a schema
+                # check that refuses a null sends such a record to the full path, which decides.
+                fields.append((attr[name], kind, None))
+        record_type = msgspec.defstruct(
+            "Record", fields, rename={a: n for n, a in attr.items()}, kw_only=True, gc=False
         )
-        self._decode_bare = msgspec.json.Decoder(
+        message_type = msgspec.defstruct(
+            "RecordMessage",
+            [("type", str, ""), ("stream", str, ""), ("record", record_type, None)],
+            kw_only=True,
+            gc=False,
+        )
+        self.decode_bare = msgspec.json.Decoder(
             record_type, dec_hook=dec_hook, float_hook=decimal.Decimal
         ).decode
-        self._decode = msgspec.json.Decoder(
+        decode_message = msgspec.json.Decoder(
             message_type, dec_hook=dec_hook, float_hook=decimal.Decimal
         ).decode
-        self._checks = tuple(checks)
-        self._required = tuple(
-            n for n in (schema.get("required") or []) if isinstance(n, str) and check_schema
+
+        def decode(line: bytes) -> t.Any:
+            """The record of a RECORD line of this stream (a ValidationError for any other line)."""
+            message = decode_message(line)
+            if message.record is None or message.stream != stream or message.type != "RECORD":
+                raise msgspec.ValidationError("not a RECORD message of this stream")
+            return message.record
+
+        self.decode = decode
+        self.passes = self._compile(
+            tuple((attr[name], allowed, check) for name, allowed, check in checks),
+            tuple(tests),
+            tuple(read),
+            tuple(attr[n] for n in read),
         )
+
+    @staticmethod
+    def _compile(
+        checks: tuple, tests: tuple, read: tuple[str, ...], attrs: tuple[str, ...]
+    ) -> t.Callable[[t.Any], bool]:
+        """Whether a decoded record passes the compiled checks and the rules left to Python (which read
+        a dict of the fields they need)."""
+        values = operator.attrgetter(*attrs) if attrs else None
+        if len(attrs) == 1:
+            single = values
+            values = lambda r: (single(r),)  # noqa: E731
+
+        def passes(record: t.Any) -> bool:
+            for attr, allowed, check in checks:
+                value = getattr(record, attr)
+                if type(value) in allowed:
+                    continue
+                if check(value) is not None:
+                    return False
+            if tests:
+                view = dict(zip(read, values(record)))  # noqa: B905 - same length by construction
+                for test in tests:
+                    if test(view) is not None:
+                        return False
+            return True
+
+        return passes
+
+
+class FastRecords:
+    """Says whether one stream's RECORD lines (or BATCH file lines) pass the schema check and every rule.
+
+    Rules on integer and string properties that msgspec can check while decoding (`not_null`, bounds on
+    integers, `in` with integer or string values, `max_length`) are folded into the property's type; the
+    other rules run in Python on a small dict of the fields they read. A `number` property is first
+    decoded as an integer, so that its rules fold too; a record whose numbers are not all integers is
+    decoded again with its numbers as exact decimals, checked in Python. When more than half of a
+    stream's records need that second decode, the stream stops trying integers first.
+    """
+
+    # records between two looks at the share of records the integer decode could not take
+    FALLBACK_WINDOW = 4096
+
+    def __init__(self, stream: str, schema: dict, rules: t.Sequence[Rule], *, check_schema: bool):
+        self.stream = stream
+        properties = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
+        plans = [_Plan(stream, schema, rules, check_schema=check_schema, narrow_numbers=False)]
+        if check_schema and any(_has_number(p) for p in properties.values()):
+            plans.insert(0, _Plan(stream, schema, rules, check_schema=check_schema, narrow_numbers=True))
+        # whether a RECORD line is one of this stream's and passes the schema check and every rule
+        self.passes = self._chain([(plan.decode, plan.passes) for plan in plans])
+        # whether a BATCH file's JSONL line (a record, no message around it) passes
+        self.passes_bare = self._chain([(plan.decode_bare, plan.passes) for plan in plans])
+
+    @classmethod
+    def _chain(cls, plans: list[tuple[t.Callable, t.Callable]]) -> t.Callable[[bytes], bool]:
+        """One check of a line: the first plan that decodes it decides (the plans differ only in what
+        they can decode, not in what they accept)."""
+        decode, passes = plans[-1]
+        if len(plans) == 1:
+
+            def single(line: bytes) -> bool:
+                try:
+                    record = decode(line)
+                except msgspec.MsgspecError:
+                    return False
+                return passes(record)
+
+            return single
+        (first_decode, first_passes), window = plans[0], cls.FALLBACK_WINDOW
+        first, calls, misses = True, 0, 0
+
+        def chained(line: bytes) -> bool:
+            nonlocal first, calls, misses
+            if first:
+                calls += 1
+                try:
+                    return first_passes(first_decode(line))
+                except msgspec.MsgspecError:
+                    misses += 1
+                if calls >= window:
+                    first = misses * 2 <= calls
+                    calls = misses = 0
+            try:
+                record = decode(line)
+            except msgspec.MsgspecError:
+                return False
+            return passes(record)
+
+        return chained
 
     @staticmethod
     def applies(schema: dict) -> bool:
@@ -179,34 +300,3 @@ class FastRecords:
         """What follows RECORD_PREFIX up to the closing quote in this stream's lines (None: never fast)."""
         encoded = msgspec.json.encode(self.stream)
         return encoded[1:-1] if b"\\" not in encoded else None
-
-    def record(self, line: bytes) -> dict | None:
-        """The line's record if it is a RECORD of this stream that passes the schema check, else None."""
-        try:
-            message = self._decode(line)
-        except msgspec.MsgspecError:
-            return None
-        record = message.get("record")
-        if record is None or message.get("stream") != self.stream or message.get("type") != "RECORD":
-            return None
-        return self._checked(record)
-
-    def bare_record(self, line: bytes) -> dict | None:
-        """A BATCH file's JSONL line (a record, no message around it) if it passes the schema check."""
-        try:
-            record = self._decode_bare(line)
-        except msgspec.MsgspecError:
-            return None
-        return self._checked(record)
-
-    def _checked(self, record: dict) -> dict | None:
-        for name, allowed, check in self._checks:
-            value = record.get(name, _MISSING)
-            if value is _MISSING or type(value) in allowed:
-                continue
-            if check(value) is not None:
-                return None
-        for name in self._required:
-            if name not in record:
-                return None
-        return record

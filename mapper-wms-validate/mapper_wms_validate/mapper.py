@@ -23,7 +23,7 @@ from mapper_wms_validate.batch import (
     OutputFiles,
     decode_record,
     encoding_of,
-    jsonl_lines,
+    jsonl_chunks,
     open_input,
     parquet_table,
     remove,
@@ -291,18 +291,13 @@ class WmsValidateMapper(InlineMapper):
         if not applies:
             self.message_reader.fast_records.pop(key, None)
             return
-        record_of = fast.record
-        tests = fast.tests
+        passes = fast.passes
         counts = state.counts
         write = self.message_writer.write_raw
 
         def handle(line: bytes) -> bool:
-            record = record_of(line)
-            if record is None:
+            if not passes(line):
                 return False
-            for test in tests:
-                if test(record) is not None:
-                    return False
             counts.records_in += 1
             counts.passed += 1
             write(line if line.endswith(b"\n") else line + b"\n")
@@ -489,23 +484,8 @@ class WmsValidateMapper(InlineMapper):
                 for number, record in enumerate(table.to_pylist(), 1):
                     self._batch_record(state, record, None, f"{where} {number}", passed, quarantined)
             else:
-                fast = state.fast
-                tests = fast.tests if fast is not None else ()
-                for number, line in enumerate(jsonl_lines(url, raw, encoding.compression), 1):
-                    record = fast.bare_record(line) if fast is not None else None
-                    if record is not None:
-                        for test in tests:
-                            if test(record) is not None:
-                                break
-                        else:
-                            counts.records_in += 1
-                            counts.passed += 1
-                            passed.write_line(line, record)
-                            continue
-                    if not line.strip():
-                        continue  # blank lines carry no record
-                    record = decode_record(url, number, line)
-                    self._batch_record(state, record, line, f"{where} {number}", passed, quarantined)
+                chunks = jsonl_chunks(url, raw, encoding.compression)
+                self._batch_lines(state, url, where, chunks, passed, quarantined)
         after = (counts.records_in, counts.passed, counts.quarantined, counts.dropped)
         n_in, n_passed, n_quarantined, n_dropped = (b - a for a, b in zip(before, after, strict=True))
         self.logger.info(
@@ -518,6 +498,44 @@ class WmsValidateMapper(InlineMapper):
             n_dropped,
             "" if n_in == n_passed + n_quarantined + n_dropped else " (COUNTS DO NOT BALANCE: this is a bug)",
         )
+
+    def _batch_lines(
+        self,
+        state: StreamState,
+        url: str,
+        where: str,
+        chunks: t.Iterator[list[bytes]],
+        passed: OutputFile,
+        quarantined: OutputFile,
+    ) -> None:
+        """Validate a JSONL file's lines, in order: the lines the fast path passes are gathered and written
+        as they are, a chunk at a time; any other line goes through the full path (`_batch_record`)."""
+        counts = state.counts
+        fast = state.fast
+        passes = fast.passes_bare if fast is not None else None
+        number = 0
+        for lines in chunks:
+            keep: list[bytes] = []
+            for line in lines:
+                number += 1
+                if passes is not None and passes(line):
+                    keep.append(line)
+                    continue
+                if keep:  # counted and written before the full path sees the next line
+                    self._batch_passed(counts, passed, keep)
+                    keep = []
+                if not line.strip():
+                    continue  # blank lines carry no record
+                record = decode_record(url, number, line)
+                self._batch_record(state, record, line, f"{where} {number}", passed, quarantined)
+            if keep:
+                self._batch_passed(counts, passed, keep)
+
+    @staticmethod
+    def _batch_passed(counts: StreamCounts, passed: OutputFile, lines: list[bytes]) -> None:
+        counts.records_in += len(lines)
+        counts.passed += len(lines)
+        passed.write_lines(lines)
 
     def _batch_record(
         self,

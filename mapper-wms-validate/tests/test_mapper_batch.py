@@ -134,6 +134,41 @@ def test_keep_files_plain_jsonl_and_batch_config(run_mapper, allocation_schema, 
     assert not (tmp_path / "in.jsonl").exists()  # removed
 
 
+def test_passed_lines_keep_their_order_across_chunks_and_paths(
+    run_mapper, allocation_schema, make_allocation, tmp_path
+):
+    # more than a read chunk (1 MiB) of records; some pass only through the full path (spaced lines,
+    # 4.0 for an integer), some are rejected, one line is blank: the passed file holds the passed lines,
+    # byte for byte, in their input order, and the counts balance
+    lines, passed, rejected = [], [], []
+    for i in range(1, 12_001):
+        record = make_allocation(i, order_dtl_id_key="ODL-" + "x" * 100)["record"]
+        if i % 997 == 0:
+            record["alloc_qty"] = 0
+        if i % 1009 == 0:
+            record["id"] = float(i)
+        line = json.dumps(record).encode() if i % 1013 == 0 else compact(record).rstrip(b"\n")
+        lines.append(line)
+        (rejected if i % 997 == 0 else passed).append(line + b"\n")
+        if i == 6000:
+            lines.append(b"")
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(b"\n".join(lines) + b"\n")
+    assert source.stat().st_size > 1 << 20
+    result = run_mapper({}, [allocation_schema, batch([source.as_uri()], compression="none")])
+    assert result.returncode == 0, result.stderr[-3000:]
+    (url,) = result.of("BATCH", "allocation")[0]["manifest"]
+    assert read_jsonl(url) == passed
+    (quarantine,) = result.of("BATCH", "allocation_rejected")[0]["manifest"]
+    assert [json.loads(line)["id"] for line in read_jsonl(quarantine)] == [
+        json.loads(line)["id"] for line in rejected
+    ]
+    assert (
+        f"BATCH file {source.as_uri()} (stream 'allocation'): 12000 in, {len(passed)} passed, "
+        f"{len(rejected)} quarantined, 0 dropped" in result.stderr
+    )
+
+
 def test_drop_and_all_valid_files(run_mapper, allocation_schema, records, tmp_path):
     source = write_jsonl(tmp_path / "in.jsonl.gz", records)
     result = run_mapper({"on_invalid": "drop"}, [allocation_schema, batch([source])])

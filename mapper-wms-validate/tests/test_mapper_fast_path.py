@@ -179,3 +179,84 @@ def test_rules_folded_into_the_typed_decode_agree(run_mapper, allocation_schema,
         10: "schema,allocation_status_known,status_min,status_max",  # true is not a number
         11: "key_known,key_short",
     }
+
+
+def test_number_rules_fold_for_integers_and_decimals_decode_again(
+    run_mapper, allocation_schema, make_allocation
+):
+    # A `number` property is decoded as an integer first (its rules folded into the decode); a decimal
+    # value is decoded again as an exact decimal. After a window of 4,096 records mostly decimals, the
+    # stream stops trying integers first. Either way every record gets the full path's outcome.
+    cases = [
+        ({}, None),
+        ({"alloc_qty": 0}, "alloc_qty_positive,packed_not_above_allocated"),
+        ({"alloc_qty": 0.0, "packed_qty": 0}, "alloc_qty_positive"),
+        ({"packed_qty": -1}, "packed_qty_non_negative"),
+        ({"packed_qty": -0.0}, None),
+        ({"alloc_qty": 2, "packed_qty": 2.5}, "packed_not_above_allocated"),
+        ({"alloc_qty": 2.5, "packed_qty": 2.50}, None),
+        ({"alloc_qty": True}, "schema,alloc_qty_positive,packed_not_above_allocated"),
+        ({"alloc_qty": None, "packed_qty": None}, None),
+    ]
+    messages, expected = [allocation_schema], {}
+    for start in (0, 100, 10_000):
+        for offset, (fields, rules) in enumerate(cases):
+            messages.append(make_allocation(start + offset + 1, **fields))
+            expected[start + offset + 1] = rules
+        if start == 100:  # decimals only, more than a window of them
+            messages += [make_allocation(i, alloc_qty=2.5, packed_qty=1.25) for i in range(200, 5200)]
+    missing = make_allocation(20_000)
+    del missing["record"]["alloc_qty"], missing["record"]["packed_qty"]
+    messages.append(missing)
+    result = both_ways(run_mapper, {}, messages)
+    rejected = {r["id"]: r["rule_names"] for r in result.records("allocation_rejected")}
+    assert rejected == {key: rules for key, rules in expected.items() if rules is not None}
+    passed = {r["id"] for r in result.records("allocation")}
+    assert passed == {key for key, rules in expected.items() if rules is None} | set(range(200, 5200)) | {
+        20_000
+    }
+
+
+def test_property_names_that_are_not_python_names(run_mapper):
+    schema = {
+        "type": "SCHEMA",
+        "stream": "odd",
+        "key_properties": ["a-b"],
+        "schema": {
+            "properties": {
+                "a-b": {"type": "integer"},
+                "f0": {"type": ["string", "null"]},
+                "f1": {"type": ["number", "null"]},
+                "type": {"type": ["integer", "null"]},
+            },
+            "required": ["a-b", "zz"],
+        },
+    }
+    config = {
+        "use_default_rules": False,
+        "rules": {
+            "odd": [
+                {"field": "a-b", "check": "positive"},
+                {"field": "f1", "check": "max", "value": 10},
+                {"expression": "type is None or type < f1"},
+            ]
+        },
+    }
+
+    def rec(**fields):
+        return {"type": "RECORD", "stream": "odd", "record": {"zz": None, **fields}}
+
+    messages = [
+        schema,
+        rec(**{"a-b": 1, "f0": "x", "f1": 5, "type": 4}),
+        rec(**{"a-b": 0}),
+        rec(**{"a-b": 2, "f1": 11.5}),
+        rec(**{"a-b": 3, "f1": 5, "type": 5}),
+        rec(**{"a-b": 4, "f0": 1}),
+        {"type": "RECORD", "stream": "odd", "record": {"a-b": 5}},  # required zz missing
+        rec(**{"a-b": 6, "f1": 9.5, "type": None}),
+    ]
+    result = both_ways(run_mapper, config, messages)
+    assert [r["a-b"] for r in result.records("odd")] == [1, 6]
+    rejected = {r["record"]["a-b"]: r["rule_names"] for r in result.records("odd_rejected")}
+    assert rejected == {0: "a-b_positive", 2: "f1_max", 3: "expression_3", 4: "schema", 5: "schema"}
