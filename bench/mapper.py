@@ -13,11 +13,15 @@ a file on stdin and writes to /dev/null; the harness times it and takes its peak
 - `floor (msgspec)` / `floor (json)`: a few lines that decode every line and encode it again unchanged, with
   msgspec and with the standard library's json, through a 256 KiB output buffer: what reading and writing the
   same lines costs in Python.
-- `mapper-wms-validate (BATCH jsonl.gz)`: the same records as BATCH files of 10,000 records each (gzip
-  level 1, as tap-oracle-wms writes them), one BATCH message per file then a STATE, as the tap sends them;
-  the mapper reads, validates and writes new gzipped files (inputs kept, outputs removed after each run).
+- `mapper-wms-validate (BATCH jsonl)`: the same records as plain JSONL BATCH files of 10,000 records each,
+  the shape of the pipeline's full sync (meltano.yml), one BATCH message per file then a STATE, as the tap
+  sends them; the mapper reads, validates and writes new plain files (inputs kept, outputs removed after
+  each run).
+- `mapper-wms-validate (BATCH jsonl.gz)`: the same as gzipped files (level 1, tap-oracle-wms' default);
+  the mapper writes gzipped files.
 - `--baseline REV`: also the mapper as committed at REV (extracted with `git archive`, put first on
-  PYTHONPATH), for before/after figures measured in the same run.
+  PYTHONPATH), in record mode and on the plain BATCH files, for before/after figures measured in the same
+  run.
 """
 
 from __future__ import annotations
@@ -80,10 +84,11 @@ PEER_NOT_EXPRESSED = (
 BATCH_FILE_RECORDS = 10_000
 
 
-def batch_input(source: Path, rows: int) -> Path:
-    """The records of `source` as BATCH files (.bench/data/mapper-batch-<rows>/), and the Singer input
-    naming them: SCHEMA, then per file a BATCH message and a STATE, as a tap in batch mode sends them."""
-    folder = source.parent / f"mapper-batch-{rows}"
+def batch_input(source: Path, rows: int, compression: str = "gzip") -> Path:
+    """The records of `source` as BATCH files (.bench/data/mapper-batch-<rows>[-plain]/), gzipped or plain,
+    and the Singer input naming them: SCHEMA, then per file a BATCH message and a STATE, as a tap in batch
+    mode sends them."""
+    folder = source.parent / (f"mapper-batch-{rows}" + ("" if compression == "gzip" else "-plain"))
     singer = folder / "input.singer.jsonl"
     if singer.exists():
         return singer
@@ -92,12 +97,16 @@ def batch_input(source: Path, rows: int) -> Path:
     messages: list[bytes] = []
     pending: list[bytes] = []
     encode = json.dumps
+    suffix = ".jsonl.gz" if compression == "gzip" else ".jsonl"
 
     def flush() -> None:
-        path = folder / f"part-{len(messages):05d}.jsonl.gz"
-        with gzip.open(path, "wb", compresslevel=1) as out:
-            out.writelines(pending)
-        encoding = {"format": "jsonl", "compression": "gzip"}
+        path = folder / f"part-{len(messages):05d}{suffix}"
+        if compression == "gzip":
+            with gzip.open(path, "wb", compresslevel=1) as out:
+                out.writelines(pending)
+        else:
+            path.write_bytes(b"".join(pending))
+        encoding = {"format": "jsonl", "compression": compression}
         manifest = [path.resolve().as_uri()]
         batch = {"type": "BATCH", "stream": stream, "encoding": encoding, "manifest": manifest}
         messages.append(encode(batch).encode() + b"\n")
@@ -178,21 +187,24 @@ def subjects(
         SUBJECT: lambda: run([DEV_BIN / SUBJECT, "--config", empty]),
     }
     notes = {SUBJECT: "default rules"}
-    batch_singer = batch_input(source, rows)
     batch_out = WORK / "mapper-batch-out"
     batch_config = WORK / "mapper-batch-config.json"
     batch_config.write_text(
         json.dumps({"keep_batch_files": True, "batch_config": {"storage": {"root": str(batch_out)}}})
     )
 
-    def batch_run() -> Run:
+    def batch_run(singer: Path, env: dict[str, str] | None = None, *argv: str | Path) -> Run:
         shutil.rmtree(batch_out, ignore_errors=True)
         try:
-            return measure([DEV_BIN / SUBJECT, "--config", batch_config], stdin=batch_singer)
+            command = list(argv) or [DEV_BIN / SUBJECT]
+            return measure([*command, "--config", batch_config], stdin=singer, env=env)
         finally:
             shutil.rmtree(batch_out, ignore_errors=True)
 
-    runs[f"{SUBJECT} (BATCH jsonl.gz)"] = batch_run
+    plain = batch_input(source, rows, "none")
+    runs[f"{SUBJECT} (BATCH jsonl)"] = partial(batch_run, plain)
+    notes[f"{SUBJECT} (BATCH jsonl)"] = f"plain files of {BATCH_FILE_RECORDS:,} records, as in the pipeline"
+    runs[f"{SUBJECT} (BATCH jsonl.gz)"] = partial(batch_run, batch_input(source, rows))
     notes[f"{SUBJECT} (BATCH jsonl.gz)"] = f"{BATCH_FILE_RECORDS:,} records per file"
     if baseline:
         tree = baseline_tree(baseline)
@@ -201,6 +213,10 @@ def subjects(
             [python, "-m", "mapper_wms_validate.mapper", "--config", empty], env={"PYTHONPATH": str(tree)}
         )
         notes[name] = "before"
+        runs[f"{name} (BATCH jsonl)"] = partial(
+            batch_run, plain, {"PYTHONPATH": str(tree)}, python, "-m", "mapper_wms_validate.mapper"
+        )
+        notes[f"{name} (BATCH jsonl)"] = "before"
     runs[PEER] = lambda: run([peer, "--config", peer_config])
     notes[PEER] = f"{pip_version(peer.parent, PEER)}, __filter__"
     runs["floor (msgspec)"] = lambda: run([python, "-c", FLOOR_MSGSPEC])
