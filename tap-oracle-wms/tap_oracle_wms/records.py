@@ -164,18 +164,32 @@ class ForeignKey(msgspec.Struct, gc=False):
     key: t.Any
 
 
+def _output_columns(plan: dict[str, int], keys: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(column, variable of the compiled function) of the record shaped from one with `keys`, in order:
+    the plan's fields but those dropped, each foreign key followed by its `_key` column."""
+    columns = []
+    for i, name in enumerate(keys):
+        kind = plan[name]
+        if kind != DROP:
+            columns.append((name, f"v{i}"))
+        if kind == FOREIGN_KEY:
+            columns.append((key_column(name), f"k{i}"))
+    return columns
+
+
 def compile_shape(
-    plan: dict[str, int], keys: tuple[str, ...], *, typed: bool = False
-) -> t.Callable[[t.Any], dict] | None:
+    plan: dict[str, int], keys: tuple[str, ...], *, typed: bool = False, row: type | None = None
+) -> t.Callable[[t.Any], t.Any] | None:
     """A shaping function for records whose keys are exactly `keys`, in that order (None if a key is not
     in the plan: the general path warns about it); with `typed`, for the records of a typed page (structs
-    with those fields, foreign keys as `ForeignKey`).
+    with those fields, foreign keys as `ForeignKey`); with `row`, building that struct (the record's
+    columns as its fields, in order) instead of a dict.
 
     The function unpacks the record's values in one step, converts them field by field as
-    `RecordShaper.shape_general` does, and builds the output with one dict display in the record's key
-    order. What it does not handle itself (a foreign-key object without `id` or `key`, a malformed
-    value) raises, and the caller shapes that record through the general path, which gives the same
-    output or names the error.
+    `RecordShaper.shape_general` does, and builds the output with one dict display (or struct) in the
+    record's key order. What it does not handle itself (a foreign-key object without `id` or `key`, a
+    malformed value) raises, and the caller shapes that record through the general path, which gives the
+    same output or names the error.
     """
     if not keys or any(name not in plan for name in keys):
         return None
@@ -186,25 +200,28 @@ def compile_shape(
             .replace("VAR['key']", "VAR.key")
             .replace("VAR['id']", "VAR.id")
         )
-    code, items = [], []
+    code = []
     for i, name in enumerate(keys):
         kind, var = plan[name], f"v{i}"
-        if kind == DROP:
-            continue
-        items.append(f"{name!r}: {var}")
         if kind == TIMESTAMP:
             code.append(_TIMESTAMP_CODE.replace("VAR", var))
         elif kind == DECIMAL:
             code.append(_DECIMAL_CODE.replace("VAR", var))
         elif kind == FOREIGN_KEY:
             code.append(foreign_key_code.replace("VAR", var).replace("KEY", f"k{i}"))
-            items.append(f"{key_column(name)!r}: k{i}")
+    columns = _output_columns(plan, keys)
     unpack = ", ".join(f"v{i}" for i in range(len(keys)))
-    values = "astuple(raw)" if typed else "raw.values()"
-    source = f"def shape(raw):\n    {unpack}, = {values}\n{''.join(code)}    return {{{', '.join(items)}}}\n"
+    source = (
+        f"def shape(raw):\n    {unpack}, = {'astuple(raw)' if typed else 'raw.values()'}\n{''.join(code)}"
+    )
+    if row is None:
+        source += f"    return {{{', '.join(f'{name!r}: {var}' for name, var in columns)}}}\n"
+    else:
+        source += f"    return Row({', '.join(var for _, var in columns)})\n"
     namespace: dict[str, t.Any] = {
         "NotFast": _NotFast,
         "ForeignKey": ForeignKey,
+        "Row": row,
         "astuple": msgspec.structs.astuple,
         "utc_hours_get": _UTC_HOURS.get,
         "minutes_to_micros": _MINUTES_TO_MICROS.fullmatch,
@@ -214,7 +231,15 @@ def compile_shape(
         "to_decimal": to_decimal,
     }
     exec(compile(source, f"<shape {len(keys)} fields>", "exec"), namespace)  # names enter as repr() literals
-    return t.cast("t.Callable[[t.Any], dict]", namespace["shape"])
+    return t.cast("t.Callable[[t.Any], t.Any]", namespace["shape"])
+
+
+def _row_get(row: t.Any, name: str, default: t.Any = None) -> t.Any:
+    """`dict.get` for a row (see `RecordShaper.shape_page`)."""
+    return getattr(row, name, default)
+
+
+_ROW_METHODS = {"get": _row_get}
 
 
 class RecordShaper:
@@ -228,8 +253,9 @@ class RecordShaper:
         self._warned: set[str] = set()
         # Compiled shaping functions by record key order (None: that order takes the general path).
         self._compiled: dict[tuple[str, ...], t.Callable[[dict], dict] | None] = {}
-        # Typed pages (see `page_type`): their record type, its shaping function and its fields.
-        self._typed: tuple[type, t.Callable[[t.Any], dict], tuple[str, ...]] | None = None
+        # Typed pages (see `page_type`): their record type, the functions shaping its records into dicts
+        # and into rows (None: no row type), and its fields.
+        self._typed: tuple[type, t.Callable, t.Callable | None, tuple[str, ...]] | None = None
 
     def _warn_once(self, field: str, message: str, *args: t.Any) -> None:
         if field not in self._warned:
@@ -272,14 +298,17 @@ class RecordShaper:
                     pass
             yield self.shape_general(raw)
 
-    def shape_page(self, raws: list[dict[str, t.Any]]) -> list[dict[str, t.Any]]:
+    def shape_page(self, raws: list[t.Any], rows: bool = False) -> list[t.Any]:
         """`shape` for each record of `raws` (a page), as a list (BATCH mode).
+
+        With `rows`, the records of a typed page come as rows: structs with the record's columns as
+        fields, in its key order, and a dict's `get`; msgspec encodes a row as the text of its dict.
 
         In one list comprehension when every record has the first one's key order and the function
         compiled for it shapes them all (it has no side effects but its caches); otherwise the page
         goes through `shape_all`, which gives the same records or raises the same error.
         """
-        shaped, raws = self._shape_typed(raws)
+        shaped, raws = self._shape_typed(raws, rows)
         if shaped is not None:
             return shaped
         if not raws:
@@ -313,17 +342,33 @@ class RecordShaper:
             record = msgspec.defstruct("WmsRecord", fields, forbid_unknown_fields=True, gc=False)
         except (TypeError, ValueError):
             return None
-        self._typed = (record, shape, keys)
+        self._typed = (record, shape, self._row_shape(keys), keys)
         return msgspec.defstruct("WmsPage", [("results", list[record]), ("next_page", t.Any, None)])
 
-    def _shape_typed(self, raws: list[t.Any]) -> tuple[list[dict[str, t.Any]] | None, list[t.Any]]:
-        """(the records, `raws`) for a page of dicts; for a typed page, (the records shaped in one list
-        comprehension, `raws`), or (None, its records as the dicts plain JSON decoding gives, but for the
-        foreign keys' `url`) when a value needs the general path."""
+    def _row_shape(self, keys: tuple[str, ...]) -> t.Callable | None:
+        """The function shaping the records of a typed page into rows (see `shape_page`), or None when the
+        columns cannot be struct fields."""
+        columns = [name for name, _ in _output_columns(self.plan, keys)]
+        if "get" in columns or len(set(columns)) != len(columns):
+            return None
+        try:
+            row = msgspec.defstruct(
+                "WmsRow", [(name, t.Any) for name in columns], gc=False, namespace=_ROW_METHODS
+            )
+        except (TypeError, ValueError):
+            return None
+        return compile_shape(self.plan, keys, typed=True, row=row)
+
+    def _shape_typed(self, raws: list[t.Any], rows: bool = False) -> tuple[list[t.Any] | None, list[t.Any]]:
+        """(None, `raws`) for a page of dicts; for a typed page, (the records shaped in one list
+        comprehension, as rows if `rows` and it can, `raws`), or (None, its records as the dicts plain JSON
+        decoding gives, but for the foreign keys' `url`) when a value needs the general path."""
         typed = self._typed
         if typed is None or not raws or type(raws[0]) is not typed[0]:
             return None, raws
-        _, shape, keys = typed
+        _, shape, row_shape, keys = typed
+        if rows and row_shape is not None:
+            shape = row_shape
         try:
             return [shape(raw) for raw in raws], raws
         except Exception:  # the dict path shapes the page, or raises the error naming the field

@@ -170,8 +170,10 @@ class EntityStream(WmsStream):
                 self.stream_maps[0].stream_alias, self._stream_version, self._page_time
             )
         if self._page_mode:
-            page = self.shaper.shape_page(raw_records)
-            if self.deselected_properties():
+            # Rows (structs, cheaper to build and to encode) unless properties are to be dropped.
+            deselected = self.deselected_properties()
+            page = self.shaper.shape_page(raw_records, rows=not deselected)
+            if deselected:
                 page = list(map(self.drop_deselected, page))
             return (page,) if page else ()
         return self.shaper.shape_all(raw_records)

@@ -268,6 +268,17 @@ def test_tap_typed_pages_shape_like_plain_json_pages(values):
     assert typed_shaper.shape_page(typed) == expected
     assert list(typed_shaper.shape_all(typed)) == expected
     assert [list(r) for r in typed_shaper.shape_page(typed)] == [list(r) for r in expected]  # key order
+    # As rows (BATCH files): the same text once encoded, and the same values through `get`.
+    from singer_sdk.contrib.msgspec import encoder
+
+    rows = typed_shaper.shape_page(typed, rows=True)
+    assert encoder.encode_lines(rows) == encoder.encode_lines(expected)
+    assert [[row.get(name) for name in PLAN] for row in rows] == [
+        [r.get(name) for name in PLAN] for r in expected
+    ]
+    assert rows[0].get("order_dtl_id_key") == "K0"
+    if not values:
+        assert type(rows[0]) is not dict
     assert [type(r["alloc_qty"]) for r in expected] == [decimal.Decimal] * 20 + [
         type(expected[20]["alloc_qty"])
     ]
