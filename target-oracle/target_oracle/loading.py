@@ -315,9 +315,9 @@ def scan_jsonl(path: str, compression: str) -> tuple[int, bool]:
         while chunk := fin.read(1 << 20):
             rows += chunk.count(b"\n")
             last = chunk[-1:]
-            if not found:
-                found = has_long_number(tail + chunk)
-                tail = chunk[-len(_RUN) :]
+            if not found:  # the run may start in the tail of the chunk before (no copy of the whole chunk)
+                found = has_long_number(tail + chunk[: len(_RUN) - 1]) or has_long_number(chunk)
+                tail = chunk[-(len(_RUN) - 1) :]
     return rows + (last != b"\n"), found
 
 

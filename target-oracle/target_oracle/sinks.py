@@ -164,6 +164,7 @@ class OracleSink(SQLSink[OracleConnector]):
         #: gathered BATCH files not loaded yet: (format, compression, paths)
         self._pending: tuple[str, str, list[str]] | None = None
         super().__init__(target, stream_name, schema, key_properties, connector)
+        self._max_size = self.max_size  # batch_size_rows, fixed for the run
         self._columns: list[tuple[str, str]] = []
         self._props: list[str] = []
 
@@ -397,21 +398,17 @@ class OracleSink(SQLSink[OracleConnector]):
         """Append one line to the batch's spool file (replaced by the file's own write once open)."""
         self._spool_write(data)
 
-    def take_line(self, line: bytes) -> None:
-        """A RECORD line handed over by the reader: spooled (undecoded when possible) and counted."""
-        if self._valid_sql is not None:
-            self.spool_raw(line)
+    def take_line(self, line: bytes) -> bool:
+        """A RECORD line handed over by the reader: spooled as it arrived when the schema's rules render in
+        SQL and it holds no long number (the fast path), else decoded, checked and made exact first; counted.
+        True when the sink is full (``is_full``, without its chain of properties: this runs once a line)."""
+        if self._valid_sql is not None and not has_long_number(line):
+            self.write_spool(line if line[-1:] == b"\n" else line + b"\n")
         else:
             self.spool_message(_DECODE(line))
         self._direct_records += 1
         self.tally_record_read()
-
-    def spool_raw(self, line: bytes) -> None:
-        """A RECORD line as it arrived (the fast path); lines with long numbers are made exact first."""
-        if not has_long_number(line):
-            self.write_spool(line if line.endswith(b"\n") else line + b"\n")
-        else:
-            self.spool_message(_DECODE(line))
+        return self.current_size >= self._max_size
 
     def spool_message(self, message: dict) -> None:
         """A decoded RECORD message: validated and key-checked here, spooled as exact text."""

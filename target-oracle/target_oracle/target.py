@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import re
 import sys
+import time
 import typing as t
 from collections import Counter, defaultdict
 
@@ -300,15 +301,16 @@ class TargetOracle(SQLTarget):
         sink = self._direct.get(stream)
         if sink is None:
             return False
-        sink.take_line(line)
-        if sink.is_full:
+        if sink.take_line(line):
             self.logger.info(
                 "Target sink for '%s' is full. Current size is '%s'. Draining...",
                 sink.stream_name,
                 sink.current_size,
             )
             self.drain_one(sink)
-        self._handle_max_record_age()
+        # the SDK's ``_handle_max_record_age`` test, without its property and method calls on every line
+        if time.time() - self._last_full_drain_at > self._MAX_RECORD_AGE_IN_MINUTES * 60:
+            self._handle_max_record_age()
         return True
 
 
