@@ -3,6 +3,8 @@
 Why closures: each check runs once per record, so everything that can be decided from the config (regex
 compilation, parameter conversion, the message prefix) is done here, once. A compiled check takes the whole
 record and returns None when the record passes or a human-readable message when it breaks the rule.
+A check reads the record only through `record.get(field)`: the fast path (fast_path.py) hands it a msgspec
+Struct whose `get` reads an attribute, not a dict.
 
 Null semantics: a null or missing value passes every check except `not_null` (a `positive` rule says "if
 there is a quantity, it is positive"; whether there must be one is `not_null`'s job). Expressions follow SQL

@@ -123,6 +123,7 @@ class _Compiler:
             value = r.get(name)
             return Decimal(repr(value)) if type(value) is float else value
 
+        get.field = name  # type: ignore[attr-defined]  # lets a comparison of two fields read them itself
         return get
 
     def _compare(self, node: ast.Compare) -> Evaluator:
@@ -217,6 +218,10 @@ def _arith(op: t.Callable, left: Evaluator, right: Evaluator) -> Evaluator:
 
 
 def _cmp(op: t.Callable, left: Evaluator, right: Evaluator) -> Evaluator:
+    left_field, right_field = getattr(left, "field", None), getattr(right, "field", None)
+    if left_field is not None and right_field is not None:
+        return _cmp_fields(op, left_field, right_field)
+
     def evaluate(r: dict) -> bool | None:
         a = left(r)
         b = right(r)
@@ -225,11 +230,34 @@ def _cmp(op: t.Callable, left: Evaluator, right: Evaluator) -> Evaluator:
         try:
             return op(a, b)
         except TypeError as exc:
-            raise ExpressionTypeError(
-                f"cannot compare {type(a).__name__} {a!r} with {type(b).__name__} {b!r}"
-            ) from exc
+            raise _cannot_compare(a, b) from exc
 
     return evaluate
+
+
+def _cmp_fields(op: t.Callable, left: str, right: str) -> Evaluator:
+    """`field <op> field`, the usual cross-field rule, reading both fields itself (as `_name` does)
+    instead of calling an evaluator per operand: it runs once per record."""
+
+    def evaluate(r: dict) -> bool | None:
+        a = r.get(left)
+        b = r.get(right)
+        if a is None or b is None:
+            return None
+        if type(a) is float:
+            a = Decimal(repr(a))
+        if type(b) is float:
+            b = Decimal(repr(b))
+        try:
+            return op(a, b)
+        except TypeError as exc:
+            raise _cannot_compare(a, b) from exc
+
+    return evaluate
+
+
+def _cannot_compare(a: t.Any, b: t.Any) -> ExpressionTypeError:
+    return ExpressionTypeError(f"cannot compare {type(a).__name__} {a!r} with {type(b).__name__} {b!r}")
 
 
 def _is_none(operand: Evaluator, *, negate: bool) -> Evaluator:

@@ -157,8 +157,10 @@ class _Plan:
                 read.update(dict.fromkeys(rule.fields))
         required = {n for n in (schema.get("required") or []) if isinstance(n, str) and check_schema}
         names = list(dict.fromkeys([*exact, *loose, *read, *sorted(required)]))
-        # Struct fields are named f0, f1, ... (renamed to the property names): any property name works.
-        attr = {name: f"f{i}" for i, name in enumerate(names)}
+        # A Struct field is named like its property where Python allows (renamed otherwise): the rules
+        # left to Python then read the record as it is, through `get` (what they call on a dict).
+        attr = {name: name if _attribute(name) else f"_f{i}" for i, name in enumerate(names)}
+        direct = all(attr[name] == name for name in read)
         fields: list[tuple] = []
         for name in names:
             field = exact.get(name)
@@ -170,7 +172,12 @@ class _Plan:
                 # check that refuses a null sends such a record to the full path, which decides.
                 fields.append((attr[name], kind, None))
         record_type = msgspec.defstruct(
-            "Record", fields, rename={a: n for n, a in attr.items()}, kw_only=True, gc=False
+            "Record",
+            fields,
+            rename={a: n for n, a in attr.items()},
+            kw_only=True,
+            gc=False,
+            namespace={"get": object.__getattribute__} if direct else None,
         )
         message_type = msgspec.defstruct(
             "RecordMessage",
@@ -196,16 +203,16 @@ class _Plan:
         self.passes = self._compile(
             tuple((attr[name], allowed, check) for name, allowed, check in checks),
             tuple(tests),
-            tuple(read),
+            None if direct else tuple(read),
             tuple(attr[n] for n in read),
         )
 
     @staticmethod
     def _compile(
-        checks: tuple, tests: tuple, read: tuple[str, ...], attrs: tuple[str, ...]
+        checks: tuple, tests: tuple, read: tuple[str, ...] | None, attrs: tuple[str, ...]
     ) -> t.Callable[[t.Any], bool]:
-        """Whether a decoded record passes the compiled checks and the rules left to Python (which read
-        a dict of the fields they need)."""
+        """Whether a decoded record passes the compiled checks and the rules left to Python, which read
+        the record itself (`read` None) or a dict of the fields `read` they need."""
         values = operator.attrgetter(*attrs) if attrs else None
         if len(attrs) == 1:
             single = values
@@ -219,13 +226,18 @@ class _Plan:
                 if check(value) is not None:
                     return False
             if tests:
-                view = dict(zip(read, values(record)))  # noqa: B905 - same length by construction
+                view = record if read is None else dict(zip(read, values(record)))  # noqa: B905
                 for test in tests:
                     if test(view) is not None:
                         return False
             return True
 
         return passes
+
+
+def _attribute(name: str) -> bool:
+    """Whether a property can be a Struct attribute of the same name (and so read by `get`)."""
+    return name.isidentifier() and not name.startswith("_") and name != "get"
 
 
 class FastRecords:

@@ -119,3 +119,13 @@ def test_refusal_names_what_is_not_allowed():
         compile_expression("a <= ")
     with pytest.raises(ExpressionError, match="non-empty"):
         compile_expression("  ")
+
+
+def test_field_to_field_comparison_reads_floats_as_exact_decimals():
+    # `field <op> field` has its own evaluator; it must read values as `_name` does
+    assert ev("a == b", a=0.1, b=Decimal("0.1")) is True
+    assert ev("a < b", a=Decimal("0.30000000000000001"), b=0.3) is False
+    assert ev("a != b", a=None, b=1) is None
+    assert ev("a < b and b < c", a=1, b=2) is None
+    with pytest.raises(ExpressionTypeError, match="cannot compare str '5' with int 5"):
+        ev("a >= b", a="5", b=5)

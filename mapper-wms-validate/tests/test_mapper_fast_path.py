@@ -217,7 +217,7 @@ def test_number_rules_fold_for_integers_and_decimals_decode_again(
     }
 
 
-def test_property_names_that_are_not_python_names(run_mapper):
+def test_property_names_python_cannot_use_as_attributes(run_mapper):
     schema = {
         "type": "SCHEMA",
         "stream": "odd",
@@ -228,6 +228,7 @@ def test_property_names_that_are_not_python_names(run_mapper):
                 "f0": {"type": ["string", "null"]},
                 "f1": {"type": ["number", "null"]},
                 "type": {"type": ["integer", "null"]},
+                "get": {"type": ["number", "null"]},
             },
             "required": ["a-b", "zz"],
         },
@@ -239,6 +240,7 @@ def test_property_names_that_are_not_python_names(run_mapper):
                 {"field": "a-b", "check": "positive"},
                 {"field": "f1", "check": "max", "value": 10},
                 {"expression": "type is None or type < f1"},
+                {"field": "get", "check": "min", "value": 0.5},
             ]
         },
     }
@@ -255,8 +257,17 @@ def test_property_names_that_are_not_python_names(run_mapper):
         rec(**{"a-b": 4, "f0": 1}),
         {"type": "RECORD", "stream": "odd", "record": {"a-b": 5}},  # required zz missing
         rec(**{"a-b": 6, "f1": 9.5, "type": None}),
+        rec(**{"a-b": 7, "get": 0.25}),
+        rec(**{"a-b": 8, "get": 1}),
     ]
     result = both_ways(run_mapper, config, messages)
-    assert [r["a-b"] for r in result.records("odd")] == [1, 6]
+    assert [r["a-b"] for r in result.records("odd")] == [1, 6, 8]
     rejected = {r["record"]["a-b"]: r["rule_names"] for r in result.records("odd_rejected")}
-    assert rejected == {0: "a-b_positive", 2: "f1_max", 3: "expression_3", 4: "schema", 5: "schema"}
+    assert rejected == {
+        0: "a-b_positive",
+        2: "f1_max",
+        3: "expression_3",
+        4: "schema",
+        5: "schema",
+        7: "get_min",
+    }
