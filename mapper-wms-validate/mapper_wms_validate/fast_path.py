@@ -130,11 +130,22 @@ class _Field:
 
 class _Plan:
     """One typed decode of a stream's records (a msgspec Struct built from its SCHEMA, with the rules it
-    can check folded into the property types), and what Python still checks after it."""
+    can check folded into the property types), and what Python still checks after it. With a fallback,
+    `number` properties are decoded as integers, and a line with another number goes to the fallback."""
+
+    # lines between two looks at the share of lines the integer decode could not take
+    FALLBACK_WINDOW = 4096
 
     def __init__(
-        self, stream: str, schema: dict, rules: t.Sequence[Rule], *, check_schema: bool, narrow_numbers: bool
+        self,
+        stream: str,
+        schema: dict,
+        rules: t.Sequence[Rule],
+        *,
+        check_schema: bool,
+        fallback: _Plan | None = None,
     ) -> None:
+        narrow_numbers = fallback is not None
         properties = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
         exact: dict[str, _Field] = {}
         loose: list[str] = []  # decoded as they are (Any), checked by compiled checks if at all
@@ -185,9 +196,7 @@ class _Plan:
             kw_only=True,
             gc=False,
         )
-        self.decode_bare = msgspec.json.Decoder(
-            record_type, dec_hook=dec_hook, float_hook=decimal.Decimal
-        ).decode
+        decode_bare = msgspec.json.Decoder(record_type, dec_hook=dec_hook, float_hook=decimal.Decimal).decode
         decode_message = msgspec.json.Decoder(
             message_type, dec_hook=dec_hook, float_hook=decimal.Decimal
         ).decode
@@ -199,26 +208,53 @@ class _Plan:
                 raise msgspec.ValidationError("not a RECORD message of this stream")
             return message.record
 
-        self.decode = decode
-        self.passes = self._compile(
+        checked = (
             tuple((attr[name], allowed, check) for name, allowed, check in checks),
             tuple(tests),
             None if direct else tuple(read),
             tuple(attr[n] for n in read),
         )
+        # whether a RECORD line is one of this stream's and passes the schema check and every rule
+        self.passes = self._compile(decode, *checked, fallback.passes if fallback else None)
+        # whether a BATCH file's JSONL line (a record, no message around it) passes
+        self.passes_bare = self._compile(decode_bare, *checked, fallback.passes_bare if fallback else None)
 
-    @staticmethod
+    @classmethod
     def _compile(
-        checks: tuple, tests: tuple, read: tuple[str, ...] | None, attrs: tuple[str, ...]
-    ) -> t.Callable[[t.Any], bool]:
-        """Whether a decoded record passes the compiled checks and the rules left to Python, which read
-        the record itself (`read` None) or a dict of the fields `read` they need."""
+        cls,
+        decode: t.Callable[[bytes], t.Any],
+        checks: tuple,
+        tests: tuple,
+        read: tuple[str, ...] | None,
+        attrs: tuple[str, ...],
+        fallback: t.Callable[[bytes], bool] | None,
+    ) -> t.Callable[[bytes], bool]:
+        """One function per line (it runs once per record): decode, the compiled checks, the rules left
+        to Python, which read the record itself (`read` None) or a dict of the fields `read` they need.
+        A line this decode refuses goes to `fallback`, when there is one; if more than half of a window
+        of lines do, the function hands every later line to `fallback` straight away."""
         values = operator.attrgetter(*attrs) if attrs else None
         if len(attrs) == 1:
             single = values
             values = lambda r: (single(r),)  # noqa: E731
+        window, calls, misses, tried = cls.FALLBACK_WINDOW, 0, 0, True
 
-        def passes(record: t.Any) -> bool:
+        def passes(line: bytes) -> bool:
+            nonlocal calls, misses, tried
+            if fallback is not None:
+                if not tried:
+                    return fallback(line)
+                calls += 1
+            try:
+                record = decode(line)
+            except msgspec.MsgspecError:
+                if fallback is None:
+                    return False
+                misses += 1
+                if calls >= window:
+                    tried = misses * 2 <= calls
+                    calls = misses = 0
+                return fallback(line)
             for attr, allowed, check in checks:
                 value = getattr(record, attr)
                 if type(value) in allowed:
@@ -245,62 +281,20 @@ class FastRecords:
 
     Rules on integer and string properties that msgspec can check while decoding (`not_null`, bounds on
     integers, `in` with integer or string values, `max_length`) are folded into the property's type; the
-    other rules run in Python on a small dict of the fields they read. A `number` property is first
-    decoded as an integer, so that its rules fold too; a record whose numbers are not all integers is
-    decoded again with its numbers as exact decimals, checked in Python. When more than half of a
-    stream's records need that second decode, the stream stops trying integers first.
+    other rules run in Python on the decoded record. A `number` property is first decoded as an integer,
+    so that its rules fold too; a record whose numbers are not all integers is decoded again with its
+    numbers as exact decimals, checked in Python. When more than half of a stream's records need that
+    second decode, the stream stops trying integers first.
     """
-
-    # records between two looks at the share of records the integer decode could not take
-    FALLBACK_WINDOW = 4096
 
     def __init__(self, stream: str, schema: dict, rules: t.Sequence[Rule], *, check_schema: bool):
         self.stream = stream
         properties = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
-        plans = [_Plan(stream, schema, rules, check_schema=check_schema, narrow_numbers=False)]
+        plan = _Plan(stream, schema, rules, check_schema=check_schema)
         if check_schema and any(_has_number(p) for p in properties.values()):
-            plans.insert(0, _Plan(stream, schema, rules, check_schema=check_schema, narrow_numbers=True))
-        # whether a RECORD line is one of this stream's and passes the schema check and every rule
-        self.passes = self._chain([(plan.decode, plan.passes) for plan in plans])
-        # whether a BATCH file's JSONL line (a record, no message around it) passes
-        self.passes_bare = self._chain([(plan.decode_bare, plan.passes) for plan in plans])
-
-    @classmethod
-    def _chain(cls, plans: list[tuple[t.Callable, t.Callable]]) -> t.Callable[[bytes], bool]:
-        """One check of a line: the first plan that decodes it decides (the plans differ only in what
-        they can decode, not in what they accept)."""
-        decode, passes = plans[-1]
-        if len(plans) == 1:
-
-            def single(line: bytes) -> bool:
-                try:
-                    record = decode(line)
-                except msgspec.MsgspecError:
-                    return False
-                return passes(record)
-
-            return single
-        (first_decode, first_passes), window = plans[0], cls.FALLBACK_WINDOW
-        first, calls, misses = True, 0, 0
-
-        def chained(line: bytes) -> bool:
-            nonlocal first, calls, misses
-            if first:
-                calls += 1
-                try:
-                    return first_passes(first_decode(line))
-                except msgspec.MsgspecError:
-                    misses += 1
-                if calls >= window:
-                    first = misses * 2 <= calls
-                    calls = misses = 0
-            try:
-                record = decode(line)
-            except msgspec.MsgspecError:
-                return False
-            return passes(record)
-
-        return chained
+            plan = _Plan(stream, schema, rules, check_schema=check_schema, fallback=plan)
+        self.passes = plan.passes
+        self.passes_bare = plan.passes_bare
 
     @staticmethod
     def applies(schema: dict) -> bool:
