@@ -272,15 +272,16 @@ class RecordShaper:
         """Return the contract record for `raw` (a new dict; `raw` is not modified)."""
         return next(self.shape_all((raw,)))
 
-    def shape_all(self, raws: t.Iterable[dict[str, t.Any]]) -> t.Iterator[dict[str, t.Any]]:
-        """`shape` for each record of `raws` (a page), in order.
+    def shape_all(self, raws: t.Iterable[t.Any], rows: bool = False) -> t.Iterator[t.Any]:
+        """`shape` for each record of `raws` (a page), in order (the records of a typed page as rows with
+        `rows`, see `shape_page`).
 
         Through the function compiled for the record's key order (records of a page share one, so the
         order is compared with the record before's); a record it leaves aside (see `compile_shape`) goes
         through `shape_general`.
         """
         if type(raws) is list:
-            shaped, raws = self._shape_typed(raws)
+            shaped, raws = self._shape_typed(raws, rows)
             if shaped is not None:
                 yield from shaped
                 return

@@ -176,7 +176,10 @@ class EntityStream(WmsStream):
             if deselected:
                 page = list(map(self.drop_deselected, page))
             return (page,) if page else ()
-        return self.shaper.shape_all(raw_records)
+        # Rows where the RECORD lines are encoded straight from the records and nothing is dropped from them.
+        return self.shaper.shape_all(
+            raw_records, rows=bool(self._direct_lines) and not self.deselected_properties()
+        )
 
     def deselected_properties(self) -> list[str]:
         """Top-level properties the catalog deselects (computed once; records are flat)."""
