@@ -176,7 +176,13 @@ def sql_validation(schema: dict, props: Sequence[str], skip: set[str]) -> str | 
 
 def value_sql(col: Column, index: int, *, for_oracle: bool, now: str, sequence: int) -> str:
     """The typed value of one column from the raw JSON ``f<index>`` (or the message/batch metadata)."""
-    ts = "CAST(CAST({} AS TIMESTAMPTZ) AS TIMESTAMP)"
+    # to naive UTC: a finite instant's microseconds as they are (half the CPU of the session-time-zone cast,
+    # same values under the connection's UTC); infinities keep that cast (they become its min/max timestamps)
+    ts = (
+        "(CASE WHEN isfinite(CAST({0} AS TIMESTAMPTZ)) "
+        "THEN make_timestamp(epoch_us(CAST({0} AS TIMESTAMPTZ))) "
+        "ELSE CAST(CAST({0} AS TIMESTAMPTZ) AS TIMESTAMP) END)"
+    )
     if col.origin == "extracted":
         return ts.format("__te")
     if col.origin == "version":
@@ -211,6 +217,8 @@ def value_sql(col: Column, index: int, *, for_oracle: bool, now: str, sequence: 
 
 
 BATCH_TABLE = "__batch"
+#: kinds whose value is the text of the raw JSON value (``value_sql``): no conversion that could fail.
+_NEVER_FAIL = frozenset({k.STRING, k.CLOB})
 
 
 def _presence(col: Column, index: int) -> str | None:
@@ -243,6 +251,8 @@ def materialize_sql(
     for i, col in enumerate(cols):
         value = value_sql(col, i, for_oracle=for_oracle, now=now, sequence=sequence)
         values.append(f"{value.replace('CAST(', 'TRY_CAST(')} AS v{i}")
+        if col.kind in _NEVER_FAIL and col.origin == "record":
+            continue  # the text of a present value is never NULL
         if (present := _presence(col, i)) is not None:
             failed.append(f"(v{i} IS NULL AND {present} IS NOT NULL)")
     flags = [

@@ -119,3 +119,42 @@ def test_duckdb_replaces_whole_rows_by_delete_and_insert_oracle_keeps_merge():
     assert oracle.upsert_sql("T", "S", ["ID", "V"], ["ID"], whole_rows=True) == [
         oracle.merge_sql("T", "S", ["ID", "V"], ["ID"])
     ]
+
+
+TIMESTAMPS = [
+    '"2025-01-01T03:02:17.767522+00:00"',
+    '"2025-01-01T03:02:17.767522-03:00"',
+    '"2024-02-29T23:59:59.9999999-03:00"',
+    '"2025-06-30T12:00:00Z"',
+    '"2025-06-30 12:00:00"',
+    '"2025-06-30"',
+    '"0900-01-01T00:00:00+05:30"',
+    '"1582-10-10T12:00:00Z"',
+    '"0001-01-01T00:00:00+01:00"',
+    '"9999-12-31T23:59:59.999999Z"',
+    '"infinity"',
+    '"-infinity"',
+    '"epoch"',
+    '"not a time"',
+    "12",
+    "null",
+]
+
+
+def test_timestamps_land_as_the_session_utc_cast_gives_them(tmp_path):
+    """The timestamp conversion (microseconds of the instant, infinities by the cast) gives what the plain
+    ``CAST(CAST(text AS TIMESTAMPTZ) AS TIMESTAMP)`` gives under the connection's UTC, bad text included."""
+    path = tmp_path / "ts.jsonl"
+    path.write_text("".join(f'{{"t": {value}}}\n' for value in TIMESTAMPS))
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    col = ld.Column("t", "T", "timestamp")
+    ours = ld.value_sql(col, 0, for_oracle=False, now="2025-01-01", sequence=0).replace("CAST(", "TRY_CAST(")
+    plain = "TRY_CAST(TRY_CAST(f0->>'$' AS TIMESTAMPTZ) AS TIMESTAMP)"
+    src = f"SELECT t AS f0 FROM read_json('{path}', format = 'newline_delimited', columns = {{'t': 'JSON'}})"
+    sql = f"SELECT f0, CAST({ours} AS VARCHAR), CAST({plain} AS VARCHAR) FROM ({src})"
+    rows = con.execute(sql).fetchall()
+    assert len(rows) == len(TIMESTAMPS)
+    for raw, got, want in rows:
+        assert got == want, raw
+    assert {"infinity", "-infinity", "2024-03-01 02:59:59.999999"} <= {got for _, got, _ in rows}
