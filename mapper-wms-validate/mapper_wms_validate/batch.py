@@ -104,7 +104,9 @@ def jsonl_chunks(url: str, raw: t.IO[bytes], compression: str | None) -> t.Itera
     rest = b""
     try:
         while chunk := source.read(READ_CHUNK_BYTES):
-            lines = (rest + chunk).split(b"\n")
+            lines = chunk.split(b"\n")
+            if rest:  # the line the previous chunk ended in (only it is copied, not the chunk)
+                lines[0] = rest + lines[0]
             rest = lines.pop()
             yield lines
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
