@@ -27,6 +27,8 @@ if t.TYPE_CHECKING:
 
 # Seconds between progress lines at info level.
 PROGRESS_INTERVAL_SECONDS = 30.0
+# Pages that fail typed decoding (see `parse_response`) before a stream decodes its pages as plain JSON only.
+PLAIN_PAGES_MAX = 3
 
 
 def format_filter_timestamp(value: datetime.datetime) -> str:
@@ -66,8 +68,8 @@ class EntityStream(WmsStream):
         # the counter of the records that went into files.
         self._page_mode = False
         self._page_counter: metrics.Counter | None = None
-        # Whether pages after the first are decoded typed (None: no page seen yet).
-        self._typed_pages: bool | None = None
+        # Pages decoded as plain JSON since the first (None: no page seen yet).
+        self._plain_pages: int | None = None
 
     # State: see tap_oracle_wms.state for why the SDK's sorted/unsorted modes are not used as is.
 
@@ -143,12 +145,18 @@ class EntityStream(WmsStream):
     def parse_response(self, response: requests.Response) -> t.Iterable[dict[str, t.Any]]:
         """The page's records, shaped (an iterator: one generator less between the SDK and the shaper)."""
         raw_records = self.page_records(response)
-        if self._typed_pages is None and raw_records and type(raw_records[0]) is dict:
-            # The next pages decoded into records of the fields (and field order) this page's first has.
-            page_type = self.shaper.page_type(tuple(raw_records[0]))
-            self._typed_pages = page_type is not None
-            if page_type is not None:
-                self.page_decoder = json_decoder(page_type)
+        if raw_records and type(raw_records[0]) is dict:
+            if self._plain_pages is None:
+                # The next pages decoded into records of the fields (and field order) this page's first has.
+                self._plain_pages = 0
+                page_type = self.shaper.page_type(tuple(raw_records[0]))
+                if page_type is not None:
+                    self.page_decoder = json_decoder(page_type)
+            elif self.page_decoder is not None:
+                # Pages of another shape: past a few, only plain JSON (one decoding a page, not two).
+                self._plain_pages += 1
+                if self._plain_pages >= PLAIN_PAGES_MAX:
+                    self.page_decoder = None
         self._pages += 1
         self._records_seen += len(raw_records)
         if response.status_code == 404:

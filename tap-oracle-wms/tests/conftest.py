@@ -37,6 +37,8 @@ class Run:
     """Messages one tap run wrote, decoded as a target would (decimals exact)."""
 
     messages: list[dict] = field(default_factory=list)
+    # The tap that ran (its streams hold what the run left in them).
+    tap: t.Any = None
 
     def records(self, stream: str) -> list[dict]:
         return [m["record"] for m in self.messages if m["type"] == "RECORD" and m["stream"] == stream]
@@ -69,6 +71,7 @@ def _run_tap(config: dict, state: dict | None = None, catalog: dict | None = Non
     """Discover and sync in-process; returns the messages."""
     run = Run()
     tap = TapOracleWMS(config=config, state=state, catalog=catalog, message_writer=CollectingWriter(run))
+    run.tap = tap
     tap.sync_all()
     return run
 

@@ -295,3 +295,23 @@ def test_tap_start_date_offset_filter_is_utc(sim, make_config, run_tap):
     assert datetime.datetime.fromisoformat(value) == datetime.datetime(
         2025, 3, 1, 3, tzinfo=datetime.timezone.utc
     )
+
+
+def test_tap_pages_of_another_shape_shaped_alike_then_decoded_as_plain_json_only(
+    wms_sim_factory, make_config, run_tap
+):
+    # Pages after the first are decoded into typed records; a page of another shape (here foreign keys
+    # without `key`, served last because updating rows bumps their mod_ts) is decoded as plain JSON and
+    # shaped as before, and after a few such pages the stream stops trying typed decoding.
+    from tap_oracle_wms.streams import PLAIN_PAGES_MAX
+
+    sim = wms_sim_factory(sizes={"allocation": 200, "order_dtl": 120, "order_hdr": 30, "item": 40})
+    sim.update("allocation", list(range(1, 101)), wave_id={"id": 5})
+    run = run_tap(make_config(sim, entities=["allocation"], page_size=20))
+    records = {r["id"]: r for r in run.records("allocation")}
+    assert sorted(records) == list(range(1, 201))
+    assert all(records[i]["wave_id"] == 5 and records[i]["wave_id_key"] is None for i in range(1, 101))
+    assert all(records[i]["wave_id_key"] is not None for i in range(101, 201) if records[i]["wave_id"])
+    stream = run.tap.streams["allocation"]
+    assert stream._plain_pages == PLAIN_PAGES_MAX
+    assert stream.page_decoder is None
