@@ -12,7 +12,12 @@ Subjects, interleaved in one run on the same input (bench.inputs.singer_allocati
 - floor `duckdb read_json`: a small program running `CREATE TABLE AS SELECT * FROM read_json(...)` on the
   record payloads, extracted once to JSONL outside the timing.
 
+`--revisions REV ...` adds `target-oracle upsert @ REV` and `target-oracle BATCH upsert, 10k plain files
+@ REV`: the target as it was at those commits (git worktrees under .bench/, run with PYTHONPATH on their
+target-oracle), so a change is measured before/after in the same run.
+
     .venv/bin/python -m bench.target --rows 100000 1000000 --repeats 3
+    .venv/bin/python -m bench.target --rows 100000 --repeats 2 --no-peer --revisions 7d4c6b9
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +33,7 @@ from pathlib import Path
 from bench import harness
 from bench.harness import DATA, DEV_BIN, WORK, interleaved, measure, ratio_table, save, venv_tool
 from bench.inputs import singer_allocation
+from bench.tap import worktree
 
 SUITE = "target"
 PEER_REQUIREMENTS = ["target-duckdb"]
@@ -124,6 +131,14 @@ def _fresh(path: Path) -> None:
         p.unlink(missing_ok=True)
 
 
+def _target(ours: Path, revision: str | None) -> tuple[list[str | Path], dict[str, str] | None]:
+    """The command running target-oracle: the dev venv's, or the code as it was at `revision` (a worktree)."""
+    if revision is None:
+        return [ours], None
+    path = os.pathsep.join([str(worktree(revision) / "target-oracle"), os.environ.get("PYTHONPATH", "")])
+    return [DEV_BIN / "python", "-m", "target_oracle.target"], {"PYTHONPATH": path}
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
@@ -131,6 +146,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-peer", action="store_true", help="skip target-duckdb (quick local runs)")
     parser.add_argument("--no-reload", action="store_true", help="skip the upsert re-load figure")
     parser.add_argument("--no-batch", action="store_true", help="skip the BATCH-message figure")
+    parser.add_argument(
+        "--revisions", nargs="*", default=[], help="also measure the target as it was at these git commits"
+    )
     args = parser.parse_args(argv)
 
     work = WORK / "target"
@@ -156,20 +174,22 @@ def main(argv: list[str] | None = None) -> None:
         records = records_jsonl(singer)
         batches = [batch_messages(singer, work, rows_, comp) for rows_, comp in BATCH_SHAPES]
 
-        def run_ours(cfg: Path, singer: Path = singer) -> harness.Run:
+        def run_ours(cfg: Path, singer: Path = singer, revision: str | None = None) -> harness.Run:
             _fresh(db)
-            return measure([ours, "--config", cfg], stdin=singer)
+            argv, env = _target(ours, revision)
+            return measure([*argv, "--config", cfg], stdin=singer, env=env)
 
         def run_reload(singer: Path = singer) -> harness.Run:
             _fresh(db)
             shutil.copyfile(reload_seed, db)
             return measure([ours, "--config", upsert_cfg], stdin=singer)
 
-        def run_batch(stream: Path, src: Path) -> harness.Run:
+        def run_batch(stream: Path, src: Path, revision: str | None = None) -> harness.Run:
             _fresh(db)
             shutil.rmtree(work / "batch-files", ignore_errors=True)
             shutil.copytree(src, work / "batch-files")
-            return measure([ours, "--config", upsert_cfg], stdin=stream)
+            argv, env = _target(ours, revision)
+            return measure([*argv, "--config", upsert_cfg], stdin=stream, env=env)
 
         def run_peer(singer: Path = singer) -> harness.Run:
             _fresh(db)
@@ -187,6 +207,14 @@ def main(argv: list[str] | None = None) -> None:
         if not args.no_batch:
             subjects["target-oracle BATCH upsert"] = lambda b=batches[0]: run_batch(*b)
             subjects["target-oracle BATCH upsert, 10k plain files"] = lambda b=batches[1]: run_batch(*b)
+        for revision in args.revisions:
+            subjects[f"target-oracle upsert @ {revision}"] = lambda r=revision: run_ours(
+                upsert_cfg, revision=r
+            )
+            if not args.no_batch:
+                subjects[f"target-oracle BATCH upsert, 10k plain files @ {revision}"] = (
+                    lambda r=revision, b=batches[1]: run_batch(*b, revision=r)
+                )
         if not args.no_reload:
             _fresh(db)
             measure([ours, "--config", upsert_cfg], stdin=singer)
