@@ -153,8 +153,10 @@ def test_duckdb_memory_limit_auto_is_a_fixed_budget_plus_room_for_the_key_indexe
 def test_duckdb_threads_default_to_one_and_zero_keeps_duckdbs_own(tmp_path, setting, threads):
     """One DuckDB thread by default (the tap and the mapper of a pipeline need the other cores); 0 leaves
     DuckDB's default, one thread per core."""
-    import os
+    import duckdb
 
+    with duckdb.connect() as plain:
+        duckdbs_own = plain.execute("SELECT current_setting('threads')").fetchone()[0]
     config = {"sqlalchemy_url": f"duckdb:///{tmp_path / 't.duckdb'}"}
     if setting is not None:
         config["duckdb_threads"] = setting
@@ -163,7 +165,7 @@ def test_duckdb_threads_default_to_one_and_zero_keeps_duckdbs_own(tmp_path, sett
         have = conn.execute("SELECT current_setting('threads')").fetchone()[0]
     finally:
         conn.close()
-    assert have == (threads if threads is not None else os.cpu_count())
+    assert have == (threads if threads is not None else duckdbs_own)
     assert TargetOracle.config_jsonschema["properties"]["duckdb_threads"]["default"] == 1
 
 
