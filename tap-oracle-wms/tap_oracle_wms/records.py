@@ -138,6 +138,19 @@ _TIMESTAMP_CODE = """\
             raise NotFast
         VAR = f'{hour}{VAR[13:26]}+00:00'
 """
+# TIMESTAMP for a typed page: the same, but the `:MM:SS.ffffff` of the whole page checked at once afterwards
+# (`RecordShaper._shape_typed`, through `mids_append`) rather than by one regex call per value.
+_TIMESTAMP_PAGE_CODE = _TIMESTAMP_CODE.replace(
+    """        if not minutes_to_micros(VAR, 13, 26):
+            raise NotFast
+""",
+    "",
+).replace(
+    "VAR = f'{hour}{VAR[13:26]}+00:00'",
+    "mid = VAR[13:26]\n        mids_append(mid)\n        VAR = f'{hour}{mid}+00:00'",
+)
+# The `:MM:SS.ffffff` parts (13 characters each) of a page's timestamps, joined.
+_PAGE_MINUTES_TO_MICROS = re.compile(f"(?:{_MINUTES_TO_MICROS.pattern})*")
 _DECIMAL_CODE = """\
     if type(VAR) is str:
         number = decimals_get(VAR)
@@ -204,7 +217,7 @@ def compile_shape(
     for i, name in enumerate(keys):
         kind, var = plan[name], f"v{i}"
         if kind == TIMESTAMP:
-            code.append(_TIMESTAMP_CODE.replace("VAR", var))
+            code.append((_TIMESTAMP_PAGE_CODE if typed else _TIMESTAMP_CODE).replace("VAR", var))
         elif kind == DECIMAL:
             code.append(_DECIMAL_CODE.replace("VAR", var))
         elif kind == FOREIGN_KEY:
@@ -225,6 +238,7 @@ def compile_shape(
         "astuple": msgspec.structs.astuple,
         "utc_hours_get": _UTC_HOURS.get,
         "minutes_to_micros": _MINUTES_TO_MICROS.fullmatch,
+        "mids_append": None,  # set per page (typed pages)
         "utc_hour": _utc_hour,
         "decimals_get": _DECIMALS.get,
         "decimal_remembered": _decimal_remembered,
@@ -370,8 +384,12 @@ class RecordShaper:
         _, shape, row_shape, keys = typed
         if rows and row_shape is not None:
             shape = row_shape
+        mids: list[str] = []
+        shape.__globals__["mids_append"] = mids.append
         try:
-            return [shape(raw) for raw in raws], raws
+            shaped = [shape(raw) for raw in raws]
+            if _PAGE_MINUTES_TO_MICROS.fullmatch("".join(mids)):
+                return shaped, raws
         except Exception:  # the dict path shapes the page, or raises the error naming the field
             pass
 

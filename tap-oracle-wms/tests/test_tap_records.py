@@ -309,3 +309,29 @@ def test_tap_typed_page_record_error_names_the_record_and_field():
     assert [next(records)["id"] for _ in range(3)] == [0, 1, 2]
     with pytest.raises(RecordShapeError, match="record id=3, field 'alloc_qty'"):
         next(records)
+
+
+@pytest.mark.parametrize(
+    "mod_ts",
+    [
+        "2025-06-01T00:61:01.831732-03:00",  # minute 61
+        "2025-06-01T00:00:01.83173x-03:00",
+        "2025-06-01T00:00:0\u0661.831732-03:00",  # a digit, but not an ASCII one
+        "2025-06-01T00:00:01,831732-03:00",
+    ],
+)
+def test_tap_typed_page_checks_every_timestamp_like_plain_json(mod_ts):
+    # The `:MM:SS.ffffff` of a typed page's timestamps are checked for the whole page at once: a page with
+    # one malformed value is shaped (or fails) exactly as plain JSON is, record by record.
+    page = [typed_record(i) for i in range(30)] + [typed_record(30, mod_ts=mod_ts)]
+    typed_shaper, typed, plain = decode_both(page)
+
+    def outcome(shape, records):
+        try:
+            return list(shape(records))
+        except RecordShapeError as exc:
+            return str(exc)
+
+    expected = outcome(shaper().shape_page, plain)
+    assert outcome(typed_shaper.shape_page, typed) == expected
+    assert outcome(typed_shaper.shape_all, typed) == expected
