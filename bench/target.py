@@ -4,6 +4,8 @@ Subjects, interleaved in one run on the same input (bench.inputs.singer_allocati
 - `target-oracle upsert` and `target-oracle append-only`: the CLI with `sqlalchemy_url: duckdb:///...`;
 - `target-oracle upsert, duckdb_memory_limit 16GB`: the same with DuckDB's memory as good as uncapped (what
   the default was before `auto`, DuckDB's own 80% of RAM), beside the default `auto` of the first subject;
+- `..., duckdb_threads 0`: the upsert and the 10k-file BATCH with DuckDB's own thread count (one per core)
+  instead of the target's default of one thread;
 - `target-oracle upsert re-load`: the same upsert into a table that already holds every row (MERGE updates);
 - `target-oracle BATCH upsert`: the records as BATCH messages, one per gzip JSONL file of 100,000 records;
 - `target-oracle BATCH upsert, 10k plain files`: the shape of the full-sync jobs in meltano.yml (issue 8): one
@@ -162,6 +164,8 @@ def main(argv: list[str] | None = None) -> None:
     upsert_cfg = _config(work / "upsert.json", **common, load_method="upsert")
     append_cfg = _config(work / "append.json", **common, load_method="append-only")
     uncapped_cfg = _config(work / "uncapped.json", **common, load_method="upsert", duckdb_memory_limit="16GB")
+    # DuckDB's own thread count (one per core) instead of the target's default of one thread.
+    all_cores_cfg = _config(work / "all-cores.json", **common, load_method="upsert", duckdb_threads=0)
     peer_cfg = _config(
         work / "peer.json", path=str(db), default_target_schema="oic", add_metadata_columns=True
     )
@@ -184,12 +188,14 @@ def main(argv: list[str] | None = None) -> None:
             shutil.copyfile(reload_seed, db)
             return measure([ours, "--config", upsert_cfg], stdin=singer)
 
-        def run_batch(stream: Path, src: Path, revision: str | None = None) -> harness.Run:
+        def run_batch(
+            stream: Path, src: Path, revision: str | None = None, cfg: Path = upsert_cfg
+        ) -> harness.Run:
             _fresh(db)
             shutil.rmtree(work / "batch-files", ignore_errors=True)
             shutil.copytree(src, work / "batch-files")
             argv, env = _target(ours, revision)
-            return measure([*argv, "--config", upsert_cfg], stdin=stream, env=env)
+            return measure([*argv, "--config", cfg], stdin=stream, env=env)
 
         def run_peer(singer: Path = singer) -> harness.Run:
             _fresh(db)
@@ -203,10 +209,14 @@ def main(argv: list[str] | None = None) -> None:
             "target-oracle upsert": lambda: run_ours(upsert_cfg),
             "target-oracle append-only": lambda: run_ours(append_cfg),
             "target-oracle upsert, duckdb_memory_limit 16GB": lambda: run_ours(uncapped_cfg),
+            "target-oracle upsert, duckdb_threads 0": lambda: run_ours(all_cores_cfg),
         }
         if not args.no_batch:
             subjects["target-oracle BATCH upsert"] = lambda b=batches[0]: run_batch(*b)
             subjects["target-oracle BATCH upsert, 10k plain files"] = lambda b=batches[1]: run_batch(*b)
+            subjects["target-oracle BATCH upsert, 10k plain files, duckdb_threads 0"] = lambda b=batches[1]: (
+                run_batch(*b, cfg=all_cores_cfg)
+            )
         for revision in args.revisions:
             subjects[f"target-oracle upsert @ {revision}"] = lambda r=revision: run_ours(
                 upsert_cfg, revision=r
