@@ -406,8 +406,27 @@ class OracleSink(SQLSink[OracleConnector]):
             self.write_spool(line if line[-1:] == b"\n" else line + b"\n")
         else:
             self.spool_message(_DECODE(line))
-        self._direct_records += 1
-        self.tally_record_read()
+        return self._took(1)
+
+    def takes_lines_as_is(self, scan: bytes) -> bool:
+        """True when RECORD lines held in ``scan`` may go to ``take_lines``: ``take_line`` would spool each
+        as it arrived (the schema's rules render in SQL, no long number), and no gathered BATCH files must
+        be drained before the first of them."""
+        return (
+            self._valid_sql is not None
+            and (self._spool is not None or self._pending is None)
+            and not has_long_number(scan)
+        )
+
+    def take_lines(self, lines: t.Any, count: int) -> bool:
+        """``count`` RECORD lines (bytes or a memoryview, each ending in a newline) that ``take_line`` would
+        spool as they arrived (``takes_lines_as_is``): one write; counted. True when the sink is full."""
+        self.write_spool(lines)
+        return self._took(count)
+
+    def _took(self, count: int) -> bool:
+        self._direct_records += count
+        self.tally_record_read(count)
         return self.current_size >= self._max_size
 
     def spool_message(self, message: dict) -> None:

@@ -7,6 +7,7 @@ them, and no message here ever includes a password or a URL with its password.
 from __future__ import annotations
 
 import copy
+import io
 import re
 import sys
 import time
@@ -186,13 +187,23 @@ _RECORD_LINE = re.compile(rb'\{\s*"type"\s*:\s*"RECORD"\s*,\s*"stream"\s*:\s*"([
 
 
 class FastReader(MsgSpecReader):
-    """msgspec decoding, and RECORD lines of a known stream handed over undecoded (see ``_spool_record``).
+    """msgspec decoding, and RECORD lines of a known stream handed over undecoded.
 
-    Reads bytes (``sys.stdin.buffer``); a text input (tests) is encoded line by line.
+    The input is read in chunks of up to ``CHUNK`` bytes (at most one read of the pipe each, so a STATE is
+    not held back waiting for more input). Consecutive lines starting with the compact RECORD prefix of the
+    stream last taken (``{"type":"RECORD","stream":"<name>",``) are handed over together (``take_run``:
+    one write for all of them); every other line goes through ``_line`` one at a time, in order: a RECORD
+    line of a known stream is handed over alone (``take_record``), anything else is decoded and dispatched
+    as the SDK does. So every message is handled after the records before it, as with a line-by-line read.
     """
 
+    #: bytes read at a time
+    CHUNK = 1 << 20
     #: set by the target: (stream name as bytes, raw line) -> True when the line was taken.
     take_record: t.Callable[[bytes, bytes], bool] | None = None
+    #: set by the target: (stream name as bytes, lines each ending in a newline, their count, bytes to
+    #: scan for long numbers) -> True when all the lines were taken, False when none was.
+    take_run: t.Callable[[bytes, t.Any, int, bytes], bool] | None = None
 
     @property
     def default_input(self) -> t.IO:
@@ -201,27 +212,85 @@ class FastReader(MsgSpecReader):
     def process_lines(
         self, file_input: t.IO | None, callbacks: dict[str, t.Callable[[dict], None]]
     ) -> Counter:
-        stats: dict[str, int] = defaultdict(int)
-        take = self.take_record
-        match = _RECORD_LINE.match
-        records = 0
-        for line in file_input or self.default_input:
-            raw = line.encode() if isinstance(line, str) else line
-            found = match(raw) if take is not None else None
-            if found is not None and take(found.group(1), raw):  # type: ignore[misc]
-                records += 1
+        self._stats: dict[str, int] = defaultdict(int)
+        self._callbacks = callbacks
+        self._records = 0
+        #: (stream name, its compact RECORD prefix) of the stream last taken
+        self._run_stream: tuple[bytes, bytes] | None = None
+        source = file_input or self.default_input
+        text = isinstance(source, io.TextIOBase)
+        read = source.read if text or not hasattr(source, "read1") else source.read1
+        rest = b""
+        while chunk := read(self.CHUNK):
+            if text:
+                chunk = chunk.encode()
+            buf = rest + chunk if rest else chunk
+            end = buf.rfind(b"\n") + 1
+            if end == 0:
+                rest = buf
                 continue
-            self._current_message = line
-            line_dict = self.deserialize_json(raw)
-            self.assert_line_requires(line_dict, requires={"type"})
-            record_type = line_dict["type"]
-            if callback := callbacks.get(record_type):
-                callback(line_dict)
-            else:
-                self._process_unknown_message(line_dict)
-            stats[record_type] += 1
-        stats["RECORD"] += records
-        return Counter(**stats)
+            rest = buf[end:]
+            self._lines(buf, end)
+        if rest:
+            self._line(rest)
+        self._stats["RECORD"] += self._records
+        return Counter(**self._stats)
+
+    def _lines(self, buf: bytes, end: int) -> None:
+        """The complete lines ``buf[:end]`` (``end``: just after a newline)."""
+        run = self._run_stream
+        if run is not None and self.take_run is not None:
+            stream, prefix = run
+            count = buf.count(b"\n", 0, end)
+            if (
+                buf.startswith(prefix)
+                and buf.count(b"\n" + prefix, 0, end) == count - 1
+                and self.take_run(stream, memoryview(buf)[:end], count, buf)
+            ):
+                self._records += count
+                return
+        lines = buf[:end].split(b"\n")
+        lines.pop()  # after the last newline
+        taken: list[bytes] = []
+        for line in lines:
+            if run is not None and line.startswith(run[1]):
+                taken.append(line)
+                continue
+            if taken:
+                self._take_lines(run[0], taken)  # type: ignore[index]
+                taken = []
+            self._line(line + b"\n")
+            run = self._run_stream
+        if taken:
+            self._take_lines(run[0], taken)  # type: ignore[index]
+
+    def _take_lines(self, stream: bytes, lines: list[bytes]) -> None:
+        """Consecutive RECORD lines of ``stream`` (without their newlines): together, else one by one."""
+        data = b"\n".join(lines) + b"\n"
+        if self.take_run is not None and self.take_run(stream, data, len(lines), data):
+            self._records += len(lines)
+            return
+        for line in lines:
+            self._line(line + b"\n")
+
+    def _line(self, line: bytes) -> None:
+        """One line (with its newline, but for a last line without one) handled on its own."""
+        take = self.take_record
+        if take is not None and (found := _RECORD_LINE.match(line)) is not None:
+            stream = found.group(1)
+            if take(stream, line):
+                self._records += 1
+                self._run_stream = (stream, b'{"type":"RECORD","stream":"' + stream + b'",')
+                return
+        self._current_message = line
+        line_dict = self.deserialize_json(line)
+        self.assert_line_requires(line_dict, requires={"type"})
+        record_type = line_dict["type"]
+        if callback := self._callbacks.get(record_type):
+            callback(line_dict)
+        else:
+            self._process_unknown_message(line_dict)
+        self._stats[record_type] += 1
 
 
 class TargetOracle(SQLTarget):
@@ -249,6 +318,7 @@ class TargetOracle(SQLTarget):
         self._direct: dict[bytes, OracleSink] = {}
         if isinstance(self.message_reader, FastReader):
             self.message_reader.take_record = self._spool_record
+            self.message_reader.take_run = self._spool_run
 
     def _process_schema_message(self, message_dict: dict) -> None:
         """The SDK's handling, then note whether the stream's records may skip the SDK's per-record path."""
@@ -301,17 +371,46 @@ class TargetOracle(SQLTarget):
         sink = self._direct.get(stream)
         if sink is None:
             return False
-        if sink.take_line(line):
+        self._after_take(sink, sink.take_line(line))
+        return True
+
+    def _spool_run(self, stream: bytes, lines: t.Any, count: int, scan: bytes) -> bool:
+        """``count`` consecutive RECORD lines of a stream without stream maps (``lines``: bytes or a
+        memoryview, each line ending in a newline; ``scan``: bytes holding them, looked at for long numbers):
+        spooled with one write per batch they fall in, counted, the sink drained each time it is full, as
+        line by line. False, nothing taken, when a line needs ``take_line``'s own path (decoding, or BATCH
+        files gathered before a first record that must land first)."""
+        sink = self._direct.get(stream)
+        if sink is None or not sink.takes_lines_as_is(scan):
+            return False
+        while count:
+            room = max(sink._max_size - sink.current_size, 1)
+            if count <= room:
+                full = sink.take_lines(lines, count)
+                count = 0
+            else:
+                lines = bytes(lines)  # once a batch
+                cut = 0
+                for _ in range(room):
+                    cut = lines.index(b"\n", cut) + 1
+                full = sink.take_lines(lines[:cut], room)
+                lines = lines[cut:]
+                count -= room
+            self._after_take(sink, full)
+        return True
+
+    def _after_take(self, sink: OracleSink, full: bool) -> None:
+        """After records were taken: drain the sink when full, and the SDK's ``_handle_max_record_age`` test
+        (without its property and method calls on every line)."""
+        if full:
             self.logger.info(
                 "Target sink for '%s' is full. Current size is '%s'. Draining...",
                 sink.stream_name,
                 sink.current_size,
             )
             self.drain_one(sink)
-        # the SDK's ``_handle_max_record_age`` test, without its property and method calls on every line
         if time.time() - self._last_full_drain_at > self._MAX_RECORD_AGE_IN_MINUTES * 60:
             self._handle_max_record_age()
-        return True
 
 
 if __name__ == "__main__":
