@@ -50,3 +50,23 @@ def test_compact_record_lines_in_chunks_land_like_line_by_line(
     full_a = [r for r in caplog.messages if r.startswith("Target sink for 'a' is full")]
     assert len(full_a) == 40 // 3
     assert all("Current size is '3'" in r for r in full_a)
+
+
+def test_runs_between_states_are_found_in_a_chunk(sg, backend, monkeypatch, capsys, caplog):
+    """Chunks holding a STATE among many records: the records around it land in runs, the STATE after the
+    ones before it, and `batch_size_rows` still drains every 100 records."""
+    monkeypatch.setattr(FastReader, "CHUNK", 4000)
+    caplog.set_level(logging.INFO)
+    messages = [sg.schema("a", PROPS)]
+    for i in range(300):
+        messages.append(sg.record("a", {"id": i, "name": f"a{i}"}))
+        if i % 60 == 59:
+            messages.append({"type": "STATE", "value": {"bookmarks": {"a": {"last": i}}}})
+    data = b"".join(_compact(m) for m in messages)
+    TargetOracle(config=backend.config(batch_size_rows=100)).listen(file_input=io.BytesIO(data))
+
+    assert backend.rows("a", '"ID", "NAME"') == [(i, f"a{i}") for i in range(300)]
+    states = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert states[-1] == {"bookmarks": {"a": {"last": 299}}}
+    full = [r for r in caplog.messages if r.startswith("Target sink for 'a' is full")]
+    assert full == ["Target sink for 'a' is full. Current size is '100'. Draining..."] * 3
