@@ -424,6 +424,10 @@ class OracleSink(SQLSink[OracleConnector]):
         self.write_spool(lines)
         return self._took(count)
 
+    def room(self) -> int:
+        """Records the batch still takes before it is full (at least 1: a full batch is drained first)."""
+        return max(self._max_size - self.current_size, 1)
+
     def _took(self, count: int) -> bool:
         self._direct_records += count
         self.tally_record_read(count)

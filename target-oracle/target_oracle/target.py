@@ -21,6 +21,7 @@ from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.sql import SQLTarget
 
+from target_oracle.connector import DEFAULT_DUCKDB_THREADS
 from target_oracle.sinks import APPEND_ONLY, OVERWRITE, UPSERT, BatchMessageError, LoadQueue, OracleSink
 
 CONFIG_SCHEMA = th.PropertiesList(
@@ -133,7 +134,7 @@ CONFIG_SCHEMA = th.PropertiesList(
     th.Property(
         "duckdb_threads",
         th.IntegerType,
-        default=1,
+        default=DEFAULT_DUCKDB_THREADS,
         description=(
             "Threads of DuckDB (the embedded database, and the reader of batch files for Oracle). Default 1: "
             "a batch's read is one pass, and more threads cost more CPU seconds for the same work while the "
@@ -385,7 +386,7 @@ class TargetOracle(SQLTarget):
         if sink is None or not sink.takes_lines_as_is(scan):
             return False
         while count:
-            room = max(sink._max_size - sink.current_size, 1)
+            room = sink.room()
             if count <= room:
                 full = sink.take_lines(lines, count)
                 count = 0
