@@ -239,6 +239,43 @@ class EntityStream(WmsStream):
         writer.write_record_line(head, self.drop_deselected(record), tail)
         (self._state_manager or self.state_manager).is_flushed = False
 
+    def _sync_records(
+        self, context: t.Any = None, *, write_messages: bool = True
+    ) -> t.Generator[t.Any, t.Any, t.Any]:
+        """The SDK's record loop; page by page (`_sync_record_pages`) where it would only write each
+        record's RECORD line, move the bookmark and count (see `_pages_suffice`) and the lines are written
+        straight from the records (see `_write_record_message`)."""
+        if write_messages and self._pages_suffice(context):
+            direct = self._direct_lines
+            if direct is None:
+                direct = self._direct_lines = self._direct_record_lines()
+            if direct:
+                return self._sync_record_pages()
+        return super()._sync_records(context, write_messages=write_messages)
+
+    def _sync_record_pages(self) -> t.Iterator[list[t.Any]]:
+        """`_sync_records(None)` a page at a time: a page's RECORD lines encoded in one call, its records
+        counted and the bookmark moved once per run of records between two STATE messages (by
+        `_records_taken`, as in BATCH mode), a STATE message after every `STATE_MSG_FREQUENCY` records
+        and at the end, as the SDK's loop writes them: the same lines and the same states."""
+        frequency = self.STATE_MSG_FREQUENCY
+        written = 0
+        for page in self._sync_pages():
+            start, size = 0, len(page)
+            while start < size:
+                end = min(size, start + frequency - written % frequency)
+                run = page if end - start == size else page[start:end]
+                writer, head, tail = t.cast("tuple[WmsMessageWriter, bytes, bytes]", self._direct_lines)
+                writer.write_record_lines(head, run, tail)
+                self.state_manager.is_flushed = False
+                self._records_taken(run)
+                written += end - start
+                start = end
+                if written % frequency == 0:
+                    self._write_state_message()
+            yield page
+        self._write_state_message()
+
     def _direct_record_lines(self) -> tuple[WmsMessageWriter, bytes, bytes] | bool:
         """What `_write_record_message` writes lines with, or False if the SDK's messages are needed."""
         writer = self._tap.message_writer
@@ -325,8 +362,8 @@ class EntityStream(WmsStream):
         )
 
     def _pages_suffice(self, context: t.Any) -> bool:
-        """Whether `_sync_pages` gives what `_sync_records(context, write_messages=False)` gives: a selected
-        stream without context, partitions, child streams, record post-processing or dry-run limit."""
+        """Whether `_sync_pages` gives what the SDK's `_sync_records(context)` loop gives: a selected stream
+        without context, partitions, child streams, record post-processing or dry-run limit."""
         return (
             context is None
             and self.selected
@@ -340,7 +377,8 @@ class EntityStream(WmsStream):
     def _sync_pages(self) -> t.Iterator[list[dict[str, t.Any]]]:
         """`_sync_records(None, write_messages=False)` a page at a time (see `_pages_suffice`): the same
         metrics and the same state, finalized when the pages run out, but each page's records yielded as
-        one list and counted, and the bookmark moved, by `_records_taken` once they are in a file."""
+        one list and counted, and the bookmark moved, by `_records_taken` once they are in a file (BATCH
+        mode) or written as RECORD lines (`_sync_record_pages`)."""
         record_counter = self.get_record_counter()
         timer = self.get_sync_timer()
         with record_counter, timer:

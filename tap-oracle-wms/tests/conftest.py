@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import decimal
+import io
 import json
 import os
 import signal
@@ -154,3 +155,22 @@ def utc() -> t.Callable[[str], str]:
 def kill_after_states() -> t.Callable[[subprocess.Popen, int], list[dict]]:
     """`kill_after_states(process, n)`: read a tap's messages up to its n-th STATE, then SIGKILL it."""
     return _kill_after_states
+
+
+@pytest.fixture
+def stdout_bytes(monkeypatch):
+    """Call it in the test (pytest's capture replaces sys.stdout after fixtures): what writers write then."""
+
+    def install() -> io.BytesIO:
+        out = io.BytesIO()
+
+        class FakeStdout:
+            buffer = out
+
+            def flush(self):
+                pass
+
+        monkeypatch.setattr(sys, "stdout", FakeStdout())
+        return out
+
+    return install

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import decimal
-import io
 import json
 import logging
-import sys
 
 import pytest
 from singer_sdk.singerlib.messages import RecordMessage, StateMessage
@@ -85,25 +83,6 @@ def test_tap_unknown_field_not_emitted_with_one_warning(caplog):
         assert s.shape({"id": 1, "surprise": 3}) == {"id": 1}
         s.shape({"id": 2, "surprise": 4})
     assert sum("surprise" in r.message for r in caplog.records) == 1
-
-
-@pytest.fixture
-def stdout_bytes(monkeypatch):
-    """Call it in the test (pytest's capture replaces sys.stdout after fixtures): what writers write then."""
-
-    def install() -> io.BytesIO:
-        out = io.BytesIO()
-
-        class FakeStdout:
-            buffer = out
-
-            def flush(self):
-                pass
-
-        monkeypatch.setattr(sys, "stdout", FakeStdout())
-        return out
-
-    return install
 
 
 def test_tap_writer_emits_decimals_without_float_rounding(stdout_bytes):
