@@ -42,6 +42,8 @@ _EXACT = {
     "object": dict,
     "array": list,
 }
+# What a RECORD line that passes is handed to: its stream's counters (`records_in`, `passed`) and a write.
+Taken = tuple[t.Any, t.Callable[[bytes], t.Any]]
 # Keywords that make the compiled check look at more than the value's type.
 _BEYOND_TYPE = ("anyOf", "oneOf", "enum", "properties", "required", "items")
 
@@ -143,6 +145,7 @@ class _Plan:
         rules: t.Sequence[Rule],
         *,
         check_schema: bool,
+        taken: Taken,
         fallback: _Plan | None = None,
     ) -> None:
         narrow_numbers = fallback is not None
@@ -214,8 +217,9 @@ class _Plan:
             None if direct else tuple(read),
             tuple(attr[n] for n in read),
         )
-        # whether a RECORD line is one of this stream's and passes the schema check and every rule
-        self.passes = self._compile(decode, *checked, fallback.passes if fallback else None)
+        # whether a RECORD line is one of this stream's and passes the schema check and every rule; one
+        # that passes is counted and written (`taken`: the stream's counts and the write)
+        self.take = self._compile(decode, *checked, fallback.take if fallback else None, taken)
         # whether a BATCH file's JSONL line (a record, no message around it) passes
         self.passes_bare = self._compile(decode_bare, *checked, fallback.passes_bare if fallback else None)
 
@@ -228,11 +232,15 @@ class _Plan:
         read: tuple[str, ...] | None,
         attrs: tuple[str, ...],
         fallback: t.Callable[[bytes], bool] | None,
+        taken: Taken | None = None,
     ) -> t.Callable[[bytes], bool]:
         """One function per line (it runs once per record): decode, the compiled checks, the rules left
         to Python, which read the record itself (`read` None) or a dict of the fields `read` they need.
         A line this decode refuses goes to `fallback`, when there is one; if more than half of a window
-        of lines do, the function hands every later line to `fallback` straight away."""
+        of lines do, the function hands every later line to `fallback` straight away. With `taken`
+        (a stream's counts and a write), a line that passes is also counted as in and passed, and written
+        (with a newline if it had none), in the same call."""
+        counts, write = taken if taken is not None else (None, None)
         values = operator.attrgetter(*attrs) if attrs else None
         if len(attrs) == 1:
             single = values
@@ -266,6 +274,10 @@ class _Plan:
                 for test in tests:
                     if test(view) is not None:
                         return False
+            if counts is not None:
+                counts.records_in += 1
+                counts.passed += 1
+                write(line if line[-1:] == b"\n" else line + b"\n")
             return True
 
         return passes
@@ -287,13 +299,23 @@ class FastRecords:
     second decode, the stream stops trying integers first.
     """
 
-    def __init__(self, stream: str, schema: dict, rules: t.Sequence[Rule], *, check_schema: bool):
+    def __init__(
+        self,
+        stream: str,
+        schema: dict,
+        rules: t.Sequence[Rule],
+        *,
+        check_schema: bool,
+        taken: Taken,
+    ):
         self.stream = stream
         properties = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
-        plan = _Plan(stream, schema, rules, check_schema=check_schema)
+        plan = _Plan(stream, schema, rules, check_schema=check_schema, taken=taken)
         if check_schema and any(_has_number(p) for p in properties.values()):
-            plan = _Plan(stream, schema, rules, check_schema=check_schema, fallback=plan)
-        self.passes = plan.passes
+            plan = _Plan(stream, schema, rules, check_schema=check_schema, taken=taken, fallback=plan)
+        # RECORD lines: True when the line passes, and then it has been counted and written
+        self.take = plan.take
+        # BATCH file lines: True when the line passes (the caller counts and writes)
         self.passes_bare = plan.passes_bare
 
     @staticmethod

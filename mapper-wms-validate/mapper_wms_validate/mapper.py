@@ -292,10 +292,11 @@ class WmsValidateMapper(InlineMapper):
         """Let the reader pass this stream's valid RECORD lines without the SDK's per-message dispatch.
 
         The handler only takes records that pass the schema check and every rule (the outcome the full
-        path would give them), counts them and writes the line back as is; anything else it leaves to
-        `map_record_message`.
+        path would give them), counts them and writes the line back as is, in one call per line; anything
+        else it leaves to `map_record_message`.
         """
-        fast = FastRecords(state.name, schema, rules, check_schema=self.validate_schema)
+        taken = (state.counts, self.message_writer.write_raw)
+        fast = FastRecords(state.name, schema, rules, check_schema=self.validate_schema, taken=taken)
         applies = FastRecords.applies(schema)
         state.fast = fast if applies else None
         key = fast.key
@@ -304,19 +305,7 @@ class WmsValidateMapper(InlineMapper):
         if not applies:
             self.message_reader.fast_records.pop(key, None)
             return
-        passes = fast.passes
-        counts = state.counts
-        write = self.message_writer.write_raw
-
-        def handle(line: bytes) -> bool:
-            if not passes(line):
-                return False
-            counts.records_in += 1
-            counts.passed += 1
-            write(line if line.endswith(b"\n") else line + b"\n")
-            return True
-
-        self.message_reader.fast_records[key] = handle
+        self.message_reader.fast_records[key] = fast.take
 
     def map_record_message(self, message_dict: dict) -> t.Iterable[t.Any]:
         """Pass a valid record through byte for byte; route a rejected one by its most severe action.

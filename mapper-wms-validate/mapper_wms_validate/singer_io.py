@@ -84,12 +84,24 @@ class ValidateReader(GenericSingerReader[bytes]):
         fast_records = self.fast_records
         start = len(RECORD_PREFIX)
         fast = 0
+        # How the RECORD lines of the stream whose handler ran last start, up to the stream name's closing
+        # quote, and that handler: a run of one stream's records costs one `startswith` per line to
+        # dispatch. Forgotten after every callback, which may change the handlers (a SCHEMA message).
+        last_start: bytes | None = None
+        last_handle: t.Callable[[bytes], bool] = bool
         for number, line in enumerate(filein, 1):
-            if line.startswith(RECORD_PREFIX):
-                handle = fast_records.get(line[start : line.find(b'"', start)])
-                if handle is not None and handle(line):
+            if last_start is not None and line.startswith(last_start):
+                if last_handle(line):
                     fast += 1
                     continue
+            elif line.startswith(RECORD_PREFIX):
+                key = line[start : line.find(b'"', start)]
+                handle = fast_records.get(key)
+                if handle is not None:
+                    last_start, last_handle = RECORD_PREFIX + key + b'"', handle
+                    if handle(line):
+                        fast += 1
+                        continue
             self.line_number = number
             self._current_message = line
             try:
@@ -109,6 +121,7 @@ class ValidateReader(GenericSingerReader[bytes]):
                 )
                 raise InvalidInputLine(msg)
             callback(message)
+            last_start = None
             stats[kind] += 1
         stats["RECORD"] += fast
         return stats
