@@ -113,16 +113,21 @@ class OracleConnector(SQLConnector):
             limit = auto_memory_limit(conn)
         conn.execute("SET memory_limit = $1", [limit])
 
+    def duckdb_connection(self) -> t.Any:
+        """A connection to the embedded DuckDB file (another connection to the same file in this process
+        shares its database), set up for loading: UTC session, ``duckdb_threads``, ``duckdb_memory_limit``."""
+        import duckdb
+
+        conn = duckdb.connect(sa.make_url(self.sqlalchemy_url).database or ":memory:")
+        conn.execute("SET TimeZone = 'UTC'")  # timestamps with offsets are cast to naive UTC
+        set_duckdb_threads(conn, self.config)
+        self.set_memory_limit(conn)
+        return conn
+
     def open_dbapi(self) -> t.Any:
         """A fresh DBAPI connection owned by one sink (closed by it, replaced after a transient error)."""
         if self.strategy.name == "duckdb":
-            import duckdb
-
-            conn = duckdb.connect(sa.make_url(self.sqlalchemy_url).database or ":memory:")
-            conn.execute("SET TimeZone = 'UTC'")  # timestamps with offsets are cast to naive UTC
-            set_duckdb_threads(conn, self.config)
-            self.set_memory_limit(conn)
-            return conn
+            return self.duckdb_connection()
         raw = self._engine.raw_connection()
         conn = raw.driver_connection
         conn.autocommit = False

@@ -217,6 +217,16 @@ def value_sql(col: Column, index: int, *, for_oracle: bool, now: str, sequence: 
 
 
 BATCH_TABLE = "__batch"
+#: an in-memory database attached to the DuckDB instance (so every connection of it sees its tables): the
+#: sinks prepare each batch there on one connection and apply it from another (``sinks.LoadQueue``).
+BATCH_DATABASE = "target_oracle_batches"
+
+
+def batch_table(number: int) -> str:
+    """The table of the batch ``number`` in ``BATCH_DATABASE`` (``BATCH_TABLE``, a temp table, elsewhere)."""
+    return f"{BATCH_DATABASE}.main.{BATCH_TABLE}{number}"
+
+
 #: kinds whose value is the text of the raw JSON value (``value_sql``): no conversion that could fail.
 _NEVER_FAIL = frozenset({k.STRING, k.CLOB})
 
@@ -236,9 +246,11 @@ def materialize_sql(
     for_oracle: bool,
     now: str,
     sequence: int,
+    table: str = BATCH_TABLE,
 ) -> str:
-    """Read the files once into a temp table: position, converted values ``v0..vk`` and the flags the check
-    needs (``__suspect``: rows the Python checks must see; ``__failed``: a value that did not convert).
+    """Read the files once into a table (``table``; by default a temp table): position, converted values
+    ``v0..vk`` and the flags the check needs (``__suspect``: rows the Python checks must see; ``__failed``:
+    a value that did not convert).
 
     ``valid`` is SQL true for rows that surely pass the rules (``sql_validation``); None sends every row to
     the Python checks. Checked (re-encoded) rows passed those checks when they were spooled.
@@ -260,20 +272,20 @@ def materialize_sql(
         f"({' OR '.join(failed) or 'false'}) AS __failed",
     ]
     return (
-        f"CREATE OR REPLACE TEMP TABLE {BATCH_TABLE} AS SELECT __n, {', '.join(values + flags)} "
-        f"FROM ({source}) src"
+        f"CREATE OR REPLACE {'TEMP ' if table == BATCH_TABLE else ''}TABLE {table} AS "
+        f"SELECT __n, {', '.join(values + flags)} FROM ({source}) src"
     )
 
 
-def check_sql(key_cols: Sequence[int], limited: Sequence[int]) -> str:
-    """One pass over the temp table: row count, suspect row numbers in order, duplicate keys, too-long string
-    columns, rows with a value that did not convert."""
+def check_sql(key_cols: Sequence[int], limited: Sequence[int], table: str = BATCH_TABLE) -> str:
+    """One pass over the batch's table: row count, suspect row numbers in order, duplicate keys, too-long
+    string columns, rows with a value that did not convert."""
     keys = ", ".join(f"v{i}" for i in key_cols)
     dupes = f"count(*) - count(DISTINCT ({keys}))" if key_cols else "0"
     longs = ", ".join(f"max(strlen(v{i})) > {k.VARCHAR_MAX_BYTES}" for i in limited)
     return (
         f"SELECT count(*), list(__n ORDER BY __n) FILTER (WHERE __suspect), {dupes}, [{longs}]::BOOLEAN[], "
-        f"count(*) FILTER (WHERE __failed) FROM {BATCH_TABLE}"
+        f"count(*) FILTER (WHERE __failed) FROM {table}"
     )
 
 
@@ -302,10 +314,10 @@ def select_sql(
     return sql
 
 
-def batch_select_sql(cols: Sequence[Column], key_cols: Sequence[int]) -> str:
-    """The converted rows of the temp table in target column order, the last row per key."""
+def batch_select_sql(cols: Sequence[Column], key_cols: Sequence[int], table: str = BATCH_TABLE) -> str:
+    """The converted rows of the batch's table in target column order, the last row per key."""
     values = ", ".join(f"v{i} AS {qid(c.name)}" for i, c in enumerate(cols))
-    sql = f"SELECT {values} FROM {BATCH_TABLE}"
+    sql = f"SELECT {values} FROM {table}"
     if key_cols:
         part = ", ".join(f"v{i}" for i in key_cols)
         sql += f" QUALIFY row_number() OVER (PARTITION BY {part} ORDER BY __n DESC) = 1"

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import functools
+import itertools
 import os
 import tempfile
 import threading
@@ -68,6 +69,9 @@ _DECODE = msgspec.json.Decoder(float_hook=decimal.Decimal).decode
 _ENCODE = msgspec.json.Encoder(enc_hook=str).encode
 
 
+#: numbers of the batch tables (``loading.batch_table``), unique in the process (the sinks share a database).
+_BATCH_NUMBERS = itertools.count()
+
 #: spool files are ``<temp dir>/target-oracle-spool-<pid>-<random>.jsonl``.
 SPOOL_PREFIX = "target-oracle-spool-"
 
@@ -101,35 +105,99 @@ def _local_path(stream: str, url: str) -> str:
 
 
 class LoadQueue:
-    """The target's loads, run one at a time in order on a worker thread, so the reader spools the next batch
-    while DuckDB (which releases the GIL) loads the last one. A load is queued only once the one before it is
-    done; every STATE written, and every use of a connection outside a load, waits for them first (``wait``),
-    so a STATE still follows the commit of the data before it. After a failed load nothing more is loaded
-    and ``wait`` raises its error."""
+    """The target's loads, in order, overlapped in two steps on two worker threads (DuckDB releases the GIL).
+
+    A load is a generator: up to its ``yield`` it *prepares* the batch (reads and checks its files into a
+    batch table on the sink's preparing connection), after it it *applies* the batch (staging / MERGE,
+    commit, files removed). Prepares run one at a time on one thread, applies one at a time on the other,
+    each in submission order, so batch N+1 is prepared while batch N is applied; the reader meanwhile
+    spools the next one. At most one prepared batch waits: a load is queued only once every load before
+    the last one is applied. A prepare's error is raised by its apply step, so it surfaces only after every
+    batch before it is committed. A STATE that follows queued loads is queued behind them (``then``: written
+    by the apply thread once they are committed, so the reader does not wait for them); every other STATE
+    written, and every use of a connection outside a load, waits for all of them first (``wait``). So a
+    STATE still follows the commit of the data before it. After a failed load nothing more is applied
+    (batches prepared already are discarded, STATEs queued after it not written) and ``wait`` raises the
+    first error."""
 
     def __init__(self) -> None:
         self._lock = threading.RLock()  # the SDK may drain several sinks from threads at once
-        self._pool: ThreadPoolExecutor | None = None
-        self._running: Future | None = None
+        self._prepares: ThreadPoolExecutor | None = None
+        self._applies: ThreadPoolExecutor | None = None
+        self._queued: list[tuple[Future, bool]] = []  # the apply steps in order, and whether each is a load
+        self._failed = threading.Event()
         self._error: BaseException | None = None
 
-    def submit(self, load: t.Callable[[], None]) -> None:
+    def submit(self, load: t.Callable[[], t.Generator[None, None, t.Any]]) -> None:
         with self._lock:
-            self.wait()
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="target-oracle-load")
-            self._running = self._pool.submit(load)
+            self._settle(keep=1)
+            if self._prepares is None or self._applies is None:
+                self._prepares = ThreadPoolExecutor(max_workers=1, thread_name_prefix="target-oracle-prepare")
+                self._applies = ThreadPoolExecutor(max_workers=1, thread_name_prefix="target-oracle-load")
+            prepared = self._prepares.submit(self._prepare, load)
+            self._queued.append((self._applies.submit(self._apply, prepared), True))
+
+    def then(self, step: t.Callable[[], None]) -> None:
+        """Run ``step`` once every load queued so far is applied: at once when none is queued, else on the
+        apply thread after them, and not at all after a failed load (then ``submit``/``wait`` raise)."""
+        with self._lock:
+            if self._applies is None or not self._queued:
+                self._settle(keep=0)
+                step()
+                return
+            self._queued.append((self._applies.submit(self._after, step), False))
 
     def wait(self) -> None:
         with self._lock:
-            running, self._running = self._running, None
-            if running is not None:
-                try:
-                    running.result()
-                except BaseException as exc:
+            self._settle(keep=0)
+
+    def _settle(self, keep: int) -> None:
+        """Wait for what is queued until at most ``keep`` loads (0: nothing at all) are left; raise the first
+        error of any load."""
+        while self._queued and (keep == 0 or sum(load for _, load in self._queued) > keep):
+            try:
+                self._queued.pop(0)[0].result()
+            except BaseException as exc:
+                if self._error is None:
                     self._error = exc
-            if self._error is not None:
-                raise self._error
+        if self._error is not None:
+            raise self._error
+
+    def _after(self, step: t.Callable[[], None]) -> None:
+        if not self._failed.is_set():
+            step()
+
+    def _prepare(self, load: t.Callable[[], t.Generator[None, None, t.Any]]) -> t.Generator | None:
+        if self._failed.is_set():
+            return None
+        steps = load()
+        try:
+            next(steps)
+        except StopIteration:
+            return None
+        return steps
+
+    def _apply(self, prepared: Future) -> None:
+        try:
+            steps = prepared.result()  # a prepare's error is raised here, after the loads before it
+        except BaseException:
+            self._failed.set()
+            raise
+        if steps is None:
+            return
+        if self._failed.is_set():
+            steps.close()  # a load before it failed: discarded (its batch table dropped), nothing applied
+            return
+        try:
+            next(steps)
+        except StopIteration:
+            return
+        except BaseException:
+            self._failed.set()
+            raise
+        steps.close()
+        msg = "a load yields once, between its prepare and its apply"
+        raise RuntimeError(msg)
 
 
 class TargetLoadError(RuntimeError):
@@ -156,7 +224,9 @@ class OracleSink(SQLSink[OracleConnector]):
     ) -> None:
         self._target_ref = target
         self._conn: t.Any = None
-        self._file_reader: t.Any = None
+        #: DuckDB connections: the one preparing batches, and (Oracle) the one the applies read them from
+        self._preparer_conn: t.Any = None
+        self._applier_conn: t.Any = None
         self._spool: t.Any = None
         self._spool_path = ""
         self._too_long: set[int] = set()
@@ -450,9 +520,9 @@ class OracleSink(SQLSink[OracleConnector]):
         line = {"record": values, "time_extracted": extracted, "version": version, "__checked": True}
         self.write_spool(_ENCODE(line) + b"\n")
 
-    def _check_record(self, record: dict) -> None:
+    def _check_record(self, record: dict, *, validate: bool = True) -> None:
         """What record mode checks per record: schema rules, key presence, and non-empty keys on Oracle."""
-        if self._validator is not None:
+        if validate and self._validator is not None:
             try:
                 self._validator.validate(record)
             except InvalidRecord:
@@ -472,21 +542,15 @@ class OracleSink(SQLSink[OracleConnector]):
 
     def process_record(self, record: dict, context: dict) -> None:
         """The SDK's path (stream maps, flattening): the record is validated and parsed already."""
-        self._check_keys_only(record)
+        self._check_record(record, validate=False)
         self._spool_checked(record, record.get("_sdc_extracted_at"), record.get("_sdc_table_version"))
 
-    def _check_keys_only(self, record: dict) -> None:
-        validator, self._validator = self._validator, None
-        try:
-            self._check_record(record)
-        finally:
-            self._validator = validator
-
     def process_batch(self, context: dict) -> None:
-        """Hand what this batch holds to the target's load queue (``LoadQueue``, one load at a time on a
-        worker thread while the reader goes on): the gathered BATCH files, or the spooled records. Never
-        both at once in practice: records arriving after gathered files drain those files first, and a BATCH
-        message arriving after records drains those records first, so message order is kept."""
+        """Hand what this batch holds to the target's load queue (``LoadQueue``: loads in order on worker
+        threads, the next batch prepared while the last one is applied, while the reader goes on): the
+        gathered BATCH files, or the spooled records. Never both at once in practice: records arriving after
+        gathered files drain those files first, and a BATCH message arriving after records drains those
+        records first, so message order is kept."""
         if self._pending is not None:
             fmt, compression, paths = self._pending
             self._pending = None
@@ -494,7 +558,8 @@ class OracleSink(SQLSink[OracleConnector]):
         if self._spool is not None:
             self._submit(self._load_spool, self._close_spool())
 
-    def _submit(self, load: t.Callable[..., None], *args: t.Any) -> None:
+    def _submit(self, load: t.Callable[..., t.Generator[None, None, t.Any]], *args: t.Any) -> None:
+        """Queue a load: a generator that prepares the batch up to its ``yield`` and applies it after."""
         self._target_ref.loads.submit(functools.partial(load, *args))
 
     def _wait_loads(self) -> None:
@@ -512,19 +577,25 @@ class OracleSink(SQLSink[OracleConnector]):
         self.write_spool = self._spool_write
         return path
 
-    def _load_spool(self, path: str, files: ld.Source | None = None) -> None:
+    def _load_spool(self, path: str, files: ld.Source | None = None) -> t.Generator[None, None, None]:
         """Load a spool file, then remove it; ``files``: the BATCH files it was made from, counted and
-        removed once it is committed."""
+        removed once it is committed. A load (``LoadQueue``): prepared up to the ``yield``, applied after."""
         try:
-            count = self._load_source(ld.Source((path,), messages=True), "records")
+            count = yield from self._load_source(ld.Source((path,), messages=True), "records")
         finally:
             Path(path).unlink(missing_ok=True)
         if files is not None:
             self._files_loaded(files, count)
 
-    def _load_files(self, source: ld.Source) -> None:
+    def _load_files(self, source: ld.Source) -> t.Generator[None, None, None]:
         """Gathered BATCH files as one batch; removed once committed (unless ``keep_batch_files``)."""
-        self._files_loaded(source, self._load_source(source, f"BATCH file(s) {', '.join(source.files)}"))
+        count = yield from self._load_source(source, f"BATCH file(s) {', '.join(source.files)}")
+        self._files_loaded(source, count)
+
+    def _load_nothing(self, files: ld.Source) -> t.Generator[None, None, None]:
+        """BATCH files without a record: removed in order, after the loads before them."""
+        yield
+        self._files_loaded(files, 0)
 
     def process_batch_files(self, encoding: t.Any, files: t.Sequence[str]) -> None:
         """A BATCH message: its files join the files of the BATCH messages before it (same encoding) until
@@ -565,9 +636,9 @@ class OracleSink(SQLSink[OracleConnector]):
         """Records in the files (an estimate: lines) and whether a line holds a long number."""
         try:
             if source.format == ld.PARQUET:
-                self._wait_loads()  # the reader's connection may be loading
+                self._wait_loads()  # the preparing connection may be in use
                 files = "[" + ", ".join(ld.lit(f) for f in source.files) + "]"
-                count = self._reader().execute(
+                count = self._preparer().execute(
                     f"SELECT count(*) FROM read_parquet({files}, union_by_name = true)"
                 )
                 return int(count.fetchone()[0]), False
@@ -594,49 +665,71 @@ class OracleSink(SQLSink[OracleConnector]):
             extracted, version = record.get("_sdc_extracted_at"), record.get("_sdc_table_version")
             self.spool_message({"record": record, "time_extracted": extracted, "version": version})
         if self._spool is None:  # no record in the files
-            self._submit(self._files_loaded, source, 0)
+            self._submit(self._load_nothing, source)
         else:
             self._submit(self._load_spool, self._close_spool(), source)
 
-    def _reader(self) -> t.Any:
-        """The DuckDB connection reading the files: the target's own, or a private one for Oracle."""
+    def _preparer(self) -> t.Any:
+        """The DuckDB connection preparing the batches (reading the files into the batch tables): a second
+        connection to the target's DuckDB file, or a private in-memory DuckDB for Oracle."""
+        if self._preparer_conn is None:
+            if self.strategy.name == "duckdb":
+                conn = self.connector.duckdb_connection()
+            else:
+                import duckdb
+
+                conn = duckdb.connect()
+                conn.execute("SET TimeZone = 'UTC'")
+                set_duckdb_threads(conn, self.config)
+            conn.execute(f"ATTACH IF NOT EXISTS ':memory:' AS {ld.BATCH_DATABASE}")
+            if self.strategy.name != "duckdb":
+                self._applier_conn = conn.cursor()  # another connection to the same in-memory DuckDB
+                self._applier_conn.execute("SET TimeZone = 'UTC'")
+            self._preparer_conn = conn
+        return self._preparer_conn
+
+    def _applier(self) -> t.Any:
+        """The DuckDB connection the applies read the prepared batch tables with: the target's own (DuckDB),
+        or for Oracle a second connection to the preparer's in-memory DuckDB."""
         if self.strategy.name == "duckdb":
             return self._conn
-        if self._file_reader is None:
-            import duckdb
+        self._preparer()
+        return self._applier_conn
 
-            self._file_reader = duckdb.connect()
-            self._file_reader.execute("SET TimeZone = 'UTC'")
-            set_duckdb_threads(self._file_reader, self.config)
-        return self._file_reader
-
-    def _load_source(self, source: ld.Source, what: str) -> int:
-        """Read the files once into a temp table, check it set-based, widen what must widen, then load it as
-        one batch; the row count."""
-        reader = self._reader()
+    def _load_source(self, source: ld.Source, what: str) -> t.Generator[None, None, int]:
+        """A load (``LoadQueue``): prepare = read the files once into the batch's table and check it
+        set-based (suspect rows re-checked in Python); ``yield``; apply = widen what must widen, load the
+        batch in one transaction. Returns the row count."""
+        table = ld.batch_table(next(_BATCH_NUMBERS))
+        reader = self._preparer()
         key_cols = self._key_idx if self.uses_staging else []
+        limited = self._limited
+        prepared = False  # after the ``yield`` this runs on the apply thread, with the apply's connection
         try:
-            parquet_cols: list[str] = []
-            if source.format == ld.PARQUET:
-                files = "[" + ", ".join(ld.lit(f) for f in source.files) + "]"
-                described = reader.execute(
-                    f"DESCRIBE SELECT * FROM read_parquet({files}, union_by_name = true)"
-                )
-                parquet_cols = [row[0] for row in described.fetchall()]
-            src = ld.source_sql(source, self._props, parquet_cols)
-            times = self._materialize(src)
-            check = ld.check_sql(key_cols, self._limited)
-            total, suspects, dupes, longs, failed = reader.execute(check).fetchone()
-        except Exception as exc:
-            if isinstance(exc, (TargetLoadError, InvalidRecord)):
-                raise
-            msg = f"Stream '{self.stream_name}': {what} could not be read: {exc}"
-            raise TargetLoadError(msg) from exc
-        try:
+            try:
+                parquet_cols: list[str] = []
+                if source.format == ld.PARQUET:
+                    files = "[" + ", ".join(ld.lit(f) for f in source.files) + "]"
+                    described = reader.execute(
+                        f"DESCRIBE SELECT * FROM read_parquet({files}, union_by_name = true)"
+                    )
+                    parquet_cols = [row[0] for row in described.fetchall()]
+                src = ld.source_sql(source, self._props, parquet_cols)
+                times = self._materialize(src, table)
+                check = ld.check_sql(key_cols, limited, table)
+                total, suspects, dupes, longs, failed = reader.execute(check).fetchone()
+            except Exception as exc:
+                if isinstance(exc, (TargetLoadError, InvalidRecord)):
+                    raise
+                msg = f"Stream '{self.stream_name}': {what} could not be read: {exc}"
+                raise TargetLoadError(msg) from exc
             if suspects:
                 self._check_suspects(source, suspects, parquet_cols)
-            for i, too_long in zip(self._limited, longs or (), strict=False):
-                if too_long:
+            prepared = True
+            yield  # prepared: applied once every load before it is committed
+            # a column widened by a batch since this one was prepared is no longer limited
+            for i, too_long in zip(limited, longs or (), strict=False):
+                if too_long and i in self._limited:
                     self._too_long.add(i)
             if dupes:
                 self.tally_duplicate_merged(int(dupes))
@@ -645,16 +738,15 @@ class OracleSink(SQLSink[OracleConnector]):
             if total:
                 # without duplicate keys the rows need no last-per-key window
                 dedup = key_cols if dupes else []
-                self._load_batch(src, times, dedup, int(total), strict=bool(failed))
+                self._load_batch(src, times, dedup, int(total), table, strict=bool(failed))
         finally:
-            self._drop_batch_table()
+            self._drop_batch_table(self._applier() if prepared else reader, table)
         return int(total)
 
-    def _materialize(self, src: str, times: tuple[str, int] | None = None) -> tuple[str, int]:
-        """The batch's files read once into the reader's temp table (see ``loading.materialize_sql``)."""
-        if times is None:
-            now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None).isoformat()
-            times = (now, round(time.time() * 1000))
+    def _materialize(self, src: str, table: str) -> tuple[str, int]:
+        """The batch's files read once into its table, by the preparer (see ``loading.materialize_sql``)."""
+        now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None).isoformat()
+        times = (now, round(time.time() * 1000))
         sql = ld.materialize_sql(
             src,
             self._load_cols,
@@ -664,18 +756,19 @@ class OracleSink(SQLSink[OracleConnector]):
             for_oracle=self.strategy.name == "oracle",
             now=times[0],
             sequence=times[1],
+            table=table,
         )
-        self._reader().execute(sql)
+        self._preparer().execute(sql)
         return times
 
-    def _drop_batch_table(self) -> None:
+    def _drop_batch_table(self, conn: t.Any, table: str) -> None:
         try:
-            self._reader().execute(f"DROP TABLE IF EXISTS {ld.BATCH_TABLE}")
-        except Exception as exc:  # a connection lost to a transient error took the table with it
+            conn.execute(f"DROP TABLE IF EXISTS {table}")
+        except Exception as exc:  # e.g. a connection closed after an error
             self.logger.debug("Dropping the batch table failed: %s", exc)
 
     def _load_batch(
-        self, src: str, times: tuple[str, int], key_cols: list[int], total: int, *, strict: bool
+        self, src: str, times: tuple[str, int], key_cols: list[int], total: int, table: str, *, strict: bool
     ) -> None:
         """Load the batch, retrying after transient errors. ``strict``: a value did not convert, so the rows
         come straight from the files with strict conversions, and the database's own error rolls back."""
@@ -687,11 +780,10 @@ class OracleSink(SQLSink[OracleConnector]):
                 src, self._load_cols, keys, for_oracle=is_oracle, now=now, sequence=sequence
             )
         else:
-            select = ld.batch_select_sql(self._load_cols, key_cols)
+            select = ld.batch_select_sql(self._load_cols, key_cols, table)
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
-                if attempt > 1 and not strict and self.strategy.name == "duckdb":
-                    self._materialize(src, times)  # the temp table went with the replaced connection
+                # the batch's table is in the DuckDB instance, not the connection: a reconnect keeps it
                 self._load(select)
                 return
             except Exception as exc:
@@ -710,7 +802,7 @@ class OracleSink(SQLSink[OracleConnector]):
             fields = ", ".join(f"{ld.lit(p)}: f{i}" for i, p in enumerate(self._props))
             wanted = ", ".join(str(n) for n in numbers)
             sql = f"SELECT __n, to_json({{{fields}}}) FROM ({src}) src WHERE __n IN ({wanted}) ORDER BY __n"
-            rows = ((n, text.encode()) for n, text in self._reader().execute(sql).fetchall())
+            rows = ((n, text.encode()) for n, text in self._preparer().execute(sql).fetchall())
         else:
             rows = ld.read_lines(source, set(numbers))
         for _, line in rows:
@@ -745,7 +837,7 @@ class OracleSink(SQLSink[OracleConnector]):
         if self.load_method == OVERWRITE and not self._overwritten():
             self._execute(s.delete_all_sql(self.table_ref))
         if self.uses_staging:
-            source = s.stage(self._conn, self._reader(), self.staging_ref, cols, select)
+            source = s.stage(self._conn, self._applier(), self.staging_ref, cols, select)
             names = [c for c, _ in cols]
             whole_rows = set(self._table_kinds) <= set(names)
             for sql in s.upsert_sql(
@@ -753,7 +845,7 @@ class OracleSink(SQLSink[OracleConnector]):
             ):
                 self._execute(sql)
         else:
-            s.load_select(self._conn, self._reader(), self.table_ref, cols, select)
+            s.load_select(self._conn, self._applier(), self.table_ref, cols, select)
         self._conn.commit()
         if s.name == "duckdb":
             self.connector.set_memory_limit(self._conn)  # ``auto`` follows the rows now in the tables
@@ -817,7 +909,7 @@ class OracleSink(SQLSink[OracleConnector]):
             self._spool.close()
             self._spool = None
             Path(self._spool_path).unlink(missing_ok=True)
-        for conn in (self._conn, self._file_reader):
+        for conn in (self._applier_conn, self._preparer_conn, self._conn):
             if conn is not None:
                 conn.close()
-        self._conn = self._file_reader = None
+        self._conn = self._preparer_conn = self._applier_conn = None

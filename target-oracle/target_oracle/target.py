@@ -7,6 +7,7 @@ them, and no message here ever includes a password or a URL with its password.
 from __future__ import annotations
 
 import copy
+import functools
 import io
 import re
 import sys
@@ -342,15 +343,18 @@ class TargetOracle(SQLTarget):
 
     def _process_state_message(self, message_dict: dict) -> None:
         """The SDK keeps a STATE until the next drain; when no sink holds a record, every message before it
-        is committed (BATCH files are loaded as they arrive), so it is emitted at once. A BATCH full sync
-        killed midway then resumes after its last committed file instead of from its start."""
+        is committed or queued for loading, so it is emitted as soon as the loads queued before it are
+        committed (``LoadQueue.then``: at once when none is queued; the reader goes on meanwhile). A BATCH
+        full sync killed midway then resumes after its last committed file instead of from its start."""
         previous = self._latest_state
         super()._process_state_message(message_dict)
         if self._latest_state is None or self._latest_state == previous:
             return
         sinks = [*self._sinks_active.values(), *self._sinks_to_clear]
         if all(sink.current_size == 0 for sink in sinks):
-            self._write_state_message(copy.deepcopy(self._latest_state))
+            # written once the loads queued before it are committed, without holding up the reader
+            state = copy.deepcopy(self._latest_state)
+            self.loads.then(functools.partial(super()._write_state_message, state))
 
     def _write_state_message(self, state: dict) -> None:
         """A STATE goes out only once every queued load is committed (a failed load raises here instead)."""
