@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 STATE = {"type": "STATE", "value": {"bookmarks": {"allocation": {"replication_key_value": "2025-01-01"}}}}
 
@@ -425,3 +427,29 @@ print(json.dumps({
     assert seen["same"] is True
     assert seen["same_module"] is True
     assert "InlineMapper" in seen["all"] and "Tap" in seen["all"]
+
+
+def test_input_option_reads_a_file_as_stdin_does(tmp_path, run_mapper, allocation_schema, make_allocation):
+    """`--input FILE` (the SDK's CLI option, which opens the file as text) gives the output stdin gives."""
+    messages = [allocation_schema, make_allocation(1), make_allocation(2, alloc_qty=0), STATE]
+    from_stdin = run_mapper({}, messages)
+    input_path = tmp_path / "given.jsonl"
+    input_path.write_text("".join(json.dumps(m) + "\n" for m in messages))
+    config_path = tmp_path / "given-config.json"
+    config_path.write_text("{}")
+    exe = Path(sys.executable).parent / "mapper-wms-validate"
+    proc = subprocess.run(
+        [str(exe), "--config", str(config_path), "--input", str(input_path)],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        check=False,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+
+    def normal(out: str) -> list[str]:  # the quarantine row's time differs between two runs
+        return [re.sub(r'"rejected_at":"[^"]*"', '"rejected_at":""', line) for line in out.splitlines()]
+
+    assert normal(proc.stdout) == normal(from_stdin.stdout)
+    assert len(from_stdin.of("RECORD", "allocation_rejected")) == 1
