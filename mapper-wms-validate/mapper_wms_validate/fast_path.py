@@ -193,9 +193,10 @@ class _Plan:
             gc=False,
             namespace={"get": object.__getattribute__} if direct else None,
         )
+        # a RECORD message of this stream, checked by msgspec (any other line is a ValidationError)
         message_type = msgspec.defstruct(
             "RecordMessage",
-            [("type", str, ""), ("stream", str, ""), ("record", record_type, None)],
+            [("type", t.Literal["RECORD"]), ("stream", t.Literal[stream]), ("record", record_type)],
             kw_only=True,
             gc=False,
         )
@@ -203,14 +204,6 @@ class _Plan:
         decode_message = msgspec.json.Decoder(
             message_type, dec_hook=dec_hook, float_hook=decimal.Decimal
         ).decode
-
-        def decode(line: bytes) -> t.Any:
-            """The record of a RECORD line of this stream (a ValidationError for any other line)."""
-            message = decode_message(line)
-            if message.record is None or message.stream != stream or message.type != "RECORD":
-                raise msgspec.ValidationError("not a RECORD message of this stream")
-            return message.record
-
         checked = (
             tuple((attr[name], allowed, check) for name, allowed, check in checks),
             tuple(tests),
@@ -219,7 +212,7 @@ class _Plan:
         )
         # whether a RECORD line is one of this stream's and passes the schema check and every rule; one
         # that passes is counted and written (`taken`: the stream's counts and the write)
-        self.take = self._compile(decode, *checked, fallback.take if fallback else None, taken)
+        self.take = self._compile(decode_message, *checked, fallback.take if fallback else None, taken)
         # whether a BATCH file's JSONL line (a record, no message around it) passes
         self.passes_bare = self._compile(decode_bare, *checked, fallback.passes_bare if fallback else None)
 
@@ -238,8 +231,9 @@ class _Plan:
         to Python, which read the record itself (`read` None) or a dict of the fields `read` they need.
         A line this decode refuses goes to `fallback`, when there is one; if more than half of a window
         of lines do, the function hands every later line to `fallback` straight away. With `taken`
-        (a stream's counts and a write), a line that passes is also counted as in and passed, and written
-        (with a newline if it had none), in the same call."""
+        (a stream's counts and a write), `decode` gives a RECORD message, whose record is checked, and a
+        line that passes is also counted as in and passed, and written (with a newline if it had none), in
+        the same call."""
         counts, write = taken if taken is not None else (None, None)
         values = operator.attrgetter(*attrs) if attrs else None
         if len(attrs) == 1:
@@ -263,6 +257,8 @@ class _Plan:
                     tried = misses * 2 <= calls
                     calls = misses = 0
                 return fallback(line)
+            if counts is not None:  # a RECORD message: the record in it
+                record = record.record
             for attr, allowed, check in checks:
                 value = getattr(record, attr)
                 if type(value) in allowed:
