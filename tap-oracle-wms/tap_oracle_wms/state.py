@@ -20,6 +20,7 @@ All values are UTC text of one fixed format, so comparing them as text compares 
 from __future__ import annotations
 
 import logging
+import operator
 import typing as t
 
 from singer_sdk.streams._state import StreamStateManager
@@ -32,6 +33,17 @@ _KEY = "replication_key"
 _SIGNPOST = "replication_key_signpost"
 _MARKERS = "progress_markers"
 _NOTE = "Note"
+
+
+def _values(records: list[types.Record], key: str) -> list[t.Any]:
+    """`record.get(key)` of each record; for rows (structs with `key` as a field, see
+    `RecordShaper.shape_page`) without a call of their `get` per record."""
+    if records and type(records[0]) is not dict:
+        try:
+            return list(map(operator.attrgetter(key), records))
+        except AttributeError:
+            pass
+    return [record.get(key) for record in records]
 
 
 class WmsStateManager(StreamStateManager):
@@ -107,7 +119,7 @@ class WmsStateManager(StreamStateManager):
         and none below the largest seen. Then the per-record steps keep the largest seen and end on the
         last value (capped by the signpost, never below the bookmark), which is what one step from the
         last record does."""
-        values = [record.get(replication_key) for record in records]
+        values = _values(records, replication_key)
         if (
             values
             and self.sorted_so_far
