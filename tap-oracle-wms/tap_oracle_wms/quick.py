@@ -142,7 +142,7 @@ def _discover(config: dict[str, t.Any], log: _Log) -> list[EntityDescription]:
     listed = entity_names_from_listing(get(entity_url(root)))
     wanted = list(config.get("entities") or [])
     names, unknown = choose_entities(listed, wanted)
-    if unknown:
+    if unknown or len(set(names)) != len(names):  # (the SDK keeps one stream of a name given twice)
         raise _Unsure
     if wanted == ["*"]:
         log.info(WILDCARD_LOG, len(listed), entity_url(root))

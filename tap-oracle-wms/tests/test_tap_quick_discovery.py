@@ -103,6 +103,7 @@ def test_tap_quick_catalog_entry_without_replication_key_is_the_sdks(sim, make_c
         {"stream_maps": {"allocation": {"extra": "1"}}},  # a setting of the SDK's own
         {"auth_method": "oauth2", "oauth_token_url": "http://127.0.0.1:9/t", "oauth_client_id": "c"},
         {"entities": ["allocation", "nope"]},  # the API does not list it
+        {"entities": ["allocation", "order_hdr", "allocation"]},  # a name twice
         {"password": "wrong-pw-123"},  # 401
         {"api_version": "v99"},  # 404
     ],
