@@ -3,8 +3,10 @@
 Why closures: each check runs once per record, so everything that can be decided from the config (regex
 compilation, parameter conversion, the message prefix) is done here, once. A compiled check takes the whole
 record and returns None when the record passes or a human-readable message when it breaks the rule.
-A check reads the record only through `record.get(field)`: the fast path (fast_path.py) hands it a msgspec
-Struct whose `get` reads an attribute, not a dict.
+A check of one field is written as a check of its value; `on_field` makes it a record check reading
+`record.get(field)`, and the fast path (fast_path.py) reads the field from its msgspec Struct itself and
+calls the value check. An expression reads the record through `record.get(name)`: the fast path hands it
+the Struct, whose `get` reads an attribute.
 
 Null semantics: a null or missing value passes every check except `not_null` (a `positive` rule says "if
 there is a quantity, it is positive"; whether there must be one is `not_null`'s job). Expressions follow SQL
@@ -21,6 +23,7 @@ from decimal import Decimal
 from mapper_wms_validate.expression import CompiledExpression, ExpressionTypeError, compile_expression
 
 RecordCheck = t.Callable[[dict], "str | None"]
+ValueCheck = t.Callable[[t.Any], "str | None"]
 NUMBER_TYPES = (int, float, Decimal)  # bool is excluded on purpose: type(True) is bool
 
 
@@ -37,6 +40,17 @@ class CheckSpec(t.NamedTuple):
     needs_field: bool = True
 
 
+def on_field(field: str, check: ValueCheck) -> RecordCheck:
+    """The record check of a check on one field's value (a missing field reads as null). The value check
+    stays reachable as `.value`: the fast path reads the field itself and calls it."""
+
+    def record_check(r: dict) -> str | None:
+        return check(r.get(field))
+
+    record_check.value = check  # type: ignore[attr-defined]
+    return record_check
+
+
 def _number_param(params: dict, key: str) -> int | Decimal:
     value = params[key]
     if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
@@ -51,10 +65,10 @@ def _is_number(value: t.Any) -> bool:
 def _not_null(field: str, _params: dict) -> RecordCheck:
     message = f"{field} must not be null"
 
-    def check(r: dict) -> str | None:
-        return message if r.get(field) is None else None
+    def check(v: t.Any) -> str | None:
+        return message if v is None else None
 
-    return check
+    return on_field(field, check)
 
 
 def _compare_factory(symbol: str, op: t.Callable[[t.Any, t.Any], bool], fixed: int | None = None):
@@ -63,8 +77,7 @@ def _compare_factory(symbol: str, op: t.Callable[[t.Any, t.Any], bool], fixed: i
     def factory(field: str, params: dict) -> RecordCheck:
         bound = fixed if fixed is not None else _number_param(params, "value")
 
-        def check(r: dict) -> str | None:
-            v = r.get(field)
+        def check(v: t.Any) -> str | None:
             if v is None:
                 return None
             if type(v) in NUMBER_TYPES:
@@ -73,7 +86,7 @@ def _compare_factory(symbol: str, op: t.Callable[[t.Any, t.Any], bool], fixed: i
                 return f"{field} must be {symbol} {bound}, got {v}"
             return f"{field} must be a number {symbol} {bound}, got {v!r}"
 
-        return check
+        return on_field(field, check)
 
     return factory
 
@@ -83,15 +96,14 @@ def _range(field: str, params: dict) -> RecordCheck:
     if low > high:
         raise CheckConfigError(f"'min' ({low}) is greater than 'max' ({high})")
 
-    def check(r: dict) -> str | None:
-        v = r.get(field)
+    def check(v: t.Any) -> str | None:
         if v is None:
             return None
         if type(v) in NUMBER_TYPES and low <= v <= high:
             return None
         return f"{field} must be between {low} and {high} (inclusive), got {v!r}"
 
-    return check
+    return on_field(field, check)
 
 
 def _in(field: str, params: dict) -> RecordCheck:
@@ -107,8 +119,7 @@ def _in(field: str, params: dict) -> RecordCheck:
     )
     shown = ", ".join(repr(v) for v in values)
 
-    def check(r: dict) -> str | None:
-        v = r.get(field)
+    def check(v: t.Any) -> str | None:
         if v is None:
             return None
         try:
@@ -118,7 +129,7 @@ def _in(field: str, params: dict) -> RecordCheck:
             pass
         return f"{field} must be one of [{shown}], got {v!r}"
 
-    return check
+    return on_field(field, check)
 
 
 def _pattern(field: str, params: dict) -> RecordCheck:
@@ -132,15 +143,14 @@ def _pattern(field: str, params: dict) -> RecordCheck:
             f"parameter 'pattern' is not a valid regular expression {source!r}: {exc}"
         ) from exc
 
-    def check(r: dict) -> str | None:
-        v = r.get(field)
+    def check(v: t.Any) -> str | None:
         if v is None:
             return None
         if type(v) is str and fullmatch(v) is not None:
             return None
         return f"{field} must match the pattern {source!r}, got {v!r}"
 
-    return check
+    return on_field(field, check)
 
 
 def _max_length(field: str, params: dict) -> RecordCheck:
@@ -148,8 +158,7 @@ def _max_length(field: str, params: dict) -> RecordCheck:
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
         raise CheckConfigError(f"parameter 'value' must be a non-negative integer, got {limit!r}")
 
-    def check(r: dict) -> str | None:
-        v = r.get(field)
+    def check(v: t.Any) -> str | None:
         if v is None:
             return None
         if type(v) is str:
@@ -158,7 +167,7 @@ def _max_length(field: str, params: dict) -> RecordCheck:
             return f"{field} must be at most {limit} characters long, got {len(v)}"
         return f"{field} must be a string of at most {limit} characters, got {v!r}"
 
-    return check
+    return on_field(field, check)
 
 
 def _datetime(field: str, params: dict) -> RecordCheck:
@@ -167,8 +176,7 @@ def _datetime(field: str, params: dict) -> RecordCheck:
         raise CheckConfigError(f"parameter 'require_timezone' must be true or false, got {require_tz!r}")
     parse = datetime.fromisoformat
 
-    def check(r: dict) -> str | None:
-        v = r.get(field)
+    def check(v: t.Any) -> str | None:
         if v is None:
             return None
         if type(v) is not str:
@@ -181,7 +189,7 @@ def _datetime(field: str, params: dict) -> RecordCheck:
             return f"{field} must carry a UTC offset, got {v!r}"
         return None
 
-    return check
+    return on_field(field, check)
 
 
 def expression_check(compiled: CompiledExpression) -> RecordCheck:
@@ -197,6 +205,8 @@ def expression_check(compiled: CompiledExpression) -> RecordCheck:
             return f"expression {compiled.source!r} cannot be evaluated: {exc}"
         return message
 
+    # a comparison of two fields (`packed_qty <= alloc_qty`): the fast path compares them itself
+    check.compare = getattr(evaluate, "compare", None)  # type: ignore[attr-defined]
     return check
 
 

@@ -7,7 +7,9 @@ of 30-odd keys per record). The Struct types the properties whose JSON Schema is
 msgspec makes the same way (`null`, `boolean`, `integer`, `string`, `object`, `array` and lists of them),
 narrowed by the rules msgspec can check; the other properties (`number`, which must stay exact decimals,
 `enum`, `anyOf`, nested schemas) are decoded as they would be anyway and checked by their compiled Python
-checks, as are the other rules, on a small dict of the fields they read.
+checks. Of the other rules, a rule on one field gets the field's value read from the Struct, a comparison
+of two fields (`packed_qty <= alloc_qty`) is made in the same function, and any other expression reads
+the Struct (or a small dict of the fields it reads): a Python call per rule costs more than its check.
 
 The fast path only ever says "this record passes": anything it is not sure of (a decode or type error, a
 missing required property, a broken rule) returns False, and the line goes through the full path, which
@@ -163,14 +165,25 @@ class _Plan:
             if check is not None:
                 checks.append((name, simple_types(prop) or frozenset(), check))
         tests = []
-        read: dict[str, None] = {}  # the fields the remaining rules read, in order
+        read: dict[str, None] = {}  # the fields the remaining expression rules read, in order
+        valued: list[tuple[str, t.Callable[[t.Any], str | None]]] = []  # rules on a field: value check
+        compared: list[tuple[t.Callable, str, str]] = []  # expressions `field <op> field`
         for rule in rules:
             target = exact.get(rule.field) if rule.field is not None else None
-            if target is None or not target.fold(rule.check, dict(rule.params)):
+            if target is not None and target.fold(rule.check, dict(rule.params)):
+                continue
+            value_check = getattr(rule.test, "value", None)
+            compare = getattr(rule.test, "compare", None)
+            if rule.field is not None and value_check is not None:
+                valued.append((rule.field, value_check))
+            elif compare is not None:
+                compared.append(compare)
+            else:
                 tests.append(rule.test)
                 read.update(dict.fromkeys(rule.fields))
         required = {n for n in (schema.get("required") or []) if isinstance(n, str) and check_schema}
-        names = list(dict.fromkeys([*exact, *loose, *read, *sorted(required)]))
+        valued_fields = [f for f, _ in valued] + [f for _, *pair in compared for f in pair]
+        names = list(dict.fromkeys([*exact, *loose, *read, *valued_fields, *sorted(required)]))
         # A Struct field is named like its property where Python allows (renamed otherwise): the rules
         # left to Python then read the record as it is, through `get` (what they call on a dict).
         attr = {name: name if _attribute(name) else f"_f{i}" for i, name in enumerate(names)}
@@ -205,7 +218,10 @@ class _Plan:
             message_type, dec_hook=dec_hook, float_hook=decimal.Decimal
         ).decode
         checked = (
-            tuple((attr[name], allowed, check) for name, allowed, check in checks),
+            # the schema checks of the properties msgspec does not type, then the value checks of rules
+            tuple((attr[name], allowed, check) for name, allowed, check in checks)
+            + tuple((attr[name], frozenset(), check) for name, check in valued),
+            tuple((op, attr[left], attr[right]) for op, left, right in compared),
             tuple(tests),
             None if direct else tuple(read),
             tuple(attr[n] for n in read),
@@ -221,14 +237,17 @@ class _Plan:
         cls,
         decode: t.Callable[[bytes], t.Any],
         checks: tuple,
+        compared: tuple,
         tests: tuple,
         read: tuple[str, ...] | None,
         attrs: tuple[str, ...],
         fallback: t.Callable[[bytes], bool] | None,
         taken: Taken | None = None,
     ) -> t.Callable[[bytes], bool]:
-        """One function per line (it runs once per record): decode, the compiled checks, the rules left
-        to Python, which read the record itself (`read` None) or a dict of the fields `read` they need.
+        """One function per line (it runs once per record): decode, the compiled checks (schema checks
+        and the value checks of rules on one field), the comparisons of two fields (`compared`: op and
+        the two attributes), the other rules, which read the record itself (`read` None) or a dict of the
+        fields `read` they need.
         A line this decode refuses goes to `fallback`, when there is one; if more than half of a window
         of lines do, the function hands every later line to `fallback` straight away. With `taken`
         (a stream's counts and a write), `decode` gives a RECORD message, whose record is checked, and a
@@ -264,6 +283,17 @@ class _Plan:
                 if type(value) in allowed:
                     continue
                 if check(value) is not None:
+                    return False
+            # as `expression._cmp_fields` does (no floats here: the decoders read them as Decimals)
+            for op, left, right in compared:
+                a = getattr(record, left)
+                b = getattr(record, right)
+                if a is None or b is None:
+                    continue  # unknown passes
+                try:
+                    if op(a, b) is False:
+                        return False
+                except TypeError:  # a violation; the full path explains it
                     return False
             if tests:
                 view = record if read is None else dict(zip(read, values(record)))  # noqa: B905

@@ -271,3 +271,42 @@ def test_property_names_python_cannot_use_as_attributes(run_mapper):
         5: "schema",
         7: "get_min",
     }
+
+
+def test_fast_path_agrees_on_field_comparisons_and_value_checks(
+    run_mapper, allocation_schema, make_allocation
+):
+    """The rules the fast path checks in Python on the decoded record: comparisons of two fields (nulls,
+    exact decimals, a type clash) and checks of one field's value."""
+    config = {
+        "validate_schema": False,  # so that mistyped values reach the rules
+        "rules": {
+            "allocation": [
+                {"name": "key_shape", "field": "order_dtl_id_key", "check": "pattern", "pattern": "ODL-\\d+"},
+                {"name": "ids_ordered", "expression": "order_dtl_id >= id"},
+                {"name": "ts_zoned", "field": "mod_ts", "check": "datetime", "require_timezone": True},
+            ]
+        },
+    }
+    messages = [
+        allocation_schema,
+        make_allocation(1),
+        make_allocation(2, packed_qty="3"),  # a string against a number
+        make_allocation(3, packed_qty=None),  # unknown passes
+        make_allocation(4, alloc_qty=2.5, packed_qty=2.25),  # exact decimals
+        make_allocation(5, packed_qty=3, alloc_qty=2),
+        make_allocation(6, order_dtl_id_key="X-1"),
+        make_allocation(7, order_dtl_id=3),
+        make_allocation(8, mod_ts="2025-01-01T00:00:00", order_dtl_id=8),  # no UTC offset
+        make_allocation(9, order_dtl_id=None),  # unknown passes
+    ]
+    result = both_ways(run_mapper, config, messages)
+    assert [r["id"] for r in result.records("allocation")] == [1, 3, 4, 9]
+    rejected = {r["record"]["id"]: r["rule_names"] for r in result.records("allocation_rejected")}
+    assert rejected == {
+        2: "packed_qty_non_negative,packed_not_above_allocated",
+        5: "packed_not_above_allocated",
+        6: "key_shape",
+        7: "ids_ordered",
+        8: "ts_zoned",
+    }
