@@ -121,6 +121,8 @@ class LoadQueue:
     first error."""
 
     def __init__(self) -> None:
+        #: ``overlap_loads``: False queues a load only once every load before it is applied (no overlap)
+        self.overlap = True
         self._lock = threading.RLock()  # the SDK may drain several sinks from threads at once
         self._prepares: ThreadPoolExecutor | None = None
         self._applies: ThreadPoolExecutor | None = None
@@ -130,7 +132,7 @@ class LoadQueue:
 
     def submit(self, load: t.Callable[[], t.Generator[None, None, t.Any]]) -> None:
         with self._lock:
-            self._settle(keep=1)
+            self._settle(keep=1 if self.overlap else 0)
             if self._prepares is None or self._applies is None:
                 self._prepares = ThreadPoolExecutor(max_workers=1, thread_name_prefix="target-oracle-prepare")
                 self._applies = ThreadPoolExecutor(max_workers=1, thread_name_prefix="target-oracle-load")

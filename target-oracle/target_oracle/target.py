@@ -143,6 +143,17 @@ CONFIG_SCHEMA = th.PropertiesList(
         ),
     ),
     th.Property(
+        "overlap_loads",
+        th.BooleanType,
+        default=True,
+        description=(
+            "Prepare the next batch (read, convert and check its records, on a second DuckDB connection) "
+            "while the last one is applied and committed, in order. Uses a second core when one is free: 1M "
+            "rows into DuckDB about a third faster alone on 2 cores; on a machine with no free core it saves "
+            "no time and may cost a few percent more CPU seconds. false: one batch after the other."
+        ),
+    ),
+    th.Property(
         "keep_batch_files",
         th.BooleanType,
         default=False,
@@ -317,6 +328,7 @@ class TargetOracle(SQLTarget):
             problems.append(f"Setting 'duckdb_threads' must be 0 (DuckDB's default) or more, not {threads}")
         if problems:
             raise ConfigValidationError("Invalid target-oracle settings", errors=problems)
+        self.loads.overlap = bool(self.config.get("overlap_loads", True))
         #: stream name (bytes) -> sink taking its RECORD lines undecoded; only streams without stream maps.
         self._direct: dict[bytes, OracleSink] = {}
         if isinstance(self.message_reader, FastReader):

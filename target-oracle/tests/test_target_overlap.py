@@ -144,3 +144,27 @@ def test_a_failed_apply_discards_the_batch_prepared_after_it(sg, backend, monkey
     assert seen == [True]  # only the first batch was applied (and failed); the second was prepared
     assert backend.rows("items", '"ID"') == []
     assert _states(capsys.readouterr().out) == []
+
+
+def test_overlap_loads_false_prepares_a_batch_only_after_the_one_before_is_applied(sg, backend, monkeypatch):
+    """`overlap_loads: false`: prepare 1, apply 1, prepare 2, apply 2, ... and the same rows land."""
+    steps: list[str] = []
+    materialize, load = OracleSink._materialize, OracleSink._load
+
+    def prepare_spy(self, src, table):
+        steps.append("prepare")
+        return materialize(self, src, table)
+
+    def apply_spy(self, select):
+        steps.append("apply")
+        return load(self, select)
+
+    monkeypatch.setattr(OracleSink, "_materialize", prepare_spy)
+    monkeypatch.setattr(OracleSink, "_load", apply_spy)
+    sg.run(
+        backend.config(batch_size_rows=2, overlap_loads=False),
+        sg.schema("items", PROPS),
+        *[sg.record("items", {"id": i, "qty": i}) for i in range(1, 8)],
+    )
+    assert steps == ["prepare", "apply"] * 4
+    assert backend.rows("items", '"ID"') == [(i,) for i in range(1, 8)]
