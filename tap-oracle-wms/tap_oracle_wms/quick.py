@@ -10,8 +10,8 @@ SDK's CLI (`TapOracleWMS.cli`) untouched:
 - only `--config FILE` (one or more; not `ENV`) and `--discover`, nothing else;
 - settings the SDK's JSON Schema check surely accepts (the types, enums and required keys of
   `config_schema.json`, a copy of `CONFIG_SCHEMA` that a test keeps equal to it; no key outside it) and
-  `validate_settings` accepts; basic auth; no logging-config file (`SINGER_SDK_LOG_CONFIG`), log level
-  INFO or above;
+  `validate_settings` accepts; basic auth; a log level of INFO or above; a `SINGER_SDK_LOG_CONFIG` file
+  (Meltano writes one for every run) applied as the SDK applies it, if it is JSON;
 - every request answered 200 with JSON, every entity named in `entities` listed by the API, every describe
   mapped without error.
 
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import logging
+import logging.config
 import os
 import re
 import sys
@@ -48,8 +49,9 @@ SCHEMA_FILE = Path(__file__).with_name("config_schema.json")
 # The SDK's console log format (singer_sdk.logging.DEFAULT_FORMAT).
 LOG_FORMAT = "{asctime:23s} | {levelname:8s} | {name:30s} | {message}"
 LOG_LEVELS = ("INFO", "WARNING", "ERROR", "CRITICAL")
-# The SDK's logging configured from a file: the SDK discovers. (Proxy and CA-bundle variables act on both
-# alike: the requests go through the same `requests` session, `make_session`, as the SDK's discovery's.)
+# A logging configuration file the SDK applies (`logging.config.dictConfig`) after its console logging:
+# Meltano sets it for every plugin it runs (a JSON file). Read here as JSON; a file that is not JSON (the SDK
+# reads YAML) or cannot be read leaves the discovery to the SDK.
 LOG_CONFIG_VARIABLE = "SINGER_SDK_LOG_CONFIG"
 # The order in which the SDK's `Schema.to_dict` writes a JSON Schema's keywords (after `properties`).
 SCHEMA_KEY_ORDER = (
@@ -106,10 +108,12 @@ def quick_catalog_text(paths: list[str]) -> str | None:
     """The catalog `TapOracleWMS --discover` prints for these config files, or None to leave it to the SDK."""
     level = os.environ.get(f"{NAME.upper().replace('-', '_')}_LOGLEVEL") or os.environ.get("LOGLEVEL")
     level = (level or "INFO").upper()
-    if level not in LOG_LEVELS or LOG_CONFIG_VARIABLE in os.environ:
+    if level not in LOG_LEVELS:
         return None
     log = _Log()
     try:
+        if LOG_CONFIG_VARIABLE in os.environ:
+            log.config = json.loads(Path(os.environ[LOG_CONFIG_VARIABLE]).read_text())
         config: dict[str, t.Any] = {}
         for path in paths:
             config.update(json.loads(Path(path).read_text(encoding="utf-8")))
@@ -248,10 +252,12 @@ def _schema_dict(schema: dict[str, t.Any]) -> dict[str, t.Any]:
 
 class _Log:
     """Log lines held until the catalog is ready (a discovery left to the SDK logs its own), then written
-    as the SDK's console logging writes them."""
+    as the SDK's logging writes them: its console handler and format, then `SINGER_SDK_LOG_CONFIG`'s."""
 
     def __init__(self) -> None:
         self.lines: list[tuple[int, str, tuple]] = []
+        # The configuration of `SINGER_SDK_LOG_CONFIG`, if set.
+        self.config: dict[str, t.Any] | None = None
 
     def info(self, message: str, *args: t.Any) -> None:
         self.lines.append((logging.INFO, message, args))
@@ -266,6 +272,8 @@ class _Log:
         root = logging.getLogger()
         root.setLevel(level)
         root.addHandler(handler)
+        if self.config is not None:
+            logging.config.dictConfig(self.config)
         for line_level, message, args in self.lines:
             logger.log(line_level, message, *args)
 

@@ -4,6 +4,7 @@ catalog, byte for byte, or the SDK's own discovery."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -14,6 +15,11 @@ from tap_oracle_wms.settings import CONFIG_SCHEMA
 from tap_oracle_wms.tap import TapOracleWMS
 
 QUICK_CLI = "import sys; from tap_oracle_wms.quick import main; sys.exit(main())"
+# The same, telling on its last line of stderr whether the SDK was imported (also when the SDK's CLI exits).
+PROBE = (
+    "import sys\nfrom tap_oracle_wms.quick import main\n"
+    "try:\n    sys.exit(main())\nfinally:\n    print('singer_sdk' in sys.modules, file=sys.stderr)\n"
+)
 
 
 def sdk_catalog_text(config: dict) -> str:
@@ -136,11 +142,8 @@ def test_tap_quick_discovery_config_paths():
 def test_tap_quick_cli_prints_the_sdk_clis_catalog_without_the_sdk(sim, make_config, tmp_path):
     config_file = tmp_path / "config.json"
     config_file.write_text(json.dumps(make_config(sim, entities=["*"])))
-    probe = QUICK_CLI.replace(
-        "sys.exit(main())", "rc = main(); print('singer_sdk' in sys.modules, file=sys.stderr)"
-    )
     command = ["--config", str(config_file), "--discover"]
-    got = subprocess.run([sys.executable, "-c", probe, *command], capture_output=True, text=True, timeout=60)
+    got = subprocess.run([sys.executable, "-c", PROBE, *command], capture_output=True, text=True, timeout=60)
     sdk = subprocess.run(
         [sys.executable, "-m", "tap_oracle_wms.tap", *command], capture_output=True, text=True, timeout=60
     )
@@ -160,3 +163,51 @@ def test_tap_quick_cli_leaves_a_bad_config_to_the_sdk(sim, make_config, tmp_path
     assert got.returncode == 1
     assert got.stdout == ""
     assert "Setting 'page_size' must be 1..1250, got 5000" in got.stderr
+
+
+@pytest.mark.parametrize("log_config", ["json", "yaml"])
+def test_tap_quick_cli_under_meltanos_logging_config(sim, make_config, tmp_path, log_config):
+    # Meltano sets SINGER_SDK_LOG_CONFIG for every plugin it runs (a JSON file, messages only): the quick
+    # discovery applies it as the SDK does; a file that is not JSON is left to the SDK (which reads YAML).
+    config_file = tmp_path / "config.json"
+    config_file.write_text(json.dumps(make_config(sim)))
+    logging_file = tmp_path / "tap.singer_sdk_logging.json"
+    handlers = {"console": {"class": "logging.StreamHandler", "formatter": "f", "stream": "ext://sys.stderr"}}
+    settings = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"f": {"format": "%(message)s"}},
+        "handlers": handlers,
+        "root": {"handlers": ["console"], "level": "INFO"},
+    }
+    if log_config == "json":
+        logging_file.write_text(json.dumps(settings, indent=2))
+    else:
+        logging_file.write_text(
+            "version: 1\nformatters: {f: {format: 'sdk: %(message)s'}}\n"
+            + "\n".join(
+                [
+                    "handlers: {console: {class: logging.StreamHandler, formatter: f, stream: 'ext://sys.stderr'}}",
+                    "root: {handlers: [console], level: INFO}",
+                ]
+            )
+        )
+    env = {**os.environ, "SINGER_SDK_LOG_CONFIG": str(logging_file)}
+    command = ["--config", str(config_file), "--discover"]
+    got = subprocess.run(
+        [sys.executable, "-c", PROBE, *command], capture_output=True, text=True, timeout=60, env=env
+    )
+    sdk = subprocess.run(
+        [sys.executable, "-m", "tap_oracle_wms.tap", *command],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert got.returncode == sdk.returncode == 0
+    assert got.stdout == sdk.stdout
+    assert got.stderr.splitlines()[:-1] == sdk.stderr.splitlines()  # the same log lines
+    assert got.stderr.splitlines()[-1] == str(log_config == "yaml")  # the SDK imported only for YAML
+    assert any(
+        line.startswith("Entity 'allocation', field 'pick_locn_str'") for line in sdk.stderr.splitlines()
+    ) == (log_config == "json")
