@@ -26,17 +26,16 @@ import uuid
 from singer_sdk.contrib.msgspec import encoder as record_encoder
 from singer_sdk.helpers._batch import BaseBatchFileEncoding, BatchConfig, StorageTarget
 
-from tap_oracle_wms.rules import (
-    DEFAULT_BATCH_SIZE,
-    DEFAULT_COMPRESSION,
-    DEFAULT_FORMAT,
-    DEFAULT_STORAGE_ROOT,
-    FORMATS,
-)
-
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
+# Defaults of the `batch_config` setting's parts.
+DEFAULT_FORMAT = "jsonl"
+DEFAULT_COMPRESSION = "gzip"
+DEFAULT_STORAGE_ROOT = "output/batches"
+DEFAULT_BATCH_SIZE = 10_000
+FORMATS = ("jsonl", "parquet")
+COMPRESSIONS = ("gzip", "none")
 # gzip level: the files are transient hand-overs, so speed beats the last few percent of size.
 GZIP_LEVEL = 1
 # Encoded JSONL lines are gathered into writes of about this many bytes.
@@ -62,6 +61,25 @@ def batch_config_from_settings(config: t.Mapping[str, t.Any]) -> BatchConfig | N
         ),
         batch_size=int(raw.get("batch_size") or DEFAULT_BATCH_SIZE),
     )
+
+
+def validate_batch_settings(config: t.Mapping[str, t.Any]) -> list[str]:
+    """Problems with `batch_config`, each naming the part (JSON Schema checks the types)."""
+    raw = config.get("batch_config")
+    if not raw:
+        return []
+    if not isinstance(raw, dict):
+        return ["Setting 'batch_config' must be an object"]
+    errors = []
+    encoding = raw.get("encoding") or {}
+    if encoding.get("format") not in (None, *FORMATS):
+        errors.append(f"Setting 'batch_config.encoding.format' must be one of {', '.join(FORMATS)}")
+    if encoding.get("compression") not in (None, *COMPRESSIONS):
+        errors.append(f"Setting 'batch_config.encoding.compression' must be one of {', '.join(COMPRESSIONS)}")
+    size = raw.get("batch_size")
+    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
+        errors.append(f"Setting 'batch_config.batch_size' must be a whole number of 1 or more, got {size!r}")
+    return errors
 
 
 def file_suffix(encoding: BaseBatchFileEncoding) -> str:

@@ -15,8 +15,6 @@ from dataclasses import dataclass, field
 from tap_oracle_wms.records import DECIMAL, DROP, FOREIGN_KEY, PLAIN, TIMESTAMP, key_column
 
 KEY_PROPERTY = "id"
-# Logged at info level when `entities` is `["*"]`: how many entities the API lists, and where.
-WILDCARD_LOG = "Discovered %d entities at %s"
 REPLICATION_KEY = "mod_ts"
 # `*_id` fields that are plain integers, not foreign-key objects (data contract section 1).
 PLAIN_ID_FIELDS = frozenset({"id", "status_id"})
@@ -124,15 +122,6 @@ def entity_names_from_listing(payload: t.Any) -> list[str]:
                     names.append(str(name))
         return sorted(names)
     raise ValueError(f"Unexpected entity list payload of type {type(payload).__name__}")
-
-
-def choose_entities(listed: list[str], wanted: list[str]) -> tuple[list[str], list[str]]:
-    """(the entities to expose, the names in `wanted` the API does not list): `wanted` (the `entities`
-    setting), with `["*"]` expanded to every entity `listed`; nothing is unknown when nothing is listed."""
-    if wanted == ["*"]:
-        return listed, []
-    unknown = [name for name in wanted if name not in listed] if listed else []
-    return wanted, unknown
 
 
 def _field_items(payload: t.Any) -> list[tuple[str, dict[str, t.Any]]]:

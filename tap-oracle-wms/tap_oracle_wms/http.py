@@ -7,6 +7,7 @@ long to wait (exponential backoff with jitter, never shorter than `Retry-After`)
 
 from __future__ import annotations
 
+import decimal
 import email.utils
 import logging
 import random
@@ -23,9 +24,6 @@ from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from tap_oracle_wms.auth import build_auth
 from tap_oracle_wms.discovery import entity_names_from_listing
 from tap_oracle_wms.errors import WmsAuthError, WmsRetriesExhaustedError
-from tap_oracle_wms.wire import api_root, describe_url, entity_url, json_decoder, make_session
-
-__all__ = ["RetryPolicy", "WmsApi", "check_response", "json_decoder", "make_session", "retry_after_seconds"]
 
 # Longest Retry-After honoured; a gateway asking for more is treated as an outage.
 RETRY_AFTER_CAP_SECONDS = 900.0
@@ -38,6 +36,12 @@ RETRYABLE_EXCEPTIONS: tuple[type[BaseException], ...] = (
     requests.exceptions.ChunkedEncodingError,
     requests.exceptions.ContentDecodingError,
 )
+
+
+def json_decoder(kind: t.Any = t.Any) -> msgspec.json.Decoder:
+    """A msgspec JSON decoder into `kind`; JSON floats become Decimal, so quantities keep every digit
+    from the wire on."""
+    return msgspec.json.Decoder(kind, float_hook=decimal.Decimal)
 
 
 _decoder = json_decoder()
@@ -210,6 +214,14 @@ def give_up_clearly(
     return call
 
 
+def make_session(config: t.Mapping[str, t.Any]) -> requests.Session:
+    """A session with TLS verification on (or the configured CA bundle)."""
+    session = requests.Session()
+    session.verify = config.get("ca_bundle") or bool(config.get("verify_tls", True))
+    session.headers["Accept"] = "application/json"
+    return session
+
+
 class WmsApi:
     """Session, credentials and retry policy of one run, shared by discovery and all streams."""
 
@@ -225,13 +237,13 @@ class WmsApi:
             base=float(config.get("backoff_base_seconds", 1.0)),
             cap=float(config.get("backoff_max_seconds", 60.0)),
         )
-        self.api_root = api_root(config)
+        self.api_root = f"{str(config['base_url']).rstrip('/')}/wms/lgfapi/{config.get('api_version', 'v10')}"
         # The next page's request, sent ahead by a stream (tap_oracle_wms.client.ReadAhead).
         self.read_ahead: t.Any = None
 
     def entity_url(self, entity: str = "") -> str:
         """`{base_url}/wms/lgfapi/{api_version}/entity/{entity}/`."""
-        return entity_url(self.api_root, entity)
+        return f"{self.api_root}/entity/{entity}/" if entity else f"{self.api_root}/entity/"
 
     def _get(self, url: str) -> t.Any:
         response = self.session.get(url, auth=self.auth, timeout=self.timeout)
@@ -253,4 +265,4 @@ class WmsApi:
 
     def describe(self, entity: str) -> t.Any:
         """The describe payload of one entity."""
-        return self.get_json(describe_url(self.api_root, entity), f"describe of '{entity}'")
+        return self.get_json(f"{self.entity_url(entity)}describe/", f"describe of '{entity}'")

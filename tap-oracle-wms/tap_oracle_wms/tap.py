@@ -8,7 +8,7 @@ from functools import cached_property
 from singer_sdk import Tap
 from singer_sdk.exceptions import ConfigValidationError, FatalAPIError
 
-from tap_oracle_wms.discovery import WILDCARD_LOG, choose_entities, describe_to_entity
+from tap_oracle_wms.discovery import describe_to_entity
 from tap_oracle_wms.errors import WmsAuthError
 from tap_oracle_wms.http import WmsApi
 from tap_oracle_wms.settings import CONFIG_SCHEMA, hide_secret_values, validate_settings
@@ -60,15 +60,16 @@ class TapOracleWMS(Tap):
         """`entities`, with `["*"]` expanded to what the API lists; names it does not list fail."""
         listed = self.api.list_entities()
         wanted = list(self.config.get("entities") or [])
-        names, unknown = choose_entities(listed, wanted)
-        if unknown:
+        if wanted == ["*"]:
+            self.logger.info("Discovered %d entities at %s", len(listed), self.api.entity_url())
+            return listed
+        unknown = [name for name in wanted if name not in listed]
+        if listed and unknown:
             raise FatalAPIError(
                 f"Setting 'entities' names {unknown} which the API does not list "
                 f"({len(listed)} entities listed, e.g. {listed[:5]})"
             )
-        if wanted == ["*"]:
-            self.logger.info(WILDCARD_LOG, len(listed), self.api.entity_url())
-        return names
+        return wanted
 
     def discover_streams(self) -> list[EntityStream]:
         wildcard = list(self.config.get("entities") or []) == ["*"]
