@@ -148,9 +148,9 @@ CONFIG_SCHEMA = th.PropertiesList(
         default=True,
         description=(
             "Prepare the next batch (read, convert and check its records, on a second DuckDB connection) "
-            "while the last one is applied and committed, in order. Uses a second core when one is free: 1M "
-            "rows into DuckDB about a third faster alone on 2 cores; on a machine with no free core it saves "
-            "no time and may cost a few percent more CPU seconds. false: one batch after the other."
+            "while the last one is applied and committed, in order. Uses a second core when one is free (1M "
+            "rows into DuckDB 17-41% faster); on a machine with no free core it saves no time and costs a "
+            "few percent more CPU seconds. false: one batch after the other."
         ),
     ),
     th.Property(
