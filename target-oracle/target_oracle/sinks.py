@@ -105,24 +105,25 @@ def _local_path(stream: str, url: str) -> str:
 
 
 class LoadQueue:
-    """The target's loads, in order, overlapped in two steps on two worker threads (DuckDB releases the GIL).
+    """The target's loads, in order, in two steps on two worker threads (DuckDB releases the GIL).
 
     A load is a generator: up to its ``yield`` it *prepares* the batch (reads and checks its files into a
     batch table on the sink's preparing connection), after it it *applies* the batch (staging / MERGE,
     commit, files removed). Prepares run one at a time on one thread, applies one at a time on the other,
-    each in submission order, so batch N+1 is prepared while batch N is applied; the reader meanwhile
-    spools the next one. At most one prepared batch waits: a load is queued only once every load before
-    the last one is applied. A prepare's error is raised by its apply step, so it surfaces only after every
-    batch before it is committed. A STATE that follows queued loads is queued behind them (``then``: written
-    by the apply thread once they are committed, so the reader does not wait for them); every other STATE
-    written, and every use of a connection outside a load, waits for all of them first (``wait``). So a
-    STATE still follows the commit of the data before it. After a failed load nothing more is applied
-    (batches prepared already are discarded, STATEs queued after it not written) and ``wait`` raises the
-    first error."""
+    each in submission order; the reader meanwhile spools the next batch. With ``overlap`` (the setting
+    ``overlap_loads``) batch N+1 is prepared while batch N is applied, and at most one prepared batch waits:
+    a load is queued only once every load before the last one is applied; without it (the default) a load is
+    queued only once every load before it is applied. A prepare's error is raised by its apply step, so it
+    surfaces only after every batch before it is committed. A STATE that follows queued loads is queued
+    behind them (``then``: written by the apply thread once they are committed, so the reader does not wait
+    for them); every other STATE written, and every use of a connection outside a load, waits for all of them
+    first (``wait``). So a STATE still follows the commit of the data before it. After a failed load nothing
+    more is applied (batches prepared already are discarded, STATEs queued after it not written) and ``wait``
+    raises the first error."""
 
     def __init__(self) -> None:
-        #: ``overlap_loads``: False queues a load only once every load before it is applied (no overlap)
-        self.overlap = True
+        #: ``overlap_loads``: False (the default) queues a load only once every load before it is applied
+        self.overlap = False
         self._lock = threading.RLock()  # the SDK may drain several sinks from threads at once
         self._prepares: ThreadPoolExecutor | None = None
         self._applies: ThreadPoolExecutor | None = None
@@ -549,7 +550,8 @@ class OracleSink(SQLSink[OracleConnector]):
 
     def process_batch(self, context: dict) -> None:
         """Hand what this batch holds to the target's load queue (``LoadQueue``: loads in order on worker
-        threads, the next batch prepared while the last one is applied, while the reader goes on): the
+        threads while the reader goes on; with ``overlap_loads`` the next batch prepared while the last one
+        is applied): the
         gathered BATCH files, or the spooled records. Never both at once in practice: records arriving after
         gathered files drain those files first, and a BATCH message arriving after records drains those
         records first, so message order is kept."""

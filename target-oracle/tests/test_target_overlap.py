@@ -1,6 +1,6 @@
-"""Loads overlap: batch N+1 is prepared (read and checked) while batch N is applied, yet every batch commits
-in order, a STATE follows the commit of the data before it, and an error of a later batch surfaces only after
-the batches before it are committed (see ``sinks.LoadQueue``)."""
+"""Loads overlap (`overlap_loads: true`): batch N+1 is prepared (read and checked) while batch N is applied,
+yet every batch commits in order, a STATE follows the commit of the data before it, and an error of a later
+batch surfaces only after the batches before it are committed (see ``sinks.LoadQueue``)."""
 
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ def test_a_bad_batch_file_prepared_during_the_batch_before_fails_after_that_batc
     batch = {"type": "BATCH", "stream": "items", "encoding": {"format": "jsonl", "compression": "none"}}
     with pytest.raises(TargetLoadError, match=r"Stream 'items': BATCH file\(s\) \S*bad\.jsonl could not be"):
         sg.run(
-            backend.config(batch_size_rows=2),
+            backend.config(batch_size_rows=2, overlap_loads=True),
             sg.schema("items", PROPS),
             {**batch, "manifest": [good.as_uri()]},
             _state("good"),
@@ -94,7 +94,7 @@ def test_an_invalid_record_found_while_the_batch_before_is_applied_fails_after_i
     _hold_first_apply_until(monkeypatch, checked, seen)
     with pytest.raises(InvalidRecord, match="qty"):
         sg.run(
-            backend.config(batch_size_rows=2),
+            backend.config(batch_size_rows=2, overlap_loads=True),
             sg.schema("items", PROPS),
             sg.record("items", {"id": 1, "qty": 1}),
             sg.record("items", {"id": 2, "qty": 2}),
@@ -136,7 +136,7 @@ def test_a_failed_apply_discards_the_batch_prepared_after_it(sg, backend, monkey
     monkeypatch.setattr(OracleSink, "_load", failing)
     with pytest.raises(TargetLoadError, match=r"Stream 'items'.*rolled back \[ORA-00001\]"):
         sg.run(
-            backend.config(batch_size_rows=2),
+            backend.config(batch_size_rows=2, overlap_loads=True),
             sg.schema("items", PROPS),
             *[sg.record("items", {"id": i, "qty": i}) for i in range(1, 5)],
             _state("4"),
@@ -146,8 +146,8 @@ def test_a_failed_apply_discards_the_batch_prepared_after_it(sg, backend, monkey
     assert _states(capsys.readouterr().out) == []
 
 
-def test_overlap_loads_false_prepares_a_batch_only_after_the_one_before_is_applied(sg, backend, monkeypatch):
-    """`overlap_loads: false`: prepare 1, apply 1, prepare 2, apply 2, ... and the same rows land."""
+def test_by_default_a_batch_is_prepared_only_after_the_one_before_is_applied(sg, backend, monkeypatch):
+    """`overlap_loads` off (the default): prepare 1, apply 1, prepare 2, apply 2, ... the same rows land."""
     steps: list[str] = []
     materialize, load = OracleSink._materialize, OracleSink._load
 
@@ -162,7 +162,7 @@ def test_overlap_loads_false_prepares_a_batch_only_after_the_one_before_is_appli
     monkeypatch.setattr(OracleSink, "_materialize", prepare_spy)
     monkeypatch.setattr(OracleSink, "_load", apply_spy)
     sg.run(
-        backend.config(batch_size_rows=2, overlap_loads=False),
+        backend.config(batch_size_rows=2),
         sg.schema("items", PROPS),
         *[sg.record("items", {"id": i, "qty": i}) for i in range(1, 8)],
     )
