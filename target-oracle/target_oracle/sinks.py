@@ -112,7 +112,7 @@ class LoadQueue:
     commit, files removed). Prepares run one at a time on one thread, applies one at a time on the other,
     each in submission order; the reader meanwhile spools the next batch. With ``overlap`` (the setting
     ``overlap_loads``) batch N+1 is prepared while batch N is applied, and at most one prepared batch waits:
-    a load is queued only once every load before the last one is applied; without it (the default) a load is
+    a load is queued only once every load before the last one is applied (the default); without it a load is
     queued only once every load before it is applied. A prepare's error is raised by its apply step, so it
     surfaces only after every batch before it is committed. A STATE that follows queued loads is queued
     behind them (``then``: written by the apply thread once they are committed, so the reader does not wait
@@ -122,8 +122,8 @@ class LoadQueue:
     raises the first error."""
 
     def __init__(self) -> None:
-        #: ``overlap_loads``: False (the default) queues a load only once every load before it is applied
-        self.overlap = False
+        #: ``overlap_loads`` (default true); False queues a load only once every load before it is applied
+        self.overlap = True
         self._lock = threading.RLock()  # the SDK may drain several sinks from threads at once
         self._prepares: ThreadPoolExecutor | None = None
         self._applies: ThreadPoolExecutor | None = None

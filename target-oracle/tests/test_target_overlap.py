@@ -1,6 +1,6 @@
-"""Loads overlap (`overlap_loads: true`): batch N+1 is prepared (read and checked) while batch N is applied,
-yet every batch commits in order, a STATE follows the commit of the data before it, and an error of a later
-batch surfaces only after the batches before it are committed (see ``sinks.LoadQueue``)."""
+"""Loads overlap (`overlap_loads`, on by default): batch N+1 is prepared (read and checked) while batch N is
+applied, yet every batch commits in order, a STATE follows the commit of the data before it, and an error of a
+later batch surfaces only after the batches before it are committed (see ``sinks.LoadQueue``)."""
 
 from __future__ import annotations
 
@@ -44,7 +44,8 @@ def test_a_bad_batch_file_prepared_during_the_batch_before_fails_after_that_batc
 ):
     """The second batch's file is not valid JSON: its prepare fails while the first batch is being
     applied. The first batch still commits, its STATE is written and its file removed; then the run fails
-    naming the stream and the bad file, which stays in place."""
+    naming the stream and the bad file, which stays in place. Run with the default settings: the overlap is
+    on unless `overlap_loads: false`."""
     good, bad = tmp_path / "good.jsonl", tmp_path / "bad.jsonl"
     good.write_text('{"id": 1, "qty": 1.5}\n{"id": 2, "qty": 2}\n')
     bad.write_text('{"id": 3, "qty": \n')
@@ -63,7 +64,7 @@ def test_a_bad_batch_file_prepared_during_the_batch_before_fails_after_that_batc
     batch = {"type": "BATCH", "stream": "items", "encoding": {"format": "jsonl", "compression": "none"}}
     with pytest.raises(TargetLoadError, match=r"Stream 'items': BATCH file\(s\) \S*bad\.jsonl could not be"):
         sg.run(
-            backend.config(batch_size_rows=2, overlap_loads=True),
+            backend.config(batch_size_rows=2),
             sg.schema("items", PROPS),
             {**batch, "manifest": [good.as_uri()]},
             _state("good"),
@@ -146,8 +147,8 @@ def test_a_failed_apply_discards_the_batch_prepared_after_it(sg, backend, monkey
     assert _states(capsys.readouterr().out) == []
 
 
-def test_by_default_a_batch_is_prepared_only_after_the_one_before_is_applied(sg, backend, monkeypatch):
-    """`overlap_loads` off (the default): prepare 1, apply 1, prepare 2, apply 2, ... the same rows land."""
+def test_overlap_loads_false_prepares_a_batch_only_after_the_one_before_is_applied(sg, backend, monkeypatch):
+    """`overlap_loads: false`: prepare 1, apply 1, prepare 2, apply 2, ... and the same rows land."""
     steps: list[str] = []
     materialize, load = OracleSink._materialize, OracleSink._load
 
@@ -162,7 +163,7 @@ def test_by_default_a_batch_is_prepared_only_after_the_one_before_is_applied(sg,
     monkeypatch.setattr(OracleSink, "_materialize", prepare_spy)
     monkeypatch.setattr(OracleSink, "_load", apply_spy)
     sg.run(
-        backend.config(batch_size_rows=2),
+        backend.config(batch_size_rows=2, overlap_loads=False),
         sg.schema("items", PROPS),
         *[sg.record("items", {"id": i, "qty": i}) for i in range(1, 8)],
     )
