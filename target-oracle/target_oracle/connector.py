@@ -113,15 +113,17 @@ class OracleConnector(SQLConnector):
             limit = auto_memory_limit(conn)
         conn.execute("SET memory_limit = $1", [limit])
 
-    def duckdb_connection(self) -> t.Any:
-        """A connection to the embedded DuckDB file (another connection to the same file in this process
-        shares its database), set up for loading: UTC session, ``duckdb_threads``, ``duckdb_memory_limit``."""
+    def duckdb_connection(self, database: str | None = None) -> t.Any:
+        """A DuckDB connection set up for loading (UTC session, ``duckdb_threads``): to the embedded DuckDB
+        file, with ``duckdb_memory_limit`` (another connection to the same file in this process shares its
+        database), or to ``database`` (``:memory:``: Oracle's private batch reader)."""
         import duckdb
 
-        conn = duckdb.connect(sa.make_url(self.sqlalchemy_url).database or ":memory:")
+        conn = duckdb.connect(database or sa.make_url(self.sqlalchemy_url).database or ":memory:")
         conn.execute("SET TimeZone = 'UTC'")  # timestamps with offsets are cast to naive UTC
         set_duckdb_threads(conn, self.config)
-        self.set_memory_limit(conn)
+        if database is None:
+            self.set_memory_limit(conn)
         return conn
 
     def open_dbapi(self) -> t.Any:

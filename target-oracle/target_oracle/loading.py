@@ -96,13 +96,18 @@ class Source:
     messages: bool = False
 
 
+def file_list(source: Source) -> str:
+    """The source's files as a DuckDB list literal, for ``read_json`` / ``read_parquet``."""
+    return "[" + ", ".join(lit(f) for f in source.files) + "]"
+
+
 def _struct(props: Sequence[str]) -> str:
     return "STRUCT(" + ", ".join(f"{qid(p)} JSON" for p in props) + ")"
 
 
 def source_sql(source: Source, props: Sequence[str], parquet_columns: Sequence[str] = ()) -> str:
     """The subquery every statement reads: ``__n, __checked, __te, __v, f0..fk`` (raw JSON values)."""
-    files = "[" + ", ".join(lit(f) for f in source.files) + "]"
+    files = file_list(source)
     if source.format == PARQUET:
         have = set(parquet_columns)
         values = [f"to_json({qid(p)})" if p in have else "NULL::JSON" for p in props]

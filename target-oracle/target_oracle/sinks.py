@@ -34,7 +34,7 @@ from singer_sdk.sql import SQLSink
 
 from target_oracle import columns as k
 from target_oracle import loading as ld
-from target_oracle.connector import OracleConnector, set_duckdb_threads
+from target_oracle.connector import OracleConnector
 from target_oracle.dialects import DuckDBStrategy
 from target_oracle.loading import has_long_number
 from target_oracle.naming import conform_identifier, staging_name
@@ -641,9 +641,8 @@ class OracleSink(SQLSink[OracleConnector]):
         try:
             if source.format == ld.PARQUET:
                 self._wait_loads()  # the preparing connection may be in use
-                files = "[" + ", ".join(ld.lit(f) for f in source.files) + "]"
                 count = self._preparer().execute(
-                    f"SELECT count(*) FROM read_parquet({files}, union_by_name = true)"
+                    f"SELECT count(*) FROM read_parquet({ld.file_list(source)}, union_by_name = true)"
                 )
                 return int(count.fetchone()[0]), False
             scans = [ld.scan_jsonl(path, source.compression) for path in source.files]
@@ -677,14 +676,7 @@ class OracleSink(SQLSink[OracleConnector]):
         """The DuckDB connection preparing the batches (reading the files into the batch tables): a second
         connection to the target's DuckDB file, or a private in-memory DuckDB for Oracle."""
         if self._preparer_conn is None:
-            if self.strategy.name == "duckdb":
-                conn = self.connector.duckdb_connection()
-            else:
-                import duckdb
-
-                conn = duckdb.connect()
-                conn.execute("SET TimeZone = 'UTC'")
-                set_duckdb_threads(conn, self.config)
+            conn = self.connector.duckdb_connection(None if self.strategy.name == "duckdb" else ":memory:")
             conn.execute(f"ATTACH IF NOT EXISTS ':memory:' AS {ld.BATCH_DATABASE}")
             if self.strategy.name != "duckdb":
                 self._applier_conn = conn.cursor()  # another connection to the same in-memory DuckDB
@@ -713,9 +705,8 @@ class OracleSink(SQLSink[OracleConnector]):
             try:
                 parquet_cols: list[str] = []
                 if source.format == ld.PARQUET:
-                    files = "[" + ", ".join(ld.lit(f) for f in source.files) + "]"
                     described = reader.execute(
-                        f"DESCRIBE SELECT * FROM read_parquet({files}, union_by_name = true)"
+                        f"DESCRIBE SELECT * FROM read_parquet({ld.file_list(source)}, union_by_name = true)"
                     )
                     parquet_cols = [row[0] for row in described.fetchall()]
                 src = ld.source_sql(source, self._props, parquet_cols)

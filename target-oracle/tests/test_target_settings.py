@@ -169,6 +169,25 @@ def test_duckdb_threads_default_to_one_and_zero_keeps_duckdbs_own(tmp_path, sett
     assert TargetOracle.config_jsonschema["properties"]["duckdb_threads"]["default"] == 1
 
 
+def test_oracles_batch_reader_is_an_in_memory_duckdb_in_utc_with_duckdb_threads_and_its_own_memory():
+    """Loading into Oracle, batches are read by a private in-memory DuckDB: UTC session and `duckdb_threads`
+    as for the embedded file, DuckDB's own memory limit (`duckdb_memory_limit` is the embedded file's)."""
+    import duckdb
+
+    with duckdb.connect() as plain:
+        duckdbs_memory = plain.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    config = {"host": "db", "service_name": "svc", "duckdb_threads": 2, "duckdb_memory_limit": "300MB"}
+    conn = OracleConnector(config=config).duckdb_connection(":memory:")
+    try:
+        zone, threads, memory, database = conn.execute(
+            "SELECT current_setting('TimeZone'), current_setting('threads'), "
+            "current_setting('memory_limit'), current_database()"
+        ).fetchone()
+    finally:
+        conn.close()
+    assert (zone, threads, memory, database) == ("UTC", 2, duckdbs_memory, "memory")
+
+
 def test_negative_duckdb_threads_are_rejected_naming_the_setting():
     with pytest.raises(ConfigValidationError) as info:
         TargetOracle(config={"sqlalchemy_url": "duckdb:///x.duckdb", "duckdb_threads": -1})
