@@ -30,16 +30,12 @@ import argparse
 import gzip
 import json
 import shutil
-import subprocess
-import tarfile
 from collections.abc import Callable
 from functools import partial
-from io import BytesIO
 from pathlib import Path
 
 from bench.harness import (
     DEV_BIN,
-    REPO,
     WORK,
     Figure,
     Run,
@@ -53,6 +49,7 @@ from bench.harness import (
     venv_tool,
 )
 from bench.inputs import singer_allocation
+from bench.tap import worktree
 
 SUITE = "mapper"
 SUBJECT = "mapper-wms-validate"
@@ -153,22 +150,8 @@ with io.TextIOWrapper(os.fdopen(sys.stdout.fileno(), "wb", buffering=1 << 18, cl
 
 
 def baseline_tree(rev: str) -> Path:
-    """The mapper package as committed at `rev`, extracted under .bench/baseline/<rev>/ (read-only on git)."""
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", rev], cwd=REPO, capture_output=True, text=True, check=True
-    ).stdout.strip()
-    root = WORK / "baseline" / commit
-    if not (root / "mapper-wms-validate" / "mapper_wms_validate" / "mapper.py").exists():
-        archive = subprocess.run(
-            ["git", "archive", commit, "mapper-wms-validate/mapper_wms_validate"],
-            cwd=REPO,
-            capture_output=True,
-            check=True,
-        ).stdout
-        root.mkdir(parents=True, exist_ok=True)
-        with tarfile.open(fileobj=BytesIO(archive)) as tar:
-            tar.extractall(root, filter="data")
-    return root / "mapper-wms-validate"
+    """The mapper package as committed at `rev` (in the worktree of `rev`, see `bench.tap.worktree`)."""
+    return worktree(rev) / "mapper-wms-validate"
 
 
 def subjects(
