@@ -19,7 +19,7 @@ a file on stdin and writes to /dev/null; the harness times it and takes its peak
   each run).
 - `mapper-wms-validate (BATCH jsonl.gz)`: the same as gzipped files (level 1, tap-oracle-wms' default);
   the mapper writes gzipped files.
-- `--baseline REV`: also the mapper as committed at REV (extracted with `git archive`, put first on
+- `--baseline REV`: also the mapper as committed at REV (a git worktree of REV under .bench/, put first on
   PYTHONPATH), in record mode and on the plain BATCH files, for before/after figures measured in the same
   run.
 """
