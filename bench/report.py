@@ -1,13 +1,14 @@
-"""Run the benchmark suites and write BENCHMARKS.md from their notes and their latest measured tables.
+"""Write BENCHMARKS.md, one page: the method, the machine, the current figure of each goal, how to reproduce.
 
-    .venv/bin/python -m bench.report --run [--rows N ...] [--repeats K]   # every suite, then the report
-    .venv/bin/python -m bench.report                                       # the report only
+    .venv/bin/python -m bench.report --run [--rows N ...] [--repeats K]   # every suite, then the page
+    .venv/bin/python -m bench.report                                       # the page only
 
-`make bench` and `nox -s bench` call the first form. Each suite is `python -m bench.<suite>`
-(simulator, tap, mapper, target, pipeline, in that order); a suite whose module does not exist yet is skipped
-with a message. The report holds: how to reproduce, the machine and the versions, the summary against the
-issue's targets (bench/notes/summary.md), the hand-written sections bench/notes/<suite>.md (what was run, seen
-and changed, before/after), then the latest tables each suite saved in .bench/results/<suite>.md.
+`make bench` calls the first form. Each suite is `python -m bench.<suite>` (simulator, tap, mapper, target,
+pipeline, in that order); arguments the report does not know go to every suite. The page is composed of:
+the method (METHOD below), the machine and the versions installed where the page is written, the goals
+with their current figures (bench/figures.md, written by hand from the suites' tables, each figure with its
+date), the tables the suites saved last on this machine in .bench/results/<suite>.md (only those that
+exist), and how to reproduce (REPRODUCE below). The history of the figures is in git, not in the page.
 """
 
 from __future__ import annotations
@@ -23,26 +24,44 @@ from pathlib import Path
 from bench.harness import DEV_BIN, REPO, RESULTS, machine, pip_version
 
 SUITES = ("simulator", "tap", "mapper", "target", "pipeline")
-NOTES = REPO / "bench" / "notes"
+FIGURES = REPO / "bench" / "figures.md"
 OUTPUT = REPO / "BENCHMARKS.md"
 MELTANO_BIN = REPO / ".tools" / "meltano" / "bin"
 DEV_DISTRIBUTIONS = ("singer-sdk", "msgspec", "duckdb", "sqlalchemy", "oracledb", "pyarrow")
 LOCAL_DISTRIBUTIONS = ("wms-simulator", "tap-oracle-wms", "mapper-wms-validate", "target-oracle")
+# Arguments a suite always gets from `--run`: the tap's figures are taken against the warm simulator, as the
+# pipeline's are by default.
+SUITE_ARGS = {"tap": ["--warm"]}
 
+METHOD = """\
+Each suite runs its subject beside its peer (the registry's plugin for the same job, in a venv of its own
+under `.bench/venvs/`) and its floor (the least any program doing the job in Python costs: the same pages
+fetched with plain `requests`, the same lines decoded and re-encoded with msgspec, DuckDB's own `read_json`,
+a `meltano run` of do-nothing plugins), on the same input, interleaved in one run (A, B, C, A, B, C, ...),
+and reports medians. Wall time, CPU seconds and peak RSS come from `os.wait4` on the measured program
+(`bench/harness.py`). The tap and the pipeline read a `wms-simulator` process whose pages are rendered once
+before the timing (a warm page cache), so the plugins, not the stand-in for Oracle's servers, use the cores.
+Inputs are the tap's real output for N allocation rows, generated once into `.bench/data/`. Every run checks
+its result (rows loaded plus rows quarantined equal N), or it is no figure."""
 
 REPRODUCE = """\
-On a fresh machine with python3, pip, venv and make (the suites install their peers from the package
-registry into `.bench/venvs/` and generate their inputs once into `.bench/data/`):
+On a machine with python3, pip, venv and make (the suites install their peers from the package registry):
 
-    make bench                # every suite (100k and 1M rows, 3 runs each), then this file
-    nox -s bench              # the same through nox (uses the .venv that `make dev` builds)
-    make bench BENCH_ARGS="--rows 100000 --repeats 1"             # smaller, while developing
-    .venv/bin/python -m bench.<suite> --rows 100000 1000000 --repeats 3   # one suite
-    .venv/bin/python -m bench.report                                # this file again
+    make bench                                         # every suite, 100k and 1M rows, 3 runs; this page
+    make bench BENCH_ARGS="--rows 100000 --repeats 1"  # smaller, while developing
+    .venv/bin/python -m bench.report                   # this page again, from what is saved
 
-Each suite measures its subject beside its peers and floors interleaved in one run (A, B, C, A, B, C,
-...) and reports medians; wall time and peak RSS come from `os.wait4` on the measured program
-(`bench/harness.py`). The exact command of each table is in its heading or caption."""
+One suite at a time (`make dev` and, for the pipeline, `make meltano` first):
+
+    .venv/bin/python -m bench.simulator --rows 100000 1000000 --repeats 3
+    .venv/bin/python -m bench.tap --rows 100000 1000000 --repeats 3 --warm
+    .venv/bin/python -m bench.mapper --rows 100000 1000000 --repeats 3
+    .venv/bin/python -m bench.target --rows 100000 1000000 --repeats 3
+    .venv/bin/python -m bench.pipeline --rows 100000 1000000 --repeats 3
+
+`--help` on each lists its options (a git revision to measure beside the tree, subjects to skip). A suite
+saves its tables in `.bench/results/<suite>.md`; a changed figure goes into `bench/figures.md` with its
+date."""
 
 
 def suite_exists(suite: str) -> bool:
@@ -54,9 +73,9 @@ def run_suites(suites: list[str], passthrough: list[str]) -> list[str]:
     failed = []
     for suite in suites:
         if not suite_exists(suite):
-            print(f"bench: bench/{suite}.py does not exist yet: suite '{suite}' skipped", file=sys.stderr)
+            print(f"bench: bench/{suite}.py does not exist: suite '{suite}' skipped", file=sys.stderr)
             continue
-        argv = [sys.executable, "-m", f"bench.{suite}", *passthrough]
+        argv = [sys.executable, "-m", f"bench.{suite}", *SUITE_ARGS.get(suite, []), *passthrough]
         print(f"bench: {' '.join(argv[1:])}", file=sys.stderr, flush=True)
         if subprocess.run(argv, cwd=REPO, check=False).returncode != 0:
             print(f"bench: suite '{suite}' failed; its previous results (if any) stay", file=sys.stderr)
@@ -65,56 +84,63 @@ def run_suites(suites: list[str], passthrough: list[str]) -> list[str]:
 
 
 def versions() -> list[tuple[str, str]]:
-    rows = [("meltano", pip_version(MELTANO_BIN, "meltano"))]
-    rows += [(name, pip_version(DEV_BIN, name)) for name in (*LOCAL_DISTRIBUTIONS, *DEV_DISTRIBUTIONS)]
+    """The versions in Meltano's venv and the development venv ("not installed" when a venv is missing)."""
+
+    def installed(bin_dir: Path, name: str) -> str:
+        return pip_version(bin_dir, name) if (bin_dir / "python").exists() else "not installed"
+
+    rows = [("meltano", installed(MELTANO_BIN, "meltano"))]
+    rows += [(name, installed(DEV_BIN, name)) for name in (*LOCAL_DISTRIBUTIONS, *DEV_DISTRIBUTIONS)]
     return rows
 
 
-def _section(path: Path) -> str | None:
-    return path.read_text().strip() if path.exists() else None
+def saved_tables() -> list[str]:
+    """The tables each suite saved last on this machine, headings nested under the page's section."""
+    parts = []
+    for suite in SUITES:
+        table = RESULTS / f"{suite}.md"
+        if table.exists():
+            stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(table.stat().st_mtime))
+            text = re.sub(r"^#+ ", "#### ", table.read_text().strip(), flags=re.MULTILINE)
+            parts.append(f"### {suite} (saved {stamp})\n\n{text}")
+    return parts
 
 
 def render() -> str:
     info = machine()
     parts = [
         "# Benchmarks",
-        "Generated by `bench/report.py` from the hand-written notes in `bench/notes/*.md` and the tables the "
-        "suites saved last in `.bench/results/*.md`. Do not edit by hand: edit the notes and run the report.",
-        "## How to reproduce",
-        REPRODUCE,
+        "Written by `python -m bench.report` from `bench/figures.md` and, when present, the tables of the "
+        "last `make bench` on this machine. Edit `bench/figures.md`, not this file. How each figure moved "
+        "over time is in `git log -- bench/figures.md`.",
+        "## Method",
+        METHOD,
         "## Machine and versions",
+        "Where this page was written (the figures below name their own dates):",
         "\n".join(
             [
                 "| | |",
                 "|---|---|",
                 *(f"| {key} | {value} |" for key, value in info.items()),
                 *(f"| {name} | {version} |" for name, version in versions()),
-                f"| report written | {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} |",
+                f"| page written | {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} |",
             ]
         ),
+        FIGURES.read_text().strip(),
     ]
-    summary = _section(NOTES / "summary.md")
-    if summary:
-        parts.append(summary)
-    for suite in SUITES:
-        notes = _section(NOTES / f"{suite}.md")
-        parts.append(notes if notes else f"## {suite}\n\n_No notes yet (bench/notes/{suite}.md)._")
-    parts.append("## Latest measured tables (.bench/results)")
-    for suite in SUITES:
-        table = RESULTS / f"{suite}.md"
-        if table.exists():
-            stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(table.stat().st_mtime))
-            # nested below this section's heading, whatever level the suite's own headings have
-            text = re.sub(r"^#+ ", "### ", table.read_text().strip(), flags=re.MULTILINE)
-            parts.append(f"_{suite}: saved {stamp}_\n\n{text}")
-        else:
-            parts.append(f"_{suite}: no results on this machine yet._")
+    tables = saved_tables()
+    if tables:
+        parts += ["## Tables of the last run on this machine (.bench/results)", *tables]
+    parts += ["## How to reproduce", REPRODUCE]
     return "\n\n".join(parts) + "\n"
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--run", action="store_true", help="run every suite first")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        epilog="Other arguments (e.g. --rows 100000 --repeats 1) go to every suite with --run.",
+    )
+    parser.add_argument("--run", action="store_true", help="run the suites first")
     parser.add_argument("--suites", nargs="+", default=list(SUITES), choices=SUITES)
     args, passthrough = parser.parse_known_args(argv)
     failed = run_suites(args.suites, passthrough) if args.run else []
