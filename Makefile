@@ -4,12 +4,17 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev demo test lint clean meltano bench
+.PHONY: dev demo test lint clean meltano bench constraints
 
-$(STAMP): requirements-dev.txt */pyproject.toml
+# constraints.txt pins every distribution of .venv to the versions tested together (reproducible installs);
+# each pyproject keeps ranges, so the plugins install anywhere. After changing a dependency: `make constraints`.
+CONSTRAINTS := constraints.txt
+MELTANO_CONSTRAINTS := constraints-meltano.txt
+
+$(STAMP): requirements-dev.txt $(CONSTRAINTS) */pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --upgrade pip -c $(CONSTRAINTS)
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -c $(CONSTRAINTS)
 	touch $(STAMP)
 
 # Meltano in its own venv (its dependencies stay apart from the plugins'); `meltano install` then puts each
@@ -17,9 +22,11 @@ $(STAMP): requirements-dev.txt */pyproject.toml
 MELTANO_VERSION := 4.4.1
 MELTANO := .tools/meltano/bin/meltano
 
-$(MELTANO):
+$(MELTANO): $(MELTANO_CONSTRAINTS)
 	$(PYTHON) -m venv .tools/meltano
-	.tools/meltano/bin/python -m pip install --quiet --disable-pip-version-check "meltano==$(MELTANO_VERSION)"
+	.tools/meltano/bin/python -m pip install --quiet --disable-pip-version-check \
+		"meltano==$(MELTANO_VERSION)" -c $(MELTANO_CONSTRAINTS)
+	touch $(MELTANO)
 
 meltano: $(MELTANO)  ## Meltano 4.4.1 in .tools/meltano, then `meltano install` (the plugins and dbt in .meltano/).
 	$(MELTANO) install
@@ -38,6 +45,20 @@ test: $(STAMP) $(MELTANO)  ## The whole test suite (what CI runs).
 BENCH_ARGS ?=
 bench: $(STAMP) $(MELTANO)  ## Run the benchmark suites and write BENCHMARKS.md.
 	$(BIN)/python -m bench.report --run $(BENCH_ARGS)
+
+# Fresh venvs without constraints, then their `pip freeze`: what resolves today from each pyproject's ranges.
+PIN := .tools/pin
+PIN_HEADER = \# Written by make constraints ($(1)): what a fresh install without constraints resolved, tested together.
+constraints:  ## Re-pin constraints.txt (.venv) and constraints-meltano.txt (Meltano's venv).
+	rm -rf $(PIN)
+	$(PYTHON) -m venv $(PIN)/dev
+	$(PIN)/dev/bin/python -m pip install --quiet --upgrade pip
+	$(PIN)/dev/bin/python -m pip install --quiet -r requirements-dev.txt
+	{ echo '$(call PIN_HEADER,make dev)'; $(PIN)/dev/bin/python -m pip freeze --all --exclude-editable; } > $(CONSTRAINTS)
+	$(PYTHON) -m venv $(PIN)/meltano
+	$(PIN)/meltano/bin/python -m pip install --quiet --disable-pip-version-check "meltano==$(MELTANO_VERSION)"
+	{ echo '$(call PIN_HEADER,make meltano)'; $(PIN)/meltano/bin/python -m pip freeze --all; } > $(MELTANO_CONSTRAINTS)
+	rm -rf $(PIN)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
