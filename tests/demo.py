@@ -5,7 +5,9 @@
 3. runs the three full-sync jobs (`meltano run --full-refresh allocation_full_sync ...`) into
    output/wms.duckdb;
 4. changes and inserts rows in the simulator, runs the three incremental jobs;
-5. runs `meltano invoke dbt-duckdb build` and the sources' freshness check;
+5. runs `meltano invoke dbt-duckdb build`, the sources' freshness check (`dbt-duckdb:freshness`) and
+   `meltano invoke dbt-duckdb docs generate` (the documentation site with the lineage graph, in
+   output/dbt-target/);
 6. prints rows per table, rows quarantined per rule, what the incremental run changed, and dbt's results.
 
 Meltano's state for the demo lives in output/meltano.db, so each demo starts from scratch.
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 import sys
 import time
 from collections import Counter
@@ -121,6 +124,23 @@ def dbt_summary(pipeline: Pipeline) -> bool:
     return not (statuses.keys() - {"success", "pass", "warn"})
 
 
+def dbt_docs_summary(pipeline: Pipeline, result: subprocess.CompletedProcess) -> bool:
+    """What `dbt docs generate` documented, and how to look at it."""
+    site = pipeline.workdir / "dbt-target"
+    if result.returncode != 0 or not (site / "catalog.json").exists():
+        say((result.stdout + result.stderr)[-3000:])
+        return False
+    catalog = json.loads((site / "catalog.json").read_text())["nodes"]
+    columns = sum(len(node["columns"]) for node in catalog.values())
+    where = site.relative_to(REPO)
+    say(f"  {len(catalog)} models and seeds, {columns} columns documented: {where}/index.html")
+    say(
+        f"  browse it, lineage graph included: DBT_TARGET_PATH={where} "
+        ".tools/meltano/bin/meltano invoke dbt-duckdb docs serve"
+    )
+    return True
+
+
 def main() -> int:
     started = time.monotonic()
     OUTPUT.mkdir(exist_ok=True)
@@ -162,9 +182,12 @@ def main() -> int:
     freshness = pipeline.meltano("invoke", "dbt-duckdb:freshness", check=False)
     fresh = (freshness.stdout + freshness.stderr).count("PASS freshness of")
     say(f"  {fresh} of {len(ENTITIES)} sources fresh (_SDC_BATCHED_AT within 15 minutes)")
+    say("\n$ meltano invoke dbt-duckdb docs generate")
+    docs = pipeline.meltano("invoke", "dbt-duckdb", "docs", "generate", check=False)
+    docs_ok = dbt_docs_summary(pipeline, docs)
     say(f"\nDone in {time.monotonic() - started:.0f} s. Data: {pipeline.duckdb_path.relative_to(REPO)}")
     say(f"Logs: {(OUTPUT / 'meltano.log').relative_to(REPO)}")
-    return 0 if dbt_ok and not problems else 1
+    return 0 if dbt_ok and docs_ok and not problems else 1
 
 
 if __name__ == "__main__":
