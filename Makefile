@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev demo test lint clean meltano bench constraints
+.PHONY: dev demo test lint clean meltano bench constraints test-oracle test-oracle-down
 
 # constraints.txt pins every distribution of .venv to the versions tested together (reproducible installs);
 # each pyproject keeps ranges, so the plugins install anywhere. After changing a dependency: `make constraints`.
@@ -38,6 +38,22 @@ demo: $(STAMP) $(MELTANO)  ## Simulator -> tap -> mapper -> embedded DuckDB -> d
 
 test: $(STAMP) $(MELTANO)  ## The whole test suite (what CI runs).
 	$(BIN)/python -m pytest
+
+# Oracle Database Free in Docker (docker/compose.yml), then every test marked live_oracle against it: the
+# target's live suite and the pipeline with dbt's Oracle target (tests/test_project_oracle.py). Needs Docker
+# with Compose v2; not part of `make test`. The container stays up for the next run: `make test-oracle-down`.
+ORACLE_COMPOSE := docker compose -f docker/compose.yml
+ORACLE_PORT ?= 1521
+ORACLE_APP_PASSWORD ?= wms-test-oic
+test-oracle: $(STAMP) $(MELTANO)  ## The live Oracle tests against Oracle Database Free in Docker.
+	@docker compose version >/dev/null 2>&1 || { echo "make test-oracle: needs Docker with Compose v2" \
+		"('docker compose version' fails here); see docker/README.md" >&2; exit 1; }
+	ORACLE_PORT=$(ORACLE_PORT) ORACLE_APP_PASSWORD=$(ORACLE_APP_PASSWORD) $(ORACLE_COMPOSE) up --detach --wait oracle
+	TARGET_ORACLE_TEST_DSN=localhost:$(ORACLE_PORT)/FREEPDB1 TARGET_ORACLE_TEST_USER=oic \
+		TARGET_ORACLE_TEST_PASSWORD=$(ORACLE_APP_PASSWORD) $(BIN)/python -m pytest -m live_oracle
+
+test-oracle-down:  ## Stop and remove the Oracle container of `make test-oracle`.
+	$(ORACLE_COMPOSE) down
 
 # Every benchmark suite (bench.simulator, bench.tap, bench.mapper, bench.target,
 # bench.pipeline), then BENCHMARKS.md. Not part of
