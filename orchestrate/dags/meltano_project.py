@@ -1,0 +1,102 @@
+"""What the Airflow DAGs of this project are, read from `meltano.yml` (no Airflow import here).
+
+One DAG per schedule (its `interval`, running the schedule's job) and one per job that no schedule runs
+(triggered by hand, e.g. the full syncs). Every DAG allows one active run and never catches up: an
+every-minute incremental run that takes longer than a minute makes the next one wait instead of overlapping
+it, and a scheduler that was down does not replay the minutes it missed (the next run reads everything
+since the bookmark anyway).
+
+Kept apart from `meltano_dags.py` so the list can be read and tested without Airflow installed; the
+`.airflowignore` beside it keeps Airflow from parsing it as a DAG file.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+PROJECT_ROOT_VARIABLE = "MELTANO_PROJECT_ROOT"
+EXECUTABLE_VARIABLE = "MELTANO_EXECUTABLE"
+# The repository's own Meltano (`make meltano`), used when MELTANO_EXECUTABLE is not set and it exists.
+REPO_MELTANO = Path(".tools") / "meltano" / "bin" / "meltano"
+
+
+@dataclass(frozen=True)
+class DagSpec:
+    """One DAG: its id, its schedule (a cron expression or preset; None: triggered by hand), and the job
+    its one task runs (None: a schedule of the extractor/loader form, run by name)."""
+
+    dag_id: str
+    schedule: str | None
+    job: str | None
+    description: str
+
+    def bash_command(self, meltano: str, run_options: str = "") -> str:
+        """`meltano run [run_options] <job>` (or `meltano schedule run <name>`); `run_options` is already
+        shell-safe (e.g. a Jinja expression that renders `--full-refresh` or nothing)."""
+        if self.job is None:
+            return f"{shlex.quote(meltano)} schedule run {shlex.quote(self.dag_id)}"
+        parts = [shlex.quote(meltano), "run", run_options, shlex.quote(self.job)]
+        return " ".join(p for p in parts if p)
+
+
+def project_root() -> Path:
+    """`MELTANO_PROJECT_ROOT`, or the repository this file lies in (orchestrate/dags/ -> ../..)."""
+    configured = os.environ.get(PROJECT_ROOT_VARIABLE)
+    return Path(configured) if configured else Path(__file__).resolve().parents[2]
+
+
+def meltano_executable(root: Path) -> str:
+    """`MELTANO_EXECUTABLE`, else the repository's `.tools/meltano/bin/meltano` when it exists, else
+    `meltano` from the PATH."""
+    configured = os.environ.get(EXECUTABLE_VARIABLE)
+    if configured:
+        return configured
+    local = root / REPO_MELTANO
+    return str(local) if local.exists() else "meltano"
+
+
+def dag_specs(root: Path) -> list[DagSpec]:
+    """The DAGs of the project at `root`, schedules first, in the order meltano.yml lists them.
+
+    A schedule runs `meltano run <job>`; a schedule of the older extractor/loader form runs
+    `meltano schedule run <name>`. A malformed entry is a ValueError naming it (Airflow then shows the
+    DAG file's import error).
+    """
+    path = root / "meltano.yml"
+    project = yaml.safe_load(path.read_text()) or {}
+    jobs = [_named(job, "job", path) for job in project.get("jobs") or []]
+    specs: list[DagSpec] = []
+    scheduled: set[str] = set()
+    for schedule in project.get("schedules") or []:
+        name = _named(schedule, "schedule", path)
+        interval = schedule.get("interval")
+        if not interval or not isinstance(interval, str):
+            raise ValueError(f"{path}: schedule {name!r} has no interval")
+        job = schedule.get("job")
+        if job is not None:
+            if job not in jobs:
+                raise ValueError(f"{path}: schedule {name!r} runs job {job!r}, which is not defined")
+            scheduled.add(job)
+            description = f"meltano run {job}, {interval}"
+        else:
+            description = f"meltano schedule run {name}, {interval}"
+        specs.append(DagSpec(name, interval, job, description))
+    for job in jobs:
+        if job not in scheduled:
+            specs.append(DagSpec(job, None, job, f"meltano run {job}, triggered by hand"))
+    ids = [spec.dag_id for spec in specs]
+    clashes = sorted({i for i in ids if ids.count(i) > 1})
+    if clashes:
+        raise ValueError(f"{path}: a schedule and an unscheduled job share the name(s) {clashes}")
+    return specs
+
+
+def _named(entry: object, kind: str, path: Path) -> str:
+    if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) or not entry["name"]:
+        raise ValueError(f"{path}: a {kind} without a name: {entry!r}")
+    return entry["name"]
