@@ -36,8 +36,11 @@ dev: $(STAMP)  ## Create .venv with the four local packages (editable) and the t
 demo: $(STAMP) $(MELTANO)  ## Simulator -> tap -> mapper -> embedded DuckDB -> dbt, with a summary.
 	$(BIN)/python -m tests.demo
 
-test: $(STAMP) $(MELTANO)  ## The whole test suite (what CI runs).
+test: $(STAMP) $(MELTANO) airflow postgres  ## The whole test suite (what CI runs), Airflow and PostgreSQL included.
 	$(BIN)/python -m pytest
+
+# Airflow (.tools/airflow) and the PostgreSQL pieces of shared state: orchestrate/README.md.
+include orchestrate/Makefile.inc
 
 # Oracle Database Free in Docker (docker/compose.yml), then every test marked live_oracle against it: the
 # target's live suite and the pipeline with dbt's Oracle target (tests/test_project_oracle.py). Needs Docker
