@@ -29,7 +29,6 @@ from mapper_wms_validate.batch import (
     parquet_table,
     remove,
 )
-from mapper_wms_validate.fast_path import FastRecords
 from mapper_wms_validate.quarantine import QuarantineSchemaError, QuarantineStream
 from mapper_wms_validate.rules import ACTION_SEVERITY, ACTIONS, Rule, RuleBook, RuleConfigError
 from mapper_wms_validate.schema_check import RecordSchemaCheck, compile_record
@@ -64,7 +63,6 @@ class StreamState:
     properties_seen: set[str] = dataclasses.field(default_factory=set)
     test_functions: tuple[RecordCheck, ...] = ()
     logged_rejections: int = 0
-    fast: FastRecords | None = None
 
 
 class WmsValidateMapper(InlineMapper):
@@ -261,7 +259,7 @@ class WmsValidateMapper(InlineMapper):
             key_properties=key_properties,
             tests=tuple((rule, rule.test) for rule in rules),
             test_functions=tuple(rule.test for rule in rules),
-            schema_check=compile_record(schema) if self.validate_schema else None,
+            schema_check=compile_record(schema, key_properties) if self.validate_schema else None,
             quarantine=quarantine,
             counts=counts,
         )
@@ -273,7 +271,6 @@ class WmsValidateMapper(InlineMapper):
             state.quarantine_schema_sent = previous.quarantine_schema_sent and same
         state.properties_seen.update(properties)
         self.streams[stream] = state
-        self._register_fast_path(state, schema, rules)
         self.quarantine_names[quarantine.name] = stream
         for configured_stream, rule in self.rule_book.configured_rules():
             if configured_stream == stream and not all(f in properties for f in rule.fields):
@@ -288,30 +285,11 @@ class WmsValidateMapper(InlineMapper):
                 )
         yield self._raw()
 
-    def _register_fast_path(self, state: StreamState, schema: dict, rules: list[Rule]) -> None:
-        """Let the reader pass this stream's valid RECORD lines without the SDK's per-message dispatch.
-
-        The handler only takes records that pass the schema check and every rule (the outcome the full
-        path would give them), counts them and writes the line back as is, in one call per line; anything
-        else it leaves to `map_record_message`.
-        """
-        taken = (state.counts, self.message_writer.write_raw)
-        fast = FastRecords(state.name, schema, rules, check_schema=self.validate_schema, taken=taken)
-        applies = FastRecords.applies(schema)
-        state.fast = fast if applies else None
-        key = fast.key
-        if key is None:
-            return
-        if not applies:
-            self.message_reader.fast_records.pop(key, None)
-            return
-        self.message_reader.fast_records[key] = fast.take
-
     def map_record_message(self, message_dict: dict) -> t.Iterable[t.Any]:
         """Pass a valid record through byte for byte; route a rejected one by its most severe action.
 
-        Returns a tuple/list rather than being a generator: this runs once per record, and resuming a
-        generator twice per record costs more than the checks themselves.
+        Returns a tuple rather than being a generator: this runs once per record, and resuming a
+        generator twice per record costs more than some of the checks.
         """
         state = self.streams.get(message_dict.get("stream"))  # type: ignore[arg-type]
         if state is None:
@@ -510,34 +488,15 @@ class WmsValidateMapper(InlineMapper):
         passed: OutputFile,
         quarantined: OutputFile,
     ) -> None:
-        """Validate a JSONL file's lines, in order: the lines the fast path passes are gathered and written
-        as they are, a chunk at a time; any other line goes through the full path (`_batch_record`)."""
-        counts = state.counts
-        fast = state.fast
-        passes = fast.passes_bare if fast is not None else None
+        """Validate a JSONL file's lines, in order, as RECORD messages are validated."""
         number = 0
         for lines in chunks:
-            keep: list[bytes] = []
             for line in lines:
                 number += 1
-                if passes is not None and passes(line):
-                    keep.append(line)
-                    continue
-                if keep:  # counted and written before the full path sees the next line
-                    self._batch_passed(counts, passed, keep)
-                    keep = []
                 if not line.strip():
                     continue  # blank lines carry no record
                 record = decode_record(url, number, line)
                 self._batch_record(state, record, line, f"{where} {number}", passed, quarantined)
-            if keep:
-                self._batch_passed(counts, passed, keep)
-
-    @staticmethod
-    def _batch_passed(counts: StreamCounts, passed: OutputFile, lines: list[bytes]) -> None:
-        counts.records_in += len(lines)
-        counts.passed += len(lines)
-        passed.write_lines(lines)
 
     def _batch_record(
         self,
