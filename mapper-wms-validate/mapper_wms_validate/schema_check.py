@@ -49,8 +49,8 @@ _MISSING = object()
 
 
 def describe(value: t.Any) -> str:
-    """A value as shown in a violation message (cut at 80 characters)."""
-    text = repr(value)
+    """A value as shown in a violation message (cut at 80 characters); a decimal as its digits."""
+    text = str(value) if type(value) is Decimal else repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
 
