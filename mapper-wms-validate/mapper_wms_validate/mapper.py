@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import gc
 import typing as t
+from decimal import Decimal
 
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
@@ -17,7 +18,7 @@ from singer_sdk.helpers.capabilities import PluginCapabilities
 from singer_sdk.mapper_base import InlineMapper
 from singer_sdk.singerlib.exceptions import InvalidInputLine
 
-from mapper_wms_validate.accounting import Accounting, StreamCounts
+from mapper_wms_validate.accounting import Accounting, Progress, StreamCounts
 from mapper_wms_validate.batch import (
     BatchFileError,
     OutputFile,
@@ -163,6 +164,13 @@ class WmsValidateMapper(InlineMapper):
             description="How many rejected records per stream are logged one by one (stream, key, rules); "
             "the rest are only counted in the summary.",
         ),
+        th.Property(
+            "progress_interval_seconds",
+            th.NumberType,
+            default=30,
+            description="Log every stream's counts (in, passed, quarantined, dropped) at most this often "
+            "during a run, at INFO level; 0 logs them only at the end.",
+        ),
     ).to_dict()
 
     def __init__(self, **kwargs: t.Any) -> None:
@@ -189,9 +197,13 @@ class WmsValidateMapper(InlineMapper):
             self.rule_book = RuleBook(cfg.get("rules"), use_default_rules=cfg.get("use_default_rules", True))
         except RuleConfigError as exc:
             errors.extend(exc.errors)
+        interval = cfg.get("progress_interval_seconds", 30)
+        if isinstance(interval, bool) or not isinstance(interval, (int, float, Decimal)) or interval < 0:
+            errors.append(f"progress_interval_seconds: must be a number of seconds >= 0, got {interval!r}")
         if errors:
             raise ConfigValidationError("Invalid mapper-wms-validate settings", errors=errors)
         self.accounting = Accounting()
+        self.progress = Progress(self.accounting, self.logger, float(interval))
         self.streams: dict[str, StreamState] = {}
         self.quarantine_names: dict[str, str] = {}  # quarantine stream -> source stream
         self.summary: dict[str, t.Any] = {}
@@ -302,6 +314,7 @@ class WmsValidateMapper(InlineMapper):
         record = message_dict.get("record")
         if type(record) is not dict:
             record = self._require(message_dict, "record", dict, "RECORD")
+        self.progress.tick()  # before this record is counted: the counts it logs balance
         state.counts.records_in += 1
         violations = self._check(state, record)
         if violations is None:
@@ -507,7 +520,8 @@ class WmsValidateMapper(InlineMapper):
         passed: OutputFile,
         quarantined: OutputFile,
     ) -> None:
-        """The full path for one BATCH record: the same checks and actions as for a RECORD message."""
+        """One BATCH record: the same checks and actions as for a RECORD message."""
+        self.progress.tick()  # before this record is counted: the counts it logs balance
         state.counts.records_in += 1
         violations = self._check(state, record)
         if violations is None:

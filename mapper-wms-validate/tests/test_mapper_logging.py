@@ -1,0 +1,88 @@
+"""Logs of long runs: progress counts at a steady pace, levels intact through the SDK's structured logs."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+MAPPER = Path(sys.executable).parent / "mapper-wms-validate"
+
+# The logging config Meltano hands a plugin with the `structured-logging` capability: the SDK's
+# StructuredFormatter, one JSON object per line on stderr.
+STRUCTURED = """\
+version: 1
+disable_existing_loggers: false
+formatters:
+  structured:
+    (): singer_sdk.logging.StructuredFormatter
+handlers:
+  console:
+    class: logging.StreamHandler
+    formatter: structured
+    stream: ext://sys.stderr
+root:
+  level: INFO
+  handlers: [console]
+"""
+
+
+def test_progress_counts_are_logged_during_the_run_and_balance(
+    run_mapper, allocation_schema, make_allocation
+):
+    records = [make_allocation(i, alloc_qty=0 if i % 10 == 0 else 5) for i in range(1, 2501)]
+    result = run_mapper({"progress_interval_seconds": 0.000001}, [allocation_schema, *records])
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = [line for line in result.stderr.splitlines() if "Progress of stream 'allocation'" in line]
+    assert len(lines) == 2  # every 1,000 records at most, the interval being shorter
+    for line in lines:
+        counts = line.split("': ", 1)[1]
+        n_in, passed, quarantined, dropped = (int(part.split()[0]) for part in counts.split(", ")[:4])
+        assert n_in == passed + quarantined + dropped and n_in in (999, 1999)
+        assert quarantined == n_in // 10
+
+
+def test_no_progress_lines_when_the_interval_is_zero(run_mapper, allocation_schema, make_allocation):
+    records = [make_allocation(i) for i in range(1, 2501)]
+    result = run_mapper({"progress_interval_seconds": 0}, [allocation_schema, *records])
+    assert result.returncode == 0
+    assert "Progress of stream" not in result.stderr
+
+
+def test_structured_logging_keeps_levels_and_progress_fields(tmp_path, allocation_schema, make_allocation):
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"progress_interval_seconds": 0.000001}))
+    log_config = tmp_path / "logging.yml"
+    log_config.write_text(STRUCTURED)
+    messages = [allocation_schema, make_allocation(1, alloc_qty=0)] + [
+        make_allocation(i) for i in range(2, 1200)
+    ]
+    proc = subprocess.run(
+        [str(MAPPER), "--config", str(config)],
+        input="".join(json.dumps(m) + "\n" for m in messages),
+        capture_output=True,
+        text=True,
+        env={**os.environ, "SINGER_SDK_LOG_CONFIG": str(log_config)},
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    logs = [json.loads(line) for line in proc.stderr.splitlines() if line.startswith("{")]
+    assert logs and len(logs) == len([line for line in proc.stderr.splitlines() if line.strip()])
+    levels = {entry["message"].split(" ")[0]: entry["level"] for entry in logs}
+    assert levels["Quarantined"] == "warning"
+    assert levels["Validation"] == "info"
+    progress = [entry["extra"]["progress"] for entry in logs if "progress" in entry.get("extra", {})]
+    assert progress == [
+        {"stream": "allocation", "records_in": 999, "passed": 998, "quarantined": 1, "dropped": 0}
+    ]
+
+
+def test_about_reports_structured_logging_and_the_progress_setting():
+    proc = subprocess.run(
+        [str(MAPPER), "--about", "--format", "json"], capture_output=True, text=True, check=True
+    )
+    about = json.loads(proc.stdout)
+    assert "structured-logging" in about["capabilities"]
+    assert about["settings"]["properties"]["progress_interval_seconds"]["default"] == 30
