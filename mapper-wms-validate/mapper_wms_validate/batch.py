@@ -132,11 +132,14 @@ def jsonl_chunks(url: str, raw: t.IO[bytes], compression: str | None) -> t.Itera
         yield [rest]
 
 
-def decode_record(url: str, number: int, line: bytes) -> dict:
-    """One JSONL line as a record; anything but a JSON object names the file and line."""
+def decode_record(url: str, number: int, line: bytes) -> dict | None:
+    """One JSONL line as a record, None for a blank line; anything but a JSON object names the file
+    and line."""
     try:
         record = _decoder.decode(line)
     except msgspec.DecodeError as exc:
+        if not line.strip():
+            return None
         raise BatchFileError(
             f"BATCH file {url!r}, line {number}: not valid JSON ({exc}): {excerpt(line)}"
         ) from None

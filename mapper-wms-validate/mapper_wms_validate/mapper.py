@@ -36,7 +36,7 @@ from mapper_wms_validate.schema_check import RecordSchemaCheck, compile_record
 from mapper_wms_validate.singer_io import ValidateReader, ValidateWriter
 
 if t.TYPE_CHECKING:
-    from mapper_wms_validate.checks import RecordCheck
+    from mapper_wms_validate.checks import RecordCheck, ValueCheck
 
 SCHEMA_RULE = "schema"
 
@@ -62,7 +62,9 @@ class StreamState:
     counts: StreamCounts
     quarantine_schema_sent: bool = False
     properties_seen: set[str] = dataclasses.field(default_factory=set)
-    test_functions: tuple[RecordCheck, ...] = ()
+    # the rules' tests for `_passes`: checks of one field's value, by field; checks of the record
+    value_tests: tuple[tuple[str, ValueCheck], ...] = ()
+    record_tests: tuple[RecordCheck, ...] = ()
     logged_rejections: int = 0
 
 
@@ -270,7 +272,8 @@ class WmsValidateMapper(InlineMapper):
             schema_message=message_dict,
             key_properties=key_properties,
             tests=tuple((rule, rule.test) for rule in rules),
-            test_functions=tuple(rule.test for rule in rules),
+            value_tests=tuple((r.field, r.value_test) for r in rules if r.field and r.value_test),
+            record_tests=tuple(r.test for r in rules if not (r.field and r.value_test)),
             schema_check=compile_record(schema, key_properties) if self.validate_schema else None,
             quarantine=quarantine,
             counts=counts,
@@ -330,15 +333,20 @@ class WmsValidateMapper(InlineMapper):
 
     def _check(self, state: StreamState, record: dict) -> list[tuple[str, str, str | None, str, str]] | None:
         """None when `record` passes the schema check and every rule, else every violation."""
-        # Stop at the first problem; only a rejected record pays for collecting all violations.
+        return None if self._passes(state, record) else self._violations(state, record)
+
+    @staticmethod
+    def _passes(state: StreamState, record: dict) -> bool:
+        """Whether `record` passes the schema check and every rule. Stops at the first problem: only a
+        rejected record pays for collecting every violation (`_violations`)."""
         schema_check = state.schema_check
-        if schema_check is None or schema_check(record) is None:
-            for test in state.test_functions:
-                if test(record) is not None:
-                    break
-            else:
-                return None
-        return self._violations(state, record)
+        if schema_check is not None and schema_check(record) is not None:
+            return False
+        get = record.get
+        for field, value_test in state.value_tests:
+            if value_test(get(field)) is not None:
+                return False
+        return all(test(record) is None for test in state.record_tests)
 
     def _violations(self, state: StreamState, record: dict) -> list[tuple[str, str, str | None, str, str]]:
         """Every rule `record` breaks, as (rule, check, field, message, action)."""
@@ -475,7 +483,7 @@ class WmsValidateMapper(InlineMapper):
                 table = parquet_table(url, raw)
                 passed.arrow_schema = table.schema if passed.encoding.format == "parquet" else None
                 for number, record in enumerate(table.to_pylist(), 1):
-                    self._batch_record(state, record, None, f"{where} {number}", passed, quarantined)
+                    self._batch_record(state, record, None, where, number, passed, quarantined)
             else:
                 chunks = jsonl_chunks(url, raw, encoding.compression)
                 self._batch_lines(state, url, where, chunks, passed, quarantined)
@@ -506,10 +514,9 @@ class WmsValidateMapper(InlineMapper):
         for lines in chunks:
             for line in lines:
                 number += 1
-                if not line.strip():
-                    continue  # blank lines carry no record
                 record = decode_record(url, number, line)
-                self._batch_record(state, record, line, f"{where} {number}", passed, quarantined)
+                if record is not None:  # blank lines carry no record
+                    self._batch_record(state, record, line, where, number, passed, quarantined)
 
     def _batch_record(
         self,
@@ -517,10 +524,12 @@ class WmsValidateMapper(InlineMapper):
         record: dict,
         line: bytes | None,
         where: str,
+        number: int,
         passed: OutputFile,
         quarantined: OutputFile,
     ) -> None:
-        """One BATCH record: the same checks and actions as for a RECORD message."""
+        """One BATCH record (record `number` of the file `where` names): the same checks and actions as
+        for a RECORD message."""
         self.progress.tick()  # before this record is counted: the counts it logs balance
         state.counts.records_in += 1
         violations = self._check(state, record)
@@ -531,7 +540,7 @@ class WmsValidateMapper(InlineMapper):
             else:
                 passed.write_line(line, record)
             return
-        message = self._reject(state, {"record": record}, violations, where)
+        message = self._reject(state, {"record": record}, violations, f"{where} {number}")
         if message is not None:
             quarantined.write_record(message["record"])
 
