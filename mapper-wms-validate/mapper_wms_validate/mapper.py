@@ -3,6 +3,10 @@
 Why an InlineMapper: the SDK gives the CLI (`--config`, `--about`, `--input`), config validation, logging
 and metrics; this class only adds the per-message hooks. The mapper is 1:1 streaming: every input message
 is handled and written before the next is read, so a STATE message always follows the records it covers.
+
+The hooks yield the input line itself for what passes unchanged (so a valid record stays byte for byte what
+the tap wrote), SDK message objects for the quarantine stream's SCHEMA and RECORD messages, and dicts for
+the BATCH messages it writes (the SDK's BATCH message class is in a private module).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import gc
 import typing as t
 from decimal import Decimal
 
+from singer_sdk import singerlib as singer
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import PluginCapabilities
@@ -367,7 +372,7 @@ class WmsValidateMapper(InlineMapper):
         message: dict,
         violations: list[tuple[str, str, str | None, str, str]],
         where: str,
-    ) -> dict | None:
+    ) -> singer.RecordMessage | None:
         """Count and log a rejected record and apply its action: raise for `fail`, None for `drop`, else
         the quarantine RECORD message."""
         action = max((v[4] for v in violations), key=ACTION_SEVERITY.__getitem__)
@@ -542,7 +547,7 @@ class WmsValidateMapper(InlineMapper):
             return
         message = self._reject(state, {"record": record}, violations, f"{where} {number}")
         if message is not None:
-            quarantined.write_record(message["record"])
+            quarantined.write_record(message.record)
 
     def process_endofpipe(self) -> None:
         """Flush, log the summary and metrics, and report rules whose stream or field never appeared."""

@@ -394,14 +394,14 @@ def test_invariant_on_a_large_generated_stream(run_mapper, allocation_schema, ma
 
 def test_activate_version_is_for_the_source_stream_only(run_mapper, allocation_schema, make_allocation):
     bad = make_allocation(2, alloc_qty=0)
-    bad["time_extracted"] = "2025-01-01T00:00:00+00:00"
+    bad["time_extracted"] = "2025-01-01T00:00:00-03:00"
     bad["version"] = 7
     activate = {"type": "ACTIVATE_VERSION", "stream": "allocation", "version": 7}
     result = run_mapper({}, [allocation_schema, activate, bad, activate])
     assert result.returncode == 0, result.stderr
     assert result.of("ACTIVATE_VERSION") == [activate, activate]
     rejected = result.of("RECORD", "allocation_rejected")[0]
-    assert rejected["time_extracted"] == "2025-01-01T00:00:00+00:00"
+    assert rejected["time_extracted"] == "2025-01-01T03:00:00Z"  # the same instant, in UTC
     assert "version" not in rejected
 
 
