@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 import msgspec
 from singer_sdk import singerlib as singer
 
-from mapper_wms_validate.schema_check import compile_value
+from mapper_wms_validate.schema_check import property_check
 
 QUARANTINE_FIELDS = ("record_hash", "record", "violations", "rule_names", "rejected_at")
 
@@ -78,9 +78,10 @@ class QuarantineStream:
         properties = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
         self.key_properties = list(key_properties)
         key_schemas = {k: _nullable(properties.get(k, {})) for k in key_properties}
-        # A key value is copied only when it fits its declared type; otherwise the column is null (the
-        # original is still in `record`), so a mistyped key never makes the target reject the quarantine row.
-        self._key_checks = [(k, compile_value(properties.get(k), k)) for k in key_properties]
+        # A key value is copied only when it fits its declared type and the storage contract; otherwise the
+        # column is null (the original is still in `record`), so a mistyped or unstorable key never makes
+        # the target reject the quarantine row.
+        self._key_checks = [(k, property_check(properties.get(k), k, key=True)) for k in key_properties]
         self.schema_message = singer.SchemaMessage(
             stream=self.name,
             schema={
@@ -99,7 +100,8 @@ class QuarantineStream:
         )
 
     def key_of(self, record: dict) -> dict[str, t.Any]:
-        """The source key properties of `record`, each null when missing or not of its declared type."""
+        """The source key properties of `record`, each null when missing, not of its declared type or not
+        storable."""
         key: dict[str, t.Any] = {}
         for name, check in self._key_checks:
             value = record.get(name)

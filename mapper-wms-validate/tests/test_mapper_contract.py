@@ -72,6 +72,13 @@ EXPECTED: dict[str, tuple[list[int], dict[int, list[Violation]]]] = {
         [2],  # an empty string outside the key is stored (as NULL)
         {1: [("schema", "code", REASONS["string"]["empty_key"])]},
     ),
+    "key_not_storable": (
+        [3],
+        {
+            1: [("schema", "id", REASONS["integer"]["too_large"])],
+            2: [("schema", "code", REASONS["string"]["empty_key"])],
+        },
+    ),
     "long_string": ([1], {}),  # 10,000 bytes with maxLength 25: the target widens to CLOB
     "nulls_and_missing": (
         [1, 2],
@@ -183,6 +190,16 @@ def test_edge_case_outcome_is_the_storage_contracts(case, mode, run_mapper, tmp_
         for (_, _, message), (_, _, words) in zip(violations, expected, strict=True):
             assert words in message
         assert row["rule_names"] == ",".join(dict.fromkeys(rule for rule, _, _ in expected))
+
+
+@pytest.mark.parametrize("mode", ["record", "batch"])
+def test_quarantine_row_holds_only_keys_the_target_can_store(mode, run_mapper, tmp_path):
+    """A key the target could not store is null in the quarantine row (the record keeps it), so the
+    quarantine row itself always loads."""
+    run = run_record_mode if mode == "record" else run_batch_mode
+    rows = run(run_mapper, "key_not_storable", tmp_path).rejected
+    assert [(row["id"], row["code"]) for row in rows] == [(None, "A"), (7, None)]
+    assert rows[0]["record"]["id"] == 10**41
 
 
 def test_every_fixture_has_an_expectation():
