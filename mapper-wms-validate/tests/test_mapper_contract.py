@@ -17,7 +17,8 @@ from pathlib import Path
 
 import msgspec
 import pytest
-from mapper_wms_validate.contract import load
+from mapper_wms_validate.contract import kind_of, load
+from mapper_wms_validate.schema_check import contract_check
 
 DATA = Path(__file__).parent / "data"
 PACKAGE = Path(__file__).parents[1] / "mapper_wms_validate"
@@ -214,3 +215,45 @@ def test_contract_limits_come_from_the_packaged_file():
     assert contract.number_integer_digits == 28
     assert contract.fraction_digits == CONTRACT["kinds"]["timestamp"]["fraction_digits"]
     assert contract.reason("integer", "too_large") == "integer beyond NUMBER(38)"
+
+
+@pytest.mark.parametrize(
+    ("schema", "kind"),
+    [
+        ({"type": "integer"}, "integer"),
+        ({"type": ["integer", "null"]}, "integer"),
+        ({"type": ["integer", "number"]}, "number"),
+        ({"type": ["string", "integer"]}, "string"),
+        ({"type": ["object", "string"]}, "json"),
+        ({"type": "string", "format": "date-time"}, "timestamp"),
+        ({"type": ["string", "null"], "format": "date"}, "date"),
+        ({"type": "string", "maxLength": 25}, "string"),
+        ({"anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}]}, "timestamp"),
+        ({"anyOf": [{"type": "integer"}, {"type": "string"}]}, "string"),
+        ({"properties": {"a": {"type": "integer"}}}, "json"),
+        ({}, "string"),
+    ],
+)
+def test_a_property_becomes_the_kind_of_column_the_target_makes(schema, kind):
+    assert kind_of(schema) == kind
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("1.0", None),
+        ("0.0000000001", None),
+        ("0.00000000010", None),
+        ("0.00000000001", "more than 10 decimal places"),
+        ("1E-11", "more than 10 decimal places"),
+        ("0E-30", None),
+        ("-9999999999999999999999999999.5", None),
+        ("1E+28", "number beyond NUMBER(38,10)"),
+        ("-1E+28", "number beyond NUMBER(38,10)"),
+        ("NaN", "not a finite number"),
+    ],
+)
+def test_numbers_are_judged_from_their_exact_digits(text, problem):
+    check = contract_check("number", "amount")
+    message = check(decimal.Decimal(text))
+    assert (message is None) if problem is None else (problem in message)
