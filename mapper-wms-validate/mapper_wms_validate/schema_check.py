@@ -24,6 +24,7 @@ check would decide otherwise). Property names enter the source only as `repr()` 
 
 from __future__ import annotations
 
+import operator
 import typing as t
 from datetime import date, datetime
 from decimal import Decimal
@@ -352,25 +353,26 @@ def property_check(schema: t.Any, name: str, *, key: bool = False) -> ValueCheck
 _PLAIN = frozenset({"type", "format", "maxLength", "minLength", "description", "title", "default"})
 
 
-def _inline_accept(schema: t.Any, kind: str, *, key: bool) -> str | None:
-    """A Python expression on `v` true only for values the property's full check accepts: the common
-    cases (null, in-range integers, strings, booleans), for properties whose schema is a plain type."""
+def _inline_accept(schema: t.Any, kind: str, *, key: bool, v: str) -> str | None:
+    """A Python expression on the variable named `v`, true only for values the property's full check
+    accepts: the common cases (null, in-range integers, strings, booleans, valid date-times), for
+    properties whose schema is a plain type."""
     if not isinstance(schema, dict) or not set(schema) <= _PLAIN:
         return None
     declared = schema.get("type")
     names = [declared] if isinstance(declared, str) else declared
     if not isinstance(names, list) or not names or any(n not in _TYPES for n in names):
         return None
-    terms = ["v is None"] if "null" in names else []
+    terms = [f"{v} is None"] if "null" in names else []
     if "integer" in names or "number" in names:
         digits = CONTRACT.integer_precision if kind == c.INTEGER else CONTRACT.number_integer_digits
-        terms.append(f"(type(v) is int and {-(10**digits)} < v < {10**digits})")
+        terms.append(f"(type({v}) is int and {-(10**digits)} < {v} < {10**digits})")
     if "string" in names and kind in (c.STRING, c.JSON):
-        terms.append("(type(v) is str and v != '')" if key else "type(v) is str")
+        terms.append(f"(type({v}) is str and {v} != '')" if key else f"type({v}) is str")
     elif "string" in names and kind == c.TIMESTAMP and schema.get("format") == "date-time":
-        terms.append("(type(v) is str and datetime_problem(v) is None)")
+        terms.append(f"(type({v}) is str and datetime_problem({v}) is None)")
     plain = (("boolean", "bool"), ("object", "dict"), ("array", "list"))
-    terms += [f"type(v) is {tp}" for n, tp in plain if n in names]
+    terms += [f"type({v}) is {tp}" for n, tp in plain if n in names]
     return " or ".join(terms) or None
 
 
@@ -380,21 +382,38 @@ def compile_record(schema: dict, key_properties: t.Sequence[str] = ()) -> Record
     properties = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
     keys = set(key_properties)
     namespace: dict[str, t.Any] = {"MISSING": _MISSING, "datetime_problem": datetime_problem}
-    lines = ["def check(record):", "    problems = None", "    get = record.get"]
-    for index, (name, prop) in enumerate(properties.items()):
+    checked: list[str] = []
+    body: list[str] = []
+    for name, prop in properties.items():
         full = property_check(prop, name, key=name in keys)
         if full is None:
             continue
-        namespace[f"c{index}"] = full
-        accept = _inline_accept(prop, c.kind_of(prop), key=name in keys)
-        lines.append(f"    v = get({name!r}, MISSING)")
-        condition = "v is not MISSING" if accept is None else f"not ({accept}) and v is not MISSING"
-        lines += [
+        v = f"v{len(checked)}"
+        namespace[f"c{len(checked)}"] = full
+        accept = _inline_accept(prop, c.kind_of(prop), key=name in keys, v=v)
+        condition = f"{v} is not MISSING" if accept is None else f"not ({accept}) and {v} is not MISSING"
+        body += [
             f"    if {condition}:",
-            f"        p = c{index}(v)",
+            f"        p = c{len(checked)}({v})",
             "        if p is not None:",
             f"            problems = (problems or []) + [({name!r}, p)]",
         ]
+        checked.append(name)
+    # The values are read in one call (an itemgetter); a record without one of the properties reads
+    # them one by one, the missing ones as MISSING.
+    namespace["names"] = checked
+    namespace["values"] = operator.itemgetter(*checked) if checked else None
+    targets = "".join(f"v{i}, " for i in range(len(checked)))
+    read = "values(record)" if len(checked) > 1 else "(values(record),)"
+    lines = ["def check(record):", "    problems = None"]
+    if checked:
+        lines += [
+            "    try:",
+            f"        {targets}= {read}",
+            "    except KeyError:",
+            f"        {targets}= [record.get(name, MISSING) for name in names]",
+        ]
+    lines += body
     required = [name for name in schema.get("required") or [] if isinstance(name, str)]
     namespace["required"] = [(name, f"{name} is required but missing") for name in required]
     if required:
