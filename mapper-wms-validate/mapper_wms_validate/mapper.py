@@ -324,10 +324,10 @@ class WmsValidateMapper(InlineMapper):
             record = self._require(message_dict, "record", dict, "RECORD")
         self.progress.tick()  # before this record is counted: the counts it logs balance
         state.counts.records_in += 1
-        violations = self._check(state, record)
-        if violations is None:
+        if self._passes(state, record):
             state.counts.passed += 1
             return (self.message_reader.raw_line(),)
+        violations = self._violations(state, record)
         quarantined = self._reject(state, message_dict, violations, f"line {self._line}")
         if quarantined is None:
             return ()
@@ -335,10 +335,6 @@ class WmsValidateMapper(InlineMapper):
             state.quarantine_schema_sent = True
             return (state.quarantine.schema_message, quarantined)
         return (quarantined,)
-
-    def _check(self, state: StreamState, record: dict) -> list[tuple[str, str, str | None, str, str]] | None:
-        """None when `record` passes the schema check and every rule, else every violation."""
-        return None if self._passes(state, record) else self._violations(state, record)
 
     @staticmethod
     def _passes(state: StreamState, record: dict) -> bool:
@@ -537,14 +533,14 @@ class WmsValidateMapper(InlineMapper):
         for a RECORD message."""
         self.progress.tick()  # before this record is counted: the counts it logs balance
         state.counts.records_in += 1
-        violations = self._check(state, record)
-        if violations is None:
+        if self._passes(state, record):
             state.counts.passed += 1
             if line is None:
                 passed.write_record(record)
             else:
                 passed.write_line(line, record)
             return
+        violations = self._violations(state, record)
         message = self._reject(state, {"record": record}, violations, f"{where} {number}")
         if message is not None:
             quarantined.write_record(message.record)
