@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import gc
 import typing as t
-from decimal import Decimal
 
 from singer_sdk import singerlib as singer
 from singer_sdk import typing as th
@@ -173,7 +172,7 @@ class WmsValidateMapper(InlineMapper):
         ),
         th.Property(
             "progress_interval_seconds",
-            th.NumberType,
+            th.IntegerType,
             default=30,
             description="Log every stream's counts (in, passed, quarantined, dropped) at most this often "
             "during a run, at INFO level; 0 logs them only at the end.",
@@ -205,8 +204,10 @@ class WmsValidateMapper(InlineMapper):
         except RuleConfigError as exc:
             errors.extend(exc.errors)
         interval = cfg.get("progress_interval_seconds", 30)
-        if isinstance(interval, bool) or not isinstance(interval, (int, float, Decimal)) or interval < 0:
-            errors.append(f"progress_interval_seconds: must be a number of seconds >= 0, got {interval!r}")
+        if isinstance(interval, bool) or not isinstance(interval, int) or interval < 0:
+            errors.append(
+                f"progress_interval_seconds: must be a whole number of seconds >= 0, got {interval!r}"
+            )
         if errors:
             raise ConfigValidationError("Invalid mapper-wms-validate settings", errors=errors)
         self.accounting = Accounting()

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 MAPPER = Path(sys.executable).parent / "mapper-wms-validate"
@@ -29,18 +30,42 @@ root:
 """
 
 
-def test_progress_counts_are_logged_during_the_run_and_balance(
-    run_mapper, allocation_schema, make_allocation
-):
-    records = [make_allocation(i, alloc_qty=0 if i % 10 == 0 else 5) for i in range(1, 2501)]
-    result = run_mapper({"progress_interval_seconds": 0.000001}, [allocation_schema, *records])
-    assert result.returncode == 0, result.stderr[-3000:]
-    lines = [line for line in result.stderr.splitlines() if "Progress of stream 'allocation'" in line]
-    assert len(lines) == 2  # every 1,000 records at most, the interval being shorter
-    for line in lines:
+def paced_run(config: dict, messages: list[dict], pauses: dict[int, float], env: dict | None = None):
+    """Run the mapper with messages written to its stdin as a tap writes them, pausing `pauses[i]`
+    seconds before message i; the finished process."""
+    proc = subprocess.Popen(
+        [str(MAPPER), "--config", str(config)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
+    assert proc.stdin is not None
+    for index, message in enumerate(messages):
+        if index in pauses:
+            proc.stdin.flush()
+            time.sleep(pauses[index])
+        proc.stdin.write(json.dumps(message) + "\n")
+    _, stderr = proc.communicate()
+    return proc.returncode, stderr
+
+
+def test_progress_counts_are_logged_during_the_run_and_balance(allocation_schema, make_allocation, tmp_path):
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"progress_interval_seconds": 1}))
+    records = [make_allocation(i, alloc_qty=0 if i % 10 == 0 else 5) for i in range(1, 3001)]
+    # a pause of over a second after each 1,000 records (messages 1,001 and 2,001 come later)
+    returncode, stderr = paced_run(
+        {"path": str(config)}, [allocation_schema, *records], {1001: 1.2, 2001: 1.2}
+    )
+    assert returncode == 0, stderr[-3000:]
+    lines = [line for line in stderr.splitlines() if "Progress of stream 'allocation'" in line]
+    assert len(lines) == 2
+    for line, expected_in in zip(lines, (1999, 2999), strict=True):
         counts = line.split("': ", 1)[1]
         n_in, passed, quarantined, dropped = (int(part.split()[0]) for part in counts.split(", ")[:4])
-        assert n_in == passed + quarantined + dropped and n_in in (999, 1999)
+        assert n_in == expected_in == passed + quarantined + dropped
         assert quarantined == n_in // 10
 
 
@@ -53,29 +78,21 @@ def test_no_progress_lines_when_the_interval_is_zero(run_mapper, allocation_sche
 
 def test_structured_logging_keeps_levels_and_progress_fields(tmp_path, allocation_schema, make_allocation):
     config = tmp_path / "config.json"
-    config.write_text(json.dumps({"progress_interval_seconds": 0.000001}))
+    config.write_text(json.dumps({"progress_interval_seconds": 1}))
     log_config = tmp_path / "logging.yml"
     log_config.write_text(STRUCTURED)
-    messages = [allocation_schema, make_allocation(1, alloc_qty=0)] + [
-        make_allocation(i) for i in range(2, 1200)
-    ]
-    proc = subprocess.run(
-        [str(MAPPER), "--config", str(config)],
-        input="".join(json.dumps(m) + "\n" for m in messages),
-        capture_output=True,
-        text=True,
-        env={**os.environ, "SINGER_SDK_LOG_CONFIG": str(log_config)},
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    logs = [json.loads(line) for line in proc.stderr.splitlines() if line.startswith("{")]
-    assert logs and len(logs) == len([line for line in proc.stderr.splitlines() if line.strip()])
+    records = [make_allocation(1, alloc_qty=0)] + [make_allocation(i) for i in range(2, 2001)]
+    env = {"SINGER_SDK_LOG_CONFIG": str(log_config)}
+    returncode, stderr = paced_run(config, [allocation_schema, *records], {1001: 1.2}, env)
+    assert returncode == 0, stderr[-3000:]
+    logs = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
+    assert logs and len(logs) == len([line for line in stderr.splitlines() if line.strip()])
     levels = {entry["message"].split(" ")[0]: entry["level"] for entry in logs}
     assert levels["Quarantined"] == "warning"
     assert levels["Validation"] == "info"
     progress = [entry["extra"]["progress"] for entry in logs if "progress" in entry.get("extra", {})]
     assert progress == [
-        {"stream": "allocation", "records_in": 999, "passed": 998, "quarantined": 1, "dropped": 0}
+        {"stream": "allocation", "records_in": 1999, "passed": 1998, "quarantined": 1, "dropped": 0}
     ]
 
 
