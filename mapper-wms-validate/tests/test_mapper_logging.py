@@ -30,9 +30,9 @@ root:
 """
 
 
-def paced_run(config: dict, messages: list[dict], pauses: dict[int, float], env: dict | None = None):
+def paced_run(config: Path, messages: list[dict], pauses: dict[int, float], env: dict | None = None):
     """Run the mapper with messages written to its stdin as a tap writes them, pausing `pauses[i]`
-    seconds before message i; the finished process."""
+    seconds before message i; its exit code and standard error."""
     proc = subprocess.Popen(
         [str(MAPPER), "--config", str(config)],
         stdin=subprocess.PIPE,
@@ -56,9 +56,7 @@ def test_progress_counts_are_logged_during_the_run_and_balance(allocation_schema
     config.write_text(json.dumps({"progress_interval_seconds": 1}))
     records = [make_allocation(i, alloc_qty=0 if i % 10 == 0 else 5) for i in range(1, 3001)]
     # a pause of over a second after each 1,000 records (messages 1,001 and 2,001 come later)
-    returncode, stderr = paced_run(
-        {"path": str(config)}, [allocation_schema, *records], {1001: 1.2, 2001: 1.2}
-    )
+    returncode, stderr = paced_run(config, [allocation_schema, *records], {1001: 1.2, 2001: 1.2})
     assert returncode == 0, stderr[-3000:]
     lines = [line for line in stderr.splitlines() if "Progress of stream 'allocation'" in line]
     assert len(lines) == 2
