@@ -108,7 +108,15 @@ EXPECTED: dict[str, tuple[list[int], dict[int, list[Violation]]]] = {
             ]
         },
     ),
-    "quote_in_name": ([1], {2: [("schema", 'he said "hi"', "must be integer or null, got 'seven'")]}),
+    "quote_in_name": (
+        [1],
+        {
+            2: [
+                ("schema", 'he said "hi"', "must be integer or null, got 'seven'"),
+                ("schema", "line\nbreak '''", REASONS["integer"]["too_large"]),
+            ]
+        },
+    ),
     "sdc_names": ([1], {}),
 }
 
