@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 import typing as t
 
 from singer_sdk import metrics
@@ -142,3 +143,56 @@ class Accounting:
                         ),
                     )
         return summary
+
+
+class Progress:
+    """Logs every stream's counts (in, passed, quarantined, dropped) at a steady pace during a run.
+
+    `tick()` runs once per record; it only counts down, and reads the clock every `CHECK_EVERY` records,
+    so a run pays one clock read per thousand records. A line per stream is logged when `interval`
+    seconds have passed since the last ones (never when `interval` is 0).
+    """
+
+    CHECK_EVERY = 1000
+
+    def __init__(self, accounting: Accounting, logger: logging.Logger, interval: float) -> None:
+        self.accounting = accounting
+        self.logger = logger
+        self.interval = interval
+        self.started = self.last = time.monotonic()
+        # with no interval the countdown starts so high that it never reaches zero in a run
+        self.countdown = self.CHECK_EVERY if interval > 0 else 1 << 62
+
+    def tick(self) -> None:
+        """Count one record; log the counts when their time has come."""
+        self.countdown -= 1
+        if self.countdown <= 0:
+            self.countdown = self.CHECK_EVERY
+            now = time.monotonic()
+            if now - self.last >= self.interval:
+                self.last = now
+                self.log(now)
+
+    def log(self, now: float) -> None:
+        """One INFO line per stream, its counts also as structured fields (`extra`)."""
+        elapsed = max(now - self.started, 1e-9)
+        for stream, counts in sorted(self.accounting.streams.items()):
+            fields = {
+                "stream": stream,
+                "records_in": counts.records_in,
+                "passed": counts.passed,
+                "quarantined": counts.quarantined,
+                "dropped": counts.dropped,
+            }
+            self.logger.info(
+                "Progress of stream '%s': %d in, %d passed, %d quarantined, %d dropped "
+                "(%.0f s, %.0f records/s)",
+                stream,
+                counts.records_in,
+                counts.passed,
+                counts.quarantined,
+                counts.dropped,
+                elapsed,
+                counts.records_in / elapsed,
+                extra={"progress": fields},
+            )

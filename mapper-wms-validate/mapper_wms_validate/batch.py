@@ -4,8 +4,9 @@ Why here and not the SDK's helpers as they are: the SDK reads a whole file into 
 (`Sink.process_batch_files`) and its JSONL batcher always gzips and re-encodes every record. The mapper
 streams JSONL line by line (memory stays flat whatever the file size), writes a passed record's line back
 byte for byte, as in record mode, and writes in the encoding of the file it read unless `batch_config`
-says otherwise. It does reuse the SDK's storage layer (`StorageTarget`: URLs, fsspec, files made visible
-under their final name only when closed) and its encoding/config types.
+says otherwise. Files are opened through universal-pathlib (fsspec), as the SDK opens them, so a manifest
+entry may be any URL fsspec reads; the SDK's own batch types live in a private module
+(`singer_sdk.helpers._batch`), so the mapper has its two-field `Encoding` instead.
 
 Formats: JSONL (one record per line, `compression` gzip or none) and Parquet (needs pyarrow, the `parquet`
 extra; read a file at a time, as the SDK does).
@@ -26,7 +27,6 @@ from singer_sdk.contrib.msgspec import encoder as sdk_encoder
 from mapper_wms_validate.singer_io import excerpt
 
 if t.TYPE_CHECKING:
-    from singer_sdk.helpers._batch import BaseBatchFileEncoding
     from upath import UPath
 
 FORMATS = ("jsonl", "parquet")
@@ -44,22 +44,22 @@ class BatchFileError(ValueError):
     """A BATCH file is missing, unreadable or malformed; the message names it."""
 
 
-def _storage() -> t.Any:
-    """The SDK's batch helpers (`BaseBatchFileEncoding`, `StorageTarget`), imported on first use: with
-    them come upath and fsspec, about 0.05 s of CPU at start-up that only BATCH messages need."""
-    from singer_sdk.helpers import _batch
+class Encoding(t.NamedTuple):
+    """A BATCH file's encoding, as a BATCH message's `encoding` names it."""
 
-    return _batch
+    format: str
+    compression: str
 
 
 def _path(url: str) -> UPath:
-    """A file URL or path as a UPath (upath imported on first use, as in `_storage`)."""
+    """A file URL or path as a UPath. upath (and fsspec) are imported on first use: about 0.05 s of CPU
+    at start-up that only BATCH messages need."""
     from upath import UPath
 
     return UPath(url)
 
 
-def encoding_of(raw: t.Any, where: str) -> BaseBatchFileEncoding:
+def encoding_of(raw: t.Any, where: str) -> Encoding:
     """The encoding of a BATCH message or of the `batch_config` setting, checked."""
     if not isinstance(raw, dict):
         raise BatchFileError(f"{where}: 'encoding' must be an object, got {raw!r}")
@@ -74,10 +74,10 @@ def encoding_of(raw: t.Any, where: str) -> BaseBatchFileEncoding:
             f"{where}: unsupported BATCH compression {compression!r} "
             f"(expected one of {', '.join(COMPRESSIONS)})"
         )
-    return _storage().BaseBatchFileEncoding(format=fmt, compression=compression)
+    return Encoding(fmt, compression)
 
 
-def file_suffix(encoding: BaseBatchFileEncoding) -> str:
+def file_suffix(encoding: Encoding) -> str:
     """`.jsonl.gz`, `.jsonl` or `.parquet` (Parquet compresses inside the file)."""
     if encoding.format == "parquet":
         return ".parquet"
@@ -132,11 +132,14 @@ def jsonl_chunks(url: str, raw: t.IO[bytes], compression: str | None) -> t.Itera
         yield [rest]
 
 
-def decode_record(url: str, number: int, line: bytes) -> dict:
-    """One JSONL line as a record; anything but a JSON object names the file and line."""
+def decode_record(url: str, number: int, line: bytes) -> dict | None:
+    """One JSONL line as a record, None for a blank line; anything but a JSON object names the file
+    and line."""
     try:
         record = _decoder.decode(line)
     except msgspec.DecodeError as exc:
+        if not line.strip():
+            return None
         raise BatchFileError(
             f"BATCH file {url!r}, line {number}: not valid JSON ({exc}): {excerpt(line)}"
         ) from None
@@ -168,7 +171,7 @@ def remove(url: str) -> None:
 class OutputFile:
     """One file the mapper writes for one stream, opened on the first record (no empty files)."""
 
-    def __init__(self, root: UPath, filename: str, encoding: BaseBatchFileEncoding, stream: str) -> None:
+    def __init__(self, root: UPath, filename: str, encoding: Encoding, stream: str) -> None:
         self.stream = stream
         self.root = root
         self.path = root / filename
@@ -276,13 +279,12 @@ class OutputFiles:
         self.run_id = uuid.uuid4().hex
         self.number = 0
 
-    def open(self, input_url: str, input_encoding: BaseBatchFileEncoding, stream: str) -> OutputFile:
+    def open(self, input_url: str, input_encoding: Encoding, stream: str) -> OutputFile:
         """A new output file for `stream`, beside `input_url` unless a storage root is configured."""
-        storage = _storage()
-        encoding = self.encoding or storage.BaseBatchFileEncoding(
-            format=input_encoding.format, compression=self.compression or input_encoding.compression
+        encoding = self.encoding or Encoding(
+            input_encoding.format, self.compression or input_encoding.compression
         )
-        root = _path(self.root or storage.StorageTarget.split_url(input_url)[0]).resolve()
+        root = _path(self.root).resolve() if self.root else _path(input_url).parent.resolve()
         self.number += 1
         name = f"mapper-wms-validate--{stream}-{self.run_id}-{self.number:05d}{file_suffix(encoding)}"
         filename = self.prefix + name

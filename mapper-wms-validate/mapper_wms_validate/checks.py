@@ -4,9 +4,8 @@ Why closures: each check runs once per record, so everything that can be decided
 compilation, parameter conversion, the message prefix) is done here, once. A compiled check takes the whole
 record and returns None when the record passes or a human-readable message when it breaks the rule.
 A check of one field is written as a check of its value; `on_field` makes it a record check reading
-`record.get(field)`, and the fast path (fast_path.py) reads the field from its msgspec Struct itself and
-calls the value check. An expression reads the record through `record.get(name)`: the fast path hands it
-the Struct, whose `get` reads an attribute.
+`record.get(field)`, and keeps the value check reachable (`.value`) for a caller that reads the field
+itself. An expression reads the record through `record.get(name)`.
 
 Null semantics: a null or missing value passes every check except `not_null` (a `positive` rule says "if
 there is a quantity, it is positive"; whether there must be one is `not_null`'s job). Expressions follow SQL
@@ -42,7 +41,7 @@ class CheckSpec(t.NamedTuple):
 
 def on_field(field: str, check: ValueCheck) -> RecordCheck:
     """The record check of a check on one field's value (a missing field reads as null). The value check
-    stays reachable as `.value`: the fast path reads the field itself and calls it."""
+    stays reachable as `.value`, for a caller that reads the field itself."""
 
     def record_check(r: dict) -> str | None:
         return check(r.get(field))
@@ -205,8 +204,6 @@ def expression_check(compiled: CompiledExpression) -> RecordCheck:
             return f"expression {compiled.source!r} cannot be evaluated: {exc}"
         return message
 
-    # a comparison of two fields (`packed_qty <= alloc_qty`): the fast path compares them itself
-    check.compare = getattr(evaluate, "compare", None)  # type: ignore[attr-defined]
     return check
 
 

@@ -237,8 +237,7 @@ def _cmp(op: t.Callable, left: Evaluator, right: Evaluator) -> Evaluator:
 
 def _cmp_fields(op: t.Callable, left: str, right: str) -> Evaluator:
     """`field <op> field`, the usual cross-field rule, reading both fields itself (as `_name` does)
-    instead of calling an evaluator per operand: it runs once per record. Marked with `.compare`
-    (op, left, right), so the fast path can make the comparison itself, on a record it decoded."""
+    instead of calling an evaluator per operand: it runs once per record."""
 
     def evaluate(r: dict) -> bool | None:
         a = r.get(left)
@@ -254,7 +253,6 @@ def _cmp_fields(op: t.Callable, left: str, right: str) -> Evaluator:
         except TypeError as exc:
             raise _cannot_compare(a, b) from exc
 
-    evaluate.compare = (op, left, right)  # type: ignore[attr-defined]
     return evaluate
 
 

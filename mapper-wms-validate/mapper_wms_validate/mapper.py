@@ -3,6 +3,10 @@
 Why an InlineMapper: the SDK gives the CLI (`--config`, `--about`, `--input`), config validation, logging
 and metrics; this class only adds the per-message hooks. The mapper is 1:1 streaming: every input message
 is handled and written before the next is read, so a STATE message always follows the records it covers.
+
+The hooks yield the input line itself for what passes unchanged (so a valid record stays byte for byte what
+the tap wrote), SDK message objects for the quarantine stream's SCHEMA and RECORD messages, and dicts for
+the BATCH messages it writes (the SDK's BATCH message class is in a private module).
 """
 
 from __future__ import annotations
@@ -11,13 +15,14 @@ import dataclasses
 import gc
 import typing as t
 
+from singer_sdk import singerlib as singer
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import PluginCapabilities
 from singer_sdk.mapper_base import InlineMapper
 from singer_sdk.singerlib.exceptions import InvalidInputLine
 
-from mapper_wms_validate.accounting import Accounting, StreamCounts
+from mapper_wms_validate.accounting import Accounting, Progress, StreamCounts
 from mapper_wms_validate.batch import (
     BatchFileError,
     OutputFile,
@@ -29,14 +34,13 @@ from mapper_wms_validate.batch import (
     parquet_table,
     remove,
 )
-from mapper_wms_validate.fast_path import FastRecords
 from mapper_wms_validate.quarantine import QuarantineSchemaError, QuarantineStream
 from mapper_wms_validate.rules import ACTION_SEVERITY, ACTIONS, Rule, RuleBook, RuleConfigError
 from mapper_wms_validate.schema_check import RecordSchemaCheck, compile_record
 from mapper_wms_validate.singer_io import ValidateReader, ValidateWriter
 
 if t.TYPE_CHECKING:
-    from mapper_wms_validate.checks import RecordCheck
+    from mapper_wms_validate.checks import RecordCheck, ValueCheck
 
 SCHEMA_RULE = "schema"
 
@@ -62,9 +66,10 @@ class StreamState:
     counts: StreamCounts
     quarantine_schema_sent: bool = False
     properties_seen: set[str] = dataclasses.field(default_factory=set)
-    test_functions: tuple[RecordCheck, ...] = ()
+    # the rules' tests for `_passes`: checks of one field's value, by field; checks of the record
+    value_tests: tuple[tuple[str, ValueCheck], ...] = ()
+    record_tests: tuple[RecordCheck, ...] = ()
     logged_rejections: int = 0
-    fast: FastRecords | None = None
 
 
 class WmsValidateMapper(InlineMapper):
@@ -165,6 +170,13 @@ class WmsValidateMapper(InlineMapper):
             description="How many rejected records per stream are logged one by one (stream, key, rules); "
             "the rest are only counted in the summary.",
         ),
+        th.Property(
+            "progress_interval_seconds",
+            th.IntegerType,
+            default=30,
+            description="Log every stream's counts (in, passed, quarantined, dropped) at most this often "
+            "during a run, at INFO level; 0 logs them only at the end.",
+        ),
     ).to_dict()
 
     def __init__(self, **kwargs: t.Any) -> None:
@@ -191,9 +203,15 @@ class WmsValidateMapper(InlineMapper):
             self.rule_book = RuleBook(cfg.get("rules"), use_default_rules=cfg.get("use_default_rules", True))
         except RuleConfigError as exc:
             errors.extend(exc.errors)
+        interval = cfg.get("progress_interval_seconds", 30)
+        if isinstance(interval, bool) or not isinstance(interval, int) or interval < 0:
+            errors.append(
+                f"progress_interval_seconds: must be a whole number of seconds >= 0, got {interval!r}"
+            )
         if errors:
             raise ConfigValidationError("Invalid mapper-wms-validate settings", errors=errors)
         self.accounting = Accounting()
+        self.progress = Progress(self.accounting, self.logger, float(interval))
         self.streams: dict[str, StreamState] = {}
         self.quarantine_names: dict[str, str] = {}  # quarantine stream -> source stream
         self.summary: dict[str, t.Any] = {}
@@ -260,8 +278,9 @@ class WmsValidateMapper(InlineMapper):
             schema_message=message_dict,
             key_properties=key_properties,
             tests=tuple((rule, rule.test) for rule in rules),
-            test_functions=tuple(rule.test for rule in rules),
-            schema_check=compile_record(schema) if self.validate_schema else None,
+            value_tests=tuple((r.field, r.value_test) for r in rules if r.field and r.value_test),
+            record_tests=tuple(r.test for r in rules if not (r.field and r.value_test)),
+            schema_check=compile_record(schema, key_properties) if self.validate_schema else None,
             quarantine=quarantine,
             counts=counts,
         )
@@ -273,7 +292,6 @@ class WmsValidateMapper(InlineMapper):
             state.quarantine_schema_sent = previous.quarantine_schema_sent and same
         state.properties_seen.update(properties)
         self.streams[stream] = state
-        self._register_fast_path(state, schema, rules)
         self.quarantine_names[quarantine.name] = stream
         for configured_stream, rule in self.rule_book.configured_rules():
             if configured_stream == stream and not all(f in properties for f in rule.fields):
@@ -288,30 +306,11 @@ class WmsValidateMapper(InlineMapper):
                 )
         yield self._raw()
 
-    def _register_fast_path(self, state: StreamState, schema: dict, rules: list[Rule]) -> None:
-        """Let the reader pass this stream's valid RECORD lines without the SDK's per-message dispatch.
-
-        The handler only takes records that pass the schema check and every rule (the outcome the full
-        path would give them), counts them and writes the line back as is, in one call per line; anything
-        else it leaves to `map_record_message`.
-        """
-        taken = (state.counts, self.message_writer.write_raw)
-        fast = FastRecords(state.name, schema, rules, check_schema=self.validate_schema, taken=taken)
-        applies = FastRecords.applies(schema)
-        state.fast = fast if applies else None
-        key = fast.key
-        if key is None:
-            return
-        if not applies:
-            self.message_reader.fast_records.pop(key, None)
-            return
-        self.message_reader.fast_records[key] = fast.take
-
     def map_record_message(self, message_dict: dict) -> t.Iterable[t.Any]:
         """Pass a valid record through byte for byte; route a rejected one by its most severe action.
 
-        Returns a tuple/list rather than being a generator: this runs once per record, and resuming a
-        generator twice per record costs more than the checks themselves.
+        Returns a tuple rather than being a generator: this runs once per record, and resuming a
+        generator twice per record costs more than some of the checks.
         """
         state = self.streams.get(message_dict.get("stream"))  # type: ignore[arg-type]
         if state is None:
@@ -324,11 +323,12 @@ class WmsValidateMapper(InlineMapper):
         record = message_dict.get("record")
         if type(record) is not dict:
             record = self._require(message_dict, "record", dict, "RECORD")
+        self.progress.tick()  # before this record is counted: the counts it logs balance
         state.counts.records_in += 1
-        violations = self._check(state, record)
-        if violations is None:
+        if self._passes(state, record):
             state.counts.passed += 1
             return (self.message_reader.raw_line(),)
+        violations = self._violations(state, record)
         quarantined = self._reject(state, message_dict, violations, f"line {self._line}")
         if quarantined is None:
             return ()
@@ -337,17 +337,18 @@ class WmsValidateMapper(InlineMapper):
             return (state.quarantine.schema_message, quarantined)
         return (quarantined,)
 
-    def _check(self, state: StreamState, record: dict) -> list[tuple[str, str, str | None, str, str]] | None:
-        """None when `record` passes the schema check and every rule, else every violation."""
-        # Stop at the first problem; only a rejected record pays for collecting all violations.
+    @staticmethod
+    def _passes(state: StreamState, record: dict) -> bool:
+        """Whether `record` passes the schema check and every rule. Stops at the first problem: only a
+        rejected record pays for collecting every violation (`_violations`)."""
         schema_check = state.schema_check
-        if schema_check is None or schema_check(record) is None:
-            for test in state.test_functions:
-                if test(record) is not None:
-                    break
-            else:
-                return None
-        return self._violations(state, record)
+        if schema_check is not None and schema_check(record) is not None:
+            return False
+        get = record.get
+        for field, value_test in state.value_tests:
+            if value_test(get(field)) is not None:
+                return False
+        return all(test(record) is None for test in state.record_tests)
 
     def _violations(self, state: StreamState, record: dict) -> list[tuple[str, str, str | None, str, str]]:
         """Every rule `record` breaks, as (rule, check, field, message, action)."""
@@ -368,7 +369,7 @@ class WmsValidateMapper(InlineMapper):
         message: dict,
         violations: list[tuple[str, str, str | None, str, str]],
         where: str,
-    ) -> dict | None:
+    ) -> singer.RecordMessage | None:
         """Count and log a rejected record and apply its action: raise for `fail`, None for `drop`, else
         the quarantine RECORD message."""
         action = max((v[4] for v in violations), key=ACTION_SEVERITY.__getitem__)
@@ -484,7 +485,7 @@ class WmsValidateMapper(InlineMapper):
                 table = parquet_table(url, raw)
                 passed.arrow_schema = table.schema if passed.encoding.format == "parquet" else None
                 for number, record in enumerate(table.to_pylist(), 1):
-                    self._batch_record(state, record, None, f"{where} {number}", passed, quarantined)
+                    self._batch_record(state, record, None, where, number, passed, quarantined)
             else:
                 chunks = jsonl_chunks(url, raw, encoding.compression)
                 self._batch_lines(state, url, where, chunks, passed, quarantined)
@@ -510,34 +511,14 @@ class WmsValidateMapper(InlineMapper):
         passed: OutputFile,
         quarantined: OutputFile,
     ) -> None:
-        """Validate a JSONL file's lines, in order: the lines the fast path passes are gathered and written
-        as they are, a chunk at a time; any other line goes through the full path (`_batch_record`)."""
-        counts = state.counts
-        fast = state.fast
-        passes = fast.passes_bare if fast is not None else None
+        """Validate a JSONL file's lines, in order, as RECORD messages are validated."""
         number = 0
         for lines in chunks:
-            keep: list[bytes] = []
             for line in lines:
                 number += 1
-                if passes is not None and passes(line):
-                    keep.append(line)
-                    continue
-                if keep:  # counted and written before the full path sees the next line
-                    self._batch_passed(counts, passed, keep)
-                    keep = []
-                if not line.strip():
-                    continue  # blank lines carry no record
                 record = decode_record(url, number, line)
-                self._batch_record(state, record, line, f"{where} {number}", passed, quarantined)
-            if keep:
-                self._batch_passed(counts, passed, keep)
-
-    @staticmethod
-    def _batch_passed(counts: StreamCounts, passed: OutputFile, lines: list[bytes]) -> None:
-        counts.records_in += len(lines)
-        counts.passed += len(lines)
-        passed.write_lines(lines)
+                if record is not None:  # blank lines carry no record
+                    self._batch_record(state, record, line, where, number, passed, quarantined)
 
     def _batch_record(
         self,
@@ -545,22 +526,25 @@ class WmsValidateMapper(InlineMapper):
         record: dict,
         line: bytes | None,
         where: str,
+        number: int,
         passed: OutputFile,
         quarantined: OutputFile,
     ) -> None:
-        """The full path for one BATCH record: the same checks and actions as for a RECORD message."""
+        """One BATCH record (record `number` of the file `where` names): the same checks and actions as
+        for a RECORD message."""
+        self.progress.tick()  # before this record is counted: the counts it logs balance
         state.counts.records_in += 1
-        violations = self._check(state, record)
-        if violations is None:
+        if self._passes(state, record):
             state.counts.passed += 1
             if line is None:
                 passed.write_record(record)
             else:
                 passed.write_line(line, record)
             return
-        message = self._reject(state, {"record": record}, violations, where)
+        violations = self._violations(state, record)
+        message = self._reject(state, {"record": record}, violations, f"{where} {number}")
         if message is not None:
-            quarantined.write_record(message["record"])
+            quarantined.write_record(message.record)
 
     def process_endofpipe(self) -> None:
         """Flush, log the summary and metrics, and report rules whose stream or field never appeared."""

@@ -12,8 +12,9 @@ import typing as t
 from datetime import datetime, timezone
 
 import msgspec
+from singer_sdk import singerlib as singer
 
-from mapper_wms_validate.schema_check import compile_value
+from mapper_wms_validate.schema_check import property_check
 
 QUARANTINE_FIELDS = ("record_hash", "record", "violations", "rule_names", "rejected_at")
 
@@ -77,13 +78,13 @@ class QuarantineStream:
         properties = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
         self.key_properties = list(key_properties)
         key_schemas = {k: _nullable(properties.get(k, {})) for k in key_properties}
-        # A key value is copied only when it fits its declared type; otherwise the column is null (the
-        # original is still in `record`), so a mistyped key never makes the target reject the quarantine row.
-        self._key_checks = [(k, compile_value(properties.get(k), k)) for k in key_properties]
-        self.schema_message = {
-            "type": "SCHEMA",
-            "stream": self.name,
-            "schema": {
+        # A key value is copied only when it fits its declared type and the storage contract; otherwise the
+        # column is null (the original is still in `record`), so a mistyped or unstorable key never makes
+        # the target reject the quarantine row.
+        self._key_checks = [(k, property_check(properties.get(k), k, key=True)) for k in key_properties]
+        self.schema_message = singer.SchemaMessage(
+            stream=self.name,
+            schema={
                 "type": "object",
                 "properties": {
                     "record_hash": {"type": "string"},
@@ -95,28 +96,29 @@ class QuarantineStream:
                 },
                 "required": ["record_hash", "record", "violations", "rule_names", "rejected_at"],
             },
-            "key_properties": ["record_hash"],
-        }
+            key_properties=["record_hash"],
+        )
 
     def key_of(self, record: dict) -> dict[str, t.Any]:
-        """The source key properties of `record`, each null when missing or not of its declared type."""
+        """The source key properties of `record`, each null when missing, not of its declared type or not
+        storable."""
         key: dict[str, t.Any] = {}
         for name, check in self._key_checks:
             value = record.get(name)
             key[name] = value if value is None or check is None or check(value) is None else None
         return key
 
-    def record_message(self, message: dict, violations: list[dict]) -> dict:
-        """The quarantine RECORD message for a rejected source RECORD message."""
+    def record_message(self, message: dict, violations: list[dict]) -> singer.RecordMessage:
+        """The quarantine RECORD message for a rejected source RECORD message (its `time_extracted`
+        kept when it is an ISO-8601 time with an offset, as the Singer spec has it)."""
         record = message["record"]
         rule_names: list[str] = []
         for violation in violations:
             if violation["rule"] not in rule_names:
                 rule_names.append(violation["rule"])
-        out: dict[str, t.Any] = {
-            "type": "RECORD",
-            "stream": self.name,
-            "record": {
+        return singer.RecordMessage(
+            stream=self.name,
+            record={
                 "record_hash": record_hash(self.source_stream, record),
                 **self.key_of(record),
                 "record": record,
@@ -124,7 +126,15 @@ class QuarantineStream:
                 "rule_names": ",".join(rule_names),
                 "rejected_at": datetime.now(timezone.utc).isoformat(timespec="microseconds"),
             },
-        }
-        if message.get("time_extracted") is not None:
-            out["time_extracted"] = message["time_extracted"]
-        return out
+            time_extracted=_time_extracted(message.get("time_extracted")),
+        )
+
+
+def _time_extracted(value: t.Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None

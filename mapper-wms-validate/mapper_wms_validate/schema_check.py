@@ -1,19 +1,41 @@
-"""`validate_schema`: check records against their stream's JSON Schema, compiled once per SCHEMA message.
+"""The rule `schema`: a record must match its stream's JSON Schema and be storable as the target stores it.
 
-Why hand-rolled: `jsonschema` validates at Python speed through a generic interpreter (it dominated a no-op
-SDK target's profile). Singer schemas use a small subset of JSON Schema, so each property is compiled into a
-closure that checks the value's Python type against a precomputed set. Supported keywords: `type` (string or
-list), `properties`, `required`, `additionalProperties: false`, `items`, `enum`, `anyOf`/`oneOf` (treated as
-anyOf). Other keywords (`format`, `minimum`, `pattern`, ...) are ignored: use rules for those.
+One check per SCHEMA message, compiled once, used for every record in record mode and in BATCH mode.
+
+JSON Schema keywords checked: `type` (a name or a list; an integer-valued number such as 1.0 is an integer),
+`properties`, `required`, `additionalProperties: false`, `items`, `enum`, `anyOf`/`oneOf` (both read as
+anyOf), `format` `date-time` and `date`. Ignored: `maxLength`/`minLength` (the target widens a long string
+to CLOB and never refuses one), `minimum`, `pattern` and other keywords (rules say those).
+
+The storage contract (contract.py) adds, per top-level property by the kind of column it becomes: integers
+below 10**38 in absolute value, numbers with at most 28 digits before the point and 10 after, finite;
+date-times with at most 6 fractional second digits; no empty string in a key property. A violation's
+message carries the contract's reason ("integer beyond NUMBER(38)", "more than 10 decimal places", ...).
+
+Numbers are judged exactly: the reader decodes JSON numbers with a fraction or exponent to Decimal, from
+their text, never through float.
+
+Why generated code: the record check runs once per record, over every declared property. It is built as
+the source of one Python function (`exec`, once per SCHEMA) that reads each property and accepts the
+common case inline (an in-range integer, a string, a null); any other value goes to that property's full
+check, a closure that decides every case (so the inline test only skips calls, it decides nothing the full
+check would decide otherwise). Property names enter the source only as `repr()` literals.
 """
 
 from __future__ import annotations
 
+import operator
 import typing as t
+from datetime import date, datetime
 from decimal import Decimal
 
+from mapper_wms_validate import contract as c
+
 ValueCheck = t.Callable[[t.Any], "str | None"]
-RecordSchemaCheck = t.Callable[[dict], "list[tuple[str, str]] | None"]
+Problem = tuple[str, str]  # (field, message)
+RecordSchemaCheck = t.Callable[[dict], "list[Problem] | None"]
+
+CONTRACT = c.load()
 
 _TYPES: dict[str, tuple[type, ...]] = {
     "null": (type(None),),
@@ -27,77 +49,147 @@ _TYPES: dict[str, tuple[type, ...]] = {
 _MISSING = object()
 
 
-def _describe(value: t.Any) -> str:
-    text = repr(value)
+def describe(value: t.Any) -> str:
+    """A value as shown in a violation message (cut at 80 characters); a decimal as its digits."""
+    text = str(value) if type(value) is Decimal else repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-class _TypeCheck(t.NamedTuple):
-    """A pure type check, kept apart so record checks can test `type(value) in allowed` inline."""
+def _exact(value: t.Any) -> Decimal | None:
+    """A number as an exact Decimal (a float by its shortest repr, as written); None for other values."""
+    kind = type(value)
+    if kind is Decimal:
+        return value
+    if kind is int:
+        return Decimal(value)
+    if kind is float:
+        return Decimal(repr(value))
+    return None
 
-    allowed: frozenset
-    check: ValueCheck
+
+def _integral(number: Decimal) -> bool:
+    """Whether a finite Decimal has no fractional part, read from its digits (no rounding context)."""
+    _, digits, exponent = number.as_tuple()
+    return exponent >= 0 or not any(digits[exponent:])  # type: ignore[operator]
 
 
-def _type_check(path: str, types: list[str]) -> _TypeCheck | None:
-    unknown = [x for x in types if x not in _TYPES]
-    if unknown:
+def _decimal_places(number: Decimal) -> int:
+    """Digits after the point once trailing zeros are dropped (1.50 has 1)."""
+    _, digits, exponent = number.as_tuple()
+    places = -exponent  # type: ignore[operator]
+    index = len(digits) - 1
+    while places > 0 and index >= 0 and digits[index] == 0:
+        places -= 1
+        index -= 1
+    return max(places, 0) if index >= 0 else 0  # all digits zero: the number is 0
+
+
+# --- format ----------------------------------------------------------------------------------------
+
+NOT_DATETIME = CONTRACT.reason("timestamp", "not_datetime")
+TOO_PRECISE = CONTRACT.reason("timestamp", "too_precise")
+
+
+def datetime_problem(value: str, fraction_digits: int = CONTRACT.fraction_digits) -> str | None:
+    """None when `value` is an ISO-8601 date-time the target stores, else the contract's reason.
+
+    A date and a time (`T` or a space between), seconds, an optional fraction and an optional offset;
+    `datetime.fromisoformat` checks the calendar and the clock. More than `fraction_digits` fractional
+    digits would be cut by the target's TIMESTAMP(6), so they are refused.
+    """
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        return NOT_DATETIME
+    # a date alone, or the basic format (20250101T000000), parse but are not date-times of the contract
+    if len(value) < 19 or value[4] != "-" or (value[10] != "T" and value[10] != " "):
+        return NOT_DATETIME
+    end = 21 + fraction_digits
+    if len(value) >= end and (value[19] == "." or value[19] == ",") and value[20:end].isdigit():
+        return TOO_PRECISE
+    return None
+
+
+def date_problem(value: str) -> str | None:
+    """None when `value` is an ISO-8601 calendar date (YYYY-MM-DD), else the contract's reason."""
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return CONTRACT.reason("date", "not_date")
+    if len(value) != 10 or value[4] != "-":
+        return CONTRACT.reason("date", "not_date")
+    return None
+
+
+_FORMATS: dict[str, t.Callable[[str], str | None]] = {"date-time": datetime_problem, "date": date_problem}
+_FORMAT_OF = {c.TIMESTAMP: "date-time", c.DATE: "date"}
+
+
+# --- JSON Schema -------------------------------------------------------------------------------------
+
+
+def _type_check(path: str, types: list[str]) -> ValueCheck | None:
+    if any(name not in _TYPES for name in types):
         return None  # a type we do not know: do not guess, accept
     allowed = frozenset(tp for name in types for tp in _TYPES[name])
-    integral_decimals = "integer" in types and "number" not in types
+    integral_numbers = "integer" in types and "number" not in types
     expected = " or ".join(types)
 
     def check(value: t.Any) -> str | None:
         kind = type(value)
         if kind in allowed:
             return None
-        if integral_decimals and kind in (Decimal, float) and value == int(value):
-            return None  # 5.0 is an integer in JSON Schema
-        return f"{path} must be {expected}, got {_describe(value)}"
+        if integral_numbers and kind in (Decimal, float):
+            number = _exact(value)
+            if number is not None and number.is_finite() and _integral(number):
+                return None  # 5.0 is an integer in JSON Schema
+        return f"{path} must be {expected}, got {describe(value)}"
 
-    return _TypeCheck(allowed, check)
+    return check
+
+
+def _format_check(path: str, name: t.Any) -> ValueCheck | None:
+    problem_of = _FORMATS.get(name)
+    if problem_of is None:
+        return None
+
+    def check(value: t.Any) -> str | None:
+        if type(value) is not str:
+            return None  # only strings have a format
+        problem = problem_of(value)
+        return None if problem is None else f"{path}: {problem}, got {describe(value)}"
+
+    return check
 
 
 def compile_value(schema: t.Any, path: str) -> ValueCheck | None:
-    """Compile one (sub)schema; None means "accepts anything" so callers can skip it entirely."""
-    return _compile_value(schema, path)[0]
-
-
-def simple_types(schema: t.Any) -> frozenset | None:
-    """The Python types a (sub)schema allows when its check is nothing but a type check, else None."""
-    return _compile_value(schema, "")[1]
-
-
-def _compile_value(schema: t.Any, path: str) -> tuple[ValueCheck | None, frozenset | None]:
-    """The compiled check, plus the allowed Python types when the check is nothing but a type check."""
+    """The JSON Schema check of one (sub)schema: None (accepts anything) or value -> message or None."""
     if not isinstance(schema, dict):
-        return None, None
+        return None
     checks: list[ValueCheck] = []
-    type_check = None
     declared = schema.get("type")
     if declared is not None:
         type_check = _type_check(path, [declared] if isinstance(declared, str) else list(declared))
         if type_check is not None:
-            checks.append(type_check.check)
+            checks.append(type_check)
     alternatives = schema.get("anyOf") or schema.get("oneOf")
     if isinstance(alternatives, list) and alternatives:
         compiled = [compile_value(s, path) for s in alternatives]
-        if all(c is not None for c in compiled):
+        if all(check is not None for check in compiled):
             checks.append(_any_of(path, t.cast("list[ValueCheck]", compiled)))
     if isinstance(schema.get("enum"), list):
         checks.append(_enum(path, schema["enum"]))
+    format_check = _format_check(path, schema.get("format"))
+    if format_check is not None:
+        checks.append(format_check)
     if isinstance(schema.get("properties"), dict) or schema.get("required"):
-        record_check = compile_record(schema, prefix=path + ".")
-        checks.append(_nested_object(record_check))
+        checks.append(_nested_object(_object_check(schema, path + ".")))
     items = compile_value(schema.get("items"), path + "[]")
     if items is not None:
         checks.append(_array_items(items))
     if not checks:
-        return None, None
-    if len(checks) == 1:
-        only_types = type_check.allowed if type_check is not None else None
-        return checks[0], only_types
-    return _all_of(checks), None
+        return None
+    return checks[0] if len(checks) == 1 else _all_of(checks)
 
 
 def _all_of(checks: list[ValueCheck]) -> ValueCheck:
@@ -113,7 +205,7 @@ def _all_of(checks: list[ValueCheck]) -> ValueCheck:
 
 def _any_of(path: str, alternatives: list[ValueCheck]) -> ValueCheck:
     def check(value: t.Any) -> str | None:
-        problems = [alt(value) for alt in alternatives]
+        problems = [alternative(value) for alternative in alternatives]
         if any(p is None for p in problems):
             return None
         return f"{path} matches none of its anyOf schemas ({'; '.join(t.cast('list[str]', problems))})"
@@ -123,18 +215,20 @@ def _any_of(path: str, alternatives: list[ValueCheck]) -> ValueCheck:
 
 def _enum(path: str, values: list) -> ValueCheck:
     def check(value: t.Any) -> str | None:
-        if value in values:
-            return None
-        return f"{path} must be one of {values!r}, got {_describe(value)}"
+        for allowed in values:
+            # True == 1 in Python, not in JSON
+            if value == allowed and (type(value) is bool) == (type(allowed) is bool):
+                return None
+        return f"{path} must be one of {values!r}, got {describe(value)}"
 
     return check
 
 
-def _nested_object(record_check: RecordSchemaCheck) -> ValueCheck:
+def _nested_object(object_check: t.Callable[[dict], list[Problem] | None]) -> ValueCheck:
     def check(value: t.Any) -> str | None:
         if type(value) is not dict:
             return None  # the type check reports non-objects
-        problems = record_check(value)
+        problems = object_check(value)
         return None if problems is None else problems[0][1]
 
     return check
@@ -153,48 +247,190 @@ def _array_items(item_check: ValueCheck) -> ValueCheck:
     return check
 
 
-def compile_record(schema: dict, prefix: str = "") -> RecordSchemaCheck:
-    """Compile a stream's schema into a record check returning None or [(field, message), ...].
-
-    The hot path iterates the record's items once: a property whose schema is a plain type check passes
-    when `type(value)` is in its precomputed set; anything else (nested schemas, enum, 5.0 for an integer)
-    goes through its compiled check.
-    """
+def _object_check(schema: dict, prefix: str) -> t.Callable[[dict], list[Problem] | None]:
+    """A nested object's check: its properties, `required`, `additionalProperties: false`."""
     properties = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
-    full: dict[str, ValueCheck] = {}
-    simple: dict[str, frozenset] = {}
-    for name, prop in properties.items():
-        value_check, only_types = _compile_value(prop, prefix + name)
-        if value_check is not None:
-            full[name] = value_check
-        if only_types is not None:
-            simple[name] = only_types
+    checks = [(name, check) for name, p in properties.items() if (check := compile_value(p, prefix + name))]
     required = [name for name in schema.get("required") or [] if isinstance(name, str)]
     closed = schema.get("additionalProperties") is False
     known = frozenset(properties)
-    simple_get, full_get = simple.get, full.get
-    empty: frozenset = frozenset()
 
-    def check(record: dict) -> list[tuple[str, str]] | None:
-        problems: list[tuple[str, str]] | None = None
-        for name, value in record.items():
-            if type(value) in simple_get(name, empty):
-                continue
-            value_check = full_get(name)
-            if value_check is None:
-                continue
-            problem = value_check(value)
-            if problem is not None:
-                (problems := problems or []).append((prefix + name, problem))
-        for name in required:
-            if name not in record:
-                message = f"{prefix + name} is required but missing"
-                (problems := problems or []).append((prefix + name, message))
+    def check(value: dict) -> list[Problem] | None:
+        problems: list[Problem] = []
+        for name, value_check in checks:
+            item = value.get(name, _MISSING)
+            if item is not _MISSING:
+                problem = value_check(item)
+                if problem is not None:
+                    problems.append((prefix + name, problem))
+        missing = [prefix + n for n in required if n not in value]
+        problems += [(path, f"{path} is required but missing") for path in missing]
         if closed:
-            for name in record:
-                if name not in known:
-                    message = f"{prefix + name} is not in the schema (additionalProperties is false)"
-                    (problems := problems or []).append((prefix + name, message))
-        return problems
+            problems += [
+                (prefix + n, f"{prefix + n} is not in the schema (additionalProperties is false)")
+                for n in value
+                if n not in known
+            ]
+        return problems or None
 
     return check
+
+
+# --- the storage contract ----------------------------------------------------------------------------
+
+
+def contract_check(kind: str, path: str, *, key: bool = False, fmt: t.Any = None) -> ValueCheck | None:
+    """The storage contract's check for a top-level property of `kind` (after its JSON Schema check,
+    whose `format`, `fmt`, may already say what the contract says)."""
+    reasons = CONTRACT.reasons
+    if kind == c.INTEGER:
+        limit = CONTRACT.integer_limit
+        not_integer, too_large = reasons["integer"]["not_integer"], reasons["integer"]["too_large"]
+
+        def integer(value: t.Any) -> str | None:
+            if type(value) is int:
+                return None if -limit < value < limit else f"{path}: {too_large}, got {describe(value)}"
+            number = _exact(value)
+            if number is None:
+                return None  # not a number: the JSON Schema check decides
+            if not number.is_finite() or not _integral(number):
+                return f"{path}: {not_integer}, got {describe(value)}"
+            if number.adjusted() >= CONTRACT.integer_precision:
+                return f"{path}: {too_large}, got {describe(value)}"
+            return None
+
+        return integer
+    if kind == c.NUMBER:
+        digits, scale = CONTRACT.number_integer_digits, CONTRACT.number_scale
+        refuses = reasons["number"]
+
+        def number(value: t.Any) -> str | None:
+            exact = _exact(value)
+            if exact is None:
+                return None
+            if not exact.is_finite():
+                return f"{path}: {refuses['not_finite']}, got {describe(value)}"
+            if exact and exact.adjusted() >= digits:
+                return f"{path}: {refuses['too_large']}, got {describe(value)}"
+            if _decimal_places(exact) > scale:
+                return f"{path}: {refuses['too_precise']}, got {describe(value)}"
+            return None
+
+        return number
+    if kind in (c.TIMESTAMP, c.DATE):
+        if fmt == _FORMAT_OF[kind]:
+            return None  # the JSON Schema format check applies the contract (see `_FORMATS`)
+        problem_of = datetime_problem if kind == c.TIMESTAMP else date_problem
+
+        def dated(value: t.Any) -> str | None:
+            if type(value) is not str:
+                return None
+            problem = problem_of(value)
+            return None if problem is None else f"{path}: {problem}, got {describe(value)}"
+
+        return dated
+    if key:
+        empty_key = reasons["string"]["empty_key"]
+
+        def non_empty(value: t.Any) -> str | None:
+            return f"{path}: {empty_key}" if value == "" else None
+
+        return non_empty
+    return None
+
+
+def property_check(schema: t.Any, name: str, *, key: bool = False) -> ValueCheck | None:
+    """A top-level property's full check: its JSON Schema, then the storage contract for its kind."""
+    fmt = schema.get("format") if isinstance(schema, dict) else None
+    checks = [compile_value(schema, name), contract_check(c.kind_of(schema), name, key=key, fmt=fmt)]
+    present = [check for check in checks if check is not None]
+    if not present:
+        return None
+    return present[0] if len(present) == 1 else _all_of(present)
+
+
+# keywords that leave a property's check a plain type check (formats and lengths are not inlined)
+_PLAIN = frozenset({"type", "format", "maxLength", "minLength", "description", "title", "default"})
+
+
+def _inline_accept(schema: t.Any, kind: str, *, key: bool, v: str) -> str | None:
+    """A Python expression on the variable named `v`, true only for values the property's full check
+    accepts: the common cases (null, in-range integers, strings, booleans, valid date-times), for
+    properties whose schema is a plain type."""
+    if not isinstance(schema, dict) or not set(schema) <= _PLAIN:
+        return None
+    declared = schema.get("type")
+    names = [declared] if isinstance(declared, str) else declared
+    if not isinstance(names, list) or not names or any(n not in _TYPES for n in names):
+        return None
+    terms = [f"{v} is None"] if "null" in names else []
+    if "integer" in names or "number" in names:
+        digits = CONTRACT.integer_precision if kind == c.INTEGER else CONTRACT.number_integer_digits
+        terms.append(f"(type({v}) is int and {-(10**digits)} < {v} < {10**digits})")
+    if "string" in names and kind in (c.STRING, c.JSON):
+        terms.append(f"(type({v}) is str and {v} != '')" if key else f"type({v}) is str")
+    elif "string" in names and kind == c.TIMESTAMP and schema.get("format") == "date-time":
+        terms.append(f"(type({v}) is str and datetime_problem({v}) is None)")
+    plain = (("boolean", "bool"), ("object", "dict"), ("array", "list"))
+    terms += [f"type({v}) is {tp}" for n, tp in plain if n in names]
+    return " or ".join(terms) or None
+
+
+def compile_record(schema: dict, key_properties: t.Sequence[str] = ()) -> RecordSchemaCheck:
+    """A stream's record check: None when the record passes, else [(field, message), ...], one per
+    property that breaks its JSON Schema or the storage contract, then required and undeclared ones."""
+    properties = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
+    keys = set(key_properties)
+    namespace: dict[str, t.Any] = {"MISSING": _MISSING, "datetime_problem": datetime_problem}
+    checked: list[str] = []
+    body: list[str] = []
+    for name, prop in properties.items():
+        full = property_check(prop, name, key=name in keys)
+        if full is None:
+            continue
+        v = f"v{len(checked)}"
+        namespace[f"c{len(checked)}"] = full
+        accept = _inline_accept(prop, c.kind_of(prop), key=name in keys, v=v)
+        condition = f"{v} is not MISSING" if accept is None else f"not ({accept}) and {v} is not MISSING"
+        body += [
+            f"    if {condition}:",
+            f"        p = c{len(checked)}({v})",
+            "        if p is not None:",
+            f"            problems = (problems or []) + [({name!r}, p)]",
+        ]
+        checked.append(name)
+    # The values are read in one call (an itemgetter); a record without one of the properties reads
+    # them one by one, the missing ones as MISSING.
+    namespace["names"] = checked
+    namespace["values"] = operator.itemgetter(*checked) if checked else None
+    targets = "".join(f"v{i}, " for i in range(len(checked)))
+    read = "values(record)" if len(checked) > 1 else "(values(record),)"
+    lines = ["def check(record):", "    problems = None"]
+    if checked:
+        lines += [
+            "    try:",
+            f"        {targets}= {read}",
+            "    except KeyError:",
+            f"        {targets}= [record.get(name, MISSING) for name in names]",
+        ]
+    lines += body
+    required = [name for name in schema.get("required") or [] if isinstance(name, str)]
+    namespace["required"] = [(name, f"{name} is required but missing") for name in required]
+    if required:
+        lines += [
+            "    for name, message in required:",
+            "        if name not in record:",
+            "            problems = (problems or []) + [(name, message)]",
+        ]
+    if schema.get("additionalProperties") is False:
+        namespace["known"] = frozenset(properties)
+        lines += [
+            "    for name in record:",
+            "        if name not in known:",
+            "            message = f'{name} is not in the schema (additionalProperties is false)'",
+            "            problems = (problems or []) + [(name, message)]",
+        ]
+    lines.append("    return problems")
+    # names enter the source only as repr() literals
+    exec("\n".join(lines), namespace)
+    return namespace["check"]

@@ -22,8 +22,6 @@ from singer_sdk.contrib.msgspec import encoder as sdk_encoder
 from singer_sdk.singerlib.encoding.base import GenericSingerReader, GenericSingerWriter
 from singer_sdk.singerlib.exceptions import InvalidInputLine
 
-from mapper_wms_validate.fast_path import RECORD_PREFIX
-
 MESSAGE_TYPES = ("RECORD", "SCHEMA", "STATE", "ACTIVATE_VERSION", "BATCH")
 
 
@@ -46,9 +44,7 @@ class ValidateReader(GenericSingerReader[bytes]):
         # Floats decode to Decimal so quantities keep their exact digits (as the SDK's msgspec reader does).
         self._decoder = msgspec.json.Decoder(dec_hook=dec_hook, float_hook=decimal.Decimal)
         self.line_number = 0
-        # Per stream (its name as it appears in a compact RECORD line): a handler that takes a RECORD line
-        # and returns True when it has passed and written it, False to leave it to the full path.
-        self.fast_records: dict[bytes, t.Callable[[bytes], bool]] = {}
+        self.line: bytes = b""  # the line being handled
 
     @property
     def default_input(self) -> t.IO[bytes]:
@@ -71,9 +67,7 @@ class ValidateReader(GenericSingerReader[bytes]):
 
     def raw_line(self) -> bytes:
         """The current input line, as bytes ending in a newline, for unchanged pass-through."""
-        line = self._current_message
-        if type(line) is not bytes:
-            line = line.encode()
+        line = self.line
         if line[-1:] != b"\n":
             line += b"\n"
         return line
@@ -89,29 +83,9 @@ class ValidateReader(GenericSingerReader[bytes]):
         # `--input` (the SDK's CLI) opens its file as text: read its bytes
         filein = getattr(filein, "buffer", filein)
         decode = self._decoder.decode
-        fast_records = self.fast_records
-        start = len(RECORD_PREFIX)
-        fast = 0
-        # How the RECORD lines of the stream whose handler ran last start, up to the stream name's closing
-        # quote, and that handler: a run of one stream's records costs one `startswith` per line to
-        # dispatch. Forgotten after every callback, which may change the handlers (a SCHEMA message).
-        last_start: bytes | None = None
-        last_handle: t.Callable[[bytes], bool] = bool
         for number, line in enumerate(filein, 1):
-            if last_start is not None and line.startswith(last_start):
-                if last_handle(line):
-                    fast += 1
-                    continue
-            elif line.startswith(RECORD_PREFIX):
-                key = line[start : line.find(b'"', start)]
-                handle = fast_records.get(key)
-                if handle is not None:
-                    last_start, last_handle = RECORD_PREFIX + key + b'"', handle
-                    if handle(line):
-                        fast += 1
-                        continue
             self.line_number = number
-            self._current_message = line
+            self.line = line
             try:
                 message = decode(line)
             except msgspec.DecodeError:
@@ -129,9 +103,7 @@ class ValidateReader(GenericSingerReader[bytes]):
                 )
                 raise InvalidInputLine(msg)
             callback(message)
-            last_start = None
             stats[kind] += 1
-        stats["RECORD"] += fast
         return stats
 
 

@@ -63,7 +63,8 @@ def test_default_rules_quarantine_bad_allocations(run_mapper, allocation_schema,
         }
     ]
     assert rejected[4]["rule_names"] == "allocation_status_known"
-    assert rejected[5]["rule_names"] == "mod_ts_datetime"
+    # mod_ts is declared `format: date-time`: the schema check refuses it too (the target could not store it)
+    assert rejected[5]["rule_names"] == "schema,mod_ts_datetime"
     assert rejected[2]["record"] == bad_qty["record"]
     assert rejected[2]["record_hash"] == canonical_hash("allocation", bad_qty["record"])
     assert rejected[2]["rejected_at"].endswith("+00:00")
@@ -393,40 +394,15 @@ def test_invariant_on_a_large_generated_stream(run_mapper, allocation_schema, ma
 
 def test_activate_version_is_for_the_source_stream_only(run_mapper, allocation_schema, make_allocation):
     bad = make_allocation(2, alloc_qty=0)
-    bad["time_extracted"] = "2025-01-01T00:00:00+00:00"
+    bad["time_extracted"] = "2025-01-01T00:00:00-03:00"
     bad["version"] = 7
     activate = {"type": "ACTIVATE_VERSION", "stream": "allocation", "version": 7}
     result = run_mapper({}, [allocation_schema, activate, bad, activate])
     assert result.returncode == 0, result.stderr
     assert result.of("ACTIVATE_VERSION") == [activate, activate]
     rejected = result.of("RECORD", "allocation_rejected")[0]
-    assert rejected["time_extracted"] == "2025-01-01T00:00:00+00:00"
+    assert rejected["time_extracted"] == "2025-01-01T03:00:00Z"  # the same instant, in UTC
     assert "version" not in rejected
-
-
-def test_sdk_package_init_deferred_until_its_names_are_used():
-    """Importing the mapper loads only the SDK modules a mapper uses; the package's own names (tap, target
-    and stream classes) still resolve, from the same module, on first use."""
-    script = """
-import json, sys
-import mapper_wms_validate.mapper
-import singer_sdk
-before = [m for m in ("singer_sdk.streams", "singer_sdk.tap_base", "requests", "upath") if m in sys.modules]
-from singer_sdk import Stream
-from singer_sdk.streams import Stream as StreamItself
-print(json.dumps({
-    "before": before,
-    "same": Stream is StreamItself and singer_sdk.Tap.__module__ == "singer_sdk.tap_base",
-    "all": sorted(singer_sdk.__all__),
-    "same_module": sys.modules["singer_sdk"] is singer_sdk,
-}))
-"""
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
-    seen = json.loads(proc.stdout)
-    assert seen["before"] == []
-    assert seen["same"] is True
-    assert seen["same_module"] is True
-    assert "InlineMapper" in seen["all"] and "Tap" in seen["all"]
 
 
 def test_input_option_reads_a_file_as_stdin_does(tmp_path, run_mapper, allocation_schema, make_allocation):
