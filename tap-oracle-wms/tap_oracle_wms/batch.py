@@ -24,6 +24,8 @@ import typing as t
 import uuid
 
 from singer_sdk.contrib.msgspec import encoder as record_encoder
+
+# The SDK exports its batch configuration classes from no public module.
 from singer_sdk.helpers._batch import BaseBatchFileEncoding, BatchConfig, StorageTarget
 
 if t.TYPE_CHECKING:

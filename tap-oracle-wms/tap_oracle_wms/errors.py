@@ -11,3 +11,11 @@ class WmsAuthError(FatalAPIError):
 
 class WmsRetriesExhaustedError(FatalAPIError):
     """A transient failure persisted through every allowed retry."""
+
+
+class WmsTLSError(FatalAPIError):
+    """The server's TLS certificate could not be verified: retrying cannot help."""
+
+
+class WmsPageLinkError(FatalAPIError):
+    """A `next_page` link the server gave answered 404 in the middle of a walk."""

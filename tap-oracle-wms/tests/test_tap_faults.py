@@ -91,10 +91,19 @@ def test_tap_forbidden_user_named_permission(wms_sim_factory, make_config):
         TapOracleWMS(config=make_config(sim, username="reader", password="pw-reader"))
 
 
-def test_tap_404_mid_pagination_ends_stream_without_error(sim, make_config, run_tap):
-    sim.faults.add(status=404, times=1, path_contains="/entity/allocation/?", after_requests=1)
-    run = run_tap(make_config(sim, entities=["allocation"]))
-    assert len(run.records("allocation")) == 100
+def test_tap_404_on_a_next_page_link_is_an_error_naming_stream_and_url(sim, make_config, tap_cli):
+    # A 404 on a link the server gave is not "no rows": the run fails, naming the stream and the link,
+    # and the states written before it cover only the rows written before them.
+    sim.faults.add(status=404, times=1, path_contains="cursor=", after_requests=1)
+    result = tap_cli(config=make_config(sim, entities=["allocation"]))
+    assert result.returncode != 0
+    assert "Stream 'allocation': HTTP 404 for the next_page link" in result.stderr
+    assert "cursor=" in result.stderr and "Traceback" not in result.stderr.split("HTTP 404")[0]
+    messages = [json.loads(line) for line in result.stdout.splitlines()]
+    records = [m["record"] for m in messages if m["type"] == "RECORD"]
+    assert len(records) == 200  # the first two pages
+    bookmark = [m for m in messages if m["type"] == "STATE"][-1]["value"]["bookmarks"]["allocation"]
+    assert bookmark["replication_key_value"] == max(r["mod_ts"] for r in records)
 
 
 def test_tap_wrong_base_url_says_so(sim, make_config):
