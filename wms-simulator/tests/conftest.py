@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 import requests
 
@@ -45,3 +48,25 @@ def make_api(wms_sim_factory):
         return Api(wms_sim_factory(**kwargs))
 
     return make
+
+
+@pytest.fixture
+def simulator_process():
+    """Start `python -m wms_simulator ARGS`, return its base URL; at teardown SIGTERM must end it with 0."""
+    procs: list[subprocess.Popen] = []
+
+    def start(*args: str) -> str:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "wms_simulator", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        procs.append(proc)
+        assert proc.stdout is not None
+        return proc.stdout.readline().strip()
+
+    yield start
+    for proc in procs:
+        proc.terminate()
+        assert proc.wait(timeout=10) == 0

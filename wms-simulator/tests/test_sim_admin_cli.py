@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 
@@ -58,46 +57,17 @@ def test_admin_faults_clock_and_errors(api):
         assert r.status_code == 400 and set(r.json()) == {"reference", "code", "message", "details"}
 
 
-def test_command_line_prints_url_serves_and_stops_on_sigterm():
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "wms_simulator",
-            "--port",
-            "0",
-            "--seed",
-            "3",
-            "--allocation",
-            "50",
-            "--order-hdr",
-            "5",
-            "--order-dtl",
-            "20",
-            "--username",
-            "u",
-            "--password",
-            "p",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        base = proc.stdout.readline().strip()
-        assert base.startswith("http://127.0.0.1:") and base.endswith("/prod")
-        r = requests.get(f"{base}/wms/lgfapi/v10/entity/allocation/", auth=("u", "p"), timeout=5)
-        assert r.json()["result_count"] == 50
-        assert requests.post(f"{base}/__sim__/insert", json={"entity": "allocation", "n": 1}, timeout=5).ok
-        assert (
-            requests.get(f"{base}/wms/lgfapi/v10/entity/allocation/", auth=("u", "p"), timeout=5).json()[
-                "result_count"
-            ]
-            == 51
-        )
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=10) == 0
+def test_command_line_prints_url_serves_and_stops_on_sigterm(simulator_process):
+    base = simulator_process(
+        "--port", "0", "--seed", "3", "--allocation", "50", "--order-hdr", "5", "--order-dtl", "20",
+        "--username", "u", "--password", "p",
+    )  # fmt: skip
+    assert base.startswith("http://127.0.0.1:") and base.endswith("/prod")
+    r = requests.get(f"{base}/wms/lgfapi/v10/entity/allocation/", auth=("u", "p"), timeout=5)
+    assert r.json()["result_count"] == 50
+    assert requests.post(f"{base}/__sim__/insert", json={"entity": "allocation", "n": 1}, timeout=5).ok
+    r = requests.get(f"{base}/wms/lgfapi/v10/entity/allocation/", auth=("u", "p"), timeout=5)
+    assert r.json()["result_count"] == 51
 
 
 def test_command_line_rejects_bad_arguments():

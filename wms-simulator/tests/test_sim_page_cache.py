@@ -127,23 +127,13 @@ def test_budget_bounds_bytes_least_recently_used_out(wms_sim_factory):
     assert fetch_all(tiny) == fetch_all(tiny) and tiny.page_cache.stats()["entries"] == 0
 
 
-def test_command_line_option_and_admin_stats():
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "wms_simulator", "--allocation", "50", "--page-cache-mb", "8"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        base = proc.stdout.readline().strip()
-        url = f"{base}/wms/lgfapi/v10/entity/allocation/?page_size=20"
-        for _ in range(2):
-            assert requests.get(url, auth=("wms", "wms-secret"), timeout=5).status_code == 200
-        stats = requests.get(f"{base}/__sim__/page_cache", timeout=5).json()
-        assert stats["budget_bytes"] == 8 * 1024 * 1024 and stats["hits"] == 1 and stats["entries"] == 1
-    finally:
-        proc.terminate()
-        assert proc.wait(timeout=10) == 0
+def test_command_line_option_and_admin_stats(simulator_process):
+    base = simulator_process("--allocation", "50", "--page-cache-mb", "8")
+    url = f"{base}/wms/lgfapi/v10/entity/allocation/?page_size=20"
+    for _ in range(2):
+        assert requests.get(url, auth=("wms", "wms-secret"), timeout=5).status_code == 200
+    stats = requests.get(f"{base}/__sim__/page_cache", timeout=5).json()
+    assert stats["budget_bytes"] == 8 * 1024 * 1024 and stats["hits"] == 1 and stats["entries"] == 1
     bad = subprocess.run(
         [sys.executable, "-m", "wms_simulator", "--page-cache-mb", "-3"], capture_output=True, text=True
     )

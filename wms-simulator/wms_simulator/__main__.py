@@ -40,6 +40,43 @@ def build_parser() -> argparse.ArgumentParser:
         default=0,
         help="keep encoded data pages up to this many MB and serve repeats from them (default 0: off)",
     )
+    tenant = p.add_argument_group("what real tenants do (all off by default)")
+    tenant.add_argument(
+        "--whole-second-filters",
+        action="store_true",
+        help="refuse time filters with a fraction of a second (400)",
+    )
+    tenant.add_argument(
+        "--ordering-refused",
+        default="",
+        metavar="ENTITY[,ENTITY]",
+        help="entities that answer 400 to any `ordering` parameter",
+    )
+    tenant.add_argument(
+        "--short-page-every",
+        type=int,
+        default=0,
+        metavar="N",
+        help="every N-th paged-mode page holds half a page",
+    )
+    tenant.add_argument(
+        "--stale-page-count",
+        type=int,
+        default=0,
+        metavar="K",
+        help="the first pages of a paged walk report page_count K too high; those phantom pages answer 500",
+    )
+    tenant.add_argument(
+        "--stale-pages",
+        type=int,
+        default=0,
+        metavar="P",
+        help="pages reporting the stale count (0: the first half)",
+    )
+    tenant.add_argument("--latency", type=float, default=0.0, help="seconds each API request waits (0)")
+    tenant.add_argument(
+        "--latency-jitter", type=float, default=0.0, help="give or take up to this many seconds (0)"
+    )
     return p
 
 
@@ -62,6 +99,13 @@ def main(argv: list[str] | None = None) -> None:
             token_ttl=args.token_ttl,
             sequenced_ordering=args.sequenced_ordering,
             page_cache_mb=args.page_cache_mb,
+            whole_second_filters=args.whole_second_filters,
+            ordering_refused=tuple(e for e in args.ordering_refused.split(",") if e),
+            short_page_every=args.short_page_every,
+            stale_page_count=args.stale_page_count,
+            stale_pages=args.stale_pages,
+            latency=args.latency,
+            latency_jitter=args.latency_jitter,
         )
         sim.start()
     except (ValueError, OSError) as exc:

@@ -5,7 +5,8 @@ function of (seed, entity, id); `create_ts` and `mod_ts` of base rows are strict
 (each id owns a time slot of the entity's span), so ordering by `mod_ts,id` or filtering on a time
 range maps to an id interval by arithmetic. Changed and inserted rows live in an overlay whose
 `mod_ts` comes from a simulated clock that starts after every base timestamp, so "base rows in id
-order, then overlay rows in `(mod_ts, id)` order" is the exact `mod_ts,id` order at any moment.
+order, then overlay rows in `(mod_ts, id)` order" is the `mod_ts,id` order; a change stored with an
+older `mod_ts` (`mod_ts_ago`: backdated rows, late commits) is merged in where its `mod_ts` falls.
 """
 
 from __future__ import annotations
@@ -131,6 +132,17 @@ class Dataset:
             return n + 1
         value = self.base_mod_us(entity, k) if field == "mod_ts" else self.base_create_us(entity, k)
         return k if value >= t else k + 1
+
+    def first_base_after(self, entity: str, m: int, x: int, *, inclusive: bool = False) -> int:
+        """Smallest base id whose `(mod_ts, id)` is after `(m, x)` (or equal, with `inclusive`); n+1: none."""
+        k = self.first_id_at_or_after(entity, "mod_ts", m)
+        if (
+            k <= self.sizes[entity]
+            and self.base_mod_us(entity, k) == m
+            and (k < x or (k == x and not inclusive))
+        ):
+            k += 1
+        return k
 
     def now(self) -> int:
         """Advance the simulated clock by one millisecond and return it (one tick per change call)."""
@@ -520,15 +532,19 @@ class Dataset:
         )
         self._store("order_hdr", rec, now)
 
-    def update(self, entity: str, ids: list[int] | int, changes: dict) -> None:
-        """Apply `changes` to rows and give them a new `mod_ts` (the parent order follows ord_qty)."""
+    def update(self, entity: str, ids: list[int] | int, changes: dict, mod_ts_ago: float = 0) -> None:
+        """Apply `changes` to rows and give them a new `mod_ts` (the parent order follows ord_qty).
+
+        `mod_ts_ago` seconds: the change carries a `mod_ts` that long before the clock's now, as a long
+        transaction committing late does (visible now, stamped in the past).
+        """
         if entity not in self.sizes:
             raise ValueError(f"unknown entity {entity!r}")
         ids = [ids] if isinstance(ids, int) else list(ids)
         with self.lock:
             converted = {k: self._convert(entity, k, v) for k, v in changes.items()}
             rows = [self._current(entity, int(i)) for i in ids]
-            now = self.now()
+            now = self.now() - _ago_us(mod_ts_ago, "mod_ts_ago")
             hdrs: set[int] = set()
             for rec in rows:
                 rec.update(copy.deepcopy(converted))
@@ -541,14 +557,22 @@ class Dataset:
                 self._refresh_hdr(h, now)
             self.version += 1
 
-    def insert(self, entity: str, n: int) -> list[int]:
-        """Add `n` rows with new ids and a fresh `mod_ts`, pointing at existing parents."""
+    def insert(self, entity: str, n: int, mod_ts_ago: float = 0, create_ts_ago: float = 0) -> list[int]:
+        """Add `n` rows with new ids and a fresh `mod_ts`, pointing at existing parents.
+
+        `mod_ts_ago` / `create_ts_ago` seconds: the rows carry a `mod_ts` / `create_ts` that long before
+        the clock's now. `mod_ts_ago` alone plays backdated rows (created now, older `mod_ts`); both play
+        a late commit (rows stamped in the past that only become visible now).
+        """
         if entity not in self.sizes:
             raise ValueError(f"unknown entity {entity!r}")
         if n < 0:
             raise ValueError("n must be >= 0")
+        mod_back = _ago_us(mod_ts_ago, "mod_ts_ago")
+        create_back = _ago_us(create_ts_ago, "create_ts_ago")
         with self.lock:
-            now = self.now()
+            clock = self.now()
+            now = clock - mod_back
             base_n = self.sizes[entity]
             new_ids = []
             hdrs: set[int] = set()
@@ -560,7 +584,7 @@ class Dataset:
                 rec["id"] = i
                 if "url" in rec:
                     rec["url"] = f"{self.url_root}{entity}/{i}"
-                rec["create_ts"] = fmt_ts(now)
+                rec["create_ts"] = fmt_ts(clock - create_back)
                 rec["create_user"] = rec["mod_user"] = "SIMINSERT"
                 self._link_new(entity, rec, hdrs)
                 self._store(entity, rec, now)
@@ -598,3 +622,10 @@ class Dataset:
             rec["order_dtl_id"] = self._fk("order_dtl", d, self.dtl_key(d))
         elif entity in ("facility", "company", "item"):
             rec["code"] = {"facility": f"DC{i:02d}", "company": f"CO{i:02d}", "item": f"ITM{i:07d}"}[entity]
+
+
+def _ago_us(seconds: float, name: str) -> int:
+    """`seconds` back from the clock, in microseconds (a negative value is refused: no future stamps)."""
+    if seconds < 0:
+        raise ValueError(f"{name} must be >= 0 seconds, got {seconds!r}")
+    return int(seconds * 1_000_000)

@@ -19,9 +19,16 @@ class Fault:
     times: int | None = 1
     path_contains: str | None = None
     after_requests: int = 0
-    delay: float = 1.0
+    delay: float | None = None
+    page_size_above: int | None = None
     seen: int = 0
     fired: int = 0
+
+    def wait(self) -> float:
+        """Seconds to wait before answering: `delay`, or 1 s for "slow" when no delay was given."""
+        if self.delay is not None:
+            return self.delay
+        return 1.0 if self.kind == "slow" else 0.0
 
 
 @dataclass
@@ -30,7 +37,7 @@ class _Rate:
     kinds: tuple
     retry_after: float | None
     path_contains: str | None
-    delay: float
+    delay: float | None
     rng: random.Random
 
 
@@ -52,14 +59,21 @@ class Faults:
         times: int | None = 1,
         path_contains: str | None = None,
         after_requests: int = 0,
-        delay: float = 1.0,
+        delay: float | None = None,
+        page_size_above: int | None = None,
     ) -> Fault:
         """Fail `times` matching requests (None = every one) after letting `after_requests` through.
 
-        A request matches when `path_contains` (default: any) occurs in its path with query string.
+        A request matches when `path_contains` (default: any) occurs in its path with query string and,
+        with `page_size_above`, when it asks a data page of more rows than that (a gateway timing out on
+        large pages). `delay` seconds pass before the answer ("slow": 1 s unless given).
         """
         chosen = _check_kind(kind if kind is not None else status)
-        fault = Fault(chosen, retry_after, times, path_contains, after_requests, delay)
+        if delay is not None and delay < 0:
+            raise ValueError(f"delay must be >= 0 seconds, got {delay!r}")
+        if page_size_above is not None and page_size_above < 0:
+            raise ValueError(f"page_size_above must be >= 0, got {page_size_above!r}")
+        fault = Fault(chosen, retry_after, times, path_contains, after_requests, delay, page_size_above)
         with self._lock:
             self._rules.append(fault)
         return fault
@@ -71,7 +85,7 @@ class Faults:
         *,
         retry_after: float | None = None,
         path_contains: str | None = None,
-        delay: float = 1.0,
+        delay: float | None = None,
         seed: int | None = None,
     ) -> None:
         """Fail a fraction `rate` of matching requests with a kind drawn from `kinds` (seeded)."""
@@ -91,12 +105,19 @@ class Faults:
     def rules(self) -> list[Fault]:
         return list(self._rules)
 
-    def pick(self, target: str) -> Fault | None:
-        """The fault for this request, if any (each matching rule counts the request)."""
+    def pick(self, target: str, page_size: int | None = None) -> Fault | None:
+        """The fault for this request, if any (each matching rule counts the request).
+
+        `page_size` is the rows the request asks per data page (None for other requests).
+        """
         chosen = None
         with self._lock:
             for rule in self._rules:
                 if rule.path_contains and rule.path_contains not in target:
+                    continue
+                if rule.page_size_above is not None and (
+                    page_size is None or page_size <= rule.page_size_above
+                ):
                     continue
                 rule.seen += 1
                 active = rule.times is None or rule.fired < rule.times
@@ -108,6 +129,26 @@ class Faults:
                 if chosen is None and matches and r.rng.random() < r.rate:
                     chosen = Fault(r.rng.choice(r.kinds), r.retry_after, None, None, 0, r.delay)
         return chosen
+
+
+class Latency:
+    """A tenant's response time: each API request waits `seconds`, give or take up to `jitter` (uniform,
+    seeded), sleeping, so waiting requests cost no CPU and the threading server answers others meanwhile."""
+
+    def __init__(self, seconds: float = 0.0, jitter: float = 0.0, seed: int = 0) -> None:
+        if seconds < 0 or jitter < 0:
+            raise ValueError(f"latency and latency_jitter must be >= 0 seconds, got {seconds!r}, {jitter!r}")
+        self.seconds, self.jitter = seconds, jitter
+        self._rng = random.Random(seed)
+        self._lock = threading.Lock()
+
+    def draw(self) -> float:
+        """The wait of one request, never below 0."""
+        if not self.jitter:
+            return self.seconds
+        with self._lock:
+            offset = self._rng.uniform(-self.jitter, self.jitter)
+        return max(0.0, self.seconds + offset)
 
 
 def _check_kind(kind: int | str | None) -> int | str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -49,6 +50,7 @@ TEXT_LOOKUPS = {"iexact", "contains", "icontains", "startswith", "istartswith", 
 CONTROL_PARAMS = {"page", "page_size", "page_mode", "ordering", "fields", "cursor", "format"}
 INDEXED = {"id", "create_ts", "mod_ts"}
 RANGE_LOOKUPS = {"exact", "gt", "gte", "lt", "lte", "range"}
+_FRACTION = re.compile(r":\d{2}[.,]\d")  # seconds with a fraction: `10:48:26.157304`
 
 
 class QueryError(Exception):
@@ -204,7 +206,8 @@ class Cond:
         return result != self.negate
 
 
-def parse_cond(ds: Dataset, entity: str, key: str, raw: str) -> Cond:
+def parse_cond(ds: Dataset, entity: str, key: str, raw: str, *, whole_seconds: bool = False) -> Cond:
+    """One filter; `whole_seconds` refuses a time value with a fraction of a second, as some tenants do."""
     negate = key.endswith("!")
     name = key[:-1] if negate else key
     parts = name.split("__")
@@ -229,6 +232,8 @@ def parse_cond(ds: Dataset, entity: str, key: str, raw: str) -> Cond:
         value = set(items) if lookup == "in" else items
     else:
         value = _typed(kind, raw, key)
+    if whole_seconds and kind == "datetime" and lookup not in DATE_PARTS and _FRACTION.search(raw):
+        raise bad(key, "Enter a valid date/time.")
     return Cond(key, path, lookup, negate, getter, value)
 
 
@@ -247,9 +252,26 @@ class Plan:
 class Query:
     """A parsed request for one entity: filters, ordering and output fields."""
 
-    def __init__(self, ds: Dataset, entity: str, params: dict[str, str], *, honour_ordering: bool = True):
+    def __init__(
+        self,
+        ds: Dataset,
+        entity: str,
+        params: dict[str, str],
+        *,
+        honour_ordering: bool = True,
+        refuse_ordering: bool = False,
+        whole_second_filters: bool = False,
+    ):
+        """`refuse_ordering`: the entity answers 400 to any `ordering` (some real entities do);
+        `whole_second_filters`: time filters with a fraction of a second are refused (400)."""
         self.ds, self.entity = ds, entity
-        self.conds = [parse_cond(ds, entity, k, v) for k, v in params.items() if k not in CONTROL_PARAMS]
+        if refuse_ordering and params.get("ordering"):
+            raise bad("ordering", f"Ordering is not supported for entity '{entity}'.")
+        self.conds = [
+            parse_cond(ds, entity, k, v, whole_seconds=whole_second_filters)
+            for k, v in params.items()
+            if k not in CONTROL_PARAMS
+        ]
         self.has_filters = bool(self.conds)
         self.fields = None
         if params.get("fields"):
@@ -309,7 +331,7 @@ class Query:
             runs.append(("r", start, hi))
         if mode == "mod":
             rows.sort(key=lambda r: (mods[r["id"]], r["id"]))
-            items = runs + [("o", r) for r in rows]
+            items = _merge_by_mod(ds, entity, runs, rows)
         else:
             rows.sort(key=lambda r: r["id"])
             items = _merge_by_id(runs, rows)
@@ -347,14 +369,11 @@ class Query:
                 return lo, min(hi, x - 1), [r for r in rows if r["id"] < x]
             return max(lo, x + 1), hi, [r for r in rows if r["id"] > x]
         m, x = after
-        base_row = m < self.ds.clock_start
         if desc:
-            if base_row:
-                return lo, min(hi, x - 1), []
+            hi = min(hi, self.ds.first_base_after(self.entity, m, x, inclusive=True) - 1)
             return lo, hi, [r for r in rows if (mods[r["id"]], r["id"]) < (m, x)]
-        if base_row:
-            return max(lo, x + 1), hi, rows
-        return 1, 0, [r for r in rows if (mods[r["id"]], r["id"]) > (m, x)]
+        lo = max(lo, self.ds.first_base_after(self.entity, m, x))
+        return lo, hi, [r for r in rows if (mods[r["id"]], r["id"]) > (m, x)]
 
     def project(self, rows: list[dict]) -> list[dict]:
         if self.fields is None:
@@ -370,6 +389,31 @@ def _merge_by_id(runs: list[tuple], rows: list[dict]) -> list[tuple]:
             items.append(("o", rows[j]))
             j += 1
         items.append(run)
+    items.extend(("o", r) for r in rows[j:])
+    return items
+
+
+def _merge_by_mod(ds: Dataset, entity: str, runs: list[tuple], rows: list[dict]) -> list[tuple]:
+    """Base runs and overlay rows (sorted by `(mod_ts, id)`) merged in `(mod_ts, id)` order.
+
+    Overlay rows usually follow every base row (the change clock starts after them); a row stored with
+    an older `mod_ts` (`mod_ts_ago`: a backdated row, a late commit) goes where its `mod_ts` falls,
+    splitting the run around it.
+    """
+    mods = ds.overlay_mod[entity]
+    items: list[tuple] = []
+    j = 0
+    for _, a, b in runs:
+        while a <= b:
+            while j < len(rows) and (mods[rows[j]["id"]], rows[j]["id"]) < (ds.base_mod_us(entity, a), a):
+                items.append(("o", rows[j]))
+                j += 1
+            if j == len(rows):
+                items.append(("r", a, b))
+                break
+            k = min(b + 1, ds.first_base_after(entity, mods[rows[j]["id"]], rows[j]["id"]))
+            items.append(("r", a, k - 1))
+            a = k
     items.extend(("o", r) for r in rows[j:])
     return items
 

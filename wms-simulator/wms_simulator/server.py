@@ -6,6 +6,7 @@ import json
 import os
 import socket
 import struct
+import sys
 import threading
 import time
 import traceback
@@ -20,7 +21,8 @@ import msgspec
 
 from .auth import Auth
 from .data import ENTITIES, Dataset
-from .faults import Fault, Faults
+from .faults import Fault, Faults, Latency
+from .paged import PagedQuirks
 from .query import Query, QueryError, count, decode_cursor, encode_cursor, sorted_rows, walk
 from .schema import DESCRIBE_VARIANTS, REQUIRED_STYLES, describe
 
@@ -97,6 +99,13 @@ class WmsSimulator:
         forbidden_users: tuple[str, ...] | list[str] | set[str] = (),
         sequenced_ordering: str = "honour",
         page_cache_mb: float = 0,
+        whole_second_filters: bool = False,
+        ordering_refused: tuple[str, ...] | list[str] | set[str] = (),
+        short_page_every: int = 0,
+        stale_page_count: int = 0,
+        stale_pages: int = 0,
+        latency: float = 0.0,
+        latency_jitter: float = 0.0,
     ) -> None:
         if describe_variant not in DESCRIBE_VARIANTS:
             raise ValueError(f"describe_variant must be one of {DESCRIBE_VARIANTS}, got {describe_variant!r}")
@@ -110,6 +119,11 @@ class WmsSimulator:
             raise ValueError(f"page_cache_mb must be >= 0 (0 = no cache), got {page_cache_mb!r}")
         if not environment or "/" in environment:
             raise ValueError(f"environment must be a single path segment, got {environment!r}")
+        unknown = set(ordering_refused) - set(ENTITIES)
+        if unknown:
+            raise ValueError(
+                f"ordering_refused names unknown entities {sorted(unknown)}; known: {list(ENTITIES)}"
+            )
         self.seed = seed
         self.environment = environment
         self.api_version = api_version
@@ -118,6 +132,10 @@ class WmsSimulator:
         self.page_size_default = page_size_default
         self.page_size_max = page_size_max
         self.sequenced_ordering = sequenced_ordering
+        self.whole_second_filters = whole_second_filters
+        self.ordering_refused = frozenset(ordering_refused)
+        self.paged_quirks = PagedQuirks(short_page_every, stale_page_count, stale_pages)
+        self.latency = Latency(latency, latency_jitter, seed)
         self.data = Dataset(seed, sizes, anomaly_rate)
         self.auth = Auth(
             {username: password, **(users or {})}, set(forbidden_users), {client_id: client_secret}, token_ttl
@@ -140,8 +158,7 @@ class WmsSimulator:
         if self._server is not None:
             return self
         handler = type("Handler", (_Handler,), {"sim": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", self._port), handler)
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", self._port), handler)
         self._port = self._server.server_address[1]
         self.data.set_url_root(f"{self.api_url}/entity/")
         self._thread = threading.Thread(
@@ -212,15 +229,17 @@ class WmsSimulator:
         self._check_entity(entity)
         return self.data.count(entity)
 
-    def update(self, entity: str, ids: list[int] | int, **changes: object) -> None:
-        """Change rows and bump their mod_ts to the simulated clock's now."""
+    def update(self, entity: str, ids: list[int] | int, *, mod_ts_ago: float = 0, **changes: object) -> None:
+        """Change rows and bump their mod_ts to the simulated clock's now (`mod_ts_ago` seconds before it:
+        a late commit)."""
         self._check_entity(entity)
-        self.data.update(entity, ids, changes)
+        self.data.update(entity, ids, changes, mod_ts_ago)
 
-    def insert(self, entity: str, n: int) -> list[int]:
-        """New rows with new ids and fresh mod_ts, referring to existing parents."""
+    def insert(self, entity: str, n: int, *, mod_ts_ago: float = 0, create_ts_ago: float = 0) -> list[int]:
+        """New rows with new ids and fresh mod_ts, referring to existing parents (`mod_ts_ago` /
+        `create_ts_ago` seconds before the clock's now: backdated rows, late commits)."""
         self._check_entity(entity)
-        return self.data.insert(entity, n)
+        return self.data.insert(entity, n, mod_ts_ago, create_ts_ago)
 
     def advance_clock(self, seconds: float) -> None:
         """Move the simulated clock (the mod_ts of later changes) forward."""
@@ -244,6 +263,15 @@ class WmsSimulator:
 
     def clear_requests(self) -> None:
         self.requests.clear()
+
+    def page_size_asked(self, segments: list[str], params: dict[str, str]) -> int | None:
+        """Rows per page a request for a data page asks (its `page_size`, else the default); None for any
+        other request. Used by faults with `page_size_above`."""
+        prefix = [self.environment, "wms", "lgfapi", self.api_version, "entity"]
+        if len(segments) != 6 or segments[:5] != prefix:
+            return None
+        raw = params.get("page_size", "")
+        return int(raw) if raw.isdigit() else self.page_size_default
 
     def _check_entity(self, entity: str) -> None:
         if entity not in ENTITIES:
@@ -289,7 +317,14 @@ class WmsSimulator:
         honour = mode == "paged" or self.sequenced_ordering == "honour"
         data = self.data
         with data.lock:
-            query = Query(data, entity, params, honour_ordering=honour)
+            query = Query(
+                data,
+                entity,
+                params,
+                honour_ordering=honour,
+                refuse_ordering=entity in self.ordering_refused,
+                whole_second_filters=self.whole_second_filters,
+            )
             if mode == "sequenced":
                 return self._sequenced(query, path, params, size)
             return self._paged(query, path, params, size)
@@ -308,17 +343,20 @@ class WmsSimulator:
             _remember(self._counts, ck, total)
         if total == 0 and query.has_filters:
             raise QueryError(404, "NOT_FOUND", "No records found matching the query.")
-        page_count = max(1, -(-total // size))
-        if page < 1 or page > page_count:
+        layout = self.paged_quirks.layout(total, size)
+        if layout.is_phantom(page):
+            raise QueryError(500, "INTERNAL_ERROR", "Internal server error.")
+        if page < 1 or page > layout.page_count:
             raise QueryError(404, "NOT_FOUND", "Invalid page.")
-        offset = (page - 1) * size
+        offset, limit = layout.span(page)
         if plan.mode == "generic":
-            rows = sorted_rows(data, plan)[offset : offset + size]
+            rows = sorted_rows(data, plan)[offset : offset + limit]
         else:
             pk = (query.key, data.version, offset)
             state = self._positions.pop(pk, None)
-            rows, end, _ = walk(data, plan, state or (0, None), 0 if state else offset, size)
-            _remember(self._positions, (query.key, data.version, offset + size), end)
+            rows, end, _ = walk(data, plan, state or (0, None), 0 if state else offset, limit)
+            _remember(self._positions, (query.key, data.version, offset + limit), end)
+        page_count = layout.reported_page_count(page)
         return {
             "result_count": total,
             "page_count": page_count,
@@ -382,6 +420,20 @@ class WmsSimulator:
         merged[name] = value
         qs = "&".join(f"{quote(k, safe='!')}={quote(v, safe=',:')}" for k, v in merged.items())
         return f"{self.root_url}{path}?{qs}"
+
+
+class _Server(ThreadingHTTPServer):
+    """One thread per connection; a deeper accept queue than the default 5, for clients that open many
+    connections at once (concurrent partitions)."""
+
+    daemon_threads = True
+    request_queue_size = 128
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that gave up (its timeout ended while a delayed answer was pending) is no error."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 
 class PageCache:
@@ -517,7 +569,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._admin(method, segments[segments.index(ADMIN) + 1 :], body)
             return
         info = RequestInfo(method, path, params, dict(self.headers.items()))
-        fault = sim.faults.pick(self.path)
+        fault = sim.faults.pick(self.path, sim.page_size_asked(segments, params))
+        wait = sim.latency.draw()
+        if wait:
+            time.sleep(wait)
         self._pending = info
         try:
             self._serve(method, segments, path, params, body, info, fault)
@@ -527,9 +582,10 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self, method, segments, path, params, body, info: RequestInfo, fault: Fault | None):
         sim = self.sim
         if fault is not None:
-            if fault.kind == "slow":
-                time.sleep(fault.delay)
-            elif fault.kind == "reset":
+            wait = fault.wait()
+            if wait:
+                time.sleep(wait)
+            if fault.kind == "reset":
                 self._log(0)
                 self._reset()
                 return 0
@@ -633,10 +689,21 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             action = rest[0] if rest else ""
             if action == "update":
-                sim.update(args["entity"], args["ids"], **args.get("changes", {}))
+                sim.update(
+                    args["entity"],
+                    args["ids"],
+                    mod_ts_ago=float(args.get("mod_ts_ago", 0)),
+                    **args.get("changes", {}),
+                )
                 out: object = {"updated": len(args["ids"]), "clock": sim.clock_us}
             elif action == "insert":
-                out = {"ids": sim.insert(args["entity"], int(args["n"]))}
+                ids = sim.insert(
+                    args["entity"],
+                    int(args["n"]),
+                    mod_ts_ago=float(args.get("mod_ts_ago", 0)),
+                    create_ts_ago=float(args.get("create_ts_ago", 0)),
+                )
+                out = {"ids": ids}
             elif action == "faults":
                 if args.pop("clear", False):
                     sim.faults.clear()
