@@ -169,9 +169,9 @@ class WmsStream(RESTStream):
                 except OrderingRefusedError as exc:
                     self.ordering_refused = True
                     self.logger.warning(
-                        "Stream '%s': the entity refuses `ordering` (%s); reading without it, unsorted: "
-                        "the bookmark moves when the sync completes (largest mod_ts seen, capped by "
-                        "the sync's start).",
+                        "Stream '%s': the entity refuses `ordering` (%s); asking again without it. The "
+                        "stream reads unsorted: the bookmark moves when the sync completes (largest "
+                        "mod_ts seen, capped by the sync's start).",
                         self.name,
                         exc,
                     )
@@ -217,28 +217,27 @@ class WmsStream(RESTStream):
 
     def validate_response(self, response: requests.Response) -> None:
         """Classify the status and decode the body inside the retry loop (see `check_response`), with
-        what a walk's position adds: a 404 is no rows on a filtered first page (and in a numbered walk,
-        a page beyond the last), but an error on a `next_page` link; a 5xx on the phantom page of a stale
-        `page_count` ends a numbered walk; a 400 to a request with `ordering` is a refused ordering."""
+        what a walk's position adds (see tap_oracle_wms.pagination): a 404 is no rows on a first page,
+        and on a later paged-mode page when no rows are left, but an error on a `next_page` link or
+        while rows are left; a 5xx when no rows are left is the phantom page of a stale `page_count`,
+        the end of the walk; a 400 to a request with `ordering` is a refused ordering."""
         url = response.request.url or ""
         status = response.status_code
-        if status == HTTPStatus.NOT_FOUND and self.scheme == LINK and query_value(url, "cursor") is not None:
-            raise WmsPageLinkError(
-                f"Stream '{self.name}': HTTP 404 for the next_page link {request_label(response)} in the "
-                "middle of a walk. State emitted so far is intact: rerun with it to resume."
-            )
-        if (
-            status >= HTTPStatus.INTERNAL_SERVER_ERROR
-            and self.scheme == NUMBERED
-            and self.paginator is not None
-            and self.paginator.is_phantom_page(url)
+        rows_left = None if self.paginator is None or self.scheme == LINK else self.paginator.rows_left
+        if status == HTTPStatus.NOT_FOUND and (
+            rows_left or (self.scheme == LINK and query_value(url, "cursor") is not None)
         ):
+            left = f" ({self.paginator.remaining} rows announced still to read)" if rows_left else ""
+            raise WmsPageLinkError(
+                f"Stream '{self.name}': HTTP 404 for {request_label(response)} in the middle of a "
+                f"walk{left}. State emitted so far is intact: rerun with it to resume."
+            )
+        if status >= HTTPStatus.INTERNAL_SERVER_ERROR and rows_left is False:
             self.logger.info(
-                "Stream '%s': HTTP %d for %s, a page beyond the last page_count seen (%s): end of the walk",
+                "Stream '%s': HTTP %d for %s after every row the walk announced: end of the walk",
                 self.name,
                 status,
                 request_label(response),
-                self.paginator.page_count,
             )
             setattr(response, BODY_ATTR, None)
             return

@@ -11,9 +11,12 @@ entity accepts `ordering`:
   and repeat another); `page_count` is never relied on. An empty page, or the 404 of a filtered query
   that matches nothing, ends the walk.
 - `numbered` (paged mode, the entity refuses `ordering`): `page=N`, the one scheme left. Only an empty
-  page or a 404 (a page beyond the last) ends it: a short page and a `page_count` that drops do not. A
-  5xx on a page beyond the last `page_count` the walk saw also ends it: the phantom last page of a stale
-  count, which Oracle's servers answer with 500.
+  page or a 404 (a page beyond the last) ends it: a short page and a `page_count` that drops do not.
+
+In both paged schemes each page's `result_count` tells how many rows the walk still has to read
+(`WalkPaginator.remaining`). When none remain, a 404 ends the walk and so does a 5xx: the phantom last
+page of a stale `page_count`, which Oracle's servers answer with 500. While rows remain, a 404 is an
+error (a page the walk needs is missing) and a 5xx is retried as any other.
 """
 
 from __future__ import annotations
@@ -115,8 +118,10 @@ class WalkPaginator(BaseAPIPaginator):
     def __init__(self, scheme: t.Callable[[], str]) -> None:
         super().__init__(None)
         self.scheme = scheme
-        # The largest `page_count` a numbered walk saw (a 5xx beyond it is a phantom page).
-        self.page_count: int | None = None
+        # Rows read by this walk, and the rows its last paged-mode page said are left to read (None:
+        # no page yet, or no `result_count`).
+        self.read = 0
+        self.remaining: int | None = None
 
     def get_next(self, response: requests.Response) -> t.Any:
         body = response_body(response)
@@ -124,12 +129,15 @@ class WalkPaginator(BaseAPIPaginator):
         scheme = self.scheme()
         if scheme == LINK:
             return (body.get("next_page") or None) if isinstance(body, dict) else None
+        self.read += len(records)
+        count = body.get("result_count") if isinstance(body, dict) else None
+        if isinstance(count, int):
+            # A keyset page counts the rows after the last id read; a numbered page, the whole walk.
+            self.remaining = max(0, count - (len(records) if scheme == KEYSET else self.read))
         if not records:
             return None
         if scheme == KEYSET:
             return max(record["id"] for record in records)
-        if isinstance(body, dict) and isinstance(body.get("page_count"), int):
-            self.page_count = body["page_count"]
         return int(query_value(response.request.url or "", "page") or 1) + 1
 
     def continue_if_empty(self, response: requests.Response) -> bool:
@@ -137,7 +145,7 @@ class WalkPaginator(BaseAPIPaginator):
         body = response_body(response)
         return self.scheme() == LINK and isinstance(body, dict) and bool(body.get("next_page"))
 
-    def is_phantom_page(self, url: str) -> bool:
-        """Whether `url` (a numbered page) lies beyond the last `page_count` this walk saw."""
-        page = query_value(url, "page")
-        return self.page_count is not None and page is not None and int(page) > self.page_count
+    @property
+    def rows_left(self) -> bool | None:
+        """Whether the last paged-mode page said rows are left to read (None: no such page yet)."""
+        return None if self.remaining is None else self.remaining > 0
