@@ -13,6 +13,7 @@ from the same bookmark and reads them again.
 from __future__ import annotations
 
 import datetime
+import itertools
 import time
 import typing as t
 
@@ -36,6 +37,8 @@ if t.TYPE_CHECKING:
 # Seconds between progress lines at info level.
 PROGRESS_INTERVAL_SECONDS = 30.0
 CREATED = "create_ts"
+# Stream state key present while a sync that started without a bookmark is in progress (see `get_records`).
+FULL_SYNC = "full_sync"
 
 
 class EntityStream(WmsStream):
@@ -57,6 +60,8 @@ class EntityStream(WmsStream):
         self.STATE_MSG_FREQUENCY = self.page_size
         self.progress = Progress()
         self.deselected: list[str] | None = None
+        # The tap's state writer (the SDK gives streams no public reference to their tap).
+        self.state_writer = tap.state_writer
 
     # State: see tap_oracle_wms.state for why the SDK's sorted/unsorted modes are not used as is.
 
@@ -146,9 +151,22 @@ class EntityStream(WmsStream):
         yield Walk(f"changes{since}", filters, ordering=f"{self.replication_key},id")
 
     def get_records(self, context: t.Any) -> t.Iterable[dict[str, t.Any]]:
-        """The records of every walk of this run (`walks`), then the final progress line."""
+        """The records of every walk of this run (`walks`), then the final progress line.
+
+        An incremental stream that starts without a bookmark (a first sync, `--full-refresh`) first writes a
+        STATE saying so, without a replication value: Meltano's `--full-refresh` ignores the saved state
+        but keeps it, so without this STATE a full refresh killed before its first bookmark would be
+        resumed (without the flag) from the old bookmark, not as the full sync it was.
+        """
         manager = self.state_manager
-        for walk in self.walks(context):
+        walks = self.walks(context)
+        first = next(walks)
+        state = self.get_context_state(context)
+        full_sync = self.incremental and BOOKMARK not in state
+        if full_sync:
+            state[FULL_SYNC] = "in progress"
+            self.state_writer.write_state(self.tap_state)
+        for walk in itertools.chain((first,), walks):
             self.walk = walk
             manager.paused = not walk.moves_bookmark
             if walk.moves_bookmark and self.incremental and self.scheme != LINK:
@@ -163,6 +181,9 @@ class EntityStream(WmsStream):
             )
             yield from self.request_records(context)
         manager.paused = False
+        if full_sync:
+            state.pop(FULL_SYNC, None)
+            manager.is_flushed = False
         self.log_progress(final=True)
 
     def reading_unsorted(self) -> None:
