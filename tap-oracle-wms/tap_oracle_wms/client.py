@@ -101,15 +101,21 @@ class WmsStream(RESTStream):
         self.paginator = WalkPaginator(lambda: self.scheme)
         return self.paginator
 
+    def scope_filters(self) -> dict[str, str]:
+        """`company_id__code` / `facility_id__code` from the settings, on every data request."""
+        params = {}
+        if self.config.get("company_code"):
+            params["company_id__code"] = self.config["company_code"]
+        if self.config.get("facility_code"):
+            params["facility_id__code"] = self.config["facility_code"]
+        return params
+
     def get_url_params(self, context: t.Any, next_page_token: t.Any) -> dict[str, t.Any]:
         """The walk's filters, the page size, the ordering (unless refused) and the page position."""
         params: dict[str, t.Any] = {"page_size": self.page_size}
         if self.sequenced:
             params["page_mode"] = "sequenced"
-        if self.config.get("company_code"):
-            params["company_id__code"] = self.config["company_code"]
-        if self.config.get("facility_code"):
-            params["facility_id__code"] = self.config["facility_code"]
+        params.update(self.scope_filters())
         params.update(self.walk.filters)
         if not self.ordering_refused:
             params["ordering"] = "id" if self.scheme == KEYSET else self.walk.ordering
@@ -248,6 +254,19 @@ class WmsStream(RESTStream):
         ):
             raise OrderingRefusedError(f"HTTP 400 for {request_label(response)}")
         setattr(response, BODY_ATTR, check_response(response, auth_method=self.api.auth_method))
+
+    def count_rows(self, filters: dict[str, str]) -> int:
+        """Rows matching `filters` now: one paged-mode request of `page_size=1`, its `result_count` (0 for
+        the API's 404: no match)."""
+        params = {"page_size": 1, **self.scope_filters(), **filters}
+        what = f"Stream '{self.name}': row count of {', '.join(f'{k}={v}' for k, v in filters.items())}"
+        _, body = self.api.get_with_retries(self.api.entity_url(self.name), what, params)
+        if body is None:
+            return 0
+        count = body.get("result_count") if isinstance(body, dict) else None
+        if not isinstance(count, int):
+            raise FatalAPIError(f"{what}: a paged-mode page without result_count: {str(body)[:200]}")
+        return count
 
     def response_error_message(self, response: requests.Response) -> str:
         """Status and path only: the SDK default appends the body and header names."""

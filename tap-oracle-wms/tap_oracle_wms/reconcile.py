@@ -31,29 +31,12 @@ def clock_hours(bound: datetime.datetime, hours: int) -> list[datetime.datetime]
     return [last - datetime.timedelta(hours=n) for n in range(hours - 1, -1, -1)]
 
 
-def count_rows(stream: EntityStream, hour: datetime.datetime) -> int:
-    """Rows of the entity whose replication key falls in `hour` (0 for the API's 404: no match)."""
-    key = t.cast("str", stream.replication_key)
-    params: dict[str, t.Any] = {
-        "page_size": 1,
+def hour_filters(key: str, hour: datetime.datetime) -> dict[str, str]:
+    """Filters of the rows whose `key` falls in the clock hour starting at `hour`."""
+    return {
         f"{key}__gte": filter_timestamp(hour),
         f"{key}__lt": filter_timestamp(hour + datetime.timedelta(hours=1)),
     }
-    if stream.config.get("company_code"):
-        params["company_id__code"] = stream.config["company_code"]
-    if stream.config.get("facility_code"):
-        params["facility_id__code"] = stream.config["facility_code"]
-    _, body = stream.api.get_with_retries(
-        stream.api.entity_url(stream.name),
-        f"Stream '{stream.name}': row count of {params[f'{key}__gte']}",
-        params,
-    )
-    if body is None:
-        return 0
-    count = body.get("result_count") if isinstance(body, dict) else None
-    if not isinstance(count, int):
-        raise ValueError(f"Stream '{stream.name}': a paged-mode page without result_count: {str(body)[:200]}")
-    return count
 
 
 def hours_to_reread(
@@ -67,7 +50,9 @@ def hours_to_reread(
     window = clock_hours(bound, hours)
     labels = [filter_timestamp(hour) for hour in window]
     with ThreadPoolExecutor(max_workers=min(COUNT_CONCURRENCY, len(window))) as pool:
-        counts = dict(zip(labels, pool.map(lambda hour: count_rows(stream, hour), window), strict=True))
+        key = t.cast("str", stream.replication_key)
+        counted = pool.map(lambda hour: stream.count_rows(hour_filters(key, hour)), window)
+        counts = dict(zip(labels, counted, strict=True))
     kept = stream.get_context_state(context).get(RECONCILE_COUNTS) or {}
     grown = [
         hour

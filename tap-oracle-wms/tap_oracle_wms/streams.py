@@ -206,6 +206,10 @@ class EntityStream(WmsStream):
             self.progress.records,
         )
         if self.progress.due():
+            if self.progress.total is None and not self.progress.counted:
+                # A long walk without totals (sequenced mode): one count request, once per walk.
+                self.progress.counted = True
+                self.progress.total = self.count_rows(dict(self.walk.filters))
             self.log_progress()
         return records
 
@@ -285,10 +289,12 @@ class Progress:
         self.total: int | None = None
         self.walk: Walk | None = None
         self.walk_records = 0
+        # Whether the current walk's rows were counted by a request of their own (`count_rows`).
+        self.counted = False
 
     def page(self, records: int, result_count: int | None, walk: Walk) -> None:
         if walk is not self.walk:
-            self.walk, self.walk_records, self.total = walk, 0, None
+            self.walk, self.walk_records, self.total, self.counted = walk, 0, None, False
         if result_count is not None:
             # In a keyset walk `result_count` counts the rows after the last id read.
             self.total = self.walk_records + result_count

@@ -305,3 +305,23 @@ def test_tap_start_date_offset_filter_is_utc(sim, make_config, run_tap):
     assert datetime.datetime.fromisoformat(value) == datetime.datetime(
         2025, 3, 1, 3, tzinfo=datetime.timezone.utc
     )
+
+
+@pytest.mark.parametrize("page_mode", ["sequenced", "paged"])
+def test_tap_progress_lines_give_rate_share_and_time_left(
+    sim, make_config, run_tap, caplog, monkeypatch, page_mode
+):
+    # Progress lines (every 30 s; here at every page): records, rate, and the share of the walk's rows
+    # read, from paged mode's result_count or, in sequenced mode, one count request per walk.
+    import logging
+
+    import tap_oracle_wms.streams
+
+    monkeypatch.setattr(tap_oracle_wms.streams, "PROGRESS_INTERVAL_SECONDS", 0.0)
+    with caplog.at_level(logging.INFO):
+        run_tap(make_config(sim, entities=["allocation"], page_mode=page_mode))
+    lines = [r.message for r in caplog.records if "records/s" in r.message]
+    assert "100 records in 1 pages" in lines[0] and "33% of 300" in lines[0] and "s left" in lines[0]
+    assert "finished, 300 records in" in lines[-1]
+    counts = [r for r in data_requests(sim, "allocation") if r.query.get("page_size") == "1"]
+    assert len(counts) == (1 if page_mode == "sequenced" else 0)
