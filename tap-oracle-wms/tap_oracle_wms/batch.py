@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import decimal
 import gzip
+import itertools
 import typing as t
 import uuid
 
@@ -29,7 +30,7 @@ from singer_sdk.contrib.msgspec import encoder as record_encoder
 from singer_sdk.helpers._batch import BaseBatchFileEncoding, BatchConfig, StorageTarget
 
 if t.TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Iterator
 
 # Defaults of the `batch_config` setting's parts.
 DEFAULT_FORMAT = "jsonl"
@@ -42,6 +43,8 @@ COMPRESSIONS = ("gzip", "none")
 GZIP_LEVEL = 1
 # Encoded JSONL lines are gathered into writes of about this many bytes.
 WRITE_CHUNK_BYTES = 1 << 20
+# Records encoded (and pulled from the record loop) at a time.
+ENCODE_CHUNK_RECORDS = 1000
 
 
 def batch_config_from_settings(config: t.Mapping[str, t.Any]) -> BatchConfig | None:
@@ -186,22 +189,19 @@ class _ParquetFile:
 
 
 def write_batches(
-    pages: Iterable[list[dict[str, t.Any]]],
+    records: Iterator[dict[str, t.Any]],
     batch_config: BatchConfig,
     *,
     tap_name: str,
     stream_name: str,
     schema: dict,
-    taken: t.Callable[[list[dict[str, t.Any]]], None] | None = None,
 ) -> Iterator[tuple[BaseBatchFileEncoding, list[str]]]:
-    """Stream the records of `pages` (lists of records) into files of at most `batch_size` records; yield
-    (encoding, [uri]) per file.
+    """Stream `records` into files of at most `batch_size` records; yield (encoding, [uri]) per file.
 
-    A page that does not fit in the open file is split: its head fills the file, its rest starts the
-    next. `taken` (if given) gets each run of records once it is in a file, before that file's manifest
-    is yielded; a page is pulled only while the open file has room. So when the caller's bookmark moves in
-    `taken` (or as a page is pulled, for pages of one record), every manifest yielded covers exactly the
-    records the bookmark has passed.
+    Records are pulled ENCODE_CHUNK_RECORDS at a time (one encoding call each), never more than the open
+    file has room for. So when the caller's bookmark moves as a record is pulled (the SDK's record loop
+    moves it before it hands a record on), every record pulled is in a file before that file's manifest is
+    yielded, and each manifest yielded covers exactly the records the bookmark has passed.
 
     A file's manifest is yielded only once the file is complete and closed: the storage layer writes it
     under a temporary name and moves it into place when it closes.
@@ -215,35 +215,19 @@ def write_batches(
     prefix = storage.prefix or ""
     suffix = file_suffix(encoding)
     size = batch_config.batch_size
-    iterator = filter(None, pages)  # empty pages skipped
-    rest: list[dict[str, t.Any]] | None = []
     number = 0
-    exhausted = False
-    while not exhausted:
-        if not rest:
-            rest = next(iterator, None)
-            if rest is None:
-                return
+    chunk = list(itertools.islice(records, min(size, ENCODE_CHUNK_RECORDS)))
+    while chunk:
         number += 1
         filename = f"{prefix}{run_id}-{number:05d}{suffix}"
         with storage.open(filename, "wb") as raw:
             out = writer_type(raw, encoding.compression, schema)
             room = size
-            while True:
-                if len(rest) <= room:
-                    part, rest = rest, []
-                else:
-                    part, rest = rest[:room], rest[room:]
-                out.write(part)
-                if taken is not None:
-                    taken(part)
-                room -= len(part)
-                # Never pull a page once the file is full: the records pulled may move the bookmark.
-                if rest or not room:
-                    break
-                rest = next(iterator, None)
-                if rest is None:
-                    exhausted = True
-                    break
+            while chunk:
+                out.write(chunk)
+                room -= len(chunk)
+                # Never pull a record the open file has no room for: the records pulled move the bookmark.
+                chunk = list(itertools.islice(records, min(room, ENCODE_CHUNK_RECORDS))) if room else []
             out.close()
         yield encoding, [storage.get_url(filename)]
+        chunk = list(itertools.islice(records, min(size, ENCODE_CHUNK_RECORDS)))

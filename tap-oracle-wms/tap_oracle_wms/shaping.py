@@ -90,14 +90,25 @@ def to_decimal(value: t.Any) -> decimal.Decimal | None:
     return result
 
 
+_MISSING = object()
+
+
 class RecordShaper:
-    """Turns one raw API record into the contract's flat record, following the stream's field plan."""
+    """Turns one raw API record into the contract's flat record, following the stream's field plan.
+
+    Plain fields (most of a record) are taken over as served in one copy of the record; then only the
+    fields of the other kinds are converted, each kind in its own loop over the plan's fields of that kind.
+    """
 
     def __init__(self, stream_name: str, plan: dict[str, int], logger: logging.Logger) -> None:
         self.stream_name = stream_name
         self.plan = plan
         self.logger = logger
-        self._key_names = {name: key_column(name) for name, kind in plan.items() if kind == FOREIGN_KEY}
+        self.known = frozenset(plan)
+        self.timestamps = [name for name, kind in plan.items() if kind == TIMESTAMP]
+        self.decimals = [name for name, kind in plan.items() if kind == DECIMAL]
+        self.foreign_keys = [(name, key_column(name)) for name, kind in plan.items() if kind == FOREIGN_KEY]
+        self.dropped = [name for name, kind in plan.items() if kind == DROP]
         self._warned: set[str] = set()
 
     def _warn_once(self, field: str, message: str, *args: t.Any) -> None:
@@ -114,56 +125,53 @@ class RecordShaper:
     def shape(self, raw: dict[str, t.Any]) -> dict[str, t.Any]:
         """The contract record for `raw` (a new dict; `raw` is not modified): warns once per field about
         unknown fields and naive timestamps, names the stream, record and field of a value that cannot
-        be shaped."""
-        out: dict[str, t.Any] = {}
-        plan_get = self.plan.get
-        for name, value in raw.items():
-            kind = plan_get(name)
-            if kind == PLAIN:
-                out[name] = value
-            elif kind == TIMESTAMP:
-                if value is None or value == "":
-                    out[name] = None
-                    continue
-                try:
-                    out[name], naive = to_utc_timestamp(value)
-                except (TypeError, ValueError) as exc:
-                    raise self._fail(raw, name, value, "not an ISO-8601 timestamp") from exc
-                if naive:
-                    self._warn_once(
-                        name,
-                        "Stream '%s', field '%s': timestamp without offset (%r) read as UTC",
-                        self.stream_name,
-                        name,
-                        value,
-                    )
-            elif kind == FOREIGN_KEY:
-                key_name = self._key_names[name]
-                if value is None:
-                    out[name] = None
-                    out[key_name] = None
-                elif type(value) is dict:
-                    out[name] = value.get("id")
-                    out[key_name] = value.get("key")
-                elif type(value) is int:
-                    out[name] = value
-                    out[key_name] = None
-                else:
-                    raise self._fail(
-                        raw, name, value, "foreign key is neither an object, an integer nor null"
-                    )
-            elif kind == DECIMAL:
-                try:
-                    out[name] = to_decimal(value)
-                except (decimal.InvalidOperation, TypeError, ValueError) as exc:
-                    raise self._fail(raw, name, value, "not a decimal number") from exc
-            elif kind == DROP:
-                continue
-            else:
+        be shaped. Only the fields `raw` has are emitted (plus `<field>_key` of each foreign key)."""
+        out = dict(raw)
+        if not out.keys() <= self.known:
+            for name in out.keys() - self.known:
+                del out[name]
                 self._warn_once(
                     name,
                     "Stream '%s': field '%s' is not in the described schema; it is not emitted",
                     self.stream_name,
                     name,
                 )
+        for name in self.dropped:
+            out.pop(name, None)
+        for name in self.timestamps:
+            value = out.get(name)
+            if value is None:
+                continue
+            if value == "":
+                out[name] = None
+                continue
+            try:
+                out[name], naive = to_utc_timestamp(value)
+            except (TypeError, ValueError) as exc:
+                raise self._fail(raw, name, value, "not an ISO-8601 timestamp") from exc
+            if naive:
+                self._warn_once(
+                    name,
+                    "Stream '%s', field '%s': timestamp without offset (%r) read as UTC",
+                    self.stream_name,
+                    name,
+                    value,
+                )
+        for name, key_name in self.foreign_keys:
+            value = out.get(name, _MISSING)
+            if type(value) is dict:
+                out[name] = value.get("id")
+                out[key_name] = value.get("key")
+            elif value is None or type(value) is int:
+                out[key_name] = None
+            elif value is not _MISSING:
+                raise self._fail(raw, name, value, "foreign key is neither an object, an integer nor null")
+        for name in self.decimals:
+            value = out.get(name, _MISSING)
+            if value is _MISSING:
+                continue
+            try:
+                out[name] = to_decimal(value)
+            except (decimal.InvalidOperation, TypeError, ValueError) as exc:
+                raise self._fail(raw, name, value, "not a decimal number") from exc
         return out

@@ -266,9 +266,8 @@ class EntityStream(WmsStream):
         bookmark; it has no public name). Stream maps configured on the tap are not applied to the
         files (as in the SDK); the Parquet columns follow the schema the SCHEMA message announced.
         """
-        records = self._sync_records(context, write_messages=False)
         return write_batches(
-            ([record] for record in records),
+            self._sync_records(context, write_messages=False),
             batch_config,
             schema=self.stream_maps[0].transformed_schema,
             tap_name=self.tap_name,
