@@ -2,12 +2,10 @@
 
 The SDK drives it (`Stream._sync_batches`): for each manifest `get_batches` yields, it writes
 `{"type": "BATCH", "stream": ..., "encoding": {"format": ..., "compression": ...}, "manifest": [uri]}`
-and then a STATE message. Records come a page at a time and the bookmark moves with the records written
-into a file, before its manifest is yielded (or, where the SDK's record loop is needed, one record at a
-time from that loop, which moves the bookmark as each record is pulled: no record is pulled once a file is
-full); a file is closed (made visible under its final name) before its manifest is yielded; so every STATE
-covers exactly the records of the files announced before it, and a sync killed between two files resumes
-after the last announced one.
+and then a STATE message. Records come a page at a time (`EntityStream.shaped_pages`) and the bookmark
+moves with the records written into a file, before its manifest is yielded; a file is closed (made visible
+under its final name) before its manifest is yielded; so every STATE covers exactly the records of the
+files announced before it, and a sync killed between two files resumes after the last announced one.
 
 What this module adds to the SDK's batchers: JSONL written by the same msgspec encoder as the RECORD
 messages (decimals as exact JSON numbers, the same text for every value), the `compression` setting
@@ -20,7 +18,6 @@ from __future__ import annotations
 
 import decimal
 import gzip
-import itertools
 import typing as t
 import uuid
 
@@ -43,8 +40,6 @@ COMPRESSIONS = ("gzip", "none")
 GZIP_LEVEL = 1
 # Encoded JSONL lines are gathered into writes of about this many bytes.
 WRITE_CHUNK_BYTES = 1 << 20
-# Records encoded (and pulled from the record loop) at a time.
-ENCODE_CHUNK_RECORDS = 1000
 
 
 def batch_config_from_settings(config: t.Mapping[str, t.Any]) -> BatchConfig | None:
@@ -189,19 +184,21 @@ class _ParquetFile:
 
 
 def write_batches(
-    records: Iterator[dict[str, t.Any]],
+    pages: Iterator[list[dict[str, t.Any]]],
     batch_config: BatchConfig,
     *,
     tap_name: str,
     stream_name: str,
     schema: dict,
+    taken: t.Callable[[list[dict[str, t.Any]]], None],
 ) -> Iterator[tuple[BaseBatchFileEncoding, list[str]]]:
-    """Stream `records` into files of at most `batch_size` records; yield (encoding, [uri]) per file.
+    """Stream the records of `pages` (lists of records) into files of at most `batch_size` records; yield
+    (encoding, [uri]) per file.
 
-    Records are pulled ENCODE_CHUNK_RECORDS at a time (one encoding call each), never more than the open
-    file has room for. So when the caller's bookmark moves as a record is pulled (the SDK's record loop
-    moves it before it hands a record on), every record pulled is in a file before that file's manifest is
-    yielded, and each manifest yielded covers exactly the records the bookmark has passed.
+    A page that does not fit in the open file is split: its head fills the file, its rest starts the next.
+    `taken` gets each run of records once it is in a file, and a page is pulled only while the open file
+    has room; so when the caller's bookmark moves in `taken`, every manifest yielded covers exactly the
+    records the bookmark has passed.
 
     A file's manifest is yielded only once the file is complete and closed: the storage layer writes it
     under a temporary name and moves it into place when it closes.
@@ -215,19 +212,26 @@ def write_batches(
     prefix = storage.prefix or ""
     suffix = file_suffix(encoding)
     size = batch_config.batch_size
+    iterator = filter(None, pages)  # empty pages skipped
+    rest = next(iterator, None)
     number = 0
-    chunk = list(itertools.islice(records, min(size, ENCODE_CHUNK_RECORDS)))
-    while chunk:
+    while rest:
         number += 1
         filename = f"{prefix}{run_id}-{number:05d}{suffix}"
         with storage.open(filename, "wb") as raw:
             out = writer_type(raw, encoding.compression, schema)
             room = size
-            while chunk:
-                out.write(chunk)
-                room -= len(chunk)
-                # Never pull a record the open file has no room for: the records pulled move the bookmark.
-                chunk = list(itertools.islice(records, min(room, ENCODE_CHUNK_RECORDS))) if room else []
+            while rest:
+                part, rest = (rest, []) if len(rest) <= room else (rest[:room], rest[room:])
+                out.write(part)
+                taken(part)
+                room -= len(part)
+                # Never pull a page once the file is full: the records of a page pulled may move the bookmark.
+                if not rest and room:
+                    rest = next(iterator, None)
+                if not room:
+                    break
             out.close()
         yield encoding, [storage.get_url(filename)]
-        chunk = list(itertools.islice(records, min(size, ENCODE_CHUNK_RECORDS)))
+        if not rest:
+            rest = next(iterator, None)

@@ -211,21 +211,22 @@ def test_tap_batch_full_sync_only_uses_record_mode_from_a_bookmark(sim, make_con
 
 
 @pytest.mark.parametrize("batch_size", [1, 3, 4, 5, 12, 100])
-def test_tap_batch_records_never_pulled_past_a_files_room(tmp_path, batch_size, monkeypatch):
-    # Records into files of `batch_size`, pulled a few at a time: the files hold the records in order,
-    # and when a file's manifest is yielded every record pulled so far is in a closed file.
-    import tap_oracle_wms.batch
+def test_tap_batch_pages_split_at_file_limits_and_never_pulled_past_one(tmp_path, batch_size):
+    # Pages of 4 records (one empty) into files of `batch_size`: the files hold the records in order, the
+    # records of a file are all handed to `taken` before its manifest is yielded, and the next page is
+    # pulled only while a file has room.
     from singer_sdk.helpers._batch import BaseBatchFileEncoding, BatchConfig, StorageTarget
     from tap_oracle_wms.batch import write_batches
 
-    monkeypatch.setattr(tap_oracle_wms.batch, "ENCODE_CHUNK_RECORDS", 4)
     records = [{"id": i, "q": decimal.Decimal(f"{i}.50")} for i in range(12)]
     pulled: list[dict] = []
+    taken: list[dict] = []
 
-    def source():
-        for record in records:
-            pulled.append(record)
-            yield record
+    def pages():
+        for start in (0, 4, 8, 12):
+            page = records[start : start + 4]
+            pulled.extend(page)
+            yield page
 
     config = BatchConfig(
         encoding=BaseBatchFileEncoding(format="jsonl", compression="none"),
@@ -233,10 +234,14 @@ def test_tap_batch_records_never_pulled_past_a_files_room(tmp_path, batch_size, 
         batch_size=batch_size,
     )
     files = []
-    for encoding, manifest in write_batches(source(), config, tap_name="t", stream_name="s", schema={}):
+    for encoding, manifest in write_batches(
+        pages(), config, tap_name="t", stream_name="s", schema={}, taken=taken.extend
+    ):
         in_file = file_records(manifest[0], {"format": encoding.format, "compression": encoding.compression})
         files.append(in_file)
         written = [r for f in files for r in f]
-        assert written == records[: len(written)] == pulled
+        assert taken == [{"id": r["id"], "q": r["q"]} for r in written] == records[: len(written)]
         assert len(in_file) <= batch_size
+        # Nothing pulled beyond the page that filled this file.
+        assert len(pulled) - len(written) < 4 or len(in_file) < batch_size
     assert [len(f) for f in files] == [min(batch_size, 12 - i) for i in range(0, 12, batch_size)]
