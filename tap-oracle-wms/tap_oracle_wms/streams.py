@@ -17,12 +17,13 @@ import itertools
 import time
 import typing as t
 
+from singer_sdk.exceptions import FatalAPIError
 from singer_sdk.helpers.conform import TypeConformanceLevel
 
 from tap_oracle_wms.batch import batch_config_from_settings, write_batches
 from tap_oracle_wms.client import WmsStream
 from tap_oracle_wms.discovery import KEY_PROPERTY, EntityDescription
-from tap_oracle_wms.pagination import LINK, Walk, filter_timestamp, response_body
+from tap_oracle_wms.pagination import KEYSET, LINK, Walk, filter_timestamp, response_body
 from tap_oracle_wms.reconcile import hours_to_reread
 from tap_oracle_wms.shaping import RecordShaper, to_utc_timestamp
 from tap_oracle_wms.state import BOOKMARK, KEY, WmsStateManager
@@ -181,7 +182,7 @@ class EntityStream(WmsStream):
         self.walk = walk
         manager = self.state_manager
         manager.paused = not walk.moves_bookmark
-        if walk.moves_bookmark and self.incremental and self.scheme != LINK:
+        if walk.moves_bookmark and self.incremental and (self.scheme != LINK or self.ordering_refused):
             manager.make_unsorted(context, t.cast("str", self.replication_key))
         self.logger.info(
             "Stream '%s': reading %s (%s mode, ordering %s, page size %d)",
@@ -214,7 +215,13 @@ class EntityStream(WmsStream):
         records = list(super().parse_response(response))
         body = response_body(response)
         total = body.get("result_count") if isinstance(body, dict) else None
-        self.progress.page(len(records), total if isinstance(total, int) else None, self.walk)
+        # A keyset page's result_count counts the rows after the last id read; a numbered page's, the walk's.
+        self.progress.page(
+            len(records),
+            total if isinstance(total, int) else None,
+            self.walk,
+            after_read=self.scheme == KEYSET,
+        )
         if response.status_code == 404:
             self.logger.info("Stream '%s': HTTP 404 on a filtered request, read as no rows", self.name)
         self.logger.debug(
@@ -228,7 +235,10 @@ class EntityStream(WmsStream):
             if self.progress.total is None and not self.progress.counted:
                 # A long walk without totals (sequenced mode): one count request, once per walk.
                 self.progress.counted = True
-                self.progress.total = self.count_rows(dict(self.walk.filters))
+                try:
+                    self.progress.total = self.count_rows(dict(self.walk.filters))
+                except FatalAPIError as exc:  # a progress line is not worth failing the sync for
+                    self.logger.info("Stream '%s': rows of the walk not counted (%s)", self.name, exc)
             self.log_progress()
         return records
 
@@ -328,12 +338,11 @@ class Progress:
         # Whether the current walk's rows were counted by a request of their own (`count_rows`).
         self.counted = False
 
-    def page(self, records: int, result_count: int | None, walk: Walk) -> None:
+    def page(self, records: int, result_count: int | None, walk: Walk, *, after_read: bool) -> None:
         if walk is not self.walk:
             self.walk, self.walk_records, self.total, self.counted = walk, 0, None, False
         if result_count is not None:
-            # In a keyset walk `result_count` counts the rows after the last id read.
-            self.total = self.walk_records + result_count
+            self.total = self.walk_records + result_count if after_read else result_count
         self.records += records
         self.walk_records += records
         self.pages += 1
