@@ -38,7 +38,7 @@ if t.TYPE_CHECKING:
 # Seconds between progress lines at info level.
 PROGRESS_INTERVAL_SECONDS = 30.0
 CREATED = "create_ts"
-# Stream state key present while a sync that started without a bookmark is in progress (see `get_records`).
+# Stream state key present while a sync that started without a bookmark is in progress (see `run_walks`).
 FULL_SYNC = "full_sync"
 
 
