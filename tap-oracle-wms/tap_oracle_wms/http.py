@@ -24,7 +24,7 @@ from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 
 from tap_oracle_wms.auth import build_auth
 from tap_oracle_wms.discovery import entity_names_from_listing
-from tap_oracle_wms.errors import WmsAuthError, WmsRetriesExhaustedError, WmsTLSError
+from tap_oracle_wms.errors import WmsAuthError, WmsRetriesExhaustedError, tls_error
 
 # Longest Retry-After honoured; a gateway asking for more is treated as an outage.
 RETRY_AFTER_CAP_SECONDS = 900.0
@@ -232,15 +232,6 @@ def make_session(config: t.Mapping[str, t.Any]) -> requests.Session:
     session.verify = tls_verify(config, os.environ)
     session.headers["Accept"] = "application/json"
     return session
-
-
-def tls_error(exc: requests.exceptions.SSLError, url: str | None) -> WmsTLSError:
-    """One clear error for a failed TLS handshake (not retried: a certificate does not heal in minutes)."""
-    host = urlsplit(url or "").netloc or "the server"
-    return WmsTLSError(
-        f"TLS certificate check failed for {host}: {str(exc)[:300]}. Set 'ca_bundle' to the CA bundle "
-        "that signed the server's certificate (or 'verify_tls': false for a test server)."
-    )
 
 
 def fail_fast_on_tls(func: t.Callable[..., t.Any]) -> t.Callable[..., t.Any]:

@@ -138,3 +138,16 @@ def test_tap_malformed_config_file_is_one_line_naming_it(tmp_path, content):
     assert "Traceback" not in result.stderr
     assert f"config file {path}" in result.stderr
     assert result.stdout == ""
+
+
+def test_tap_certificate_error_on_the_token_endpoint_fails_at_once(https_server):
+    base_url, _ = https_server
+    settings = config(
+        base_url,
+        auth_method="oauth2",
+        oauth_token_url=f"{base_url}/oauth2/v1/token",
+        oauth_client_id="client",
+        oauth_client_secret="client-secret",
+    )
+    with pytest.raises(WmsTLSError, match=r"TLS certificate check failed for 127\.0\.0\.1"):
+        TapOracleWMS(config=settings)
