@@ -205,6 +205,11 @@ class WmsSimulator:
         return f"{self.base_url}/wms/lgfapi/{self.api_version}"
 
     @property
+    def entity_segments(self) -> list[str]:
+        """The path segments before an entity's name: `{environment}/wms/lgfapi/{version}/entity`."""
+        return [self.environment, "wms", "lgfapi", self.api_version, "entity"]
+
+    @property
     def token_url(self) -> str:
         return f"{self.root_url}/oauth2/v1/token"
 
@@ -267,8 +272,7 @@ class WmsSimulator:
     def page_size_asked(self, segments: list[str], params: dict[str, str]) -> int | None:
         """Rows per page a request for a data page asks (its `page_size`, else the default); None for any
         other request. Used by faults with `page_size_above`."""
-        prefix = [self.environment, "wms", "lgfapi", self.api_version, "entity"]
-        if len(segments) != 6 or segments[:5] != prefix:
+        if len(segments) != 6 or segments[:5] != self.entity_segments:
             return None
         raw = params.get("page_size", "")
         return int(raw) if raw.isdigit() else self.page_size_default
@@ -605,8 +609,7 @@ class _Handler(BaseHTTPRequestHandler):
             status, token = sim.auth.token(self.headers.get("Authorization"), body)
             self._send(status, dumps(token))
             return status
-        prefix = [sim.environment, "wms", "lgfapi", sim.api_version, "entity"]
-        if segments[:5] != prefix:
+        if segments[:5] != sim.entity_segments:
             return self._error(404, f"No API at {path}.")
         if method != "GET":
             return self._error(405)
