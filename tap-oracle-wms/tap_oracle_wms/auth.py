@@ -13,7 +13,7 @@ import typing as t
 import requests
 from requests.auth import AuthBase, HTTPBasicAuth
 
-from tap_oracle_wms.errors import WmsAuthError
+from tap_oracle_wms.errors import WmsAuthError, tls_error
 
 # Refresh this long before the token's announced expiry (clock skew, long pages in flight).
 REFRESH_MARGIN_SECONDS = 60
@@ -70,6 +70,8 @@ class OAuth2TokenAuth(AuthBase):
                 headers={"Accept": "application/json"},
                 timeout=self._timeout,
             )
+        except requests.exceptions.SSLError as exc:
+            raise tls_error(exc, self.token_url) from None
         except requests.RequestException as exc:
             raise WmsAuthError(
                 f"OAuth2 token request to oauth_token_url failed: {type(exc).__name__}"

@@ -2,12 +2,10 @@
 
 The SDK drives it (`Stream._sync_batches`): for each manifest `get_batches` yields, it writes
 `{"type": "BATCH", "stream": ..., "encoding": {"format": ..., "compression": ...}, "manifest": [uri]}`
-and then a STATE message. Records come a page at a time and the bookmark moves with the records written
-into a file, before its manifest is yielded (or, where the SDK's record loop is needed, one record at a
-time from that loop, which moves the bookmark as each record is pulled: no record is pulled once a file is
-full); a file is closed (made visible under its final name) before its manifest is yielded; so every STATE
-covers exactly the records of the files announced before it, and a sync killed between two files resumes
-after the last announced one.
+and then a STATE message. Records come a page at a time (`EntityStream.shaped_pages`) and the bookmark
+moves with the records written into a file, before its manifest is yielded; a file is closed (made visible
+under its final name) before its manifest is yielded; so every STATE covers exactly the records of the
+files announced before it, and a sync killed between two files resumes after the last announced one.
 
 What this module adds to the SDK's batchers: JSONL written by the same msgspec encoder as the RECORD
 messages (decimals as exact JSON numbers, the same text for every value), the `compression` setting
@@ -24,10 +22,12 @@ import typing as t
 import uuid
 
 from singer_sdk.contrib.msgspec import encoder as record_encoder
+
+# The SDK exports its batch configuration classes from no public module.
 from singer_sdk.helpers._batch import BaseBatchFileEncoding, BatchConfig, StorageTarget
 
 if t.TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Iterator
 
 # Defaults of the `batch_config` setting's parts.
 DEFAULT_FORMAT = "jsonl"
@@ -184,21 +184,20 @@ class _ParquetFile:
 
 
 def write_batches(
-    pages: Iterable[list[dict[str, t.Any]]],
+    pages: Iterator[list[dict[str, t.Any]]],
     batch_config: BatchConfig,
     *,
     tap_name: str,
     stream_name: str,
     schema: dict,
-    taken: t.Callable[[list[dict[str, t.Any]]], None] | None = None,
+    taken: t.Callable[[list[dict[str, t.Any]]], None],
 ) -> Iterator[tuple[BaseBatchFileEncoding, list[str]]]:
     """Stream the records of `pages` (lists of records) into files of at most `batch_size` records; yield
     (encoding, [uri]) per file.
 
-    A page that does not fit in the open file is split: its head fills the file, its rest starts the
-    next. `taken` (if given) gets each run of records once it is in a file, before that file's manifest
-    is yielded; a page is pulled only while the open file has room. So when the caller's bookmark moves in
-    `taken` (or as a page is pulled, for pages of one record), every manifest yielded covers exactly the
+    A page that does not fit in the open file is split: its head fills the file, its rest starts the next.
+    `taken` gets each run of records once it is in a file, and a page is pulled only while the open file
+    has room; so when the caller's bookmark moves in `taken`, every manifest yielded covers exactly the
     records the bookmark has passed.
 
     A file's manifest is yielded only once the file is complete and closed: the storage layer writes it
@@ -214,34 +213,25 @@ def write_batches(
     suffix = file_suffix(encoding)
     size = batch_config.batch_size
     iterator = filter(None, pages)  # empty pages skipped
-    rest: list[dict[str, t.Any]] | None = []
+    rest = next(iterator, None)
     number = 0
-    exhausted = False
-    while not exhausted:
-        if not rest:
-            rest = next(iterator, None)
-            if rest is None:
-                return
+    while rest:
         number += 1
         filename = f"{prefix}{run_id}-{number:05d}{suffix}"
         with storage.open(filename, "wb") as raw:
             out = writer_type(raw, encoding.compression, schema)
             room = size
-            while True:
-                if len(rest) <= room:
-                    part, rest = rest, []
-                else:
-                    part, rest = rest[:room], rest[room:]
+            while rest:
+                part, rest = (rest, []) if len(rest) <= room else (rest[:room], rest[room:])
                 out.write(part)
-                if taken is not None:
-                    taken(part)
+                taken(part)
                 room -= len(part)
-                # Never pull a page once the file is full: the records pulled may move the bookmark.
-                if rest or not room:
-                    break
-                rest = next(iterator, None)
-                if rest is None:
-                    exhausted = True
+                # Never pull a page once the file is full: the records of a page pulled may move the bookmark.
+                if not rest and room:
+                    rest = next(iterator, None)
+                if not room:
                     break
             out.close()
         yield encoding, [storage.get_url(filename)]
+        if not rest:
+            rest = next(iterator, None)

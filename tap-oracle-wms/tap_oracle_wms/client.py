@@ -1,108 +1,76 @@
-"""REST plumbing shared by every entity stream: URL, auth, pagination, retries, response parsing.
+"""REST plumbing of every entity stream, on the SDK's public hooks: URL and parameters of each page,
+pagination (tap_oracle_wms.pagination), retries (the SDK's backoff hooks fed by the run's `RetryPolicy`)
+and response checks.
 
-Pagination follows the API's `next_page` links verbatim (the sequenced-mode cursor is opaque; a
-tap that counted pages itself looped forever on a full first page). Retries go through the SDK's
-backoff hooks, configured by the run's `RetryPolicy`.
+What real tenants do is handled here, each in one place:
+- an entity that answers 400 to `ordering`: the same request again without it (`request_decorator`),
+  logged once per stream; the stream then reads unsorted (`ordering_refused`);
+- a page that times out (client timeout or gateway 504): the page size halves, down to 25, and the same
+  position is asked again at once (`request_decorator`); the smaller size holds for the rest of the stream;
+- a certificate error fails at once with a clear message (never retried).
 """
 
 from __future__ import annotations
 
-import threading
 import typing as t
-from urllib.parse import urlparse, urlsplit, urlunsplit
+from http import HTTPStatus
+from urllib.parse import urlsplit, urlunsplit
 
-import msgspec
 import requests
 from singer_sdk import RESTStream
-from singer_sdk.exceptions import FatalAPIError
-from singer_sdk.pagination import BaseHATEOASPaginator
+from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.streams.rest import HTTPRequest, PageContext
 
-from tap_oracle_wms.http import check_response, describe_failure, give_up_clearly, request_label
+from tap_oracle_wms.errors import WmsPageLinkError
+from tap_oracle_wms.http import (
+    check_response,
+    describe_failure,
+    fail_fast_on_tls,
+    give_up_clearly,
+    request_label,
+)
+from tap_oracle_wms.pagination import (
+    BODY_ATTR,
+    KEYSET,
+    LINK,
+    NUMBERED,
+    Walk,
+    WalkPaginator,
+    page_records,
+    query_value,
+    response_body,
+    shrunk_page,
+    with_query_value,
+)
 
 if t.TYPE_CHECKING:
     from backoff.types import Details
 
     from tap_oracle_wms.http import WmsApi
 
-# Attribute under which `validate_response` leaves the decoded body for the paginator and parser,
-# so each page is decoded once (and a truncated body is caught inside the retry loop).
-BODY_ATTR = "_wms_body"
 # Characters left unescaped in query strings so filters read exactly as documented
-# (`ordering=mod_ts,id`, `mod_ts__gte=2025-06-18T10:48:26.157304%2B00:00`).
+# (`ordering=mod_ts,id`, `mod_ts__gte=2025-06-18T10:48:26%2B00:00`).
 SAFE_QUERY_CHARS = ",:"
 
 
-# A response body is read from the socket this many bytes at a time (requests' own `content` reads 10 KB at
-# a time: about 140 reads and a join for a page of 1,250 records).
-BODY_CHUNK_BYTES = 1 << 20
-
-
-def send(session: requests.Session, request: requests.PreparedRequest, **kwargs: t.Any) -> requests.Response:
-    """`session.send(request, **kwargs)` as requests runs it without `stream=True`, the body read up front
-    (the same bytes, the same exceptions on a broken transfer), in chunks of BODY_CHUNK_BYTES."""
-    response = session.send(request, stream=True, **kwargs)
-    response._content = b"".join(response.iter_content(BODY_CHUNK_BYTES)) or b""  # `content`'s own step
-    return response
-
-
-def response_body(response: requests.Response) -> t.Any:
-    """The body `validate_response` decoded (None for a 404, which means no rows)."""
-    return getattr(response, BODY_ATTR, None)
-
-
-class ReadAhead:
-    """One page request sent on a background thread while the records of the page before are shaped and
-    written; its response (or the exception that stopped it) is collected once, by the request loop."""
-
-    def __init__(
-        self, session: requests.Session, request: requests.PreparedRequest, **options: t.Any
-    ) -> None:
-        self.url = request.url
-        self._done = threading.Event()
-        self._response: requests.Response | None = None
-        self._error: BaseException | None = None
-        threading.Thread(
-            target=self._send, args=(session, request, options), name="wms-read-ahead", daemon=True
-        ).start()
-
-    def _send(self, session: requests.Session, request: requests.PreparedRequest, options: dict) -> None:
-        try:
-            self._response = send(session, request, **options)
-        except BaseException as exc:  # handed to the request loop, which retries as for any request
-            self._error = exc
-        finally:
-            self._done.set()
-
-    def result(self) -> requests.Response:
-        self._done.wait()
-        if self._error is not None:
-            raise self._error
-        assert self._response is not None
-        return self._response
-
-    def settle(self) -> None:
-        """Wait for the request to end, whatever its outcome (before the session is used again)."""
-        self._done.wait()
-
-
-class NextPagePaginator(BaseHATEOASPaginator):
-    """Follows `next_page` until it is null; the SDK's paginator stops on a repeated link."""
-
-    def get_next_url(self, response: requests.Response) -> str | None:
-        body = response_body(response)
-        return body.get("next_page") or None if isinstance(body, dict) else None
+class OrderingRefusedError(FatalAPIError):
+    """The entity answered 400 to a request carrying `ordering` (caught by `request_decorator`)."""
 
 
 class WmsStream(RESTStream):
     """Base stream: one LGF API entity endpoint on the tap's shared session and credentials."""
 
-    # Decoder of this stream's pages into typed records (see `check_response`); None: plain JSON.
-    page_decoder: msgspec.json.Decoder | None = None
-
-    @property
-    def api(self) -> WmsApi:
-        return self._tap.api  # type: ignore[attr-defined, no-any-return]
+    def __init__(self, tap: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(tap, **kwargs)
+        # The run's session, credentials and retry policy, shared with discovery and the other streams.
+        self.api: WmsApi = tap.api
+        self.page_size = int(self.config.get("page_size", 1250))
+        self.sequenced = self.config.get("page_mode", "sequenced") == "sequenced"
+        # The walk being read (see tap_oracle_wms.pagination) and its paginator.
+        self.walk = Walk("all rows")
+        self.paginator: WalkPaginator | None = None
+        # Set when the entity answered 400 to `ordering`: every later request goes without it.
+        self.ordering_refused = False
 
     @property
     def url_base(self) -> str:
@@ -120,29 +88,57 @@ class WmsStream(RESTStream):
     def timeout(self) -> float:  # type: ignore[override]
         return self.api.timeout
 
-    def get_new_paginator(self) -> NextPagePaginator:
-        return NextPagePaginator()
+    # Pagination: see tap_oracle_wms.pagination.
 
-    def base_params(self, context: t.Any) -> dict[str, t.Any]:
-        """Query parameters of the first page; `next_page` links carry them on."""
-        return {}
+    @property
+    def scheme(self) -> str:
+        """How the current walk pages: link (sequenced mode), keyset or numbered (paged mode)."""
+        if self.sequenced:
+            return LINK
+        return NUMBERED if self.ordering_refused else KEYSET
+
+    def get_new_paginator(self) -> WalkPaginator:
+        self.paginator = WalkPaginator(lambda: self.scheme)
+        return self.paginator
+
+    def scope_filters(self) -> dict[str, str]:
+        """`company_id__code` / `facility_id__code` from the settings, on every data request."""
+        params = {}
+        if self.config.get("company_code"):
+            params["company_id__code"] = self.config["company_code"]
+        if self.config.get("facility_code"):
+            params["facility_id__code"] = self.config["facility_code"]
+        return params
+
+    def get_url_params(self, context: t.Any, next_page_token: t.Any) -> dict[str, t.Any]:
+        """The walk's filters, the page size, the ordering (unless refused) and the page position."""
+        params: dict[str, t.Any] = {"page_size": self.page_size}
+        if self.sequenced:
+            params["page_mode"] = "sequenced"
+        params.update(self.scope_filters())
+        params.update(self.walk.filters)
+        if not self.ordering_refused:
+            params["ordering"] = "id" if self.scheme == KEYSET else self.walk.ordering
+        if next_page_token is not None:
+            params["id__gt" if self.scheme == KEYSET else "page"] = next_page_token
+        return params
 
     def get_http_request(self, *, page: PageContext) -> HTTPRequest:
-        """First page: entity URL plus filters; later pages: the `next_page` link as served.
-
-        The link's path and query are used unchanged (the cursor is opaque); the scheme and host
-        stay those of `base_url`, so credentials are never sent to a host the user did not name.
-        """
-        next_link = page.next_page_token
-        if next_link:
-            base = urlsplit(self.url_base)
-            url = urlunsplit((base.scheme, base.netloc, next_link.path, next_link.query, ""))
+        """A walk's pages from `get_url_params`; in sequenced mode, pages after the first are the
+        `next_page` link as served: its path and query unchanged (the cursor is opaque), the scheme and
+        host those of `base_url`, so credentials are never sent to a host the user did not name."""
+        token = page.next_page_token
+        if token is not None and self.scheme == LINK:
+            link, base = urlsplit(str(token)), urlsplit(self.url_base)
+            url = urlunsplit((base.scheme, base.netloc, link.path, link.query, ""))
+            if self.ordering_refused:
+                url = with_query_value(url, "ordering", None)
             return HTTPRequest(url=url, method="GET", headers=self.http_headers, params={})
         return HTTPRequest(
             url=self.get_url(page.stream_context),
             method="GET",
             headers=self.http_headers,
-            params=self.base_params(page.stream_context),
+            params=self.get_url_params(page.stream_context, token),
             safe_query_chars=SAFE_QUERY_CHARS,
         )
 
@@ -168,87 +164,119 @@ class WmsStream(RESTStream):
         )
 
     def request_decorator(self, func: t.Callable) -> t.Callable:
-        """The SDK's retrying decorator, plus one clear error once `max_retries` is exhausted."""
+        """The SDK's retrying decorator around one attempt that first deals with what retrying cannot:
+        a refused `ordering` and a timed-out page are asked again at once in their new form, a certificate
+        error fails at once; once `max_retries` is exhausted, one clear error."""
+
+        def attempt(prepared: requests.PreparedRequest, context: t.Any) -> requests.Response:
+            while True:
+                try:
+                    return t.cast("requests.Response", func(prepared, context))
+                except OrderingRefusedError as exc:
+                    self.ordering_refused = True
+                    self.logger.warning(
+                        "Stream '%s': the entity refuses `ordering` (%s); asking again without it. The "
+                        "stream reads unsorted: the bookmark moves when the sync completes (largest "
+                        "mod_ts seen, capped by the sync's start).",
+                        self.name,
+                        exc,
+                    )
+                    self.reading_unsorted()
+                    prepared.prepare_url(with_query_value(prepared.url or "", "ordering", None), None)
+                except (requests.exceptions.Timeout, RetriableAPIError) as exc:
+                    if not self.is_timeout(exc):
+                        raise
+                    shrunk = shrunk_page(prepared.url or "", self.scheme, self.page_size)
+                    if shrunk is None:
+                        raise
+                    url, size = shrunk
+                    self.logger.warning(
+                        "Stream '%s': a page of %d rows timed out (%s); page size %d from the same "
+                        "position on, for the rest of the stream",
+                        self.name,
+                        self.page_size,
+                        describe_failure(exc),
+                        size,
+                    )
+                    self.page_size = size
+                    prepared.prepare_url(url, None)
+
         return give_up_clearly(
-            super().request_decorator(func),
+            super().request_decorator(fail_fast_on_tls(attempt)),
             f"Stream '{self.name}'",
             self.api.policy.max_retries,
             ". State emitted so far is intact: rerun with it to resume.",
         )
 
-    def _request(self, prepared_request: requests.PreparedRequest, context: t.Any) -> requests.Response:
-        """The SDK's request step, answered by the read-ahead when it already asked for this page.
+    @staticmethod
+    def is_timeout(exc: BaseException) -> bool:
+        """A page that took too long: the client's read timeout, or a gateway's 504."""
+        if isinstance(exc, requests.exceptions.ConnectTimeout):
+            return False
+        if isinstance(exc, requests.exceptions.Timeout):
+            return True
+        response = getattr(exc, "response", None)
+        return response is not None and response.status_code == HTTPStatus.GATEWAY_TIMEOUT
 
-        Pages are requested one at a time and in the same order as without read-ahead; only the next
-        page's request starts as soon as the current page is decoded, so the server prepares it while
-        the tap shapes and writes the current one. A read-ahead that failed raises its error here,
-        inside the retry loop, which then retries the request as usual.
-        """
-        ahead, self.api.read_ahead = self.api.read_ahead, None
-        if ahead is not None and ahead.url == prepared_request.url:
-            response = ahead.result()
-        else:
-            if ahead is not None:
-                ahead.settle()
-            response = send(
-                self.requests_session,
-                self.authenticator(prepared_request),
-                timeout=self.timeout,
-                allow_redirects=self.allow_redirects,
-            )
-        self._write_request_duration_log(
-            endpoint=self.path,
-            response=response,
-            context=context,
-            extra_tags={"url": response.request.path_url} if self._LOG_REQUEST_METRIC_URLS else None,
-        )
-        self.validate_response(response)
-        return response
+    def reading_unsorted(self) -> None:
+        """Hook: the stream's rows arrive in no `mod_ts` order from now on."""
 
     def validate_response(self, response: requests.Response) -> None:
-        """Classify the status and decode the body inside the retry loop (see `check_response`); then
-        start reading the next page ahead."""
-        body = check_response(response, auth_method=self.api.auth_method, page_decoder=self.page_decoder)
-        setattr(response, BODY_ATTR, body)
-        next_link = body.get("next_page") if isinstance(body, dict) else None
-        if next_link:
-            self.read_ahead(next_link)
+        """Classify the status and decode the body inside the retry loop (see `check_response`), with
+        what a walk's position adds (see tap_oracle_wms.pagination): a 404 is no rows on a first page,
+        and on a later paged-mode page when no rows are left, but an error on a `next_page` link or
+        while rows are left; a 5xx when no rows are left is the phantom page of a stale `page_count`,
+        the end of the walk; a 400 to a request with `ordering` is a refused ordering."""
+        url = response.request.url or ""
+        status = response.status_code
+        rows_left = None if self.paginator is None or self.scheme == LINK else self.paginator.rows_left
+        if status == HTTPStatus.NOT_FOUND and (
+            rows_left or (self.scheme == LINK and query_value(url, "cursor") is not None)
+        ):
+            left = f" ({self.paginator.remaining} rows announced still to read)" if rows_left else ""
+            raise WmsPageLinkError(
+                f"Stream '{self.name}': HTTP 404 for {request_label(response)} in the middle of a "
+                f"walk{left}. State emitted so far is intact: rerun with it to resume."
+            )
+        if status >= HTTPStatus.INTERNAL_SERVER_ERROR and rows_left is False:
+            self.logger.info(
+                "Stream '%s': HTTP %d for %s after every row the walk announced: end of the walk",
+                self.name,
+                status,
+                request_label(response),
+            )
+            setattr(response, BODY_ATTR, None)
+            return
+        if (
+            status == HTTPStatus.BAD_REQUEST
+            and not self.ordering_refused
+            and query_value(url, "ordering") is not None
+        ):
+            raise OrderingRefusedError(f"HTTP 400 for {request_label(response)}")
+        setattr(response, BODY_ATTR, check_response(response, auth_method=self.api.auth_method))
 
-    def read_ahead(self, next_link: str) -> None:
-        """Send the request the paginator will make for `next_link`, on a background thread."""
-        http_request = self.get_http_request(
-            page=PageContext(stream_context=None, next_page_token=urlparse(next_link))
-        )
-        prepared = self.build_prepared_request(
-            method=http_request.method,
-            url=http_request.url,
-            params=http_request.encode_params(),
-            headers=http_request.headers,
-            data=http_request.data,
-        )
-        self.api.read_ahead = ReadAhead(
-            self.requests_session,
-            self.authenticator(prepared),
-            timeout=self.timeout,
-            allow_redirects=self.allow_redirects,
-        )
+    def count_rows(self, filters: dict[str, str]) -> int:
+        """Rows matching `filters` now: one paged-mode request of `page_size=1`, its `result_count` (0 for
+        the API's 404: no match)."""
+        params = {"page_size": 1, **self.scope_filters(), **filters}
+        what = f"Stream '{self.name}': row count of {', '.join(f'{k}={v}' for k, v in filters.items())}"
+        _, body = self.api.get_with_retries(self.api.entity_url(self.name), what, params)
+        if body is None:
+            return 0
+        count = body.get("result_count") if isinstance(body, dict) else None
+        if not isinstance(count, int):
+            raise FatalAPIError(f"{what}: a paged-mode page without result_count: {str(body)[:200]}")
+        return count
 
     def response_error_message(self, response: requests.Response) -> str:
         """Status and path only: the SDK default appends the body and header names."""
         return f"HTTP {response.status_code} {response.reason} for {request_label(response)}"
 
-    def page_records(self, response: requests.Response) -> list[dict[str, t.Any]]:
-        """Raw records of one page: `results` of a paged or sequenced page (or a bare list)."""
-        body = response_body(response)
-        if body is None:
-            return []
-        if isinstance(body, list):
-            return body
-        if isinstance(body, dict):
-            results = body.get("results")
-            if isinstance(results, list):
-                return results
-        raise FatalAPIError(
-            f"Stream '{self.name}': unexpected page shape for {request_label(response)}: "
-            f"no 'results' list in a {type(body).__name__}"
-        )
+    def parse_response(self, response: requests.Response) -> t.Iterable[dict[str, t.Any]]:
+        """The page's raw records (shaped by `post_process`)."""
+        try:
+            return page_records(response_body(response))
+        except ValueError as exc:
+            raise FatalAPIError(
+                f"Stream '{self.name}': unexpected page shape for {request_label(response)}: {exc}"
+            ) from None

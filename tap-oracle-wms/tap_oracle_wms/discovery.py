@@ -12,7 +12,7 @@ import re
 import typing as t
 from dataclasses import dataclass, field
 
-from tap_oracle_wms.records import DECIMAL, DROP, FOREIGN_KEY, PLAIN, TIMESTAMP, key_column
+from tap_oracle_wms.shaping import DECIMAL, DROP, FOREIGN_KEY, PLAIN, TIMESTAMP, key_column
 
 KEY_PROPERTY = "id"
 REPLICATION_KEY = "mod_ts"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import decimal
 import email.utils
 import logging
+import os
 import random
 import time
 import typing as t
@@ -23,7 +24,7 @@ from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 
 from tap_oracle_wms.auth import build_auth
 from tap_oracle_wms.discovery import entity_names_from_listing
-from tap_oracle_wms.errors import WmsAuthError, WmsRetriesExhaustedError
+from tap_oracle_wms.errors import WmsAuthError, WmsRetriesExhaustedError, tls_error
 
 # Longest Retry-After honoured; a gateway asking for more is treated as an outage.
 RETRY_AFTER_CAP_SECONDS = 900.0
@@ -38,13 +39,8 @@ RETRYABLE_EXCEPTIONS: tuple[type[BaseException], ...] = (
 )
 
 
-def json_decoder(kind: t.Any = t.Any) -> msgspec.json.Decoder:
-    """A msgspec JSON decoder into `kind`; JSON floats become Decimal, so quantities keep every digit
-    from the wire on."""
-    return msgspec.json.Decoder(kind, float_hook=decimal.Decimal)
-
-
-_decoder = json_decoder()
+# JSON floats become Decimal, so quantities keep every digit from the wire on.
+_decoder = msgspec.json.Decoder(float_hook=decimal.Decimal)
 
 
 def retry_after_seconds(response: requests.Response | None) -> float | None:
@@ -122,13 +118,9 @@ def request_label(response: requests.Response) -> str:
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
-def check_response(
-    response: requests.Response, *, auth_method: str, page_decoder: msgspec.json.Decoder | None = None
-) -> t.Any:
+def check_response(response: requests.Response, *, auth_method: str) -> t.Any:
     """Validate one response and return its decoded JSON body; None for 404 (no rows).
 
-    With `page_decoder` (a decoder into a page type, see `RecordShaper.page_type`), a body of that type
-    is returned as `{"results": ..., "next_page": ...}`, and any other body decoded as plain JSON.
     Raises RetriableAPIError for 429/5xx and for 2xx bodies that are not complete JSON (truncated
     transfers), WmsAuthError for 401/403 and FatalAPIError for any other client error.
     """
@@ -152,13 +144,6 @@ def check_response(
     if status >= HTTPStatus.BAD_REQUEST:
         raise FatalAPIError(f"HTTP {status} {response.reason} for {label}: {_api_error_detail(response)}")
     try:
-        if page_decoder is not None:
-            try:
-                page = page_decoder.decode(response.content)
-            except msgspec.ValidationError:
-                pass  # valid JSON of another shape: decoded as plain JSON below
-            else:
-                return {"results": page.results, "next_page": page.next_page}
         return _decoder.decode(response.content)
     except msgspec.DecodeError as exc:
         raise RetriableAPIError(
@@ -214,12 +199,53 @@ def give_up_clearly(
     return call
 
 
+def tls_verify(config: t.Mapping[str, t.Any], environ: t.Mapping[str, str]) -> bool | str:
+    """What TLS verification uses: `ca_bundle`, else False when `verify_tls` is false, else the CA bundle
+    named by `REQUESTS_CA_BUNDLE` / `CURL_CA_BUNDLE` (as requests reads them), else the default store."""
+    if config.get("ca_bundle"):
+        return str(config["ca_bundle"])
+    if not config.get("verify_tls", True):
+        return False
+    return environ.get("REQUESTS_CA_BUNDLE") or environ.get("CURL_CA_BUNDLE") or True
+
+
+class WmsSession(requests.Session):
+    """A session whose `verify` is the one answer for every request.
+
+    requests merges `REQUESTS_CA_BUNDLE` / `CURL_CA_BUNDLE` into each `Session.request` over
+    `Session.verify`, so `verify_tls: false` or a `ca_bundle` would silently lose to the environment;
+    `Session.send` (the SDK's path) never reads the environment. `verify` is decided once (`tls_verify`)
+    and every request uses it, whichever path sends it; proxies still come from the environment.
+    """
+
+    def merge_environment_settings(
+        self, url: t.Any, proxies: t.Any, stream: t.Any, verify: t.Any, cert: t.Any
+    ) -> dict:
+        settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
+        settings["verify"] = self.verify if verify is None else verify
+        return settings
+
+
 def make_session(config: t.Mapping[str, t.Any]) -> requests.Session:
-    """A session with TLS verification on (or the configured CA bundle)."""
-    session = requests.Session()
-    session.verify = config.get("ca_bundle") or bool(config.get("verify_tls", True))
+    """The run's session: TLS verification as `tls_verify` decides, JSON asked for."""
+    session = WmsSession()
+    session.verify = tls_verify(config, os.environ)
     session.headers["Accept"] = "application/json"
     return session
+
+
+def fail_fast_on_tls(func: t.Callable[..., t.Any]) -> t.Callable[..., t.Any]:
+    """`func`, with a certificate error raised at once as `WmsTLSError` (requests reports it as a
+    ConnectionError, which the retry policy would retry for minutes)."""
+
+    def call(*args: t.Any, **kwargs: t.Any) -> t.Any:
+        try:
+            return func(*args, **kwargs)
+        except requests.exceptions.SSLError as exc:
+            url = getattr(exc.request, "url", None)
+            raise tls_error(exc, url) from None
+
+    return call
 
 
 class WmsApi:
@@ -238,20 +264,25 @@ class WmsApi:
             cap=float(config.get("backoff_max_seconds", 60.0)),
         )
         self.api_root = f"{str(config['base_url']).rstrip('/')}/wms/lgfapi/{config.get('api_version', 'v10')}"
-        # The next page's request, sent ahead by a stream (tap_oracle_wms.client.ReadAhead).
-        self.read_ahead: t.Any = None
 
     def entity_url(self, entity: str = "") -> str:
         """`{base_url}/wms/lgfapi/{api_version}/entity/{entity}/`."""
         return f"{self.api_root}/entity/{entity}/" if entity else f"{self.api_root}/entity/"
 
-    def _get(self, url: str) -> t.Any:
-        response = self.session.get(url, auth=self.auth, timeout=self.timeout)
+    def get(self, url: str, params: t.Mapping[str, t.Any] | None = None) -> tuple[requests.Response, t.Any]:
+        """One GET (no retries): the response and its decoded body (None for a 404)."""
+        response = self.session.get(url, params=params, auth=self.auth, timeout=self.timeout)
         return response, check_response(response, auth_method=self.auth_method)
+
+    def get_with_retries(
+        self, url: str, what: str, params: t.Mapping[str, t.Any] | None = None
+    ) -> tuple[requests.Response, t.Any]:
+        """`get` with the retry policy (a certificate error fails at once)."""
+        return with_retries(fail_fast_on_tls(self.get), self.policy, self.logger, what)(url, params)
 
     def get_json(self, url: str, what: str) -> t.Any:
         """GET with the retry policy; 404 raises a clear error (discovery URLs must exist)."""
-        response, body = with_retries(self._get, self.policy, self.logger, what)(url)
+        response, body = self.get_with_retries(url, what)
         if response.status_code == HTTPStatus.NOT_FOUND:
             raise FatalAPIError(
                 f"{what}: HTTP 404 for {request_label(response)}; check base_url (it must include the "

@@ -106,6 +106,22 @@ CONFIG_SCHEMA = th.PropertiesList(
         description="Each incremental run starts this far behind the bookmark, to catch rows whose "
         "mod_ts was set before they were committed (long transactions).",
     ),
+    th.Property(
+        "read_backdated_rows",
+        th.BooleanType,
+        default=True,
+        description="Each incremental run also reads the rows created since the bookmark minus "
+        "lookback_seconds (create_ts__gte): rows created after the bookmark with an older mod_ts. "
+        "Their rows never move the bookmark.",
+    ),
+    th.Property(
+        "reconcile_hours",
+        th.IntegerType,
+        default=0,
+        description="Late commits beyond lookback_seconds: count the rows of each of this many clock hours "
+        "up to the run's lower bound (one small request per hour), keep the counts in the state, and "
+        "re-read every hour whose count grew since the last run. 0 = off.",
+    ),
     th.Property("company_code", th.StringType, description="Narrow every request with company_id__code."),
     th.Property("facility_code", th.StringType, description="Narrow every request with facility_id__code."),
     th.Property(
@@ -119,9 +135,18 @@ CONFIG_SCHEMA = th.PropertiesList(
         "fails; with the default backoff they span about three minutes.",
     ),
     th.Property(
-        "verify_tls", th.BooleanType, default=True, description="Verify the server's TLS certificate."
+        "verify_tls",
+        th.BooleanType,
+        default=True,
+        description="Verify the server's TLS certificate. False takes effect even when REQUESTS_CA_BUNDLE "
+        "or CURL_CA_BUNDLE is set.",
     ),
-    th.Property("ca_bundle", th.StringType, description="Path to a CA bundle file used to verify TLS."),
+    th.Property(
+        "ca_bundle",
+        th.StringType,
+        description="Path to a CA bundle file used to verify TLS; wins over REQUESTS_CA_BUNDLE and "
+        "CURL_CA_BUNDLE.",
+    ),
     th.Property(
         "backoff_base_seconds",
         th.NumberType,
@@ -280,6 +305,9 @@ def validate_settings(config: t.Mapping[str, t.Any]) -> list[str]:
             f"(e.g. 2025-01-01T00:00:00+00:00), got {start_date!r}"
         )
     errors += _check_number(config, "lookback_seconds", 0, None)
+    errors += _check_number(config, "reconcile_hours", 0, 24 * 31)
+    if isinstance(config.get("reconcile_hours"), float):
+        errors.append("Setting 'reconcile_hours' must be a whole number")
     errors += _check_number(config, "request_timeout", 0.001, None)
     errors += _check_number(config, "max_retries", 0, 100)
     errors += _check_number(config, "backoff_base_seconds", 0, None)
@@ -292,9 +320,36 @@ def validate_settings(config: t.Mapping[str, t.Any]) -> list[str]:
 
 
 def hide_secret_values(message: str, config: t.Mapping[str, t.Any]) -> str:
-    """Replace any secret's value that a (JSON Schema) message quotes."""
+    """`message` (a JSON Schema message) with no secret's value in it.
+
+    A message about a secret setting itself (`... in config['password']`) is replaced by one naming the
+    setting and the type it has: a secret given as a list or an object would otherwise be quoted whole.
+    Any other message has each string secret's value replaced by `***`.
+    """
+    for name in SECRET_SETTINGS:
+        if f"in config[{name!r}" in message:
+            return f"Setting '{name}' must be a string, got {type(config.get(name)).__name__}"
     for name in SECRET_SETTINGS:
         value = config.get(name)
         if value and isinstance(value, str | int | float):
             message = message.replace(repr(value), "'***'").replace(str(value), "***")
     return message
+
+
+def unknown_settings(config: t.Mapping[str, t.Any], schema: t.Mapping[str, t.Any]) -> list[str]:
+    """Names in `config` that neither the tap's settings nor the SDK's built-in ones declare."""
+    known = set(schema.get("properties", {}))
+    return sorted(name for name in config if name not in known)
+
+
+def insecure_url_warning(config: t.Mapping[str, t.Any]) -> str | None:
+    """A warning when `base_url` is plain http:// to a host other than this machine (credentials and
+    data would cross the network unencrypted)."""
+    base_url = config.get("base_url")
+    if not isinstance(base_url, str):
+        return None
+    parts = urlsplit(base_url)
+    host = (parts.hostname or "").lower()
+    if parts.scheme != "http" or host in ("localhost", "::1") or host.startswith("127."):
+        return None
+    return f"Setting 'base_url' is plain http:// to {host}: credentials and data travel unencrypted; use https://"

@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
-import gc
+import json
+import typing as t
 from functools import cached_property
 
+import click
 from singer_sdk import Tap
+from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError, FatalAPIError
 
 from tap_oracle_wms.discovery import describe_to_entity
 from tap_oracle_wms.errors import WmsAuthError
 from tap_oracle_wms.http import WmsApi
-from tap_oracle_wms.settings import CONFIG_SCHEMA, hide_secret_values, validate_settings
+from tap_oracle_wms.settings import (
+    CONFIG_SCHEMA,
+    hide_secret_values,
+    insecure_url_warning,
+    unknown_settings,
+    validate_settings,
+)
 from tap_oracle_wms.streams import EntityStream
-from tap_oracle_wms.writer import WmsMessageWriter
-
-# During a sync the cyclic garbage collector runs after this many new container objects (Python's default:
-# 700). Every page decodes into some 14,000 dicts, all freed by reference counting, so the default ran a
-# collection every few dozen records and a full one (over every object of the process) every few pages.
-SYNC_GC_THRESHOLD = (10_000, 10, 10)
 
 
 class TapOracleWMS(Tap):
@@ -27,34 +30,47 @@ class TapOracleWMS(Tap):
     name = "tap-oracle-wms"
     # The catalog comes from the API's describe: settings are validated before discovery too.
     dynamic_catalog = True
-    message_writer_class = WmsMessageWriter
+    # The SDK's msgspec writer: Decimal as exact JSON numbers, every message written and flushed at once.
+    message_writer_class = MsgSpecWriter
     config_jsonschema = CONFIG_SCHEMA
 
+    # `_validate_config` is the SDK's one validation step, run by its constructor; it has no public hook
+    # for checks JSON Schema cannot express or for keeping secrets out of its messages.
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
-        """JSON Schema checks plus the cross-field rules, with secrets hidden from every message."""
+        """JSON Schema checks plus the cross-field rules, with secrets hidden from every message; a
+        warning for each setting name the tap does not know, and for plain HTTP to another host."""
         errors = [hide_secret_values(e, self.config) for e in super()._validate_config(raise_errors=False)]
         errors += validate_settings(self.config)
+        for name in unknown_settings(self.config, self.config_jsonschema):
+            self.logger.warning("Setting '%s' is not a setting of %s; it is ignored", name, self.name)
+        warning = insecure_url_warning(self.config)
+        if warning:
+            self.logger.warning(warning)
         if errors and raise_errors:
             raise ConfigValidationError("Config validation failed", errors=errors)
         return errors
+
+    @classmethod
+    def cb_config(cls, ctx: click.Context, param: click.Option, value: tuple[str, ...]) -> t.Any:
+        """`--config` files; one that is not a JSON object fails with one line naming it."""
+        for path in value:
+            if path == "ENV":
+                continue
+            try:
+                with open(path, encoding="utf-8") as file:
+                    content = json.load(file)
+            except (OSError, ValueError) as exc:
+                raise click.BadParameter(f"config file {path} cannot be read as JSON: {exc}") from None
+            if not isinstance(content, dict):
+                raise click.BadParameter(
+                    f"config file {path} must hold a JSON object, not {type(content).__name__}"
+                )
+        return super().cb_config(ctx, param, value)
 
     @cached_property
     def api(self) -> WmsApi:
         """The run's session, credentials (token cache) and retry policy."""
         return WmsApi(self.config, self.logger)
-
-    def sync_all(self) -> None:
-        """The SDK's sync, with the collector tuned for it: what exists before the sync (modules, the SDK,
-        the catalog) is frozen out of its passes, and it runs after `SYNC_GC_THRESHOLD` new objects.
-        Both are restored when the sync ends."""
-        threshold = gc.get_threshold()
-        gc.freeze()
-        gc.set_threshold(*SYNC_GC_THRESHOLD)
-        try:
-            super().sync_all()
-        finally:
-            gc.set_threshold(*threshold)
-            gc.unfreeze()
 
     def selected_entity_names(self) -> list[str]:
         """`entities`, with `["*"]` expanded to what the API lists; names it does not list fail."""

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from singer_sdk.contrib.msgspec import MsgSpecWriter
 from tap_oracle_wms.tap import TapOracleWMS
-from tap_oracle_wms.writer import WmsMessageWriter
 
 # Retries in tests: real backoff, but short.
 FAST_RETRIES = {"backoff_base_seconds": 0.05, "backoff_max_seconds": 0.2}
@@ -56,7 +56,7 @@ class Run:
         return next(m for m in self.messages if m["type"] == "SCHEMA" and m["stream"] == stream)
 
 
-class CollectingWriter(WmsMessageWriter):
+class CollectingWriter(MsgSpecWriter):
     """The tap's real writer, encoding each message and decoding it back into `run`."""
 
     def __init__(self, run: Run) -> None:

@@ -12,7 +12,7 @@ from tap_oracle_wms.discovery import (
     normalise_type_name,
     parse_required,
 )
-from tap_oracle_wms.records import DECIMAL, DROP, FOREIGN_KEY, PLAIN, TIMESTAMP
+from tap_oracle_wms.shaping import DECIMAL, DROP, FOREIGN_KEY, PLAIN, TIMESTAMP
 
 LOG = logging.getLogger("test")
 

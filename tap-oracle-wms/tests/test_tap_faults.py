@@ -91,10 +91,25 @@ def test_tap_forbidden_user_named_permission(wms_sim_factory, make_config):
         TapOracleWMS(config=make_config(sim, username="reader", password="pw-reader"))
 
 
-def test_tap_404_mid_pagination_ends_stream_without_error(sim, make_config, run_tap):
-    sim.faults.add(status=404, times=1, path_contains="/entity/allocation/?", after_requests=1)
-    run = run_tap(make_config(sim, entities=["allocation"]))
-    assert len(run.records("allocation")) == 100
+@pytest.mark.parametrize("page_mode", ["sequenced", "paged"])
+def test_tap_404_on_a_next_page_link_is_an_error_naming_stream_and_url(sim, make_config, tap_cli, page_mode):
+    # A 404 for a page the walk still needs (a sequenced link; a paged page while the last page said rows
+    # are left) is not "no rows": the run fails, naming the stream and the URL, and the states written
+    # before it never claim rows that were not written.
+    sim.faults.add(status=404, times=1, path_contains="/entity/allocation/?", after_requests=2)
+    result = tap_cli(config=make_config(sim, entities=["allocation"], page_mode=page_mode))
+    assert result.returncode != 0
+    assert "Stream 'allocation': HTTP 404 for /prod/wms/lgfapi/v10/entity/allocation/?" in result.stderr
+    assert "in the middle of a walk" in result.stderr
+    assert ("cursor=" if page_mode == "sequenced" else "id__gt=200") in result.stderr
+    messages = [json.loads(line) for line in result.stdout.splitlines()]
+    records = [m["record"] for m in messages if m["type"] == "RECORD"]
+    assert len(records) == 200  # the first two pages
+    states = [m["value"]["bookmarks"]["allocation"] for m in messages if m["type"] == "STATE"]
+    if page_mode == "sequenced":
+        assert states[-1]["replication_key_value"] == max(r["mod_ts"] for r in records)
+    else:  # keyset pages come in id order: the bookmark moves only when the sync completes
+        assert all("replication_key_value" not in s for s in states)
 
 
 def test_tap_wrong_base_url_says_so(sim, make_config):

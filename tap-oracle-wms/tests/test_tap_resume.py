@@ -36,10 +36,38 @@ def test_tap_killed_run_resumed_from_last_state_equals_data_set(
         latest[row["id"]] = max(latest.get(row["id"], ""), row["mod_ts"])
     assert latest == {r["id"]: utc(r["mod_ts"]) for r in sim.records("allocation")}
 
-    # Re-read only the overlap: rows at or after bookmark - lookback_seconds (plus changed rows).
-    floor = (datetime.datetime.fromisoformat(bookmark) - datetime.timedelta(seconds=lookback)).isoformat(
-        timespec="microseconds"
+    # Re-read only the overlap: rows at or after bookmark - lookback_seconds, floored to the second (filters
+    # are in whole seconds), plus changed rows.
+    floor = (datetime.datetime.fromisoformat(bookmark) - datetime.timedelta(seconds=lookback)).replace(
+        microsecond=0
     )
-    assert all(r["mod_ts"] >= floor for r in resumed_records)
+    assert all(datetime.datetime.fromisoformat(r["mod_ts"]) >= floor for r in resumed_records)
     reread = {r["id"] for r in records} & {r["id"] for r in resumed_records}
     assert len(reread) <= 50 + 1  # within one page of the kill point, plus the changed row
+
+
+def test_tap_full_sync_announced_before_any_record_so_a_killed_full_refresh_resumes_as_one(
+    sim, make_config, tap_cli, tmp_path, kill_after_states
+):
+    # Meltano's --full-refresh runs the tap without state but keeps the old state: the tap's first STATE
+    # of a stream synced without a bookmark says a full sync is in progress and carries no bookmark, so a
+    # run killed then and resumed from it (without --full-refresh) is a full sync again.
+    config = make_config(sim, entities=["allocation"], page_size=50)
+    crashed = tap_cli(config=config, popen=True)
+    read = kill_after_states(crashed, 1)
+    assert [m["type"] for m in read] == ["SCHEMA", "STATE"]
+    first = read[-1]["value"]
+    assert first["bookmarks"]["allocation"]["full_sync"] == "in progress"
+    assert "replication_key_value" not in first["bookmarks"]["allocation"]
+
+    state_file = tmp_path / "state.json"
+    state_file.write_text(json.dumps(first))
+    sim.clear_requests()
+    resumed = tap_cli("--state", str(state_file), config=config)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    requests = [r for r in sim.requests if r.path.endswith("/entity/allocation/")]
+    assert all("mod_ts__gte" not in r.query and "create_ts__gte" not in r.query for r in requests)
+    messages = [json.loads(line) for line in resumed.stdout.splitlines()]
+    assert len([m for m in messages if m["type"] == "RECORD"]) == sim.count("allocation")
+    final = [m for m in messages if m["type"] == "STATE"][-1]["value"]["bookmarks"]["allocation"]
+    assert "full_sync" not in final and final["replication_key_value"]

@@ -66,3 +66,48 @@ def test_tap_defaults_and_secrets_in_schema():
 
 def test_tap_valid_settings_have_no_errors():
     assert validate_settings({**GOOD, "start_date": "2025-01-01T00:00:00-03:00"}) == []
+
+
+def test_tap_structured_logging_reported_and_levels_kept(sim, make_config, tap_cli, tmp_path):
+    # Meltano 4.4.1 runs a plugin whose capabilities list `structured-logging` with SINGER_SDK_LOG_CONFIG
+    # pointing at a logging config using the SDK's StructuredFormatter, and parses each JSON line with
+    # its level: a WARNING of the tap must come out as a JSON line with level WARNING.
+    import json
+    import subprocess
+    import sys
+
+    about = subprocess.run(
+        [sys.executable, "-m", "tap_oracle_wms.tap", "--about", "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "structured-logging" in json.loads(about.stdout)["capabilities"]
+
+    log_config = tmp_path / "logging.json"
+    log_config.write_text(
+        json.dumps(
+            {
+                "version": 1,
+                "disable_existing_loggers": False,
+                "formatters": {"singer_formatter": {"()": "singer_sdk.logging.StructuredFormatter"}},
+                "handlers": {
+                    "console": {
+                        "class": "logging.StreamHandler",
+                        "formatter": "singer_formatter",
+                        "stream": "ext://sys.stderr",
+                    }
+                },
+                "root": {"handlers": ["console"], "level": "INFO"},
+            }
+        )
+    )
+    result = tap_cli(
+        "--discover",
+        config=make_config(sim, page_sise=1),
+        env={"SINGER_SDK_LOG_CONFIG": str(log_config)},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+    warning = next(line for line in lines if "page_sise" in line["message"])
+    assert warning["level"].upper() == "WARNING"

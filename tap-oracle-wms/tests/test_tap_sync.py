@@ -56,10 +56,17 @@ def test_tap_full_sync_matches_simulator_exactly(sim, make_config, run_tap, utc,
             "replication_key_value": max(r["mod_ts"] for r in got.values()),
         }
     requests = data_requests(sim, "allocation")
-    assert len(requests) == 3  # 300 rows, 100 per page, following next_page
-    assert requests[0].query["ordering"] == "mod_ts,id"
-    assert ("cursor" in requests[1].query) == (page_mode == "sequenced")
-    assert requests[0].query.get("page_mode") == ("sequenced" if page_mode == "sequenced" else None)
+    if page_mode == "sequenced":
+        assert len(requests) == 3  # 300 rows, 100 per page, following next_page
+        assert requests[0].query["ordering"] == "mod_ts,id"
+        assert "cursor" in requests[1].query
+        assert requests[0].query["page_mode"] == "sequenced"
+    else:
+        # Keyset pages: ordered by id, each after the last id read, until the empty page (a 404).
+        assert len(requests) == 4
+        assert [r.query["ordering"] for r in requests] == ["id"] * 4
+        assert [r.query.get("id__gt") for r in requests] == [None, "100", "200", "300"]
+        assert "page" not in requests[1].query and "page_mode" not in requests[0].query
 
 
 def test_tap_decimals_are_exact_numbers(sim, make_config, run_tap):
@@ -84,10 +91,13 @@ def test_tap_incremental_filter_syntax_and_lookback(sim, make_config, run_tap):
         }
     }
     run_tap(config, state=state)
-    first = data_requests(sim, "allocation")[0]
-    # Parsed by the server: a '+' that was not sent as %2B would have become a space.
-    assert first.query["mod_ts__gte"] == "2025-02-01T14:55:00.000000+00:00"
+    backdated, first = data_requests(sim, "allocation")[:2]
+    # Parsed by the server: a '+' that was not sent as %2B would have become a space. Whole seconds.
+    assert first.query["mod_ts__gte"] == "2025-02-01T14:55:00+00:00"
     assert first.query["ordering"] == "mod_ts,id"
+    # The backdated-rows walk comes first, from the same bound, by create_ts.
+    assert backdated.query["create_ts__gte"] == "2025-02-01T14:55:00+00:00"
+    assert "mod_ts__gte" not in backdated.query
     assert first.query["company_id__code"] == "GNOS"
     assert first.query["facility_id__code"] == "DC01"
     assert first.query["page_size"] == "100"
@@ -96,7 +106,7 @@ def test_tap_incremental_filter_syntax_and_lookback(sim, make_config, run_tap):
 def test_tap_start_date_bounds_first_run(sim, make_config, run_tap, utc):
     start = "2025-03-01T00:00:00+00:00"
     run = run_tap(make_config(sim, entities=["allocation"], start_date=start))
-    assert data_requests(sim, "allocation")[0].query["mod_ts__gte"] == "2025-03-01T00:00:00.000000+00:00"
+    assert data_requests(sim, "allocation")[0].query["mod_ts__gte"] == "2025-03-01T00:00:00+00:00"
     expected = {
         r["id"] for r in sim.records("allocation") if utc(r["mod_ts"]) >= "2025-03-01T00:00:00.000000+00:00"
     }
@@ -297,21 +307,21 @@ def test_tap_start_date_offset_filter_is_utc(sim, make_config, run_tap):
     )
 
 
-def test_tap_pages_of_another_shape_shaped_alike_then_decoded_as_plain_json_only(
-    wms_sim_factory, make_config, run_tap
+@pytest.mark.parametrize("page_mode", ["sequenced", "paged"])
+def test_tap_progress_lines_give_rate_share_and_time_left(
+    sim, make_config, run_tap, caplog, monkeypatch, page_mode
 ):
-    # Pages after the first are decoded into typed records; a page of another shape (here foreign keys
-    # without `key`, served last because updating rows bumps their mod_ts) is decoded as plain JSON and
-    # shaped as before, and after a few such pages the stream stops trying typed decoding.
-    from tap_oracle_wms.streams import PLAIN_PAGES_MAX
+    # Progress lines (every 30 s; here at every page): records, rate, and the share of the walk's rows
+    # read, from paged mode's result_count or, in sequenced mode, one count request per walk.
+    import logging
 
-    sim = wms_sim_factory(sizes={"allocation": 200, "order_dtl": 120, "order_hdr": 30, "item": 40})
-    sim.update("allocation", list(range(1, 101)), wave_id={"id": 5})
-    run = run_tap(make_config(sim, entities=["allocation"], page_size=20))
-    records = {r["id"]: r for r in run.records("allocation")}
-    assert sorted(records) == list(range(1, 201))
-    assert all(records[i]["wave_id"] == 5 and records[i]["wave_id_key"] is None for i in range(1, 101))
-    assert all(records[i]["wave_id_key"] is not None for i in range(101, 201) if records[i]["wave_id"])
-    stream = run.tap.streams["allocation"]
-    assert stream._plain_pages == PLAIN_PAGES_MAX
-    assert stream.page_decoder is None
+    import tap_oracle_wms.streams
+
+    monkeypatch.setattr(tap_oracle_wms.streams, "PROGRESS_INTERVAL_SECONDS", 0.0)
+    with caplog.at_level(logging.INFO):
+        run_tap(make_config(sim, entities=["allocation"], page_mode=page_mode))
+    lines = [r.message for r in caplog.records if "records/s" in r.message]
+    assert "100 records in 1 pages" in lines[0] and "33% of 300" in lines[0] and "s left" in lines[0]
+    assert "finished, 300 records in" in lines[-1]
+    counts = [r for r in data_requests(sim, "allocation") if r.query.get("page_size") == "1"]
+    assert len(counts) == (1 if page_mode == "sequenced" else 0)
