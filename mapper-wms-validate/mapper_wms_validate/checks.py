@@ -4,8 +4,11 @@ Why closures: each check runs once per record, so everything that can be decided
 compilation, parameter conversion, the message prefix) is done here, once. A compiled check takes the whole
 record and returns None when the record passes or a human-readable message when it breaks the rule.
 A check of one field is written as a check of its value; `on_field` makes it a record check reading
-`record.get(field)`, and keeps the value check reachable (`.value`) for a caller that reads the field
-itself. An expression reads the record through `record.get(name)`.
+`record.get(field)`. An expression reads the record through `record.get(name)`.
+
+Each check of one field also says, as Python source (`Accept`), when a value plainly passes it: the rule
+engine (engine.py) inlines that test in the one function it compiles per stream, and calls the check only
+for a value the test does not accept, so the check stays the one that decides.
 
 Null semantics: a null or missing value passes every check except `not_null` (a `positive` rule says "if
 there is a quantity, it is positive"; whether there must be one is `not_null`'s job). Expressions follow SQL
@@ -23,6 +26,12 @@ from mapper_wms_validate.expression import CompiledExpression, ExpressionTypeErr
 
 RecordCheck = t.Callable[[dict], "str | None"]
 ValueCheck = t.Callable[[t.Any], "str | None"]
+# Source of a test that is true only for records the check passes: `read(field)` names the variable that
+# holds a field's value (`MISSING` when the record lacks it: the test must then be false, as the check
+# reads a missing field as null), `bind(obj)` names a constant. The test runs inside a try: an exception
+# means "not accepted here", and the check decides.
+Accept = t.Callable[[t.Callable[[str], str], t.Callable[[t.Any], str]], str]
+ValueAccept = t.Callable[[str, t.Callable[[t.Any], str]], str]  # the same, on the one value `v`
 NUMBER_TYPES = (int, float, Decimal)  # bool is excluded on purpose: type(True) is bool
 
 
@@ -39,14 +48,14 @@ class CheckSpec(t.NamedTuple):
     needs_field: bool = True
 
 
-def on_field(field: str, check: ValueCheck) -> RecordCheck:
-    """The record check of a check on one field's value (a missing field reads as null). The value check
-    stays reachable as `.value`, for a caller that reads the field itself."""
+def on_field(field: str, check: ValueCheck, accept: ValueAccept) -> RecordCheck:
+    """The record check of a check on one field's value (a missing field reads as null), with its
+    `Accept` as `.accept`, for the rule engine."""
 
     def record_check(r: dict) -> str | None:
         return check(r.get(field))
 
-    record_check.value = check  # type: ignore[attr-defined]
+    record_check.accept = lambda read, bind: accept(read(field), bind)  # type: ignore[attr-defined]
     return record_check
 
 
@@ -67,7 +76,7 @@ def _not_null(field: str, _params: dict) -> RecordCheck:
     def check(v: t.Any) -> str | None:
         return message if v is None else None
 
-    return on_field(field, check)
+    return on_field(field, check, lambda v, _bind: f"({v} is not None and {v} is not MISSING)")
 
 
 def _compare_factory(symbol: str, op: t.Callable[[t.Any, t.Any], bool], fixed: int | None = None):
@@ -85,7 +94,11 @@ def _compare_factory(symbol: str, op: t.Callable[[t.Any, t.Any], bool], fixed: i
                 return f"{field} must be {symbol} {bound}, got {v}"
             return f"{field} must be a number {symbol} {bound}, got {v!r}"
 
-        return on_field(field, check)
+        def accept(v: str, bind: t.Callable[[t.Any], str]) -> str:
+            test = f"{v} {symbol} {bind(bound)}"
+            return f"({v} is None or (type({v}) in {bind(NUMBER_TYPES)} and {test}))"
+
+        return on_field(field, check, accept)
 
     return factory
 
@@ -102,7 +115,10 @@ def _range(field: str, params: dict) -> RecordCheck:
             return None
         return f"{field} must be between {low} and {high} (inclusive), got {v!r}"
 
-    return on_field(field, check)
+    def accept(v: str, bind: t.Callable[[t.Any], str]) -> str:
+        return f"({v} is None or (type({v}) in {bind(NUMBER_TYPES)} and {bind(low)} <= {v} <= {bind(high)}))"
+
+    return on_field(field, check, accept)
 
 
 def _in(field: str, params: dict) -> RecordCheck:
@@ -128,7 +144,10 @@ def _in(field: str, params: dict) -> RecordCheck:
             pass
         return f"{field} must be one of [{shown}], got {v!r}"
 
-    return on_field(field, check)
+    def accept(v: str, bind: t.Callable[[t.Any], str]) -> str:
+        return f"({v} is None or (type({v}) is not bool and {v} in {bind(others)}))"
+
+    return on_field(field, check, accept)
 
 
 def _pattern(field: str, params: dict) -> RecordCheck:
@@ -149,7 +168,10 @@ def _pattern(field: str, params: dict) -> RecordCheck:
             return None
         return f"{field} must match the pattern {source!r}, got {v!r}"
 
-    return on_field(field, check)
+    def accept(v: str, bind: t.Callable[[t.Any], str]) -> str:
+        return f"({v} is None or (type({v}) is str and {bind(fullmatch)}({v}) is not None))"
+
+    return on_field(field, check, accept)
 
 
 def _max_length(field: str, params: dict) -> RecordCheck:
@@ -166,7 +188,10 @@ def _max_length(field: str, params: dict) -> RecordCheck:
             return f"{field} must be at most {limit} characters long, got {len(v)}"
         return f"{field} must be a string of at most {limit} characters, got {v!r}"
 
-    return on_field(field, check)
+    def accept(v: str, bind: t.Callable[[t.Any], str]) -> str:
+        return f"({v} is None or (type({v}) is str and len({v}) <= {limit}))"
+
+    return on_field(field, check, accept)
 
 
 def _datetime(field: str, params: dict) -> RecordCheck:
@@ -188,7 +213,12 @@ def _datetime(field: str, params: dict) -> RecordCheck:
             return f"{field} must carry a UTC offset, got {v!r}"
         return None
 
-    return on_field(field, check)
+    def accept(v: str, bind: t.Callable[[t.Any], str]) -> str:
+        parsed = f"{bind(parse)}({v})"  # raises ValueError for what is not a date-time
+        test = f"{parsed}.tzinfo is not None" if require_tz else f"{parsed} is not None"
+        return f"({v} is None or (type({v}) is str and {test}))"
+
+    return on_field(field, check, accept)
 
 
 def expression_check(compiled: CompiledExpression) -> RecordCheck:
@@ -204,6 +234,7 @@ def expression_check(compiled: CompiledExpression) -> RecordCheck:
             return f"expression {compiled.source!r} cannot be evaluated: {exc}"
         return message
 
+    check.accept = getattr(evaluate, "accept", None)  # type: ignore[attr-defined]
     return check
 
 

@@ -29,6 +29,14 @@ _COMPARE_OPS: dict[type, t.Callable[[t.Any, t.Any], bool]] = {
     ast.Gt: operator.gt,
     ast.GtE: operator.ge,
 }
+_SYMBOLS = {
+    operator.eq: "==",
+    operator.ne: "!=",
+    operator.lt: "<",
+    operator.le: "<=",
+    operator.gt: ">",
+    operator.ge: ">=",
+}
 _ARITH_OPS: dict[type, t.Callable[[t.Any, t.Any], t.Any]] = {
     ast.Add: operator.add,
     ast.Sub: operator.sub,
@@ -253,6 +261,13 @@ def _cmp_fields(op: t.Callable, left: str, right: str) -> Evaluator:
         except TypeError as exc:
             raise _cannot_compare(a, b) from exc
 
+    def accept(read: t.Callable[[str], str], bind: t.Callable[[t.Any], str]) -> str:
+        """The rule engine's inline test (checks.Accept): both fields null, or numbers that compare true."""
+        a, b, numbers = read(left), read(right), bind((int, Decimal))
+        compared = f"type({a}) in {numbers} and type({b}) in {numbers} and {a} {_SYMBOLS[op]} {b}"
+        return f"({a} is None or {b} is None or ({compared}))"
+
+    evaluate.accept = accept  # type: ignore[attr-defined]
     return evaluate
 
 

@@ -34,13 +34,14 @@ from mapper_wms_validate.batch import (
     parquet_table,
     remove,
 )
+from mapper_wms_validate.engine import RecordTest, compile_passes
 from mapper_wms_validate.quarantine import QuarantineSchemaError, QuarantineStream
 from mapper_wms_validate.rules import ACTION_SEVERITY, ACTIONS, Rule, RuleBook, RuleConfigError
 from mapper_wms_validate.schema_check import RecordSchemaCheck, compile_record
 from mapper_wms_validate.singer_io import ValidateReader, ValidateWriter
 
 if t.TYPE_CHECKING:
-    from mapper_wms_validate.checks import RecordCheck, ValueCheck
+    from mapper_wms_validate.checks import RecordCheck
 
 SCHEMA_RULE = "schema"
 
@@ -62,13 +63,12 @@ class StreamState:
     key_properties: list[str]
     tests: tuple[tuple[Rule, RecordCheck], ...]
     schema_check: RecordSchemaCheck | None
+    # whether a record passes the schema check and every rule (the rule engine's compiled test)
+    passes: RecordTest
     quarantine: QuarantineStream
     counts: StreamCounts
     quarantine_schema_sent: bool = False
     properties_seen: set[str] = dataclasses.field(default_factory=set)
-    # the rules' tests for `_passes`: checks of one field's value, by field; checks of the record
-    value_tests: tuple[tuple[str, ValueCheck], ...] = ()
-    record_tests: tuple[RecordCheck, ...] = ()
     logged_rejections: int = 0
 
 
@@ -273,14 +273,20 @@ class WmsValidateMapper(InlineMapper):
         previous = self.streams.get(stream)
         counts = self.accounting.stream(stream)
         counts.activate([SCHEMA_RULE] * self.validate_schema + [r.name for r in rules])
+        schema_check = compile_record(schema, key_properties) if self.validate_schema else None
         state = StreamState(
             name=stream,
             schema_message=message_dict,
             key_properties=key_properties,
             tests=tuple((rule, rule.test) for rule in rules),
-            value_tests=tuple((r.field, r.value_test) for r in rules if r.field and r.value_test),
-            record_tests=tuple(r.test for r in rules if not (r.field and r.value_test)),
-            schema_check=compile_record(schema, key_properties) if self.validate_schema else None,
+            passes=compile_passes(
+                schema,
+                key_properties,
+                rules,
+                check_schema=self.validate_schema,
+                schema_problems=schema_check,
+            ),
+            schema_check=schema_check,
             quarantine=quarantine,
             counts=counts,
         )
@@ -325,7 +331,7 @@ class WmsValidateMapper(InlineMapper):
             record = self._require(message_dict, "record", dict, "RECORD")
         self.progress.tick()  # before this record is counted: the counts it logs balance
         state.counts.records_in += 1
-        if self._passes(state, record):
+        if state.passes(record):
             state.counts.passed += 1
             return (self.message_reader.raw_line(),)
         violations = self._violations(state, record)
@@ -336,19 +342,6 @@ class WmsValidateMapper(InlineMapper):
             state.quarantine_schema_sent = True
             return (state.quarantine.schema_message, quarantined)
         return (quarantined,)
-
-    @staticmethod
-    def _passes(state: StreamState, record: dict) -> bool:
-        """Whether `record` passes the schema check and every rule. Stops at the first problem: only a
-        rejected record pays for collecting every violation (`_violations`)."""
-        schema_check = state.schema_check
-        if schema_check is not None and schema_check(record) is not None:
-            return False
-        get = record.get
-        for field, value_test in state.value_tests:
-            if value_test(get(field)) is not None:
-                return False
-        return all(test(record) is None for test in state.record_tests)
 
     def _violations(self, state: StreamState, record: dict) -> list[tuple[str, str, str | None, str, str]]:
         """Every rule `record` breaks, as (rule, check, field, message, action)."""
@@ -534,7 +527,7 @@ class WmsValidateMapper(InlineMapper):
         for a RECORD message."""
         self.progress.tick()  # before this record is counted: the counts it logs balance
         state.counts.records_in += 1
-        if self._passes(state, record):
+        if state.passes(record):
             state.counts.passed += 1
             if line is None:
                 passed.write_record(record)

@@ -43,12 +43,6 @@ class Rule:
     params: tuple[tuple[str, t.Any], ...] = ()  # the check's parameters, as (name, value) pairs
 
     @property
-    def value_test(self) -> t.Callable[[t.Any], str | None] | None:
-        """The check of `field`'s value that `test` applies (None for an expression): the same check,
-        called with the value (a missing field reads as null)."""
-        return getattr(self.test, "value", None)
-
-    @property
     def field_label(self) -> str:
         """What goes in a violation's `field`: the field, or the fields an expression reads."""
         return self.field if self.field is not None else ",".join(self.fields)

@@ -15,16 +15,13 @@ message carries the contract's reason ("integer beyond NUMBER(38)", "more than 1
 Numbers are judged exactly: the reader decodes JSON numbers with a fraction or exponent to Decimal, from
 their text, never through float.
 
-Why generated code: the record check runs once per record, over every declared property. It is built as
-the source of one Python function (`exec`, once per SCHEMA) that reads each property and accepts the
-common case inline (an in-range integer, a string, a null); any other value goes to that property's full
-check, a closure that decides every case (so the inline test only skips calls, it decides nothing the full
-check would decide otherwise). Property names enter the source only as `repr()` literals.
+Each property's check is a closure that decides every case; `inline_accept` gives the rule engine
+(engine.py) the common cases of a plain-typed property as source to inline, so that only other values
+cost a call.
 """
 
 from __future__ import annotations
 
-import operator
 import typing as t
 from datetime import date, datetime
 from decimal import Decimal
@@ -349,20 +346,26 @@ def property_check(schema: t.Any, name: str, *, key: bool = False) -> ValueCheck
     return present[0] if len(present) == 1 else _all_of(present)
 
 
-# keywords that leave a property's check a plain type check (formats and lengths are not inlined)
+# keywords that leave a property's check a plain type check (and the format and contract of its kind)
 _PLAIN = frozenset({"type", "format", "maxLength", "minLength", "description", "title", "default"})
 
 
-def _inline_accept(schema: t.Any, kind: str, *, key: bool, v: str) -> str | None:
-    """A Python expression on the variable named `v`, true only for values the property's full check
-    accepts: the common cases (null, in-range integers, strings, booleans, valid date-times), for
-    properties whose schema is a plain type."""
+def inline_accept(schema: t.Any, *, key: bool, v: str) -> str | None:
+    """A Python expression on the variable named `v`, true only for values `property_check` accepts, for
+    properties whose schema is a plain type: null, in-range integers, strings, booleans, objects, arrays,
+    date-times of the contract's common form. It may raise (a date-time `fromisoformat` refuses): the rule
+    engine then leaves the decision to `property_check`. False for the engine's `MISSING`.
+
+    The date-time test is the contract's (`datetime_problem`) narrowed to the `YYYY-MM-DDTHH:MM:SS` form:
+    `fromisoformat` checks the calendar and the clock, and the characters after the point are not all
+    digits beyond `fraction_digits` of them."""
     if not isinstance(schema, dict) or not set(schema) <= _PLAIN:
         return None
     declared = schema.get("type")
     names = [declared] if isinstance(declared, str) else declared
     if not isinstance(names, list) or not names or any(n not in _TYPES for n in names):
         return None
+    kind = c.kind_of(schema)
     terms = [f"{v} is None"] if "null" in names else []
     if "integer" in names or "number" in names:
         digits = CONTRACT.integer_precision if kind == c.INTEGER else CONTRACT.number_integer_digits
@@ -370,7 +373,9 @@ def _inline_accept(schema: t.Any, kind: str, *, key: bool, v: str) -> str | None
     if "string" in names and kind in (c.STRING, c.JSON):
         terms.append(f"(type({v}) is str and {v} != '')" if key else f"type({v}) is str")
     elif "string" in names and kind == c.TIMESTAMP and schema.get("format") == "date-time":
-        terms.append(f"(type({v}) is str and datetime_problem({v}) is None)")
+        fraction = f"{v}[20:{21 + CONTRACT.fraction_digits}].isdigit()"
+        form = f"len({v}) >= 19 and {v}[4:11:3] == '--T' and not {fraction}"
+        terms.append(f"(type({v}) is str and {form} and fromisoformat({v}) is not None)")
     plain = (("boolean", "bool"), ("object", "dict"), ("array", "list"))
     terms += [f"type({v}) is {tp}" for n, tp in plain if n in names]
     return " or ".join(terms) or None
@@ -378,59 +383,29 @@ def _inline_accept(schema: t.Any, kind: str, *, key: bool, v: str) -> str | None
 
 def compile_record(schema: dict, key_properties: t.Sequence[str] = ()) -> RecordSchemaCheck:
     """A stream's record check: None when the record passes, else [(field, message), ...], one per
-    property that breaks its JSON Schema or the storage contract, then required and undeclared ones."""
+    property that breaks its JSON Schema or the storage contract, then required and undeclared ones.
+
+    It says why a record is refused; whether one is, record by record, the rule engine decides with
+    the same property checks (engine.py)."""
     properties = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
     keys = set(key_properties)
-    namespace: dict[str, t.Any] = {"MISSING": _MISSING, "datetime_problem": datetime_problem}
-    checked: list[str] = []
-    body: list[str] = []
-    for name, prop in properties.items():
-        full = property_check(prop, name, key=name in keys)
-        if full is None:
-            continue
-        v = f"v{len(checked)}"
-        namespace[f"c{len(checked)}"] = full
-        accept = _inline_accept(prop, c.kind_of(prop), key=name in keys, v=v)
-        condition = f"{v} is not MISSING" if accept is None else f"not ({accept}) and {v} is not MISSING"
-        body += [
-            f"    if {condition}:",
-            f"        p = c{len(checked)}({v})",
-            "        if p is not None:",
-            f"            problems = (problems or []) + [({name!r}, p)]",
-        ]
-        checked.append(name)
-    # The values are read in one call (an itemgetter); a record without one of the properties reads
-    # them one by one, the missing ones as MISSING.
-    namespace["names"] = checked
-    namespace["values"] = operator.itemgetter(*checked) if checked else None
-    targets = "".join(f"v{i}, " for i in range(len(checked)))
-    read = "values(record)" if len(checked) > 1 else "(values(record),)"
-    lines = ["def check(record):", "    problems = None"]
-    if checked:
-        lines += [
-            "    try:",
-            f"        {targets}= {read}",
-            "    except KeyError:",
-            f"        {targets}= [record.get(name, MISSING) for name in names]",
-        ]
-    lines += body
+    checks = [(n, check) for n, p in properties.items() if (check := property_check(p, n, key=n in keys))]
     required = [name for name in schema.get("required") or [] if isinstance(name, str)]
-    namespace["required"] = [(name, f"{name} is required but missing") for name in required]
-    if required:
-        lines += [
-            "    for name, message in required:",
-            "        if name not in record:",
-            "            problems = (problems or []) + [(name, message)]",
-        ]
-    if schema.get("additionalProperties") is False:
-        namespace["known"] = frozenset(properties)
-        lines += [
-            "    for name in record:",
-            "        if name not in known:",
-            "            message = f'{name} is not in the schema (additionalProperties is false)'",
-            "            problems = (problems or []) + [(name, message)]",
-        ]
-    lines.append("    return problems")
-    # names enter the source only as repr() literals
-    exec("\n".join(lines), namespace)
-    return namespace["check"]
+    known = frozenset(properties) if schema.get("additionalProperties") is False else None
+
+    def check(record: dict) -> list[Problem] | None:
+        problems: list[Problem] = []
+        for name, value_check in checks:
+            value = record.get(name, _MISSING)
+            if value is not _MISSING and (problem := value_check(value)) is not None:
+                problems.append((name, problem))
+        problems += [(name, f"{name} is required but missing") for name in required if name not in record]
+        if known is not None:
+            problems += [
+                (name, f"{name} is not in the schema (additionalProperties is false)")
+                for name in record
+                if name not in known
+            ]
+        return problems or None
+
+    return check
