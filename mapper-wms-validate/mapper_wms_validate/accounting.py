@@ -148,9 +148,9 @@ class Accounting:
 class Progress:
     """Logs every stream's counts (in, passed, quarantined, dropped) at a steady pace during a run.
 
-    `tick()` runs once per record; it only counts down, and reads the clock every `CHECK_EVERY` records,
-    so a run pays one clock read per thousand records. A line per stream is logged when `interval`
-    seconds have passed since the last ones (never when `interval` is 0).
+    `tick()` runs once per record or chunk of records; it only counts down, and reads the clock every
+    `CHECK_EVERY` records, so a run pays one clock read per thousand records. A line per stream is
+    logged when `interval` seconds have passed since the last ones (never when `interval` is 0).
     """
 
     CHECK_EVERY = 1000
@@ -163,9 +163,9 @@ class Progress:
         # with no interval the countdown starts so high that it never reaches zero in a run
         self.countdown = self.CHECK_EVERY if interval > 0 else 1 << 62
 
-    def tick(self) -> None:
-        """Count one record; log the counts when their time has come."""
-        self.countdown -= 1
+    def tick(self, records: int = 1) -> None:
+        """Count `records` records; log the counts when their time has come."""
+        self.countdown -= records
         if self.countdown <= 0:
             self.countdown = self.CHECK_EVERY
             now = time.monotonic()

@@ -132,6 +132,9 @@ def jsonl_chunks(url: str, raw: t.IO[bytes], compression: str | None) -> t.Itera
         yield [rest]
 
 
+decode_line = _decoder.decode  # raises msgspec.DecodeError; `decode_record` names the file and line
+
+
 def decode_record(url: str, number: int, line: bytes) -> dict | None:
     """One JSONL line as a record, None for a blank line; anything but a JSON object names the file
     and line."""

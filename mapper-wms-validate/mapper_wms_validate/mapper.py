@@ -15,6 +15,7 @@ import dataclasses
 import gc
 import typing as t
 
+import msgspec
 from singer_sdk import singerlib as singer
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
@@ -27,6 +28,7 @@ from mapper_wms_validate.batch import (
     BatchFileError,
     OutputFile,
     OutputFiles,
+    decode_line,
     decode_record,
     encoding_of,
     jsonl_chunks,
@@ -478,6 +480,7 @@ class WmsValidateMapper(InlineMapper):
                 table = parquet_table(url, raw)
                 passed.arrow_schema = table.schema if passed.encoding.format == "parquet" else None
                 for number, record in enumerate(table.to_pylist(), 1):
+                    self.progress.tick()  # before this record is counted: the counts it logs balance
                     self._batch_record(state, record, None, where, number, passed, quarantined)
             else:
                 chunks = jsonl_chunks(url, raw, encoding.compression)
@@ -504,14 +507,37 @@ class WmsValidateMapper(InlineMapper):
         passed: OutputFile,
         quarantined: OutputFile,
     ) -> None:
-        """Validate a JSONL file's lines, in order, as RECORD messages are validated."""
+        """Validate a JSONL file's lines, in order, as RECORD messages are validated.
+
+        Per chunk read, the lines that pass are collected, then written and counted together; a line that
+        does not pass (or is blank or malformed) first writes and counts those before it, so the counts
+        balance whenever they are logged."""
+        passes = state.passes
+        counts = state.counts
         number = 0
         for lines in chunks:
+            self.progress.tick(len(lines))  # before these records are counted: the counts it logs balance
+            accepted: list[bytes] = []
             for line in lines:
                 number += 1
-                record = decode_record(url, number, line)
-                if record is not None:  # blank lines carry no record
+                try:
+                    record = decode_line(line)
+                except msgspec.DecodeError:
+                    record = None
+                if type(record) is dict and passes(record):
+                    accepted.append(line)
+                    continue
+                record = decode_record(url, number, line)  # raises naming the line, None when blank
+                if accepted:
+                    counts.records_in += len(accepted)
+                    counts.passed += len(accepted)
+                    passed.write_lines(accepted)
+                    accepted = []
+                if record is not None:
                     self._batch_record(state, record, line, where, number, passed, quarantined)
+            counts.records_in += len(accepted)
+            counts.passed += len(accepted)
+            passed.write_lines(accepted)
 
     def _batch_record(
         self,
@@ -525,7 +551,6 @@ class WmsValidateMapper(InlineMapper):
     ) -> None:
         """One BATCH record (record `number` of the file `where` names): the same checks and actions as
         for a RECORD message."""
-        self.progress.tick()  # before this record is counted: the counts it logs balance
         state.counts.records_in += 1
         if state.passes(record):
             state.counts.passed += 1
