@@ -1,6 +1,6 @@
 """Mapper benchmark: `mapper-wms-validate` (default rules) beside meltano-map-transform and two floors.
 
-    .venv/bin/python -m bench.mapper --rows 100000 1000000 --repeats 3 [--baseline REV]
+    .venv/bin/python -m bench.mapper --rows 100000 1000000 --repeats 3 [--baseline REV ...]
 
 Every subject reads the tap's real Singer output for N allocation rows (bench.inputs.singer_allocation) from
 a file on stdin and writes to /dev/null; the harness times it and takes its peak RSS with os.wait4.
@@ -19,9 +19,9 @@ a file on stdin and writes to /dev/null; the harness times it and takes its peak
   each run).
 - `mapper-wms-validate (BATCH jsonl.gz)`: the same as gzipped files (level 1, tap-oracle-wms' default);
   the mapper writes gzipped files.
-- `--baseline REV`: also the mapper as committed at REV (a git worktree of REV under .bench/, put first on
-  PYTHONPATH), in record mode and on the plain BATCH files, for before/after figures measured in the same
-  run.
+- `--baseline REV ...`: also the mapper as committed at each REV (a git worktree of REV under .bench/, put
+  first on PYTHONPATH), in record mode and on the plain BATCH files, for before/after figures measured in
+  the same run.
 """
 
 from __future__ import annotations
@@ -155,7 +155,7 @@ def baseline_tree(rev: str) -> Path:
 
 
 def subjects(
-    source: Path, rows: int, baseline: str | None
+    source: Path, rows: int, baselines: list[str]
 ) -> tuple[dict[str, Callable[[], Run]], dict[str, str]]:
     """The commands measured on one input file, by name, and a note for each."""
     WORK.mkdir(parents=True, exist_ok=True)
@@ -189,11 +189,13 @@ def subjects(
     notes[f"{SUBJECT} (BATCH jsonl)"] = f"plain files of {BATCH_FILE_RECORDS:,} records, as in the pipeline"
     runs[f"{SUBJECT} (BATCH jsonl.gz)"] = partial(batch_run, batch_input(source, rows))
     notes[f"{SUBJECT} (BATCH jsonl.gz)"] = f"{BATCH_FILE_RECORDS:,} records per file"
-    if baseline:
+    for baseline in baselines:
         tree = baseline_tree(baseline)
         name = f"{SUBJECT}@{baseline}"
-        runs[name] = lambda: run(
-            [python, "-m", "mapper_wms_validate.mapper", "--config", empty], env={"PYTHONPATH": str(tree)}
+        runs[name] = partial(
+            run,
+            [python, "-m", "mapper_wms_validate.mapper", "--config", empty],
+            env={"PYTHONPATH": str(tree)},
         )
         notes[name] = "before"
         runs[f"{name} (BATCH jsonl)"] = partial(
@@ -211,7 +213,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--baseline", help="also measure the mapper as committed at this git revision")
+    parser.add_argument(
+        "--baseline",
+        nargs="+",
+        default=[],
+        help="also measure the mapper as committed at these git revisions",
+    )
     args = parser.parse_args(argv)
 
     figures: list[Figure] = []
