@@ -19,7 +19,12 @@ import operator
 import typing as t
 from datetime import datetime
 
-from mapper_wms_validate.schema_check import RecordSchemaCheck, inline_accept, property_check
+from mapper_wms_validate.schema_check import (
+    STORED_DATETIME,
+    RecordSchemaCheck,
+    inline_accept,
+    property_check,
+)
 
 if t.TYPE_CHECKING:
     from mapper_wms_validate.rules import Rule
@@ -32,7 +37,11 @@ class _Source:
     """The generated function's namespace: constants get fresh names."""
 
     def __init__(self) -> None:
-        self.namespace: dict[str, t.Any] = {"MISSING": MISSING, "fromisoformat": datetime.fromisoformat}
+        self.namespace: dict[str, t.Any] = {
+            "MISSING": MISSING,
+            "fromisoformat": datetime.fromisoformat,
+            "stored_datetime": STORED_DATETIME,
+        }
 
     def bind(self, value: t.Any) -> str:
         name = f"k{len(self.namespace)}"

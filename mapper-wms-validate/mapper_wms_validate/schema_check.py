@@ -22,6 +22,7 @@ cost a call.
 
 from __future__ import annotations
 
+import re
 import typing as t
 from datetime import date, datetime
 from decimal import Decimal
@@ -87,24 +88,35 @@ NOT_DATETIME = CONTRACT.reason("timestamp", "not_datetime")
 TOO_PRECISE = CONTRACT.reason("timestamp", "too_precise")
 
 
+# The date-time forms target-oracle reads (a date, `T` or a space, the time with seconds, an optional
+# fraction, an optional `Z` or offset of hours and minutes): Python's `fromisoformat` also reads week
+# dates, decimal commas and offsets with seconds, which the target refuses.
+_DATE_AND_TIME = r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}"
+_OFFSET = r"(?:Z|[+-][0-9]{2}(?::?[0-9]{2})?)?"
+_DATETIME_FORM = re.compile(rf"{_DATE_AND_TIME}(?:\.([0-9]+))?{_OFFSET}")
+# The same with at most the contract's fractional digits: a value it matches, `fromisoformat` reads and
+# the target stores as it is (the rule engine's inline test, `inline_accept`).
+STORED_DATETIME = re.compile(
+    rf"{_DATE_AND_TIME}(?:\.[0-9]{{1,{CONTRACT.fraction_digits}}})?{_OFFSET}"
+).fullmatch
+
+
 def datetime_problem(value: str, fraction_digits: int = CONTRACT.fraction_digits) -> str | None:
     """None when `value` is an ISO-8601 date-time the target stores, else the contract's reason.
 
-    A date and a time (`T` or a space between), seconds, an optional fraction and an optional offset;
-    `datetime.fromisoformat` checks the calendar and the clock. More than `fraction_digits` fractional
-    digits would be cut by the target's TIMESTAMP(6), so they are refused.
+    One of the target's forms (`_DATETIME_FORM`), which `datetime.fromisoformat` reads (it checks the
+    calendar, the clock and the offset). More than `fraction_digits` fractional digits would be cut by
+    the target's TIMESTAMP(6), so they are refused.
     """
+    form = _DATETIME_FORM.fullmatch(value)
+    if form is None:
+        return NOT_DATETIME
     try:
         datetime.fromisoformat(value)
     except ValueError:
         return NOT_DATETIME
-    # a date alone, or the basic format (20250101T000000), parse but are not date-times of the contract
-    if len(value) < 19 or value[4] != "-" or (value[10] != "T" and value[10] != " "):
-        return NOT_DATETIME
-    end = 21 + fraction_digits
-    if len(value) >= end and (value[19] == "." or value[19] == ",") and value[20:end].isdigit():
-        return TOO_PRECISE
-    return None
+    fraction = form[1]
+    return TOO_PRECISE if fraction is not None and len(fraction) > fraction_digits else None
 
 
 def date_problem(value: str) -> str | None:
@@ -356,9 +368,8 @@ def inline_accept(schema: t.Any, *, key: bool, v: str) -> str | None:
     date-times of the contract's common form. It may raise (a date-time `fromisoformat` refuses): the rule
     engine then leaves the decision to `property_check`. False for the engine's `MISSING`.
 
-    The date-time test is the contract's (`datetime_problem`) narrowed to the `YYYY-MM-DDTHH:MM:SS` form:
-    `fromisoformat` checks the calendar and the clock, and the characters after the point are not all
-    digits beyond `fraction_digits` of them."""
+    The date-time test is the contract's (`datetime_problem`): a form the target stores (`STORED_DATETIME`,
+    bound in the engine's namespace as `stored_datetime`) that `fromisoformat` reads."""
     if not isinstance(schema, dict) or not set(schema) <= _PLAIN:
         return None
     declared = schema.get("type")
@@ -373,8 +384,7 @@ def inline_accept(schema: t.Any, *, key: bool, v: str) -> str | None:
     if "string" in names and kind in (c.STRING, c.JSON):
         terms.append(f"(type({v}) is str and {v} != '')" if key else f"type({v}) is str")
     elif "string" in names and kind == c.TIMESTAMP and schema.get("format") == "date-time":
-        fraction = f"{v}[20:{21 + CONTRACT.fraction_digits}].isdigit()"
-        form = f"len({v}) >= 19 and {v}[4:11:3] == '--T' and not {fraction}"
+        form = f"stored_datetime({v}) is not None"
         terms.append(f"(type({v}) is str and {form} and fromisoformat({v}) is not None)")
     plain = (("boolean", "bool"), ("object", "dict"), ("array", "list"))
     terms += [f"type({v}) is {tp}" for n, tp in plain if n in names]

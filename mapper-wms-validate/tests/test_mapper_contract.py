@@ -53,12 +53,17 @@ EXPECTED: dict[str, tuple[list[int], dict[int, list[Violation]]]] = {
         },
     ),
     "datetime_format": (
-        [5, 6, 7, 8],  # with an offset, without one (read as UTC), Z, null
+        [5, 6, 7, 8, 12],  # with an offset, without one (read as UTC), Z, null, space and +HHMM
         {
             1: [("schema", "happened_at", REASONS["timestamp"]["not_datetime"])],
             2: [("schema", "happened_at", REASONS["timestamp"]["not_datetime"])],
             3: [("schema", "happened_at", REASONS["timestamp"]["too_precise"])],
             4: [("schema", "happened_at", REASONS["timestamp"]["not_datetime"])],
+            # Python parses these, the target does not store them: a week date, an offset with seconds,
+            # a decimal comma
+            9: [("schema", "happened_at", REASONS["timestamp"]["not_datetime"])],
+            10: [("schema", "happened_at", REASONS["timestamp"]["not_datetime"])],
+            11: [("schema", "happened_at", REASONS["timestamp"]["not_datetime"])],
         },
     ),
     "date_format": (
