@@ -222,14 +222,6 @@ def value_sql(col: Column, index: int, *, for_oracle: bool, now: str, sequence: 
 
 
 BATCH_TABLE = "__batch"
-#: an in-memory database attached to the DuckDB instance (so every connection of it sees its tables): the
-#: sinks prepare each batch there on one connection and apply it from another (``sinks.LoadQueue``).
-BATCH_DATABASE = "target_oracle_batches"
-
-
-def batch_table(number: int) -> str:
-    """The table of the batch ``number`` in ``BATCH_DATABASE`` (``BATCH_TABLE``, a temp table, elsewhere)."""
-    return f"{BATCH_DATABASE}.main.{BATCH_TABLE}{number}"
 
 
 #: kinds whose value is the text of the raw JSON value (``value_sql``): no conversion that could fail.
@@ -253,7 +245,7 @@ def materialize_sql(
     sequence: int,
     table: str = BATCH_TABLE,
 ) -> str:
-    """Read the files once into a table (``table``; by default a temp table): position, converted values
+    """Read the files once into the batch's temp table: position, converted values
     ``v0..vk`` and the flags the check needs (``__suspect``: rows the Python checks must see; ``__failed``:
     a value that did not convert).
 
@@ -277,8 +269,7 @@ def materialize_sql(
         f"({' OR '.join(failed) or 'false'}) AS __failed",
     ]
     return (
-        f"CREATE OR REPLACE {'TEMP ' if table == BATCH_TABLE else ''}TABLE {table} AS "
-        f"SELECT __n, {', '.join(values + flags)} FROM ({source}) src"
+        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT __n, {', '.join(values + flags)} FROM ({source}) src"
     )
 
 

@@ -16,14 +16,10 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-import functools
-import itertools
 import os
 import tempfile
-import threading
 import time
 import typing as t
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -68,10 +64,6 @@ _SPOOL = DuckDBStrategy()
 _DECODE = msgspec.json.Decoder(float_hook=decimal.Decimal).decode
 _ENCODE = msgspec.json.Encoder(enc_hook=str).encode
 
-
-#: numbers of the batch tables (``loading.batch_table``), unique in the process (the sinks share a database).
-_BATCH_NUMBERS = itertools.count()
-
 #: spool files are ``<temp dir>/target-oracle-spool-<pid>-<random>.jsonl``.
 SPOOL_PREFIX = "target-oracle-spool-"
 
@@ -104,105 +96,6 @@ def _local_path(stream: str, url: str) -> str:
     raise BatchMessageError(msg)
 
 
-class LoadQueue:
-    """The target's loads, in order, in two steps on two worker threads (DuckDB releases the GIL).
-
-    A load is a generator: up to its ``yield`` it *prepares* the batch (reads and checks its files into a
-    batch table on the sink's preparing connection), after it it *applies* the batch (staging / MERGE,
-    commit, files removed). Prepares run one at a time on one thread, applies one at a time on the other,
-    each in submission order; the reader meanwhile spools the next batch. With ``overlap`` (the setting
-    ``overlap_loads``) batch N+1 is prepared while batch N is applied, and at most one prepared batch waits:
-    a load is queued only once every load before the last one is applied (the default); without it a load is
-    queued only once every load before it is applied. A prepare's error is raised by its apply step, so it
-    surfaces only after every batch before it is committed. A STATE that follows queued loads is queued
-    behind them (``then``: written by the apply thread once they are committed, so the reader does not wait
-    for them); every other STATE written, and every use of a connection outside a load, waits for all of them
-    first (``wait``). So a STATE still follows the commit of the data before it. After a failed load nothing
-    more is applied (batches prepared already are discarded, STATEs queued after it not written) and ``wait``
-    raises the first error."""
-
-    def __init__(self) -> None:
-        #: ``overlap_loads`` (default true); False queues a load only once every load before it is applied
-        self.overlap = True
-        self._lock = threading.RLock()  # the SDK may drain several sinks from threads at once
-        self._prepares: ThreadPoolExecutor | None = None
-        self._applies: ThreadPoolExecutor | None = None
-        self._queued: list[tuple[Future, bool]] = []  # the apply steps in order, and whether each is a load
-        self._failed = threading.Event()
-        self._error: BaseException | None = None
-
-    def submit(self, load: t.Callable[[], t.Generator[None, None, t.Any]]) -> None:
-        with self._lock:
-            self._settle(keep=1 if self.overlap else 0)
-            if self._prepares is None or self._applies is None:
-                self._prepares = ThreadPoolExecutor(max_workers=1, thread_name_prefix="target-oracle-prepare")
-                self._applies = ThreadPoolExecutor(max_workers=1, thread_name_prefix="target-oracle-load")
-            prepared = self._prepares.submit(self._prepare, load)
-            self._queued.append((self._applies.submit(self._apply, prepared), True))
-
-    def then(self, step: t.Callable[[], None]) -> None:
-        """Run ``step`` once every load queued so far is applied: at once when none is queued, else on the
-        apply thread after them, and not at all after a failed load (then ``submit``/``wait`` raise)."""
-        with self._lock:
-            if self._applies is None or not self._queued:
-                self._settle(keep=0)
-                step()
-                return
-            self._queued.append((self._applies.submit(self._after, step), False))
-
-    def wait(self) -> None:
-        with self._lock:
-            self._settle(keep=0)
-
-    def _settle(self, keep: int) -> None:
-        """Wait for what is queued until at most ``keep`` loads (0: nothing at all) are left; raise the first
-        error of any load."""
-        while self._queued and (keep == 0 or sum(load for _, load in self._queued) > keep):
-            try:
-                self._queued.pop(0)[0].result()
-            except BaseException as exc:
-                if self._error is None:
-                    self._error = exc
-        if self._error is not None:
-            raise self._error
-
-    def _after(self, step: t.Callable[[], None]) -> None:
-        if not self._failed.is_set():
-            step()
-
-    def _prepare(self, load: t.Callable[[], t.Generator[None, None, t.Any]]) -> t.Generator | None:
-        if self._failed.is_set():
-            return None
-        steps = load()
-        try:
-            next(steps)
-        except StopIteration:
-            return None
-        return steps
-
-    def _apply(self, prepared: Future) -> None:
-        try:
-            steps = prepared.result()  # a prepare's error is raised here, after the loads before it
-        except BaseException:
-            self._failed.set()
-            raise
-        if steps is None:
-            return
-        if self._failed.is_set():
-            steps.close()  # a load before it failed: discarded (its batch table dropped), nothing applied
-            return
-        try:
-            next(steps)
-        except StopIteration:
-            return
-        except BaseException:
-            self._failed.set()
-            raise
-        steps.close()
-        msg = "a load yields once, between its prepare and its apply"
-        raise RuntimeError(msg)
-
-
 class TargetLoadError(RuntimeError):
     """A batch could not be loaded; the message names the stream, the table and the database error code."""
 
@@ -227,9 +120,8 @@ class OracleSink(SQLSink[OracleConnector]):
     ) -> None:
         self._target_ref = target
         self._conn: t.Any = None
-        #: DuckDB connections: the one preparing batches, and (Oracle) the one the applies read them from
-        self._preparer_conn: t.Any = None
-        self._applier_conn: t.Any = None
+        #: Oracle: the in-memory DuckDB reading the batches' files
+        self._reader_conn: t.Any = None
         self._spool: t.Any = None
         self._spool_path = ""
         self._too_long: set[int] = set()
@@ -318,7 +210,6 @@ class OracleSink(SQLSink[OracleConnector]):
     def setup(self) -> None:
         """Create or evolve the target table and the staging table, and prepare per-column converters."""
         self._props, self._columns = self._plan_columns()
-        self._wait_loads()  # a load of another sink (maybe into this very table) finishes first
         remove_orphan_spools()
         self._conn = self.connector.open_dbapi()
         if self.schema_name and (sql := self.strategy.create_schema_sql(self.schema_name)):
@@ -549,26 +440,17 @@ class OracleSink(SQLSink[OracleConnector]):
         self._spool_checked(record, record.get("_sdc_extracted_at"), record.get("_sdc_table_version"))
 
     def process_batch(self, context: dict) -> None:
-        """Hand what this batch holds to the target's load queue (``LoadQueue``: loads in order on worker
-        threads while the reader goes on; with ``overlap_loads`` the next batch prepared while the last one
-        is applied): the
-        gathered BATCH files, or the spooled records. Never both at once in practice: records arriving after
-        gathered files drain those files first, and a BATCH message arriving after records drains those
-        records first, so message order is kept."""
+        """Load what this batch holds, in one transaction: the gathered BATCH files, or the spooled records.
+        Never both at once: records arriving after gathered files drain those files first, and a BATCH
+        message arriving after records drains those records first, so message order is kept. Then the
+        target drains the other sinks and emits the latest STATE (``TargetOracle.batch_committed``)."""
         if self._pending is not None:
             fmt, compression, paths = self._pending
             self._pending = None
-            self._submit(self._load_files, ld.Source(tuple(paths), fmt, compression))
+            self._load_files(ld.Source(tuple(paths), fmt, compression))
         if self._spool is not None:
-            self._submit(self._load_spool, self._close_spool())
-
-    def _submit(self, load: t.Callable[..., t.Generator[None, None, t.Any]], *args: t.Any) -> None:
-        """Queue a load: a generator that prepares the batch up to its ``yield`` and applies it after."""
-        self._target_ref.loads.submit(functools.partial(load, *args))
-
-    def _wait_loads(self) -> None:
-        """Wait for every queued load (of any sink) before using a connection here; raises a load's error."""
-        self._target_ref.loads.wait()
+            self._load_spool(self._close_spool())
+        self._target_ref.batch_committed(self)
 
     def _close_spool(self) -> str:
         """Close this batch's spool file (the next record opens a new one); its path."""
@@ -581,25 +463,20 @@ class OracleSink(SQLSink[OracleConnector]):
         self.write_spool = self._spool_write
         return path
 
-    def _load_spool(self, path: str, files: ld.Source | None = None) -> t.Generator[None, None, None]:
+    def _load_spool(self, path: str, files: ld.Source | None = None) -> None:
         """Load a spool file, then remove it; ``files``: the BATCH files it was made from, counted and
-        removed once it is committed. A load (``LoadQueue``): prepared up to the ``yield``, applied after."""
+        removed once it is committed."""
         try:
-            count = yield from self._load_source(ld.Source((path,), messages=True), "records")
+            count = self._load_source(ld.Source((path,), messages=True), "records")
         finally:
             Path(path).unlink(missing_ok=True)
         if files is not None:
             self._files_loaded(files, count)
 
-    def _load_files(self, source: ld.Source) -> t.Generator[None, None, None]:
+    def _load_files(self, source: ld.Source) -> None:
         """Gathered BATCH files as one batch; removed once committed (unless ``keep_batch_files``)."""
-        count = yield from self._load_source(source, f"BATCH file(s) {', '.join(source.files)}")
+        count = self._load_source(source, f"BATCH file(s) {', '.join(source.files)}")
         self._files_loaded(source, count)
-
-    def _load_nothing(self, files: ld.Source) -> t.Generator[None, None, None]:
-        """BATCH files without a record: removed in order, after the loads before them."""
-        yield
-        self._files_loaded(files, 0)
 
     def process_batch_files(self, encoding: t.Any, files: t.Sequence[str]) -> None:
         """A BATCH message: its files join the files of the BATCH messages before it (same encoding) until
@@ -640,8 +517,7 @@ class OracleSink(SQLSink[OracleConnector]):
         """Records in the files (an estimate: lines) and whether a line holds a long number."""
         try:
             if source.format == ld.PARQUET:
-                self._wait_loads()  # the preparing connection may be in use
-                count = self._preparer().execute(
+                count = self._reader().execute(
                     f"SELECT count(*) FROM read_parquet({ld.file_list(source)}, union_by_name = true)"
                 )
                 return int(count.fetchone()[0]), False
@@ -668,39 +544,26 @@ class OracleSink(SQLSink[OracleConnector]):
             extracted, version = record.get("_sdc_extracted_at"), record.get("_sdc_table_version")
             self.spool_message({"record": record, "time_extracted": extracted, "version": version})
         if self._spool is None:  # no record in the files
-            self._submit(self._load_nothing, source)
+            self._files_loaded(source, 0)
         else:
-            self._submit(self._load_spool, self._close_spool(), source)
+            self._load_spool(self._close_spool(), source)
 
-    def _preparer(self) -> t.Any:
-        """The DuckDB connection preparing the batches (reading the files into the batch tables): a second
-        connection to the target's DuckDB file, or a private in-memory DuckDB for Oracle."""
-        if self._preparer_conn is None:
-            conn = self.connector.duckdb_connection(None if self.strategy.name == "duckdb" else ":memory:")
-            conn.execute(f"ATTACH IF NOT EXISTS ':memory:' AS {ld.BATCH_DATABASE}")
-            if self.strategy.name != "duckdb":
-                self._applier_conn = conn.cursor()  # another connection to the same in-memory DuckDB
-                self._applier_conn.execute("SET TimeZone = 'UTC'")
-            self._preparer_conn = conn
-        return self._preparer_conn
-
-    def _applier(self) -> t.Any:
-        """The DuckDB connection the applies read the prepared batch tables with: the target's own (DuckDB),
-        or for Oracle a second connection to the preparer's in-memory DuckDB."""
+    def _reader(self) -> t.Any:
+        """The DuckDB connection reading the batch's files into its table: the sink's own connection on
+        DuckDB, a private in-memory DuckDB for Oracle."""
         if self.strategy.name == "duckdb":
             return self._conn
-        self._preparer()
-        return self._applier_conn
+        if self._reader_conn is None:
+            self._reader_conn = self.connector.duckdb_connection(":memory:")
+        return self._reader_conn
 
-    def _load_source(self, source: ld.Source, what: str) -> t.Generator[None, None, int]:
-        """A load (``LoadQueue``): prepare = read the files once into the batch's table and check it
-        set-based (suspect rows re-checked in Python); ``yield``; apply = widen what must widen, load the
-        batch in one transaction. Returns the row count."""
-        table = ld.batch_table(next(_BATCH_NUMBERS))
-        reader = self._preparer()
+    def _load_source(self, source: ld.Source, what: str) -> int:
+        """Read the files once into the batch's table, check it set-based (suspect rows re-checked in
+        Python), widen what must widen, load the batch in one transaction. Returns the row count."""
+        table = ld.BATCH_TABLE
+        reader = self._reader()
         key_cols = self._key_idx if self.uses_staging else []
         limited = self._limited
-        prepared = False  # after the ``yield`` this runs on the apply thread, with the apply's connection
         try:
             try:
                 parquet_cols: list[str] = []
@@ -720,11 +583,8 @@ class OracleSink(SQLSink[OracleConnector]):
                 raise TargetLoadError(msg) from exc
             if suspects:
                 self._check_suspects(source, suspects, parquet_cols)
-            prepared = True
-            yield  # prepared: applied once every load before it is committed
-            # a column widened by a batch since this one was prepared is no longer limited
             for i, too_long in zip(limited, longs or (), strict=False):
-                if too_long and i in self._limited:
+                if too_long:
                     self._too_long.add(i)
             if dupes:
                 self.tally_duplicate_merged(int(dupes))
@@ -735,7 +595,7 @@ class OracleSink(SQLSink[OracleConnector]):
                 dedup = key_cols if dupes else []
                 self._load_batch(src, times, dedup, int(total), table, strict=bool(failed))
         finally:
-            self._drop_batch_table(self._applier() if prepared else reader, table)
+            self._drop_batch_table(reader, table)
         return int(total)
 
     def _materialize(self, src: str, table: str) -> tuple[str, int]:
@@ -753,7 +613,7 @@ class OracleSink(SQLSink[OracleConnector]):
             sequence=times[1],
             table=table,
         )
-        self._preparer().execute(sql)
+        self._reader().execute(sql)
         return times
 
     def _drop_batch_table(self, conn: t.Any, table: str) -> None:
@@ -766,19 +626,16 @@ class OracleSink(SQLSink[OracleConnector]):
         self, src: str, times: tuple[str, int], key_cols: list[int], total: int, table: str, *, strict: bool
     ) -> None:
         """Load the batch, retrying after transient errors. ``strict``: a value did not convert, so the rows
-        come straight from the files with strict conversions, and the database's own error rolls back."""
-        if strict:
-            keys = self.key_properties if self.uses_staging else []
-            is_oracle = self.strategy.name == "oracle"
-            now, sequence = times
-            select = ld.select_sql(
-                src, self._load_cols, keys, for_oracle=is_oracle, now=now, sequence=sequence
-            )
-        else:
-            select = ld.batch_select_sql(self._load_cols, key_cols, table)
+        come straight from the files with strict conversions, and the database's own error rolls back. A
+        retry after a reconnect reads the files again (a DuckDB temp table goes with its connection)."""
+        keys = self.key_properties if self.uses_staging else []
+        now, sequence = times
+        from_files = ld.select_sql(
+            src, self._load_cols, keys, for_oracle=self.strategy.name == "oracle", now=now, sequence=sequence
+        )
+        select = from_files if strict else ld.batch_select_sql(self._load_cols, key_cols, table)
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
-                # the batch's table is in the DuckDB instance, not the connection: a reconnect keeps it
                 self._load(select)
                 return
             except Exception as exc:
@@ -787,6 +644,7 @@ class OracleSink(SQLSink[OracleConnector]):
                     self.logger.warning("Transient error (%s), reconnecting; attempt %d", exc, attempt + 1)
                     time.sleep(0.5 * attempt)
                     self._reconnect()
+                    select = from_files
                     continue
                 raise self._load_error(exc, total) from exc
 
@@ -797,7 +655,7 @@ class OracleSink(SQLSink[OracleConnector]):
             fields = ", ".join(f"{ld.lit(p)}: f{i}" for i, p in enumerate(self._props))
             wanted = ", ".join(str(n) for n in numbers)
             sql = f"SELECT __n, to_json({{{fields}}}) FROM ({src}) src WHERE __n IN ({wanted}) ORDER BY __n"
-            rows = ((n, text.encode()) for n, text in self._preparer().execute(sql).fetchall())
+            rows = ((n, text.encode()) for n, text in self._reader().execute(sql).fetchall())
         else:
             rows = ld.read_lines(source, set(numbers))
         for _, line in rows:
@@ -832,7 +690,7 @@ class OracleSink(SQLSink[OracleConnector]):
         if self.load_method == OVERWRITE and not self._overwritten():
             self._execute(s.delete_all_sql(self.table_ref))
         if self.uses_staging:
-            source = s.stage(self._conn, self._applier(), self.staging_ref, cols, select)
+            source = s.stage(self._conn, self._reader(), self.staging_ref, cols, select)
             names = [c for c, _ in cols]
             whole_rows = set(self._table_kinds) <= set(names)
             for sql in s.upsert_sql(
@@ -840,7 +698,7 @@ class OracleSink(SQLSink[OracleConnector]):
             ):
                 self._execute(sql)
         else:
-            s.load_select(self._conn, self._applier(), self.table_ref, cols, select)
+            s.load_select(self._conn, self._reader(), self.table_ref, cols, select)
         self._conn.commit()
         if s.name == "duckdb":
             self.connector.set_memory_limit(self._conn)  # ``auto`` follows the rows now in the tables
@@ -875,7 +733,6 @@ class OracleSink(SQLSink[OracleConnector]):
     def activate_version(self, new_version: int) -> None:
         """Hard-delete (``hard_delete``) or mark deleted the rows of older table versions."""
         self._target_ref.drain_one(self)
-        self._wait_loads()
         for col, kind in ((VERSION_COLUMN, k.INTEGER), (DELETED_COLUMN, k.TIMESTAMP)):
             if col not in self._table_kinds:
                 for sql in self.strategy.add_column_sql(self.table_ref, col, kind):
@@ -897,14 +754,12 @@ class OracleSink(SQLSink[OracleConnector]):
             raise self._load_error(exc, 0) from exc
 
     def clean_up(self) -> None:
-        """Wait for the queued loads (raising a load's error), close this sink's connections; drop an unloaded
-        spool file (its records were not committed)."""
-        self._wait_loads()
+        """Close this sink's connections; drop an unloaded spool file (its records were not committed)."""
         if self._spool is not None:
             self._spool.close()
             self._spool = None
             Path(self._spool_path).unlink(missing_ok=True)
-        for conn in (self._applier_conn, self._preparer_conn, self._conn):
+        for conn in (self._reader_conn, self._conn):
             if conn is not None:
                 conn.close()
-        self._conn = self._preparer_conn = self._applier_conn = None
+        self._conn = self._reader_conn = None

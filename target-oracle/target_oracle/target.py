@@ -7,7 +7,6 @@ them, and no message here ever includes a password or a URL with its password.
 from __future__ import annotations
 
 import copy
-import functools
 import io
 import re
 import sys
@@ -23,7 +22,7 @@ from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.sql import SQLTarget
 
 from target_oracle.connector import DEFAULT_DUCKDB_THREADS
-from target_oracle.sinks import APPEND_ONLY, OVERWRITE, UPSERT, BatchMessageError, LoadQueue, OracleSink
+from target_oracle.sinks import APPEND_ONLY, OVERWRITE, UPSERT, BatchMessageError, OracleSink
 
 CONFIG_SCHEMA = th.PropertiesList(
     th.Property(
@@ -140,18 +139,6 @@ CONFIG_SCHEMA = th.PropertiesList(
             "Threads of DuckDB (the embedded database, and the reader of batch files for Oracle). Default 1: "
             "a batch's read is one pass, and more threads cost more CPU seconds for the same work while the "
             "tap and the mapper of a pipeline need the cores. 0: DuckDB's default (one per core)."
-        ),
-    ),
-    th.Property(
-        "overlap_loads",
-        th.BooleanType,
-        default=True,
-        description=(
-            "Prepare the next batch (read, convert and check its records, on a second DuckDB connection) "
-            "while the last one is applied and committed, in order. Uses a second core when one is free: 1M "
-            "rows into DuckDB alone on 2 cores about 35% faster for about 4% more CPU seconds; in the full "
-            "`meltano run` on 2 cores (no free core) neither faster nor dearer. On Oracle it hides the "
-            "server's MERGE behind the next batch's preparation. false: one batch after the other."
         ),
     ),
     th.Property(
@@ -317,8 +304,12 @@ class TargetOracle(SQLTarget):
     message_reader_class = FastReader
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
-        #: the sinks' loads, on a worker thread (see ``LoadQueue``)
-        self.loads = LoadQueue()
+        #: the STATE last written (a STATE is written once, when every record before it is committed)
+        self._written_state: dict | None = None
+        #: set while ``batch_committed`` drains the other sinks (their own commits do not recurse)
+        self._draining_others = False
+        # sinks drain one after the other: each commit may drain the others and write a STATE
+        self.max_parallelism = 1
         super().__init__(*args, **kwargs)
         batch = self.config.get("batch_size_rows")
         problems = validate_settings(self.config)
@@ -329,7 +320,6 @@ class TargetOracle(SQLTarget):
             problems.append(f"Setting 'duckdb_threads' must be 0 (DuckDB's default) or more, not {threads}")
         if problems:
             raise ConfigValidationError("Invalid target-oracle settings", errors=problems)
-        self.loads.overlap = bool(self.config.get("overlap_loads", True))
         #: stream name (bytes) -> sink taking its RECORD lines undecoded; only streams without stream maps.
         self._direct: dict[bytes, OracleSink] = {}
         if isinstance(self.message_reader, FastReader):
@@ -354,24 +344,43 @@ class TargetOracle(SQLTarget):
         else:
             self._direct.pop(key, None)
 
+    # The SDK writes a STATE only in ``drain_all`` (every sink drained, at the end or after the records'
+    # maximum age). It has no public hook for STATE handling, so ``_process_state_message`` and
+    # ``_write_state_message`` are overridden to write a STATE as soon as every record before it is committed.
     def _process_state_message(self, message_dict: dict) -> None:
-        """The SDK keeps a STATE until the next drain; when no sink holds a record, every message before it
-        is committed or queued for loading, so it is emitted as soon as the loads queued before it are
-        committed (``LoadQueue.then``: at once when none is queued; the reader goes on meanwhile). A BATCH
-        full sync killed midway then resumes after its last committed file instead of from its start."""
-        previous = self._latest_state
+        """The SDK's handling; then, when no sink holds a record (every message before it is committed),
+        the STATE is written at once."""
         super()._process_state_message(message_dict)
-        if self._latest_state is None or self._latest_state == previous:
-            return
+        if self._latest_state is not None and not self._pending_sinks():
+            self._write_state_message(copy.deepcopy(self._latest_state))
+
+    def _pending_sinks(self) -> list[OracleSink]:
+        """Sinks holding records or BATCH files not committed yet."""
         sinks = [*self._sinks_active.values(), *self._sinks_to_clear]
-        if all(sink.current_size == 0 for sink in sinks):
-            # written once the loads queued before it are committed, without holding up the reader
-            state = copy.deepcopy(self._latest_state)
-            self.loads.then(functools.partial(super()._write_state_message, state))
+        return [sink for sink in sinks if sink.current_size]
+
+    def batch_committed(self, sink: OracleSink) -> None:
+        """Called by a sink once its batch is committed: every other sink holding records (the quarantine
+        streams' small batches among them) is drained too, then the latest STATE is written, since every
+        record before it is now committed. Without this a stream that never fills its batch would hold
+        every STATE back until the end of the run."""
+        if self._draining_others:
+            return
+        self._draining_others = True
+        try:
+            for other in self._pending_sinks():
+                if other is not sink:
+                    self.drain_one(other)
+        finally:
+            self._draining_others = False
+        if self._latest_state is not None:
+            self._write_state_message(copy.deepcopy(self._latest_state))
 
     def _write_state_message(self, state: dict) -> None:
-        """A STATE goes out only once every queued load is committed (a failed load raises here instead)."""
-        self.loads.wait()
+        """The SDK's writing, once per distinct STATE."""
+        if state == self._written_state:
+            return
+        self._written_state = state
         super()._write_state_message(state)
 
     def _process_batch_message(self, message_dict: dict) -> None:
