@@ -10,28 +10,40 @@ SQL type strings of two databases.
 from __future__ import annotations
 
 import datetime as dt
-import decimal
 import typing as t
 
 import simplejson
 
-INTEGER = "integer"
-NUMBER = "number"
-NUMBER_WIDE = "number_wide"
-STRING = "string"
-CLOB = "clob"
-BOOLEAN = "boolean"
-TIMESTAMP = "timestamp"
-DATE = "date"
-JSON = "json"
+from target_oracle.contract import (
+    BOOLEAN,
+    CLOB,
+    DATE,
+    INTEGER,
+    JSON,
+    NUMBER,
+    NUMBER_SCALE,
+    STRING,
+    TIMESTAMP,
+    VARCHAR_MAX_BYTES,
+    parse_timestamp,
+)
 
-VARCHAR_MAX_BYTES = 4000
-NUMBER_SCALE = 10
+__all__ = [
+    "BOOLEAN",
+    "CLOB",
+    "DATE",
+    "INTEGER",
+    "JSON",
+    "NUMBER",
+    "NUMBER_SCALE",
+    "STRING",
+    "TIMESTAMP",
+    "VARCHAR_MAX_BYTES",
+]
 
 #: kind -> kinds it may be widened to in place, in order of preference.
 WIDENINGS: dict[str, tuple[str, ...]] = {
-    INTEGER: (NUMBER, NUMBER_WIDE),
-    NUMBER: (NUMBER_WIDE,),
+    INTEGER: (NUMBER,),
     STRING: (CLOB,),
 }
 #: kinds whose columns can hold a value of any kind as text.
@@ -45,17 +57,12 @@ def _non_null_types(schema: dict) -> list[str]:
     return [typ for typ in types if typ != "null"]
 
 
-def _scale_of(multiple_of: t.Any) -> int:
-    exponent = decimal.Decimal(str(multiple_of)).normalize().as_tuple().exponent
-    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
-
-
 def kind_for_schema(schema: dict) -> str:
     """Return the column kind for one property's JSON schema.
 
     ``anyOf`` resolves to the single kind all its non-null options share, else to text (a string column can
-    hold every value). Strings longer than 4000 bytes by ``maxLength`` become CLOB; numbers whose
-    ``multipleOf`` needs more than 10 decimal places become the unconstrained number kind.
+    hold every value). Strings longer than 4000 bytes by ``maxLength`` become CLOB. Every number is
+    NUMBER(38,10) (the storage contract): a value with more decimal places is refused, never rounded.
     """
     if "anyOf" in schema:
         kinds = {kind_for_schema(option) for option in schema["anyOf"] if _non_null_types(option)}
@@ -75,9 +82,6 @@ def kind_for_schema(schema: dict) -> str:
     if typ == "integer":
         return INTEGER
     if typ == "number":
-        multiple_of = schema.get("multipleOf")
-        if multiple_of is not None and _scale_of(multiple_of) > NUMBER_SCALE:
-            return NUMBER_WIDE
         return NUMBER
     if typ == "boolean":
         return BOOLEAN
@@ -96,7 +100,11 @@ def kind_for_schema(schema: dict) -> str:
 def to_utc_naive(value: t.Any) -> t.Any:
     """Normalise a timestamp to naive UTC (the contract stores UTC without a zone)."""
     if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        parsed = parse_timestamp(value)
+        if parsed is None:
+            msg = f"not an ISO-8601 date-time: {value!r}"
+            raise ValueError(msg)
+        return parsed[0]
     if isinstance(value, dt.datetime):
         if value.tzinfo is not None:
             value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)

@@ -24,14 +24,14 @@ import re
 import typing as t
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import oracle
 from sqlalchemy.schema import CreateTable
 from sqlalchemy.types import UserDefinedType
 
 from target_oracle import columns as k
+from target_oracle import contract
 
 if t.TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Sequence
 
 Converter = t.Callable[[t.Any], t.Any]
 
@@ -60,24 +60,23 @@ _SHARED_CONVERTERS: dict[str, Converter] = {
 }
 
 
-class Varchar2Bytes(UserDefinedType):
-    """``VARCHAR2(n BYTE)``: the limit Oracle really enforces is bytes, whatever the NLS length semantics."""
+class ContractType(UserDefinedType):
+    """A column type written as the storage contract spells it (``NUMBER(38,10)``, ``VARCHAR2(4000 BYTE)``,
+    ``DECIMAL(38,0)``): the DDL of both databases comes from that one table."""
 
     cache_ok = True
 
-    def __init__(self, length: int = k.VARCHAR_MAX_BYTES) -> None:
-        self.length = length
+    def __init__(self, spec: str) -> None:
+        self.spec = spec
 
     def get_col_spec(self, **_kw: t.Any) -> str:
-        return f"VARCHAR2({self.length} BYTE)"
+        return self.spec
 
 
 class DialectStrategy:
     """Base strategy: statement shapes both databases share (MERGE, DELETE/UPDATE for versions)."""
 
     name = "base"
-    #: Oracle stores '' as NULL: an empty-string key can never match and breaks NOT NULL.
-    empty_string_is_null = False
     #: Byte limit of the plain string type, or None when strings are unbounded.
     string_byte_limit: int | None = None
 
@@ -102,8 +101,9 @@ class DialectStrategy:
         raise NotImplementedError
 
     # -- types -------------------------------------------------------------------------------------
-    def sql_type(self, kind: str) -> sa.types.TypeEngine:  # pragma: no cover - abstract
-        raise NotImplementedError
+    def sql_type(self, kind: str) -> sa.types.TypeEngine:
+        """The column type of a kind in this database, from the storage contract."""
+        return ContractType(contract.kind(kind)[self.name])
 
     def type_sql(self, kind: str) -> str:
         """The SQL text of a kind's type in this dialect."""
@@ -238,20 +238,7 @@ class OracleStrategy(DialectStrategy):
     """Oracle through python-oracledb (thin mode)."""
 
     name = "oracle"
-    empty_string_is_null = True
     string_byte_limit = k.VARCHAR_MAX_BYTES
-
-    _TYPES: t.ClassVar[dict[str, Callable[[], sa.types.TypeEngine]]] = {
-        k.INTEGER: lambda: oracle.NUMBER(38),
-        k.NUMBER: lambda: oracle.NUMBER(38, k.NUMBER_SCALE),
-        k.NUMBER_WIDE: oracle.NUMBER,
-        k.STRING: Varchar2Bytes,
-        k.CLOB: oracle.CLOB,
-        k.JSON: oracle.CLOB,
-        k.BOOLEAN: lambda: oracle.NUMBER(1),
-        k.TIMESTAMP: oracle.TIMESTAMP,
-        k.DATE: oracle.DATE,
-    }
 
     @functools.cached_property
     def sa_dialect(self) -> sa.Dialect:
@@ -263,21 +250,17 @@ class OracleStrategy(DialectStrategy):
     def placeholder(self, position: int) -> str:
         return f":{position}"
 
-    def sql_type(self, kind: str) -> sa.types.TypeEngine:
-        return self._TYPES[kind]()
-
     def kind_from_catalog(self, row: Sequence[t.Any]) -> str:
         """Kind of an ``ALL_TAB_COLUMNS`` row (name, data_type, precision, scale)."""
         _, data_type, precision, scale = row
         data_type = str(data_type).upper()
-        if data_type == "NUMBER":
-            if precision is None:
-                return k.NUMBER_WIDE
+        if data_type == "NUMBER" and precision is not None:
             if precision == 1 and not scale:
                 return k.BOOLEAN
             if not scale:
                 return k.INTEGER
-            return k.NUMBER if scale <= k.NUMBER_SCALE else k.NUMBER_WIDE
+            if scale == k.NUMBER_SCALE:
+                return k.NUMBER
         if data_type in {"VARCHAR2", "NVARCHAR2", "CHAR", "NCHAR"}:
             return k.STRING
         if data_type in {"CLOB", "NCLOB"}:
@@ -286,8 +269,6 @@ class OracleStrategy(DialectStrategy):
             return k.TIMESTAMP
         if data_type == "DATE":
             return k.DATE
-        if data_type in {"FLOAT", "BINARY_DOUBLE", "BINARY_FLOAT"}:
-            return k.NUMBER_WIDE
         return f"other:{data_type}"
 
     def converter(self, kind: str) -> Converter | None:
@@ -301,7 +282,6 @@ class OracleStrategy(DialectStrategy):
         sizes = {
             k.INTEGER: oracledb.DB_TYPE_NUMBER,
             k.NUMBER: oracledb.DB_TYPE_NUMBER,
-            k.NUMBER_WIDE: oracledb.DB_TYPE_NUMBER,
             k.BOOLEAN: oracledb.DB_TYPE_NUMBER,
             k.STRING: k.VARCHAR_MAX_BYTES,
             k.CLOB: oracledb.DB_TYPE_LONG,
@@ -377,18 +357,6 @@ class DuckDBStrategy(DialectStrategy):
 
     name = "duckdb"
 
-    _TYPES: t.ClassVar[dict[str, Callable[[], sa.types.TypeEngine]]] = {
-        k.INTEGER: lambda: sa.Numeric(38, 0),
-        k.NUMBER: lambda: sa.Numeric(38, k.NUMBER_SCALE),
-        k.NUMBER_WIDE: sa.Double,
-        k.STRING: sa.String,
-        k.CLOB: sa.String,
-        k.JSON: sa.JSON,
-        k.BOOLEAN: sa.Boolean,
-        k.TIMESTAMP: sa.TIMESTAMP,
-        k.DATE: sa.Date,
-    }
-
     @functools.cached_property
     def sa_dialect(self) -> sa.Dialect:
         """Made once per strategy: duckdb_engine's preparer runs a catalog query each time one is made."""
@@ -399,9 +367,6 @@ class DuckDBStrategy(DialectStrategy):
     def placeholder(self, position: int) -> str:
         return f"${position}"
 
-    def sql_type(self, kind: str) -> sa.types.TypeEngine:
-        return self._TYPES[kind]()
-
     def staging_ref(self, schema: str | None, staging: str) -> str:
         return f"temp.main.{self.quote(staging)}"
 
@@ -411,14 +376,15 @@ class DuckDBStrategy(DialectStrategy):
         match = re.fullmatch(r"DECIMAL\((\d+),\s*(\d+)\)", data_type)
         if match:
             scale = int(match.group(2))
-            return k.INTEGER if scale == 0 else (k.NUMBER if scale <= k.NUMBER_SCALE else k.NUMBER_WIDE)
+            if scale == 0:
+                return k.INTEGER
+            if scale == k.NUMBER_SCALE:
+                return k.NUMBER
         simple = {
             "BIGINT": k.INTEGER,
             "INTEGER": k.INTEGER,
             "HUGEINT": k.INTEGER,
             "SMALLINT": k.INTEGER,
-            "DOUBLE": k.NUMBER_WIDE,
-            "FLOAT": k.NUMBER_WIDE,
             "VARCHAR": k.STRING,
             "BOOLEAN": k.BOOLEAN,
             "DATE": k.DATE,
@@ -432,7 +398,7 @@ class DuckDBStrategy(DialectStrategy):
 
     def converter(self, kind: str) -> Converter | None:
         """Numbers bind as exact text, cast by the INSERT (see ``_decimal_text``)."""
-        if kind in {k.INTEGER, k.NUMBER, k.NUMBER_WIDE}:
+        if kind in {k.INTEGER, k.NUMBER}:
             return _decimal_text
         return bool if kind == k.BOOLEAN else super().converter(kind)
 

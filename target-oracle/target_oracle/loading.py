@@ -26,6 +26,7 @@ import re
 import typing as t
 
 from target_oracle import columns as k
+from target_oracle import contract
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -197,18 +198,12 @@ def value_sql(col: Column, index: int, *, for_oracle: bool, now: str, sequence: 
     if col.origin == "sequence":
         return f"CAST({sequence} AS DECIMAL(38, 0))"
     f = f"f{index}"
-    # the value as text: a JSON string unquoted (unescaped by the JSON functions only when it has escapes)
-    text = (
-        f"(CASE WHEN NOT starts_with({f}, '\"') THEN CAST({f} AS VARCHAR) "
-        f"WHEN contains({f}, '\\') THEN {f}->>'$' ELSE {f}[2:-2] END)"
-    )
+    text = text_sql(index)
     kind = col.kind
     if kind == k.INTEGER:
         return f"CAST({text} AS DECIMAL(38, 0))"
     if kind == k.NUMBER:
         return f"CAST({text} AS DECIMAL(38, {k.NUMBER_SCALE}))"
-    if kind == k.NUMBER_WIDE:
-        return f"CAST({text} AS DOUBLE)"
     if kind == k.BOOLEAN:
         return f"CAST(CAST({text} AS BOOLEAN) AS INTEGER)" if for_oracle else f"CAST({text} AS BOOLEAN)"
     if kind == k.TIMESTAMP:
@@ -218,7 +213,19 @@ def value_sql(col: Column, index: int, *, for_oracle: bool, now: str, sequence: 
     if kind == k.JSON:
         json = f"CASE WHEN __checked THEN CAST({text} AS JSON) ELSE {f} END"
         return f"CAST({json} AS VARCHAR)" if for_oracle else json
-    return text  # string, clob: the text of a string, the JSON text of anything else
+    # string, clob: the text of a string (an empty one is NULL, as Oracle stores it), the JSON text of
+    # anything else
+    return f"NULLIF({text}, '')"
+
+
+def text_sql(index: int) -> str:
+    """The raw JSON value ``f<index>`` as text: a JSON string unquoted (unescaped by the JSON functions only
+    when it has escapes), anything else as its JSON text."""
+    f = f"f{index}"
+    return (
+        f"(CASE WHEN NOT starts_with({f}, '\"') THEN CAST({f} AS VARCHAR) "
+        f"WHEN contains({f}, '\\') THEN {f}->>'$' ELSE {f}[2:-2] END)"
+    )
 
 
 BATCH_TABLE = "__batch"
@@ -239,37 +246,40 @@ def materialize_sql(
     valid: str | None,
     key_fields: Sequence[int],
     *,
-    empty_key_is_null: bool,
     for_oracle: bool,
     now: str,
     sequence: int,
     table: str = BATCH_TABLE,
 ) -> str:
-    """Read the files once into the batch's temp table: position, converted values
-    ``v0..vk`` and the flags the check needs (``__suspect``: rows the Python checks must see; ``__failed``:
-    a value that did not convert).
+    """Read the files once into the batch's temp table: position, converted values ``v0..vk`` and the
+    flags the check needs (``__suspect``: rows the Python checks must see; ``__failed``: a value that did
+    not convert).
 
     ``valid`` is SQL true for rows that surely pass the rules (``sql_validation``); None sends every row to
-    the Python checks. Checked (re-encoded) rows passed those checks when they were spooled.
+    the Python checks. Rows are suspect too when a key is null or empty, when a value's text is not one the
+    storage contract surely stores exactly (``contract.EXACT_TEXT``: the Python check then refuses it or
+    warns about a date-time without offset), or when a value did not convert. Checked (re-encoded) rows
+    passed those checks when they were spooled.
     """
     suspect = ["true" if valid is None else f"NOT ({valid})"]
-    suspect += [f"f{i} IS NULL" for i in key_fields]
-    if empty_key_is_null:
-        suspect += [f"(f{i}->>'$') = ''" for i in key_fields]
+    suspect += [f"f{i} IS NULL OR (f{i}->>'$') = ''" for i in key_fields]
     values, failed = [], []
     for i, col in enumerate(cols):
         value = value_sql(col, i, for_oracle=for_oracle, now=now, sequence=sequence)
         values.append(f"{value.replace('CAST(', 'TRY_CAST(')} AS v{i}")
+        if col.origin == "record" and (exact := contract.EXACT_TEXT.get(col.kind)) is not None:
+            suspect.append(f"NOT regexp_full_match({text_sql(i)}, {lit(exact)})")
         if col.kind in _NEVER_FAIL and col.origin == "record":
-            continue  # the text of a present value is never NULL
+            continue  # the text of a present value is never NULL ('' is NULL on purpose)
         if (present := _presence(col, i)) is not None:
             failed.append(f"(v{i} IS NULL AND {present} IS NOT NULL)")
-    flags = [
-        f"NOT __checked AND ({' OR '.join(suspect)}) AS __suspect",
-        f"({' OR '.join(failed) or 'false'}) AS __failed",
-    ]
+    any_failed = " OR ".join(failed) or "false"
+    names = ", ".join(f"v{i}" for i in range(len(cols)))
     return (
-        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT __n, {', '.join(values + flags)} FROM ({source}) src"
+        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT __n, {names}, "
+        f"NOT __checked AND ({' OR '.join(suspect)} OR {any_failed}) AS __suspect, "
+        f"({any_failed}) AS __failed "
+        f"FROM (SELECT *, {', '.join(values)} FROM ({source}) src) converted"
     )
 
 

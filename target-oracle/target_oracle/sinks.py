@@ -25,13 +25,14 @@ from urllib.parse import unquote, urlparse
 
 import msgspec
 from singer_sdk.exceptions import InvalidRecord
-from singer_sdk.helpers._typing import get_datelike_property_type
 from singer_sdk.sql import SQLSink
 
 from target_oracle import columns as k
+from target_oracle import contract
 from target_oracle import loading as ld
 from target_oracle.connector import OracleConnector
 from target_oracle.dialects import DuckDBStrategy
+from target_oracle.errors import BatchMessageError, RefusedValueError, StreamSetupError, TargetLoadError
 from target_oracle.loading import has_long_number
 from target_oracle.naming import conform_identifier, staging_name
 from target_oracle.validation import CompiledValidator
@@ -47,6 +48,16 @@ UPSERT, APPEND_ONLY, OVERWRITE = "upsert", "append-only", "overwrite"
 MAX_ATTEMPTS = 3
 #: metadata property the SDK adds but the data contract does not list.
 _DROPPED_METADATA = "_sdc_sync_started_at"
+#: the properties the SDK's metadata handling sets (``add_record_metadata``) or removes (without it).
+_SDK_METADATA = (
+    "_sdc_extracted_at",
+    "_sdc_received_at",
+    "_sdc_batched_at",
+    "_sdc_deleted_at",
+    "_sdc_sequence",
+    "_sdc_table_version",
+    "_sdc_sync_started_at",
+)
 VERSION_COLUMN = "_SDC_TABLE_VERSION"
 DELETED_COLUMN = "_SDC_DELETED_AT"
 
@@ -96,15 +107,6 @@ def _local_path(stream: str, url: str) -> str:
     raise BatchMessageError(msg)
 
 
-class TargetLoadError(RuntimeError):
-    """A batch could not be loaded; the message names the stream, the table and the database error code."""
-
-
-class BatchMessageError(TargetLoadError):
-    """A BATCH message names files that are missing, unreadable or of an unsupported format (found when the
-    message arrives, before any of its files is loaded)."""
-
-
 class OracleSink(SQLSink[OracleConnector]):
     """Loads one stream into one table through staging + MERGE (see module docstring)."""
 
@@ -125,6 +127,8 @@ class OracleSink(SQLSink[OracleConnector]):
         self._spool: t.Any = None
         self._spool_path = ""
         self._too_long: set[int] = set()
+        #: date-time properties already warned about for a value without a UTC offset
+        self._naive_warned: set[str] = set()
         self._direct_records = 0
         #: gathered BATCH files not loaded yet: (format, compression, paths)
         self._pending: tuple[str, str, list[str]] | None = None
@@ -170,16 +174,9 @@ class OracleSink(SQLSink[OracleConnector]):
     def _parse_timestamps_in_record(
         self, record: dict, schema: dict, treatment: DatetimeErrorTreatmentEnum
     ) -> None:
-        """The SDK's parsing, limited to the date/date-time properties (found once, not per record field)."""
-        if not hasattr(self, "_datelike"):
-            self._datelike = {
-                key: get_datelike_property_type(prop) for key, prop in schema.get("properties", {}).items()
-            }
-            self._datelike = {key: kind for key, kind in self._datelike.items() if kind}
-        subset = {key: record[key] for key in self._datelike if record.get(key) is not None}
-        if subset:
-            super()._parse_timestamps_in_record(subset, schema, treatment)
-            record.update(subset)
+        """Date and date-time strings stay text here: the storage contract's checks (``_check_record``)
+        refuse what cannot be stored exactly and the load converts the rest. The SDK's parsing would round
+        a seventh fractional digit away or replace an invalid value (its hook is private; no public one)."""
 
     # -- properties derived from settings ----------------------------------------------------------
     @property
@@ -209,6 +206,7 @@ class OracleSink(SQLSink[OracleConnector]):
     # -- setup: connection, table, staging ---------------------------------------------------------
     def setup(self) -> None:
         """Create or evolve the target table and the staging table, and prepare per-column converters."""
+        self._target_ref.claim_table(self)
         self._props, self._columns = self._plan_columns()
         remove_orphan_spools()
         self._conn = self.connector.open_dbapi()
@@ -219,7 +217,24 @@ class OracleSink(SQLSink[OracleConnector]):
         if self.uses_staging:
             self._sync_staging()
 
+    def _check_metadata_names(self) -> None:
+        """A property of the stream named like a metadata column the SDK fills (``_sdc_extracted_at``) or
+        drops (all of them with ``add_record_metadata: false``) would be overwritten or lost: refused."""
+        metadata = {conform_identifier(name) for name in _SDK_METADATA}
+        if self.include_sdc_metadata_properties:
+            metadata.discard(DELETED_COLUMN)  # kept from the record by the SDK: a tap's deletion mark
+        clashes = [p for p in self.original_schema.get("properties", {}) if conform_identifier(p) in metadata]
+        if clashes:
+            msg = (
+                f"Stream '{self.stream_name}': property '{clashes[0]}' has the name of a metadata column "
+                "the target fills or drops (_sdc_extracted_at, _sdc_received_at, _sdc_batched_at, "
+                "_sdc_deleted_at, _sdc_sequence, _sdc_table_version, _sdc_sync_started_at), so its values "
+                "would be overwritten or lost; rename it with a stream map (stream_maps) in the tap or target"
+            )
+            raise StreamSetupError(msg)
+
     def _plan_columns(self) -> tuple[list[str], list[tuple[str, str]]]:
+        self._check_metadata_names()
         props: list[str] = []
         cols: list[tuple[str, str]] = []
         seen: dict[str, str] = {}
@@ -279,7 +294,17 @@ class OracleSink(SQLSink[OracleConnector]):
     def _must_widen(self, col: str, have: str, want: str) -> bool:
         """True when the column must change type; raises when no safe widening exists."""
         s = self.strategy
-        if have.startswith("other:") or s.type_sql(have) == s.type_sql(want):
+        if have.startswith("other:"):
+            # Oracle's unconstrained NUMBER holds every NUMBER(38,10) value exactly; nothing else does
+            if want in {k.INTEGER, k.NUMBER} and have != "other:NUMBER":
+                msg = (
+                    f"Stream '{self.stream_name}': column {self.table_name}.{col} is {have[6:]}, which "
+                    f"does not store {s.type_sql(want)} values exactly; convert the column by hand or load "
+                    "into a new table (table_prefix)"
+                )
+                raise TargetLoadError(msg)
+            return False
+        if s.type_sql(have) == s.type_sql(want):
             return False
         if want in k.WIDENINGS.get(have, ()):
             return True
@@ -338,6 +363,12 @@ class OracleSink(SQLSink[OracleConnector]):
         self._valid_sql = (
             ld.sql_validation(self.schema, self._props, generated) if self.validate_schema else "true"
         )
+        #: (property, kind) of the record values the storage contract checks
+        self._contract_checks = [
+            (c.prop, c.kind)
+            for c in self._load_cols
+            if c.origin == "record" and c.kind in contract.EXACT_TEXT
+        ]
 
     def _key_props_raw(self) -> list[str]:
         by_col = {conform_identifier(p): p for p in self._props}
@@ -415,7 +446,9 @@ class OracleSink(SQLSink[OracleConnector]):
         self.write_spool(_ENCODE(line) + b"\n")
 
     def _check_record(self, record: dict, *, validate: bool = True) -> None:
-        """What record mode checks per record: schema rules, key presence, and non-empty keys on Oracle."""
+        """What every record must pass: the schema's rules, keys present and not empty (Oracle stores ''
+        as NULL, so an empty key is refused on both databases), and the storage contract (a value that
+        would not be stored exactly stops the run, naming stream, key and field)."""
         if validate and self._validator is not None:
             try:
                 self._validator.validate(record)
@@ -424,15 +457,34 @@ class OracleSink(SQLSink[OracleConnector]):
                 if self.fail_on_record_validation_exception:
                     raise
         self._singer_validate_message(record)
-        if self.strategy.empty_string_is_null:
-            key = [record.get(p) for p in self._key_props_raw()]
-            if any(v is None or v == "" for v in key):
-                names = ", ".join(f"{p}={record.get(p)!r}" for p in self._key_props_raw())
-                msg = (
-                    f"Stream '{self.stream_name}': key property is empty or null ({names}); "
-                    "Oracle stores '' as NULL"
-                )
-                raise TargetLoadError(msg)
+        keys = self._key_props_raw()
+        if any(record.get(p) is None or record.get(p) == "" for p in keys):
+            empty = next(p for p in keys if record.get(p) is None or record.get(p) == "")
+            reason = "null" if record.get(empty) is None else contract.reason(k.STRING, "empty_key")
+            raise RefusedValueError(f"{self._where(record, empty)}: {reason}")
+        for prop, kind in self._contract_checks:
+            value = record.get(prop)
+            if value is None:
+                continue
+            if (why := contract.refusal(kind, value)) is not None:
+                shown = value if isinstance(value, str) and len(value) <= 60 else str(value)[:60]
+                raise RefusedValueError(f"{self._where(record, prop)}: {shown!r} refused: {why}")
+            if kind == k.TIMESTAMP and isinstance(value, str) and prop not in self._naive_warned:
+                parsed = contract.parse_timestamp(value)
+                if parsed is not None and parsed[2]:
+                    self._naive_warned.add(prop)
+                    self.logger.warning(
+                        "Stream '%s', field '%s': date-time %r has no UTC offset; read as UTC "
+                        "(said once per stream and field)",
+                        self.stream_name,
+                        prop,
+                        value,
+                    )
+
+    def _where(self, record: dict, field: str) -> str:
+        """``Stream 's', key id=3, field 'qty'`` for messages about one value."""
+        key = ", ".join(f"{p}={record.get(p)!r}" for p in self._key_props_raw()) or "none"
+        return f"Stream '{self.stream_name}', key {key}, field '{field}'"
 
     def process_record(self, record: dict, context: dict) -> None:
         """The SDK's path (stream maps, flattening): the record is validated and parsed already."""
@@ -607,7 +659,6 @@ class OracleSink(SQLSink[OracleConnector]):
             self._load_cols,
             self._valid_sql,
             self._key_idx,
-            empty_key_is_null=self.strategy.empty_string_is_null,
             for_oracle=self.strategy.name == "oracle",
             now=times[0],
             sequence=times[1],

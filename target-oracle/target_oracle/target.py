@@ -17,12 +17,13 @@ from collections import Counter, defaultdict
 import sqlalchemy as sa
 from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecReader
-from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.exceptions import ConfigValidationError, InvalidRecord
 from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.sql import SQLTarget
 
 from target_oracle.connector import DEFAULT_DUCKDB_THREADS
-from target_oracle.sinks import APPEND_ONLY, OVERWRITE, UPSERT, BatchMessageError, OracleSink
+from target_oracle.errors import BatchMessageError, StreamSetupError, TargetError
+from target_oracle.sinks import APPEND_ONLY, OVERWRITE, UPSERT, OracleSink
 
 CONFIG_SCHEMA = th.PropertiesList(
     th.Property(
@@ -150,15 +151,31 @@ CONFIG_SCHEMA = th.PropertiesList(
 ).to_dict()
 
 
+#: settings whose values are never shown, not even in a message about their type.
+SECRET_SETTINGS = ("password", "wallet_password", "sqlalchemy_url")
+#: ``duckdb_memory_limit``: ``auto`` or a size DuckDB accepts (``512MB``, ``1.5GiB``).
+_MEMORY_LIMIT = re.compile(r"auto|\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)", re.IGNORECASE)
+
+
+def secret_type_errors(config: t.Mapping[str, t.Any]) -> list[str]:
+    """Messages for secret settings of the wrong type, without their value (the SDK's schema messages
+    quote the value: ``['hunter2'] is not of type 'string'``)."""
+    return [
+        f"Setting '{name}' must be a string (its value is not shown: it is secret)"
+        for name in SECRET_SETTINGS
+        if config.get(name) is not None and not isinstance(config[name], str)
+    ]
+
+
 def validate_settings(config: t.Mapping[str, t.Any]) -> list[str]:
     """Return one message per bad setting (each names the setting; none includes a secret)."""
-    errors: list[str] = []
+    errors = _load_setting_errors(config)
     url = config.get("sqlalchemy_url")
     if url:
         try:
             backend = sa.make_url(url).get_backend_name()
         except Exception:
-            return ["Setting 'sqlalchemy_url' is not a valid SQLAlchemy URL"]
+            return [*errors, "Setting 'sqlalchemy_url' is not a valid SQLAlchemy URL"]
         if backend not in {"oracle", "duckdb"}:
             errors.append(f"Setting 'sqlalchemy_url' must use oracle+oracledb or duckdb, not '{backend}'")
         return errors
@@ -180,6 +197,23 @@ def validate_settings(config: t.Mapping[str, t.Any]) -> list[str]:
         errors.append(f"Setting 'port' must be between 1 and 65535, not {port}")
     if config.get("wallet_password") and not config.get("wallet_location"):
         errors.append("Setting 'wallet_password' needs 'wallet_location'")
+    return errors
+
+
+def _load_setting_errors(config: t.Mapping[str, t.Any]) -> list[str]:
+    """The settings of the load itself (checked whatever the database)."""
+    errors: list[str] = []
+    batch = config.get("batch_size_rows")
+    if batch is not None and int(batch) < 1:
+        errors.append(f"Setting 'batch_size_rows' must be at least 1, not {batch}")
+    threads = config.get("duckdb_threads")
+    if threads is not None and int(threads) < 0:
+        errors.append(f"Setting 'duckdb_threads' must be 0 (DuckDB's default) or more, not {threads}")
+    limit = config.get("duckdb_memory_limit")
+    if limit is not None and not _MEMORY_LIMIT.fullmatch(str(limit).strip()):
+        errors.append(
+            f"Setting 'duckdb_memory_limit' must be 'auto' or a size such as '1GB' or '512MB', not {limit!r}"
+        )
     return errors
 
 
@@ -310,16 +344,9 @@ class TargetOracle(SQLTarget):
         self._draining_others = False
         # sinks drain one after the other: each commit may drain the others and write a STATE
         self.max_parallelism = 1
+        #: "SCHEMA.TABLE" -> the stream loading into it (two streams must not share a table)
+        self._table_streams: dict[str, str] = {}
         super().__init__(*args, **kwargs)
-        batch = self.config.get("batch_size_rows")
-        problems = validate_settings(self.config)
-        if batch is not None and int(batch) < 1:
-            problems.append(f"Setting 'batch_size_rows' must be at least 1, not {batch}")
-        threads = self.config.get("duckdb_threads")
-        if threads is not None and int(threads) < 0:
-            problems.append(f"Setting 'duckdb_threads' must be 0 (DuckDB's default) or more, not {threads}")
-        if problems:
-            raise ConfigValidationError("Invalid target-oracle settings", errors=problems)
         #: stream name (bytes) -> sink taking its RECORD lines undecoded; only streams without stream maps.
         self._direct: dict[bytes, OracleSink] = {}
         if isinstance(self.message_reader, FastReader):
@@ -353,6 +380,44 @@ class TargetOracle(SQLTarget):
         super()._process_state_message(message_dict)
         if self._latest_state is not None and not self._pending_sinks():
             self._write_state_message(copy.deepcopy(self._latest_state))
+
+    # The SDK validates the config against the settings schema in this private method, called from its
+    # ``__init__``; there is no public hook to check settings beyond the schema, or to keep a secret's value
+    # out of the schema's messages, so it is extended here.
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        """Secrets of the wrong type (without their value), then the SDK's schema check, then every rule
+        the schema cannot say (``validate_settings``): all of them at start, each naming its setting."""
+        problems = secret_type_errors(self.config)
+        if not problems:
+            problems = super()._validate_config(raise_errors=raise_errors)
+        if not problems:
+            problems = validate_settings(self.config)
+        if problems and raise_errors:
+            raise ConfigValidationError("Invalid target-oracle settings", errors=problems)
+        return problems
+
+    @classmethod
+    def invoke(cls, *args: t.Any, **kwargs: t.Any) -> None:  # type: ignore[override]
+        """The SDK's CLI entry; an error caused by the data, the streams or the settings is printed as its
+        message alone (no traceback) and the exit code is 1."""
+        try:
+            super().invoke(*args, **kwargs)
+        except (TargetError, InvalidRecord) as exc:
+            cls.logger.error("%s", exc)
+            sys.exit(1)
+
+    def claim_table(self, sink: OracleSink) -> None:
+        """Register the table of a sink's stream; a second stream resolving to the same table (case,
+        punctuation, ``schema-table`` stream names, ``table_prefix``) fails at its SCHEMA, naming both."""
+        table = f"{sink.schema_name}.{sink.table_name}" if sink.schema_name else sink.table_name
+        owner = self._table_streams.setdefault(table, sink.stream_name)
+        if owner != sink.stream_name:
+            msg = (
+                f"Streams '{owner}' and '{sink.stream_name}' both load into table {table}; their rows "
+                "would be merged. Rename one with a stream map alias (stream_maps) or load them in "
+                "separate runs with different table_prefix settings"
+            )
+            raise StreamSetupError(msg)
 
     def _pending_sinks(self) -> list[OracleSink]:
         """Sinks holding records or BATCH files not committed yet."""
