@@ -182,6 +182,25 @@ class DialectStrategy:
         """Statements applying the staging rows (``whole_rows``: staging holds every column of the table)."""
         return [self.merge_sql(target_ref, staging_ref, cols, keys)]
 
+    def replaces_matched(self, whole_rows: bool) -> bool:
+        """True when ``upsert_sql``'s first statement deletes the matched rows (its count: rows updated)."""
+        return False
+
+    def matched_count_sql(self, target_ref: str, source: str, keys: Sequence[str]) -> str:
+        """The number of the batch's rows whose key is already in the table (the rows a MERGE updates)."""
+        q = self.quote
+        on = " AND ".join(f"t.{q(key)} = s.{q(key)}" for key in keys)
+        return f"SELECT COUNT(*) FROM {source} s WHERE EXISTS (SELECT 1 FROM {target_ref} t WHERE {on})"
+
+    def mark_superseded_sql(self, table_ref: str, column: str, keys: Sequence[str]) -> str:
+        """Set the superseded time (first bind) on the row of one key (the next binds, in key order)."""
+        where = " AND ".join(f"{self.quote(key)} = {self.placeholder(n)}" for n, key in enumerate(keys, 2))
+        return f"UPDATE {table_ref} SET {self.quote(column)} = {self.placeholder(1)} WHERE {where}"
+
+    def rowcount(self, result: t.Any) -> int:
+        """Rows a DML statement touched, from what ``execute`` returned (a cursor)."""
+        return int(result.rowcount)
+
     def delete_all_sql(self, table_ref: str) -> str:
         return f"DELETE FROM {table_ref}"
 
@@ -422,6 +441,13 @@ class DuckDBStrategy(DialectStrategy):
         ]
 
     staging_table = False
+
+    def replaces_matched(self, whole_rows: bool) -> bool:
+        return whole_rows
+
+    def rowcount(self, result: t.Any) -> int:
+        """DuckDB returns a DML statement's count as its one row."""
+        return int(result.fetchone()[0])
 
     def stage(
         self, conn: t.Any, reader: t.Any, staging_ref: str, cols: Sequence[tuple[str, str]], select: str

@@ -82,7 +82,7 @@ class Column:
     prop: str
     name: str
     kind: str
-    #: where the value comes from: "record", "extracted", "version", "now", "sequence"
+    #: where the value comes from: "record", "extracted", "version", "now", "sequence", "null"
     origin: str = "record"
 
 
@@ -197,6 +197,8 @@ def value_sql(col: Column, index: int, *, for_oracle: bool, now: str, sequence: 
         return f"CAST({lit(now)} AS TIMESTAMP)"
     if col.origin == "sequence":
         return f"CAST({sequence} AS DECIMAL(38, 0))"
+    if col.origin == "null":
+        return "CAST(NULL AS TIMESTAMP)"
     f = f"f{index}"
     text = text_sql(index)
     kind = col.kind

@@ -69,7 +69,11 @@ _METADATA_ORIGINS = {
     "_sdc_received_at": "now",
     "_sdc_batched_at": "now",
     "_sdc_sequence": "sequence",
+    "_sdc_superseded_at": "null",
 }
+#: the time a row's key got a newer version that the mapper quarantined (NULL: the row is current).
+SUPERSEDED_PROPERTY = "_sdc_superseded_at"
+SUPERSEDED_COLUMN = "_SDC_SUPERSEDED_AT"
 #: spooled values are written as the text DuckDB casts (exact numbers, UTC timestamps, JSON text).
 _SPOOL = DuckDBStrategy()
 _DECODE = msgspec.json.Decoder(float_hook=decimal.Decimal).decode
@@ -129,6 +133,12 @@ class OracleSink(SQLSink[OracleConnector]):
         self._too_long: set[int] = set()
         #: date-time properties already warned about for a value without a UTC offset
         self._naive_warned: set[str] = set()
+        #: records taken so far (their positions order records against quarantined versions)
+        self._position = 0
+        #: superseded keys to mark: (key values, this sink's position when the newer version was
+        #: quarantined, when it was quarantined)
+        self._marks: list[tuple[tuple, int, dt.datetime]] = []
+        self._batch_start = 0
         self._direct_records = 0
         #: gathered BATCH files not loaded yet: (format, compression, paths)
         self._pending: tuple[str, str, list[str]] | None = None
@@ -159,9 +169,12 @@ class OracleSink(SQLSink[OracleConnector]):
         """``add_record_metadata`` defaults to true here (the contract's ``_SDC_*`` columns)."""
         return bool(self.config.get("add_record_metadata", True))
 
+    # The SDK's metadata hooks are private (no public hook adds or drops a metadata column).
     def _add_sdc_metadata_to_schema(self) -> None:
+        """The SDK's metadata columns but ``_sdc_sync_started_at``, plus ``_sdc_superseded_at``."""
         super()._add_sdc_metadata_to_schema()
         self.schema["properties"].pop(_DROPPED_METADATA, None)
+        self.schema["properties"][SUPERSEDED_PROPERTY] = {"type": ["null", "string"], "format": "date-time"}
 
     def _add_sdc_metadata_to_record(self, record: dict, message: dict, context: dict) -> None:
         super()._add_sdc_metadata_to_record(record, message, context)
@@ -207,6 +220,8 @@ class OracleSink(SQLSink[OracleConnector]):
     def setup(self) -> None:
         """Create or evolve the target table and the staging table, and prepare per-column converters."""
         self._target_ref.claim_table(self)
+        #: this table's line of the run summary: rows inserted, updated, marked, seconds loading
+        self.summary = self._target_ref.table_summary(self.table_ref)
         self._props, self._columns = self._plan_columns()
         remove_orphan_spools()
         self._conn = self.connector.open_dbapi()
@@ -223,12 +238,14 @@ class OracleSink(SQLSink[OracleConnector]):
         metadata = {conform_identifier(name) for name in _SDK_METADATA}
         if self.include_sdc_metadata_properties:
             metadata.discard(DELETED_COLUMN)  # kept from the record by the SDK: a tap's deletion mark
+            metadata.add(SUPERSEDED_COLUMN)
         clashes = [p for p in self.original_schema.get("properties", {}) if conform_identifier(p) in metadata]
         if clashes:
             msg = (
                 f"Stream '{self.stream_name}': property '{clashes[0]}' has the name of a metadata column "
                 "the target fills or drops (_sdc_extracted_at, _sdc_received_at, _sdc_batched_at, "
-                "_sdc_deleted_at, _sdc_sequence, _sdc_table_version, _sdc_sync_started_at), so its values "
+                "_sdc_deleted_at, _sdc_sequence, _sdc_table_version, _sdc_sync_started_at, "
+                "_sdc_superseded_at), so its values "
                 "would be overwritten or lost; rename it with a stream map (stream_maps) in the tap or target"
             )
             raise StreamSetupError(msg)
@@ -397,7 +414,7 @@ class OracleSink(SQLSink[OracleConnector]):
         """A RECORD line handed over by the reader: spooled as it arrived when the schema's rules render in
         SQL and it holds no long number (the fast path), else decoded, checked and made exact first; counted.
         True when the sink is full (``is_full``, without its chain of properties: this runs once a line)."""
-        if self._valid_sql is not None and not has_long_number(line):
+        if self._valid_sql is not None and self._supersedes is None and not has_long_number(line):
             self.write_spool(line if line[-1:] == b"\n" else line + b"\n")
         else:
             self.spool_message(_DECODE(line))
@@ -409,6 +426,7 @@ class OracleSink(SQLSink[OracleConnector]):
         be drained before the first of them."""
         return (
             self._valid_sql is not None
+            and self._supersedes is None
             and (self._spool is not None or self._pending is None)
             and not has_long_number(scan)
         )
@@ -432,6 +450,7 @@ class OracleSink(SQLSink[OracleConnector]):
         """A decoded RECORD message: validated and key-checked here, spooled as exact text."""
         record = message.get("record") or {}
         self._check_record(record)
+        self._note_superseded(record)
         self._spool_checked(record, message.get("time_extracted"), message.get("version"))
 
     def _spool_checked(self, record: dict, extracted: t.Any, version: t.Any) -> None:
@@ -489,20 +508,93 @@ class OracleSink(SQLSink[OracleConnector]):
     def process_record(self, record: dict, context: dict) -> None:
         """The SDK's path (stream maps, flattening): the record is validated and parsed already."""
         self._check_record(record, validate=False)
+        self._note_superseded(record)
         self._spool_checked(record, record.get("_sdc_extracted_at"), record.get("_sdc_table_version"))
 
     def process_batch(self, context: dict) -> None:
         """Load what this batch holds, in one transaction: the gathered BATCH files, or the spooled records.
         Never both at once: records arriving after gathered files drain those files first, and a BATCH
-        message arriving after records drains those records first, so message order is kept. Then the
-        target drains the other sinks and emits the latest STATE (``TargetOracle.batch_committed``)."""
+        message arriving after records drains those records first, so message order is kept."""
+        started = time.perf_counter()
+        self._batch_start = self._position - self.current_size
         if self._pending is not None:
             fmt, compression, paths = self._pending
             self._pending = None
             self._load_files(ld.Source(tuple(paths), fmt, compression))
         if self._spool is not None:
             self._load_spool(self._close_spool())
+        if self._supersedes is not None:
+            self._supersedes.mark_superseded()
+        self.summary["seconds"] += time.perf_counter() - started
+
+    def mark_drained(self) -> None:
+        """The SDK's reset; then the target drains the other sinks and writes the latest STATE
+        (``TargetOracle.batch_committed``), outside this sink's ``batch_processing_time``."""
+        super().mark_drained()
         self._target_ref.batch_committed(self)
+
+    def tally_record_read(self, count: int = 1) -> None:
+        """The SDK's count, and this sink's position (see ``_marks``)."""
+        super().tally_record_read(count)
+        self._position += count
+
+    # -- superseded rows ---------------------------------------------------------------------------
+    @property
+    def _supersedes(self) -> OracleSink | None:
+        """For a quarantine stream (``<stream><quarantine_stream_suffix>``): the sink of ``<stream>``, whose
+        rows its records supersede; else None."""
+        suffix = self.config.get("quarantine_stream_suffix", "_rejected")
+        if not suffix or not self.stream_name.endswith(suffix) or not self.include_sdc_metadata_properties:
+            return None
+        main = self.stream_name[: -len(suffix)]
+        if not main or not self._target_ref.sink_exists(main):
+            return None
+        sink = self._target_ref.get_sink(main)
+        return sink if isinstance(sink, OracleSink) and sink.key_properties else None
+
+    def _note_superseded(self, record: dict) -> None:
+        """A quarantined record carrying its source's key: the source table's row for that key is marked
+        (when every record of the source taken before it is loaded: ``mark_superseded``)."""
+        main = self._supersedes
+        if main is None:
+            return
+        key = tuple(record.get(p) for p in main._key_props_raw())
+        if any(v is None or v == "" for v in key):
+            return
+        at = record.get("rejected_at")
+        parsed = contract.parse_timestamp(at) if isinstance(at, str) else None
+        when = parsed[0] if parsed else dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        main._marks.append((key, main._position, when))
+
+    def mark_superseded(self) -> None:
+        """Mark the rows of keys quarantined since the last load, now when this sink holds no record (every
+        record before those versions is loaded), else at its next load (``_apply_marks``)."""
+        if self._marks and not self.current_size and self._conn is not None:
+            self._begin()
+            try:
+                self._apply_marks(None)
+                self._conn.commit()
+            except Exception as exc:
+                self._rollback()
+                raise self._load_error(exc, 0) from exc
+
+    def _apply_marks(self, batch: str | None) -> None:
+        """Inside the load's transaction: set ``_SDC_SUPERSEDED_AT`` on the rows whose key was quarantined
+        after the version this batch (``batch``: its table) or an earlier load holds; a row this batch loads
+        from a record taken after the quarantined version stays current (the load cleared its mark)."""
+        s = self.strategy
+        keys = self.key_properties
+        key_vals = [f"v{i}" for i in self._key_idx]
+        update = s.mark_superseded_sql(self.table_ref, SUPERSEDED_COLUMN, keys)
+        for key, position, when in self._marks:
+            if batch is not None:
+                where = " AND ".join(f"{v} = ${n}" for n, v in enumerate(key_vals, 1))
+                found = self._reader().execute(f"SELECT max(__n) FROM {batch} WHERE {where}", list(key))
+                last = found.fetchone()[0]
+                if last is not None and self._batch_start + int(last) > position:
+                    continue  # a valid version newer than the quarantined one is loaded now
+            self.summary["marked"] += s.rowcount(self._execute(update, [when, *key]))
+        self._marks.clear()
 
     def _close_spool(self) -> str:
         """Close this batch's spool file (the next record opens a new one); its path."""
@@ -549,10 +641,11 @@ class OracleSink(SQLSink[OracleConnector]):
         if (
             self._spool is not None
             or long_numbers
+            or self._supersedes is not None
             or (self._pending is not None and self._pending[:2] != (fmt, compression))
         ):
             self._target_ref.drain_one(self)  # what came before (records, other files) lands first
-        if long_numbers:
+        if long_numbers or self._supersedes is not None:
             self._load_exactly(source)
             return
         pending = self._pending or (fmt, compression, [])
@@ -687,7 +780,7 @@ class OracleSink(SQLSink[OracleConnector]):
         select = from_files if strict else ld.batch_select_sql(self._load_cols, key_cols, table)
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
-                self._load(select)
+                self._load(select, total)
                 return
             except Exception as exc:
                 self._rollback()
@@ -733,24 +826,36 @@ class OracleSink(SQLSink[OracleConnector]):
         if self.uses_staging:
             self._sync_staging()
 
-    def _load(self, select: str) -> None:
+    def _load(self, select: str, rows: int) -> None:
         """One transaction: the rows of ``select`` (DuckDB's, over the batch) into staging, MERGE, commit."""
         s = self.strategy
         cols = self._staging_columns()
         self._begin()
         if self.load_method == OVERWRITE and not self._overwritten():
             self._execute(s.delete_all_sql(self.table_ref))
+        updated = 0
         if self.uses_staging:
             source = s.stage(self._conn, self._reader(), self.staging_ref, cols, select)
             names = [c for c, _ in cols]
             whole_rows = set(self._table_kinds) <= set(names)
-            for sql in s.upsert_sql(
+            statements = s.upsert_sql(
                 self.table_ref, source, names, self.key_properties, whole_rows=whole_rows
-            ):
+            )
+            if s.replaces_matched(whole_rows):
+                # the first statement deletes the rows the batch replaces: its count is the updated rows
+                updated = s.rowcount(self._execute(statements.pop(0)))
+            else:
+                matched = s.matched_count_sql(self.table_ref, source, self.key_properties)
+                updated = int(self._execute(matched).fetchone()[0])
+            for sql in statements:
                 self._execute(sql)
         else:
             s.load_select(self._conn, self._reader(), self.table_ref, cols, select)
+        if self._marks:
+            self._apply_marks(ld.BATCH_TABLE)
         self._conn.commit()
+        self.summary["updated"] += updated
+        self.summary["inserted"] += rows - updated
         if s.name == "duckdb":
             self.connector.set_memory_limit(self._conn)  # ``auto`` follows the rows now in the tables
 

@@ -143,6 +143,16 @@ CONFIG_SCHEMA = th.PropertiesList(
         ),
     ),
     th.Property(
+        "quarantine_stream_suffix",
+        th.StringType,
+        default="_rejected",
+        description=(
+            "Suffix of the quarantine streams (mapper-wms-validate's setting of the same name): a record of "
+            "`<stream><suffix>` carrying `<stream>`'s key properties marks that key's row of `<stream>`'s "
+            "table superseded (`_SDC_SUPERSEDED_AT`), until a valid newer version loads. Empty: no marks."
+        ),
+    ),
+    th.Property(
         "keep_batch_files",
         th.BooleanType,
         default=False,
@@ -346,6 +356,8 @@ class TargetOracle(SQLTarget):
         self.max_parallelism = 1
         #: "SCHEMA.TABLE" -> the stream loading into it (two streams must not share a table)
         self._table_streams: dict[str, str] = {}
+        #: table -> rows inserted, updated, marked superseded, seconds loading (logged at the end)
+        self._summary: dict[str, dict[str, t.Any]] = {}
         super().__init__(*args, **kwargs)
         #: stream name (bytes) -> sink taking its RECORD lines undecoded; only streams without stream maps.
         self._direct: dict[bytes, OracleSink] = {}
@@ -418,6 +430,23 @@ class TargetOracle(SQLTarget):
                 "separate runs with different table_prefix settings"
             )
             raise StreamSetupError(msg)
+
+    def table_summary(self, table: str) -> dict[str, t.Any]:
+        """The run summary's counters of one table (shared by the sinks of one stream across schemas)."""
+        return self._summary.setdefault(table, {"inserted": 0, "updated": 0, "marked": 0, "seconds": 0.0})
+
+    def process_endofpipe(self) -> None:
+        """The SDK's last drain, then the run summary: one line per table."""
+        super().process_endofpipe()
+        for table, line in self._summary.items():
+            self.logger.info(
+                "Run summary: %s: %d rows inserted, %d updated, %d marked superseded, %.2f s loading",
+                table,
+                line["inserted"],
+                line["updated"],
+                line["marked"],
+                line["seconds"],
+            )
 
     def _pending_sinks(self) -> list[OracleSink]:
         """Sinks holding records or BATCH files not committed yet."""
