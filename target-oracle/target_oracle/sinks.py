@@ -24,7 +24,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import msgspec
-from singer_sdk.exceptions import InvalidRecord
+from singer_sdk.exceptions import InvalidRecord, MissingKeyPropertiesError
 from singer_sdk.sql import SQLSink
 
 from target_oracle import columns as k
@@ -38,7 +38,6 @@ from target_oracle.naming import conform_identifier, staging_name
 from target_oracle.validation import CompiledValidator
 
 if t.TYPE_CHECKING:
-    from singer_sdk.helpers._typing import DatetimeErrorTreatmentEnum
     from singer_sdk.sinks.core import BaseJSONSchemaValidator
     from singer_sdk.target_base import Target
 
@@ -184,9 +183,7 @@ class OracleSink(SQLSink[OracleConnector]):
         """Compiled validation (``validate_records``), see ``validation.py``."""
         return CompiledValidator(self.schema) if self.validate_schema else None
 
-    def _parse_timestamps_in_record(
-        self, record: dict, schema: dict, treatment: DatetimeErrorTreatmentEnum
-    ) -> None:
+    def _parse_timestamps_in_record(self, record: dict, schema: dict, treatment: t.Any) -> None:
         """Date and date-time strings stay text here: the storage contract's checks (``_check_record``)
         refuse what cannot be stored exactly and the load converts the rest. The SDK's parsing would round
         a seventh fractional digit away or replace an invalid value (its hook is private; no public one)."""
@@ -373,7 +370,7 @@ class OracleSink(SQLSink[OracleConnector]):
         ]
         # values of re-encoded (checked) lines are spooled as the exact text DuckDB casts from
         self._converters = [_SPOOL.converter(kind) for kind in kinds]
-        self._key_idx = [self._props.index(key) for key in self._key_props_raw()]
+        self._key_idx = [self._props.index(key) for key in self.key_props_raw()]
         limit = self.strategy.string_byte_limit
         self._limited = [i for i, kind in enumerate(kinds) if kind == k.STRING] if limit else []
         generated = {c.prop for c in self._load_cols if c.origin != "record"}
@@ -387,7 +384,7 @@ class OracleSink(SQLSink[OracleConnector]):
             if c.origin == "record" and c.kind in contract.EXACT_TEXT
         ]
 
-    def _key_props_raw(self) -> list[str]:
+    def key_props_raw(self) -> list[str]:
         by_col = {conform_identifier(p): p for p in self._props}
         return [by_col[key] for key in self.key_properties]
 
@@ -475,8 +472,10 @@ class OracleSink(SQLSink[OracleConnector]):
                 self.logger.exception("Record validation failed")
                 if self.fail_on_record_validation_exception:
                     raise
-        self._singer_validate_message(record)
-        keys = self._key_props_raw()
+        keys = self.key_props_raw()
+        if missing := [p for p in keys if p not in record]:
+            msg = f"Stream '{self.stream_name}': record without its key property {missing[0]!r}"
+            raise MissingKeyPropertiesError(msg)
         if any(record.get(p) is None or record.get(p) == "" for p in keys):
             empty = next(p for p in keys if record.get(p) is None or record.get(p) == "")
             reason = "null" if record.get(empty) is None else contract.reason(k.STRING, "empty_key")
@@ -502,7 +501,7 @@ class OracleSink(SQLSink[OracleConnector]):
 
     def _where(self, record: dict, field: str) -> str:
         """``Stream 's', key id=3, field 'qty'`` for messages about one value."""
-        key = ", ".join(f"{p}={record.get(p)!r}" for p in self._key_props_raw()) or "none"
+        key = ", ".join(f"{p}={record.get(p)!r}" for p in self.key_props_raw()) or "none"
         return f"Stream '{self.stream_name}', key {key}, field '{field}'"
 
     def process_record(self, record: dict, context: dict) -> None:
@@ -558,7 +557,7 @@ class OracleSink(SQLSink[OracleConnector]):
         main = self._supersedes
         if main is None:
             return
-        key = tuple(record.get(p) for p in main._key_props_raw())
+        key = tuple(record.get(p) for p in main.key_props_raw())
         if any(v is None or v == "" for v in key):
             return
         at = record.get("rejected_at")
@@ -623,6 +622,16 @@ class OracleSink(SQLSink[OracleConnector]):
         self._files_loaded(source, count)
 
     def process_batch_files(self, encoding: t.Any, files: t.Sequence[str]) -> None:
+        """A BATCH message (``take_batch_files``). A message naming files that are missing or unreadable
+        fails the run, but first everything before it is committed and the latest STATE written, so a rerun
+        resumes after the last good file."""
+        try:
+            self.take_batch_files(encoding, files)
+        except BatchMessageError:
+            self._target_ref.drain_all()
+            raise
+
+    def take_batch_files(self, encoding: t.Any, files: t.Sequence[str]) -> None:
         """A BATCH message: its files join the files of the BATCH messages before it (same encoding) until
         they hold ``batch_size_rows`` records; then all of them load as one batch (one read, one staging +
         MERGE, one commit) and are removed. A STATE after them is held until that commit."""

@@ -17,12 +17,12 @@ from collections import Counter, defaultdict
 import sqlalchemy as sa
 from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecReader
-from singer_sdk.exceptions import ConfigValidationError, InvalidRecord
+from singer_sdk.exceptions import ConfigValidationError, InvalidRecord, MissingKeyPropertiesError
 from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.sql import SQLTarget
 
 from target_oracle.connector import DEFAULT_DUCKDB_THREADS
-from target_oracle.errors import BatchMessageError, StreamSetupError, TargetError
+from target_oracle.errors import StreamSetupError, TargetError
 from target_oracle.sinks import APPEND_ONLY, OVERWRITE, UPSERT, OracleSink
 
 CONFIG_SCHEMA = th.PropertiesList(
@@ -359,29 +359,29 @@ class TargetOracle(SQLTarget):
         #: table -> rows inserted, updated, marked superseded, seconds loading (logged at the end)
         self._summary: dict[str, dict[str, t.Any]] = {}
         super().__init__(*args, **kwargs)
-        #: stream name (bytes) -> sink taking its RECORD lines undecoded; only streams without stream maps.
-        self._direct: dict[bytes, OracleSink] = {}
+        #: stream name (bytes) -> the sink taking its RECORD lines undecoded, or None (``_direct_sink``)
+        self._direct: dict[bytes, OracleSink | None] = {}
         if isinstance(self.message_reader, FastReader):
             self.message_reader.take_record = self._spool_record
             self.message_reader.take_run = self._spool_run
 
-    def _process_schema_message(self, message_dict: dict) -> None:
-        """The SDK's handling, then note whether the stream's records may skip the SDK's per-record path."""
-        super()._process_schema_message(message_dict)
-        stream = message_dict["stream"]
-        maps = self.mapper.stream_maps.get(stream, [])
+    def _direct_sink(self, stream: bytes) -> OracleSink | None:
+        """The sink taking the RECORD lines of ``stream`` undecoded: only a stream without stream maps or
+        flattening (those need the SDK's per-record transform). Found once per stream and sink."""
+        if stream in self._direct:
+            return self._direct[stream]
+        name = stream.decode()
+        maps = self.mapper.stream_maps.get(name, [])
         direct = (
             len(maps) == 1
             and type(maps[0]) is SameRecordTransform
-            and maps[0].stream_alias == stream
+            and maps[0].stream_alias == name
             and not maps[0].flattening_enabled
+            and self.sink_exists(name)
         )
-        sink = self._sinks_active.get(stream) if direct else None
-        key = stream.encode()
-        if isinstance(sink, OracleSink):
-            self._direct[key] = sink
-        else:
-            self._direct.pop(key, None)
+        sink = self.get_sink(name) if direct else None
+        self._direct[stream] = sink if isinstance(sink, OracleSink) else None
+        return self._direct[stream]
 
     # The SDK writes a STATE only in ``drain_all`` (every sink drained, at the end or after the records'
     # maximum age). It has no public hook for STATE handling, so ``_process_state_message`` and
@@ -414,13 +414,14 @@ class TargetOracle(SQLTarget):
         message alone (no traceback) and the exit code is 1."""
         try:
             super().invoke(*args, **kwargs)
-        except (TargetError, InvalidRecord) as exc:
+        except (TargetError, InvalidRecord, MissingKeyPropertiesError) as exc:
             cls.logger.error("%s", exc)
             sys.exit(1)
 
     def claim_table(self, sink: OracleSink) -> None:
         """Register the table of a sink's stream; a second stream resolving to the same table (case,
         punctuation, ``schema-table`` stream names, ``table_prefix``) fails at its SCHEMA, naming both."""
+        self._direct.clear()  # a new sink (a new stream, or a new schema for one)
         table = f"{sink.schema_name}.{sink.table_name}" if sink.schema_name else sink.table_name
         owner = self._table_streams.setdefault(table, sink.stream_name)
         if owner != sink.stream_name:
@@ -449,7 +450,8 @@ class TargetOracle(SQLTarget):
             )
 
     def _pending_sinks(self) -> list[OracleSink]:
-        """Sinks holding records or BATCH files not committed yet."""
+        """Sinks holding records or BATCH files not committed yet (the SDK lists its sinks only in private
+        attributes)."""
         sinks = [*self._sinks_active.values(), *self._sinks_to_clear]
         return [sink for sink in sinks if sink.current_size]
 
@@ -477,20 +479,10 @@ class TargetOracle(SQLTarget):
         self._written_state = state
         super()._write_state_message(state)
 
-    def _process_batch_message(self, message_dict: dict) -> None:
-        """The SDK's handling (the sink gathers the files, see ``OracleSink.process_batch_files``). A message
-        naming files that are missing or unreadable fails the run, but first everything before it is
-        committed and the latest STATE written, so a rerun resumes after the last good file."""
-        try:
-            super()._process_batch_message(message_dict)
-        except BatchMessageError:
-            self.drain_all()
-            raise
-
     def _spool_record(self, stream: bytes, line: bytes) -> bool:
         """A RECORD line of a stream without stream maps: spooled as is (or decoded and checked when its
         schema's rules do not render in SQL); counted, and the sink drained when full, as the SDK does."""
-        sink = self._direct.get(stream)
+        sink = self._direct_sink(stream)
         if sink is None:
             return False
         self._after_take(sink, sink.take_line(line))
@@ -502,7 +494,7 @@ class TargetOracle(SQLTarget):
         spooled with one write per batch they fall in, counted, the sink drained each time it is full, as
         line by line. False, nothing taken, when a line needs ``take_line``'s own path (decoding, or BATCH
         files gathered before a first record that must land first)."""
-        sink = self._direct.get(stream)
+        sink = self._direct_sink(stream)
         if sink is None or not sink.takes_lines_as_is(scan):
             return False
         while count:
@@ -523,7 +515,8 @@ class TargetOracle(SQLTarget):
 
     def _after_take(self, sink: OracleSink, full: bool) -> None:
         """After records were taken: drain the sink when full, and the SDK's ``_handle_max_record_age`` test
-        (without its property and method calls on every line)."""
+        (without its property and method calls on every line). These private SDK names are the SDK's own
+        per-record bookkeeping, which the reader's raw lines bypass; the SDK has no public equivalent."""
         if full:
             self.logger.info(
                 "Target sink for '%s' is full. Current size is '%s'. Draining...",
