@@ -144,3 +144,29 @@ def parse_timestamp(value: str) -> tuple[dt.datetime, bool, bool] | None:
     if parsed.tzinfo is not None:
         parsed = parsed.astimezone(dt.timezone.utc).replace(tzinfo=None)
     return parsed, len(fraction) > FRACTION_DIGITS, offset is None
+
+
+def markdown_table() -> str:
+    """The contract as the Markdown table docs/data-contract.md shows (a test keeps the two equal)."""
+    lines = [
+        "| kind | JSON Schema | Oracle | DuckDB | stores | refused (run stops) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, entry in contract()["kinds"].items():
+        refuses = "; ".join(entry["refuses"].values()) or "nothing"
+        cells = [
+            name,
+            entry["json_schema"],
+            f"`{entry['oracle']}`",
+            f"`{entry['duckdb']}`",
+            entry["stores"],
+            refuses,
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    names = contract()["names"]
+    lines.append("")
+    lines.append(
+        f"Names: {names['property_names']}; identifiers at most {names['identifier_max_bytes']} bytes; "
+        f"properties starting with `{names['metadata_prefix']}` named like a metadata column are refused."
+    )
+    return "\n".join(lines)
