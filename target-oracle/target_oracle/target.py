@@ -344,7 +344,7 @@ class TargetOracle(SQLTarget):
 
     name = "target-oracle"
     default_sink_class = OracleSink
-    config_jsonschema = CONFIG_SCHEMA
+    config_jsonschema = copy.deepcopy(CONFIG_SCHEMA)  # the SDK adds its standard settings to it
     message_reader_class = FastReader
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
