@@ -332,6 +332,31 @@ def batch_select_sql(cols: Sequence[Column], key_cols: Sequence[int], table: str
     return sql
 
 
+def last_position_sql(key_fields: Sequence[int], table: str = BATCH_TABLE) -> str:
+    """The position in the batch of the last row of one key (binds: the key's values, in key order)."""
+    where = " AND ".join(f"v{i} = ${n}" for n, i in enumerate(key_fields, 1))
+    return f"SELECT max(__n) FROM {table} WHERE {where}"
+
+
+def parquet_count_sql(source: Source) -> str:
+    return f"SELECT count(*) FROM read_parquet({file_list(source)}, union_by_name = true)"
+
+
+def parquet_columns_sql(source: Source) -> str:
+    return f"DESCRIBE SELECT * FROM read_parquet({file_list(source)}, union_by_name = true)"
+
+
+def drop_batch_sql(table: str = BATCH_TABLE) -> str:
+    return f"DROP TABLE IF EXISTS {table}"
+
+
+def rows_as_json_sql(source: str, props: Sequence[str], numbers: Sequence[int]) -> str:
+    """The rows numbered ``numbers`` of ``source`` as ``(__n, JSON text of the record)``, in order."""
+    fields = ", ".join(f"{lit(p)}: f{i}" for i, p in enumerate(props))
+    wanted = ", ".join(str(int(n)) for n in numbers)
+    return f"SELECT __n, to_json({{{fields}}}) FROM ({source}) src WHERE __n IN ({wanted}) ORDER BY __n"
+
+
 def _open_binary(path: str, compression: str) -> t.IO[bytes]:
     """A batch file opened for reading bytes, gunzipped when ``compression`` is gzip."""
     return gzip.open(path, "rb") if compression == "gzip" else open(path, "rb")

@@ -583,12 +583,11 @@ class OracleSink(SQLSink[OracleConnector]):
         from a record taken after the quarantined version stays current (the load cleared its mark)."""
         s = self.strategy
         keys = self.key_properties
-        key_vals = [f"v{i}" for i in self._key_idx]
         update = s.mark_superseded_sql(self.table_ref, SUPERSEDED_COLUMN, keys)
+        last_of_key = ld.last_position_sql(self._key_idx, batch or ld.BATCH_TABLE)
         for key, position, when in self._marks:
             if batch is not None:
-                where = " AND ".join(f"{v} = ${n}" for n, v in enumerate(key_vals, 1))
-                found = self._reader().execute(f"SELECT max(__n) FROM {batch} WHERE {where}", list(key))
+                found = self._reader().execute(last_of_key, list(key))
                 last = found.fetchone()[0]
                 if last is not None and self._batch_start + int(last) > position:
                     continue  # a valid version newer than the quarantined one is loaded now
@@ -671,9 +670,7 @@ class OracleSink(SQLSink[OracleConnector]):
         """Records in the files (an estimate: lines) and whether a line holds a long number."""
         try:
             if source.format == ld.PARQUET:
-                count = self._reader().execute(
-                    f"SELECT count(*) FROM read_parquet({ld.file_list(source)}, union_by_name = true)"
-                )
+                count = self._reader().execute(ld.parquet_count_sql(source))
                 return int(count.fetchone()[0]), False
             scans = [ld.scan_jsonl(path, source.compression) for path in source.files]
         except Exception as exc:
@@ -722,9 +719,7 @@ class OracleSink(SQLSink[OracleConnector]):
             try:
                 parquet_cols: list[str] = []
                 if source.format == ld.PARQUET:
-                    described = reader.execute(
-                        f"DESCRIBE SELECT * FROM read_parquet({ld.file_list(source)}, union_by_name = true)"
-                    )
+                    described = reader.execute(ld.parquet_columns_sql(source))
                     parquet_cols = [row[0] for row in described.fetchall()]
                 src = ld.source_sql(source, self._props, parquet_cols)
                 times = self._materialize(src, table)
@@ -771,7 +766,7 @@ class OracleSink(SQLSink[OracleConnector]):
 
     def _drop_batch_table(self, conn: t.Any, table: str) -> None:
         try:
-            conn.execute(f"DROP TABLE IF EXISTS {table}")
+            conn.execute(ld.drop_batch_sql(table))
         except Exception as exc:  # e.g. a connection closed after an error
             self.logger.debug("Dropping the batch table failed: %s", exc)
 
@@ -805,9 +800,7 @@ class OracleSink(SQLSink[OracleConnector]):
         """Rows SQL could not clear: run record mode's own checks on them (raises on the first bad one)."""
         if source.format == ld.PARQUET:
             src = ld.source_sql(source, self._props, parquet_cols)
-            fields = ", ".join(f"{ld.lit(p)}: f{i}" for i, p in enumerate(self._props))
-            wanted = ", ".join(str(n) for n in numbers)
-            sql = f"SELECT __n, to_json({{{fields}}}) FROM ({src}) src WHERE __n IN ({wanted}) ORDER BY __n"
+            sql = ld.rows_as_json_sql(src, self._props, numbers)
             rows = ((n, text.encode()) for n, text in self._reader().execute(sql).fetchall())
         else:
             rows = ld.read_lines(source, set(numbers))
