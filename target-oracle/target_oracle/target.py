@@ -328,6 +328,8 @@ class FastReader(MsgSpecReader):
                 self._records += 1
                 self._run_stream = (stream, b'{"type":"RECORD","stream":"' + stream + b'",')
                 return
+        # what the SDK reader's own line loop does (``_current_message`` for its error messages, and
+        # ``_process_unknown_message``): its loop has no public hook for a line, so it is written out here
         self._current_message = line
         line_dict = self.deserialize_json(line)
         self.assert_line_requires(line_dict, requires={"type"})
