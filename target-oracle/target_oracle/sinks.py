@@ -143,6 +143,11 @@ class OracleSink(SQLSink[OracleConnector]):
         self._pending: tuple[str, str, list[str]] | None = None
         super().__init__(target, stream_name, schema, key_properties, connector)
         self._max_size = self.max_size  # batch_size_rows, fixed for the run
+        #: ``<stream>`` when this sink's stream is ``<stream><quarantine_stream_suffix>``, else None (its
+        #: records mark superseded rows only where metadata columns are added)
+        suffix = self.config.get("quarantine_stream_suffix", "_rejected")
+        quarantine = suffix and self.include_sdc_metadata_properties and stream_name.endswith(suffix)
+        self._quarantine_of: str | None = stream_name[: -len(suffix)] if quarantine else None
         self._columns: list[tuple[str, str]] = []
         self._props: list[str] = []
 
@@ -411,7 +416,7 @@ class OracleSink(SQLSink[OracleConnector]):
         """A RECORD line handed over by the reader: spooled as it arrived when the schema's rules render in
         SQL and it holds no long number (the fast path), else decoded, checked and made exact first; counted.
         True when the sink is full (``is_full``, without its chain of properties: this runs once a line)."""
-        if self._valid_sql is not None and self._supersedes is None and not has_long_number(line):
+        if self._valid_sql is not None and self._quarantine_of is None and not has_long_number(line):
             self.write_spool(line if line[-1:] == b"\n" else line + b"\n")
         else:
             self.spool_message(_DECODE(line))
@@ -423,7 +428,7 @@ class OracleSink(SQLSink[OracleConnector]):
         be drained before the first of them."""
         return (
             self._valid_sql is not None
-            and self._supersedes is None
+            and self._quarantine_of is None
             and (self._spool is not None or self._pending is None)
             and not has_long_number(scan)
         )
@@ -540,13 +545,9 @@ class OracleSink(SQLSink[OracleConnector]):
     # -- superseded rows ---------------------------------------------------------------------------
     @property
     def _supersedes(self) -> OracleSink | None:
-        """For a quarantine stream (``<stream><quarantine_stream_suffix>``): the sink of ``<stream>``, whose
-        rows its records supersede; else None."""
-        suffix = self.config.get("quarantine_stream_suffix", "_rejected")
-        if not suffix or not self.stream_name.endswith(suffix) or not self.include_sdc_metadata_properties:
-            return None
-        main = self.stream_name[: -len(suffix)]
-        if not main or not self._target_ref.sink_exists(main):
+        """For a quarantine stream: the sink of the stream whose rows its records supersede, else None."""
+        main = self._quarantine_of
+        if main is None or not self._target_ref.sink_exists(main):
             return None
         sink = self._target_ref.get_sink(main)
         return sink if isinstance(sink, OracleSink) and sink.key_properties else None
@@ -649,11 +650,11 @@ class OracleSink(SQLSink[OracleConnector]):
         if (
             self._spool is not None
             or long_numbers
-            or self._supersedes is not None
+            or self._quarantine_of is not None
             or (self._pending is not None and self._pending[:2] != (fmt, compression))
         ):
             self._target_ref.drain_one(self)  # what came before (records, other files) lands first
-        if long_numbers or self._supersedes is not None:
+        if long_numbers or self._quarantine_of is not None:
             self._load_exactly(source)
             return
         pending = self._pending or (fmt, compression, [])
