@@ -5,6 +5,7 @@ resumes from it to exact tables."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -74,3 +75,13 @@ def test_a_killed_record_mode_run_with_quarantined_records_moved_the_state_and_r
     problems = differences("allocation", served, tables)
     assert problems == [], "\n".join(problems)
     assert table_name("allocation_rejected") in tables
+
+    # dbt's staging model exposes the marks and its warn-severity test reports them (the run still passes)
+    result = pipeline.meltano(
+        "invoke", "dbt-duckdb", "build", "--select", "stg_wms__allocation", "--indirect-selection", "cautious"
+    )
+    output = result.stdout + result.stderr
+    assert "ERROR=0" in output, output[-3000:]
+    warned = re.search(r"WARN (\d+) accepted_values_stg_wms__allocation_is_superseded", output)
+    assert warned, output[-3000:]
+    assert int(warned.group(1)) == len(marked)  # the number of marked rows
