@@ -1,19 +1,21 @@
-"""Column kinds: the one place that decides what a JSON-schema property
-becomes in the database.
+"""The type map: what a JSON-schema property becomes in Oracle and in DuckDB, and back.
 
-A *kind* is dialect-neutral (``integer``, ``number``, ``string``, ...); each dialect strategy turns a
-kind into its SQL type and back. Keeping the decision here lets schema
-evolution compare kinds ("may NUMBER(38) become NUMBER(38,10)?") without parsing
-SQL type strings of two databases.
+A *kind* is dialect-neutral (``integer``, ``number``, ``string``, ...): ``kind_for_schema`` gives a
+property's kind, ``column_type`` its column type in either database (as the storage contract,
+``storage_contract.json``, spells it), ``oracle_column_kind`` / ``duckdb_column_kind`` read a catalog's column
+back into a kind, ``oracle_bind_type`` the python-oracledb bind type. Schema evolution compares kinds ("may
+NUMBER(38) become NUMBER(38,10)?") without parsing SQL type strings of two databases.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import typing as t
 
 import simplejson
 
+from target_oracle import contract
 from target_oracle.contract import (
     BOOLEAN,
     CLOB,
@@ -95,6 +97,77 @@ def kind_for_schema(schema: dict) -> str:
     if (schema.get("maxLength") or 0) > VARCHAR_MAX_BYTES:
         return CLOB
     return STRING
+
+
+def column_type(kind: str, database: str) -> str:
+    """The column type of ``kind`` in ``database`` (``oracle`` or ``duckdb``), from the storage contract."""
+    return contract.kind(kind)[database]
+
+
+def oracle_column_kind(data_type: str, precision: int | None, scale: int | None) -> str:
+    """The kind of an Oracle column (``ALL_TAB_COLUMNS``); ``other:<type>`` for a type the target does not
+    make (an unconstrained ``NUMBER`` among them)."""
+    data_type = str(data_type).upper()
+    if data_type == "NUMBER" and precision is not None:
+        if precision == 1 and not scale:
+            return BOOLEAN
+        if not scale:
+            return INTEGER
+        if scale == NUMBER_SCALE:
+            return NUMBER
+    if data_type in {"VARCHAR2", "NVARCHAR2", "CHAR", "NCHAR"}:
+        return STRING
+    if data_type in {"CLOB", "NCLOB"}:
+        return CLOB
+    if data_type.startswith("TIMESTAMP"):
+        return TIMESTAMP
+    if data_type == "DATE":
+        return DATE
+    return f"other:{data_type}"
+
+
+_DUCKDB_KINDS = {
+    "BIGINT": INTEGER,
+    "INTEGER": INTEGER,
+    "HUGEINT": INTEGER,
+    "SMALLINT": INTEGER,
+    "VARCHAR": STRING,
+    "BOOLEAN": BOOLEAN,
+    "DATE": DATE,
+    "JSON": JSON,
+}
+
+
+def duckdb_column_kind(data_type: str) -> str:
+    """The kind of a DuckDB column (``information_schema.columns``); ``other:<type>`` otherwise."""
+    data_type = str(data_type).upper()
+    if match := re.fullmatch(r"DECIMAL\((\d+),\s*(\d+)\)", data_type):
+        scale = int(match.group(2))
+        if scale == 0:
+            return INTEGER
+        if scale == NUMBER_SCALE:
+            return NUMBER
+    if data_type in _DUCKDB_KINDS:
+        return _DUCKDB_KINDS[data_type]
+    if data_type.startswith("TIMESTAMP"):
+        return TIMESTAMP
+    return f"other:{data_type}"
+
+
+def oracle_bind_type(kind: str) -> t.Any:
+    """The python-oracledb bind type of a column of ``kind`` (None: let the driver choose)."""
+    import oracledb
+
+    return {
+        INTEGER: oracledb.DB_TYPE_NUMBER,
+        NUMBER: oracledb.DB_TYPE_NUMBER,
+        BOOLEAN: oracledb.DB_TYPE_NUMBER,
+        STRING: VARCHAR_MAX_BYTES,
+        CLOB: oracledb.DB_TYPE_LONG,
+        JSON: oracledb.DB_TYPE_LONG,
+        TIMESTAMP: oracledb.DB_TYPE_TIMESTAMP,
+        DATE: oracledb.DB_TYPE_DATE,
+    }.get(kind)
 
 
 def to_utc_naive(value: t.Any) -> t.Any:

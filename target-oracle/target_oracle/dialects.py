@@ -28,7 +28,6 @@ from sqlalchemy.schema import CreateTable
 from sqlalchemy.types import UserDefinedType
 
 from target_oracle import columns as k
-from target_oracle import contract
 
 if t.TYPE_CHECKING:
     from collections.abc import Sequence
@@ -102,8 +101,8 @@ class DialectStrategy:
 
     # -- types -------------------------------------------------------------------------------------
     def sql_type(self, kind: str) -> sa.types.TypeEngine:
-        """The column type of a kind in this database, from the storage contract."""
-        return ContractType(contract.kind(kind)[self.name])
+        """The column type of a kind in this database (``columns.column_type``: the storage contract's)."""
+        return ContractType(k.column_type(kind, self.name))
 
     def type_sql(self, kind: str) -> str:
         """The SQL text of a kind's type in this dialect."""
@@ -271,24 +270,7 @@ class OracleStrategy(DialectStrategy):
 
     def kind_from_catalog(self, row: Sequence[t.Any]) -> str:
         """Kind of an ``ALL_TAB_COLUMNS`` row (name, data_type, precision, scale)."""
-        _, data_type, precision, scale = row
-        data_type = str(data_type).upper()
-        if data_type == "NUMBER" and precision is not None:
-            if precision == 1 and not scale:
-                return k.BOOLEAN
-            if not scale:
-                return k.INTEGER
-            if scale == k.NUMBER_SCALE:
-                return k.NUMBER
-        if data_type in {"VARCHAR2", "NVARCHAR2", "CHAR", "NCHAR"}:
-            return k.STRING
-        if data_type in {"CLOB", "NCLOB"}:
-            return k.CLOB
-        if data_type.startswith("TIMESTAMP"):
-            return k.TIMESTAMP
-        if data_type == "DATE":
-            return k.DATE
-        return f"other:{data_type}"
+        return k.oracle_column_kind(*row[1:4])
 
     def converter(self, kind: str) -> Converter | None:
         """Booleans bind as NUMBER(1) values."""
@@ -296,19 +278,7 @@ class OracleStrategy(DialectStrategy):
 
     def input_sizes(self, cols: Sequence[tuple[str, str]]) -> list[t.Any]:
         """Explicit bind types so python-oracledb never re-binds mid-batch (and CLOBs bind as LONG)."""
-        import oracledb
-
-        sizes = {
-            k.INTEGER: oracledb.DB_TYPE_NUMBER,
-            k.NUMBER: oracledb.DB_TYPE_NUMBER,
-            k.BOOLEAN: oracledb.DB_TYPE_NUMBER,
-            k.STRING: k.VARCHAR_MAX_BYTES,
-            k.CLOB: oracledb.DB_TYPE_LONG,
-            k.JSON: oracledb.DB_TYPE_LONG,
-            k.TIMESTAMP: oracledb.DB_TYPE_TIMESTAMP,
-            k.DATE: oracledb.DB_TYPE_DATE,
-        }
-        return [sizes.get(kind) for _, kind in cols]
+        return [k.oracle_bind_type(kind) for _, kind in cols]
 
     def create_staging_sql(self, schema: str | None, staging: str, cols: Sequence[tuple[str, str]]) -> str:
         table = self._sa_table(
@@ -391,29 +361,7 @@ class DuckDBStrategy(DialectStrategy):
 
     def kind_from_catalog(self, row: Sequence[t.Any]) -> str:
         """Kind of an ``information_schema.columns`` row (name, data_type)."""
-        data_type = str(row[1]).upper()
-        match = re.fullmatch(r"DECIMAL\((\d+),\s*(\d+)\)", data_type)
-        if match:
-            scale = int(match.group(2))
-            if scale == 0:
-                return k.INTEGER
-            if scale == k.NUMBER_SCALE:
-                return k.NUMBER
-        simple = {
-            "BIGINT": k.INTEGER,
-            "INTEGER": k.INTEGER,
-            "HUGEINT": k.INTEGER,
-            "SMALLINT": k.INTEGER,
-            "VARCHAR": k.STRING,
-            "BOOLEAN": k.BOOLEAN,
-            "DATE": k.DATE,
-            "JSON": k.JSON,
-        }
-        if data_type in simple:
-            return simple[data_type]
-        if data_type.startswith("TIMESTAMP"):
-            return k.TIMESTAMP
-        return f"other:{data_type}"
+        return k.duckdb_column_kind(row[1])
 
     def converter(self, kind: str) -> Converter | None:
         """Numbers bind as exact text, cast by the INSERT (see ``_decimal_text``)."""
