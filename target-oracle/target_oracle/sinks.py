@@ -127,6 +127,8 @@ class OracleSink(SQLSink[OracleConnector]):
         self._conn: t.Any = None
         #: Oracle: the in-memory DuckDB reading the batches' files
         self._reader_conn: t.Any = None
+        #: the record validator, compiled once (``get_validator``)
+        self._compiled: CompiledValidator | None = None
         self._spool: t.Any = None
         self._spool_path = ""
         self._too_long: set[int] = set()
@@ -186,7 +188,11 @@ class OracleSink(SQLSink[OracleConnector]):
 
     def get_validator(self) -> BaseJSONSchemaValidator | None:
         """Compiled validation (``validate_records``), see ``validation.py``."""
-        return CompiledValidator(self.schema) if self.validate_schema else None
+        if not self.validate_schema:
+            return None
+        if self._compiled is None:
+            self._compiled = CompiledValidator(self.schema)
+        return self._compiled
 
     def _parse_timestamps_in_record(self, record: dict, schema: dict, treatment: t.Any) -> None:
         """Date and date-time strings stay text here: the storage contract's checks (``_check_record``)
@@ -375,7 +381,10 @@ class OracleSink(SQLSink[OracleConnector]):
         ]
         # values of re-encoded (checked) lines are spooled as the exact text DuckDB casts from
         self._converters = [_SPOOL.converter(kind) for kind in kinds]
-        self._key_idx = [self._props.index(key) for key in self.key_props_raw()]
+        by_col = {conform_identifier(p): p for p in self._props}
+        #: the key properties as the records name them
+        self.key_props_raw = [by_col[key] for key in self.key_properties]
+        self._key_idx = [self._props.index(key) for key in self.key_props_raw]
         limit = self.strategy.string_byte_limit
         self._limited = [i for i, kind in enumerate(kinds) if kind == k.STRING] if limit else []
         generated = {c.prop for c in self._load_cols if c.origin != "record"}
@@ -389,14 +398,10 @@ class OracleSink(SQLSink[OracleConnector]):
             if c.origin == "record" and c.kind in contract.EXACT_TEXT
         ]
 
-    def key_props_raw(self) -> list[str]:
-        by_col = {conform_identifier(p): p for p in self._props}
-        return [by_col[key] for key in self.key_properties]
-
     @property
     def key_properties(self) -> t.Sequence[str]:
         """Key columns, conformed like every other column."""
-        return [conform_identifier(key) for key in self._key_properties]
+        return [conform_identifier(key) for key in super().key_properties]
 
     def _spool_write(self, data: bytes) -> None:
         if self._spool is None:
@@ -470,14 +475,14 @@ class OracleSink(SQLSink[OracleConnector]):
         """What every record must pass: the schema's rules, keys present and not empty (Oracle stores ''
         as NULL, so an empty key is refused on both databases), and the storage contract (a value that
         would not be stored exactly stops the run, naming stream, key and field)."""
-        if validate and self._validator is not None:
+        if validate and (validator := self.get_validator()) is not None:
             try:
-                self._validator.validate(record)
+                validator.validate(record)
             except InvalidRecord:
                 self.logger.exception("Record validation failed")
                 if self.fail_on_record_validation_exception:
                     raise
-        keys = self.key_props_raw()
+        keys = self.key_props_raw
         if missing := [p for p in keys if p not in record]:
             msg = f"Stream '{self.stream_name}': record without its key property {missing[0]!r}"
             raise MissingKeyPropertiesError(msg)
@@ -506,7 +511,7 @@ class OracleSink(SQLSink[OracleConnector]):
 
     def _where(self, record: dict, field: str) -> str:
         """``Stream 's', key id=3, field 'qty'`` for messages about one value."""
-        key = ", ".join(f"{p}={record.get(p)!r}" for p in self.key_props_raw()) or "none"
+        key = ", ".join(f"{p}={record.get(p)!r}" for p in self.key_props_raw) or "none"
         return f"Stream '{self.stream_name}', key {key}, field '{field}'"
 
     def process_record(self, record: dict, context: dict) -> None:
@@ -558,7 +563,7 @@ class OracleSink(SQLSink[OracleConnector]):
         main = self._supersedes
         if main is None:
             return
-        key = tuple(record.get(p) for p in main.key_props_raw())
+        key = tuple(record.get(p) for p in main.key_props_raw)
         if any(v is None or v == "" for v in key):
             return
         at = record.get("rejected_at")
