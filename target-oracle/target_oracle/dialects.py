@@ -1,15 +1,16 @@
 """Dialect strategies: everything that differs between Oracle and the embedded DuckDB, and nothing else.
 
 The sink runs one algorithm (dedup -> bulk insert into staging -> one MERGE -> commit) and asks a strategy for
-each statement. Every statement is rendered with the SQLAlchemy dialect of the database (types through the
-dialect's type compiler, names through its identifier preparer, CREATE TABLE through ``CreateTable``), so
-the Oracle text the tests inspect is the text a live Oracle receives.
+each statement. Every statement sent to the database is built here: CREATE TABLE through SQLAlchemy's
+``CreateTable`` with the database's dialect (column types as the storage contract spells them:
+``columns.column_type``), names through the dialect's identifier preparer, so the Oracle text the tests
+inspect is the text a live Oracle receives.
 
 What differs:
 - staging: Oracle uses a global temporary table ``ON COMMIT DELETE ROWS`` created once in the target schema
   and reused (rows vanish at each batch's commit, DDL is never repeated per batch); DuckDB uses a
   connection-local temporary table.
-- types (see ``columns.py`` kinds): Oracle NUMBER/VARCHAR2/CLOB, DuckDB DECIMAL/VARCHAR/JSON.
+- types (``columns.py``, the type map): Oracle NUMBER/VARCHAR2/CLOB, DuckDB DECIMAL/VARCHAR/JSON.
 - bulk load of a batch's files (see ``loading.py``): DuckDB runs ``INSERT ... SELECT`` over them itself;
   Oracle gets the rows DuckDB reads in chunks of array binds (``executemany`` with ``setinputsizes``).
 - upsert: one MERGE; on DuckDB, rows replaced whole (MERGE ... DELETE, then INSERT) when staging holds every

@@ -2,11 +2,12 @@
 
 A batch is a set of files DuckDB reads (``loading.py``): the stream's spool of RECORD lines (appended as they
 arrive, undecoded when the schema's rules render in SQL) or the files of a BATCH message. At drain time one
-query checks the batch (suspect rows re-checked in Python by record mode's validator), then: begin, load the
-staging table from the files (deduplicated: last record per key wins; MERGE would fail with ORA-30926
-otherwise), one MERGE into the target table, commit, remove the files. Any failure rolls the whole batch back;
-a transient connection error reconnects and retries the batch (the files are still there, so a retry is a
-clean replay).
+query checks the batch (suspect rows, and values the storage contract may not store exactly, re-checked in
+Python: ``_check_record``), then: begin, load the staging table from the files (deduplicated: last record per
+key wins; MERGE would fail with ORA-30926 otherwise), one MERGE into the target table, superseded marks,
+commit, remove the files. Any failure rolls the whole batch back; a transient connection error reconnects and
+retries the batch (the files are still there, so a retry is a clean replay). Batches load one after the other
+on the reader's thread; after each commit the target drains the other sinks and writes the latest STATE.
 
 ``append-only`` (or a stream without keys) inserts straight into the target table; ``overwrite`` deletes the
 table's rows inside the first batch's transaction, then loads like the other methods.
@@ -754,7 +755,7 @@ class OracleSink(SQLSink[OracleConnector]):
         return int(total)
 
     def _materialize(self, src: str, table: str) -> tuple[str, int]:
-        """The batch's files read once into its table, by the preparer (see ``loading.materialize_sql``)."""
+        """The batch's files read once into its table by the reader (see ``loading.materialize_sql``)."""
         now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None).isoformat()
         times = (now, round(time.time() * 1000))
         sql = ld.materialize_sql(
