@@ -264,13 +264,16 @@ def materialize_sql(
     passed those checks when they were spooled.
     """
     suspect = ["true" if valid is None else f"NOT ({valid})"]
-    suspect += [f"f{i} IS NULL OR (f{i}->>'$') = ''" for i in key_fields]
+    suspect += [f"f{i} IS NULL OR f{i} = '\"\"'" for i in key_fields]  # absent, null or ""
     values, failed = [], []
     for i, col in enumerate(cols):
         value = value_sql(col, i, for_oracle=for_oracle, now=now, sequence=sequence)
         values.append(f"{value.replace('CAST(', 'TRY_CAST(')} AS v{i}")
         if col.origin == "record" and (exact := contract.EXACT_TEXT.get(col.kind)) is not None:
-            suspect.append(f"NOT regexp_full_match({text_sql(i)}, {lit(exact)})")
+            # matched on the raw JSON text: a number as written, a string with its quotes (one with escapes,
+            # or a number written as a string, is suspect too: the Python check decides)
+            raw = exact if col.kind in {k.INTEGER, k.NUMBER} else f'"{exact}"'
+            suspect.append(f"(f{i} IS NOT NULL AND NOT regexp_full_match(f{i}, {lit(raw)}))")
         if col.kind in _NEVER_FAIL and col.origin == "record":
             continue  # the text of a present value is never NULL ('' is NULL on purpose)
         if (present := _presence(col, i)) is not None:
