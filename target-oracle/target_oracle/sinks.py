@@ -142,6 +142,8 @@ class OracleSink(SQLSink[OracleConnector]):
         self._marks: list[tuple[tuple, int, dt.datetime]] = []
         self._batch_start = 0
         self._direct_records = 0
+        #: BATCH files read into the spool in Python (``_load_exactly``): removed once the spool is committed
+        self._spooled_files: ld.Source | None = None
         #: gathered BATCH files not loaded yet: (format, compression, paths)
         self._pending: tuple[str, str, list[str]] | None = None
         super().__init__(target, stream_name, schema, key_properties, connector)
@@ -532,7 +534,8 @@ class OracleSink(SQLSink[OracleConnector]):
             self._pending = None
             self._load_files(ld.Source(tuple(paths), fmt, compression))
         if self._spool is not None:
-            self._load_spool(self._close_spool())
+            files, self._spooled_files = self._spooled_files, None
+            self._load_spool(self._close_spool(), files)
         if self._supersedes is not None:
             self._supersedes.mark_superseded()
         self.summary["seconds"] += time.perf_counter() - started
@@ -687,24 +690,28 @@ class OracleSink(SQLSink[OracleConnector]):
         return sum(rows for rows, _ in scans), any(long for _, long in scans)
 
     def _files_loaded(self, source: ld.Source, count: int) -> None:
+        """BATCH files committed: their records counted (the SDK's record counter; its written tally is
+        ``mark_drained``'s), the files removed unless ``keep_batch_files``."""
         self.record_counter_metric.increment(count)
-        self.tally_record_written(count)
         if not self.config.get("keep_batch_files", False):
             for path in source.files:
                 Path(path).unlink(missing_ok=True)
 
     def _load_exactly(self, source: ld.Source) -> None:
-        """Records holding long numbers: decoded, checked and spooled exactly in Python, then loaded; the
-        files are removed once that load is committed."""
-        self.logger.info("Stream '%s': BATCH files hold long numbers; loading them exactly", self.stream_name)
+        """BATCH files read in Python (long numbers, or a quarantine stream's records, whose keys mark
+        superseded rows): decoded, checked and spooled exactly, then loaded as this sink's batch; the files
+        are removed once it is committed."""
+        self.logger.info("Stream '%s': BATCH files read in Python", self.stream_name)
         for _, line in ld.read_lines(source, None):
             record = _DECODE(line)
             extracted, version = record.get("_sdc_extracted_at"), record.get("_sdc_table_version")
             self.spool_message({"record": record, "time_extracted": extracted, "version": version})
+            self.tally_record_read()
         if self._spool is None:  # no record in the files
             self._files_loaded(source, 0)
-        else:
-            self._load_spool(self._close_spool(), source)
+            return
+        self._spooled_files = source
+        self._target_ref.drain_one(self)  # the spool is loaded as a batch, then the files removed
 
     def _reader(self) -> t.Any:
         """The DuckDB connection reading the batch's files into its table: the sink's own connection on
