@@ -354,13 +354,14 @@ class TargetOracle(SQLTarget):
         self._written_state: dict | None = None
         #: set while ``batch_committed`` drains the other sinks (their own commits do not recurse)
         self._draining_others = False
-        # sinks drain one after the other: each commit may drain the others and write a STATE
-        self.max_parallelism = 1
         #: "SCHEMA.TABLE" -> the stream loading into it (two streams must not share a table)
         self._table_streams: dict[str, str] = {}
         #: table -> rows inserted, updated, marked superseded, seconds loading (logged at the end)
         self._summary: dict[str, dict[str, t.Any]] = {}
         super().__init__(*args, **kwargs)
+        # Sinks drain one after the other (the SDK's __init__ sets its default of 8 threads, so this follows
+        # it): they share one database connection, and each commit may drain the others and write a STATE.
+        self.max_parallelism = 1
         #: stream name (bytes) -> the sink taking its RECORD lines undecoded, or None (``_direct_sink``)
         self._direct: dict[bytes, OracleSink | None] = {}
         if isinstance(self.message_reader, FastReader):

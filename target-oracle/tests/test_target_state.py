@@ -98,3 +98,32 @@ def test_a_bad_batch_file_fails_after_the_batch_before_commits(sg, backend, tmp_
     assert backend.rows("items", '"ID", "QTY"') == [(1, 1.5), (2, 2)]
     assert _states(capsys.readouterr().out) == [{"bookmarks": {"items": {"after": "good"}}}]
     assert not good.exists() and bad.exists()
+
+
+def test_sinks_drain_one_after_the_other_at_the_end_of_the_run(sg, backend, monkeypatch):
+    """The sinks share one database connection: the drain at the end of the run never runs two at once (the
+    SDK's default drains up to 8 sinks on threads, and DuckDB refuses a second call on a busy connection)."""
+    from target_oracle.sinks import OracleSink
+
+    running: list[str] = []
+    overlaps: list[tuple[str, ...]] = []
+    process_batch = OracleSink.process_batch
+
+    def watched(self, context):
+        running.append(self.stream_name)
+        if len(running) > 1:
+            overlaps.append(tuple(running))
+        try:
+            return process_batch(self, context)
+        finally:
+            running.remove(self.stream_name)
+
+    monkeypatch.setattr(OracleSink, "process_batch", watched)
+    streams = [f"s{n}" for n in range(6)]
+    messages = [sg.schema(name, PROPS) for name in streams]
+    messages += [sg.record(name, {"id": n, "qty": n}) for n in range(20) for name in streams]
+    target = sg.run(backend.config(), *messages)
+    assert target.max_parallelism == 1
+    assert overlaps == []
+    for name in streams:
+        assert backend.query(f"SELECT COUNT(*) FROM {backend.table(name)}") == [(20,)]
