@@ -4,26 +4,19 @@ Why here: the mapper passes a record only if the target will store it as it is, 
 the same table the target builds its columns from. The file is the target's (the package holds a link to it,
 built into the wheel as a copy); this module reads it once and names its limits and refusal reasons.
 
-`kind_of` decides which of the contract's kinds a property becomes, as the target decides its column type:
-one kind shared by every non-null type of the property, else text (a text column holds any value).
+Which of the contract's kinds a property becomes is `storage_contract.kind_for_schema`, the target's own
+function (the package holds a link to its module, as to the JSON file).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import typing as t
-from importlib import resources
 
-CONTRACT_FILE = "storage_contract.json"
+from mapper_wms_validate.storage_contract import contract
+from mapper_wms_validate.storage_contract import kind_for_schema as kind_of
 
-INTEGER = "integer"
-NUMBER = "number"
-STRING = "string"
-TIMESTAMP = "timestamp"
-DATE = "date"
-BOOLEAN = "boolean"
-JSON = "json"
+__all__ = ["kind_of", "load"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,9 +46,7 @@ class Contract:
 
 def load(text: str | None = None) -> Contract:
     """Read the contract (the packaged file, or `text`); a missing key is an error naming it."""
-    if text is None:
-        text = resources.files(__package__).joinpath(CONTRACT_FILE).read_text(encoding="utf-8")
-    data = json.loads(text)
+    data = contract() if text is None else json.loads(text)
     kinds = data["kinds"]
     return Contract(
         integer_precision=kinds["integer"]["precision"],
@@ -64,40 +55,3 @@ def load(text: str | None = None) -> Contract:
         fraction_digits=kinds["timestamp"]["fraction_digits"],
         reasons={name: dict(kind.get("refuses") or {}) for name, kind in kinds.items()},
     )
-
-
-def _types(schema: dict) -> list[str]:
-    declared = schema.get("type", [])
-    names = [declared] if isinstance(declared, str) else declared
-    return [n for n in names if n != "null"] if isinstance(names, list) else []
-
-
-def kind_of(schema: t.Any) -> str:
-    """The contract kind of one top-level property's schema (what its column stores).
-
-    `anyOf` takes the one kind its non-null options share, else text; several non-null types are a number
-    when all are numeric, JSON when one is an object or array, else text.
-    """
-    if not isinstance(schema, dict):
-        return STRING
-    options = schema.get("anyOf")
-    if isinstance(options, list):
-        kinds = {kind_of(o) for o in options if isinstance(o, dict) and _types(o)}
-        if len(kinds) == 1:
-            return kinds.pop()
-        if kinds <= {STRING, TIMESTAMP}:
-            dated = any(isinstance(o, dict) and o.get("format") == "date-time" for o in options)
-            return TIMESTAMP if dated else STRING
-        return STRING
-    types = _types(schema)
-    if not types:
-        return JSON if "properties" in schema or "items" in schema else STRING
-    if len(types) > 1:
-        if set(types) <= {"integer", "number"}:
-            return NUMBER
-        return JSON if set(types) & {"object", "array"} else STRING
-    plain = {"integer": INTEGER, "number": NUMBER, "boolean": BOOLEAN, "object": JSON, "array": JSON}
-    kind = plain.get(types[0])
-    if kind is not None:
-        return kind
-    return {"date-time": TIMESTAMP, "date": DATE}.get(schema.get("format"), STRING)  # type: ignore[arg-type]

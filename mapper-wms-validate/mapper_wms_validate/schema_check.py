@@ -28,6 +28,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from mapper_wms_validate import contract as c
+from mapper_wms_validate import storage_contract as sc
 
 ValueCheck = t.Callable[[t.Any], "str | None"]
 Problem = tuple[str, str]  # (field, message)
@@ -131,7 +132,7 @@ def date_problem(value: str) -> str | None:
 
 
 _FORMATS: dict[str, t.Callable[[str], str | None]] = {"date-time": datetime_problem, "date": date_problem}
-_FORMAT_OF = {c.TIMESTAMP: "date-time", c.DATE: "date"}
+_FORMAT_OF = {sc.TIMESTAMP: "date-time", sc.DATE: "date"}
 
 
 # --- JSON Schema -------------------------------------------------------------------------------------
@@ -292,7 +293,7 @@ def contract_check(kind: str, path: str, *, key: bool = False, fmt: t.Any = None
     """The storage contract's check for a top-level property of `kind` (after its JSON Schema check,
     whose `format`, `fmt`, may already say what the contract says)."""
     reasons = CONTRACT.reasons
-    if kind == c.INTEGER:
+    if kind == sc.INTEGER:
         limit = CONTRACT.integer_limit
         not_integer, too_large = reasons["integer"]["not_integer"], reasons["integer"]["too_large"]
 
@@ -309,7 +310,7 @@ def contract_check(kind: str, path: str, *, key: bool = False, fmt: t.Any = None
             return None
 
         return integer
-    if kind == c.NUMBER:
+    if kind == sc.NUMBER:
         digits, scale = CONTRACT.number_integer_digits, CONTRACT.number_scale
         refuses = reasons["number"]
 
@@ -326,10 +327,10 @@ def contract_check(kind: str, path: str, *, key: bool = False, fmt: t.Any = None
             return None
 
         return number
-    if kind in (c.TIMESTAMP, c.DATE):
+    if kind in (sc.TIMESTAMP, sc.DATE):
         if fmt == _FORMAT_OF[kind]:
             return None  # the JSON Schema format check applies the contract (see `_FORMATS`)
-        problem_of = datetime_problem if kind == c.TIMESTAMP else date_problem
+        problem_of = datetime_problem if kind == sc.TIMESTAMP else date_problem
 
         def dated(value: t.Any) -> str | None:
             if type(value) is not str:
@@ -379,11 +380,11 @@ def inline_accept(schema: t.Any, *, key: bool, v: str) -> str | None:
     kind = c.kind_of(schema)
     terms = [f"{v} is None"] if "null" in names else []
     if "integer" in names or "number" in names:
-        digits = CONTRACT.integer_precision if kind == c.INTEGER else CONTRACT.number_integer_digits
+        digits = CONTRACT.integer_precision if kind == sc.INTEGER else CONTRACT.number_integer_digits
         terms.append(f"(type({v}) is int and {-(10**digits)} < {v} < {10**digits})")
-    if "string" in names and kind in (c.STRING, c.JSON):
+    if "string" in names and kind in (sc.STRING, sc.CLOB, sc.JSON):
         terms.append(f"(type({v}) is str and {v} != '')" if key else f"type({v}) is str")
-    elif "string" in names and kind == c.TIMESTAMP and schema.get("format") == "date-time":
+    elif "string" in names and kind == sc.TIMESTAMP and schema.get("format") == "date-time":
         form = f"stored_datetime({v}) is not None"
         terms.append(f"(type({v}) is str and {form} and fromisoformat({v}) is not None)")
     plain = (("boolean", "bool"), ("object", "dict"), ("array", "list"))

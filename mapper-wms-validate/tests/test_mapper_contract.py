@@ -241,14 +241,19 @@ def test_contract_limits_come_from_the_packaged_file():
         ({"type": "string", "format": "date-time"}, "timestamp"),
         ({"type": ["string", "null"], "format": "date"}, "date"),
         ({"type": "string", "maxLength": 25}, "string"),
+        ({"type": "string", "maxLength": 5000}, "clob"),
         ({"anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}]}, "timestamp"),
         ({"anyOf": [{"type": "integer"}, {"type": "string"}]}, "string"),
         ({"properties": {"a": {"type": "integer"}}}, "json"),
         ({}, "string"),
+        (True, "string"),
+        ({"anyOf": [True, {"type": "integer"}]}, "integer"),
     ],
 )
 def test_a_property_becomes_the_kind_of_column_the_target_makes(schema, kind):
     assert kind_of(schema) == kind
+    # the target's own decision: its module, linked into this package
+    assert kind_of.__module__ == "mapper_wms_validate.storage_contract"
 
 
 @pytest.mark.parametrize(

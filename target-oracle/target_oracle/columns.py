@@ -29,6 +29,7 @@ from target_oracle.contract import (
     VARCHAR_MAX_BYTES,
     parse_timestamp,
 )
+from target_oracle.storage_contract import kind_for_schema
 
 __all__ = [
     "BOOLEAN",
@@ -41,6 +42,7 @@ __all__ = [
     "STRING",
     "TIMESTAMP",
     "VARCHAR_MAX_BYTES",
+    "kind_for_schema",
 ]
 
 #: kind -> kinds it may be widened to in place, in order of preference.
@@ -50,53 +52,6 @@ WIDENINGS: dict[str, tuple[str, ...]] = {
 }
 #: kinds whose columns can hold a value of any kind as text.
 TEXT_KINDS = frozenset({STRING, CLOB, JSON})
-
-
-def _non_null_types(schema: dict) -> list[str]:
-    types = schema.get("type", [])
-    if isinstance(types, str):
-        types = [types]
-    return [typ for typ in types if typ != "null"]
-
-
-def kind_for_schema(schema: dict) -> str:
-    """Return the column kind for one property's JSON schema.
-
-    ``anyOf`` resolves to the single kind all its non-null options share, else to text (a string column can
-    hold every value). Strings longer than 4000 bytes by ``maxLength`` become CLOB. Every number is
-    NUMBER(38,10) (the storage contract): a value with more decimal places is refused, never rounded.
-    """
-    if "anyOf" in schema:
-        kinds = {kind_for_schema(option) for option in schema["anyOf"] if _non_null_types(option)}
-        if len(kinds) == 1:
-            return kinds.pop()
-        if kinds <= {STRING, TIMESTAMP}:
-            return TIMESTAMP if any(o.get("format") == "date-time" for o in schema["anyOf"]) else STRING
-        return STRING
-    types = _non_null_types(schema)
-    if not types:
-        return JSON if "properties" in schema or "items" in schema else STRING
-    if len(types) > 1:
-        if set(types) <= {"integer", "number"}:
-            return NUMBER
-        return JSON if set(types) & {"object", "array"} else STRING
-    typ = types[0]
-    if typ == "integer":
-        return INTEGER
-    if typ == "number":
-        return NUMBER
-    if typ == "boolean":
-        return BOOLEAN
-    if typ in {"object", "array"}:
-        return JSON
-    fmt = schema.get("format")
-    if fmt == "date-time":
-        return TIMESTAMP
-    if fmt == "date":
-        return DATE
-    if (schema.get("maxLength") or 0) > VARCHAR_MAX_BYTES:
-        return CLOB
-    return STRING
 
 
 def column_type(kind: str, database: str) -> str:

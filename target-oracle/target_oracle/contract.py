@@ -9,26 +9,22 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-import functools
-import json
 import re
 import typing as t
-from importlib import resources
 
-INTEGER = "integer"
-NUMBER = "number"
-STRING = "string"
-CLOB = "clob"
-BOOLEAN = "boolean"
-TIMESTAMP = "timestamp"
-DATE = "date"
-JSON = "json"
+from target_oracle.storage_contract import (
+    BOOLEAN,
+    CLOB,
+    DATE,
+    INTEGER,
+    JSON,
+    NUMBER,
+    STRING,
+    TIMESTAMP,
+    contract,
+)
 
-
-@functools.cache
-def contract() -> dict[str, t.Any]:
-    """The parsed ``storage_contract.json`` of this package."""
-    return json.loads(resources.files("target_oracle").joinpath("storage_contract.json").read_text("utf-8"))
+__all__ = ["BOOLEAN", "CLOB", "DATE", "INTEGER", "JSON", "NUMBER", "STRING", "TIMESTAMP", "contract"]
 
 
 def kind(name: str) -> dict[str, t.Any]:

@@ -1,0 +1,1 @@
+../../target-oracle/target_oracle/storage_contract.py
