@@ -20,6 +20,8 @@ target-oracle), so a change is measured before/after in the same run.
 
     .venv/bin/python -m bench.target --rows 100000 1000000 --repeats 3
     .venv/bin/python -m bench.target --rows 100000 --repeats 2 --no-peer --revisions 7d4c6b9
+    .venv/bin/python -m bench.target --rows 200000 1000000 --repeats 1 --lean --no-reload \
+        --peer-max-rows 200000 --revisions c73b8c9
 """
 
 from __future__ import annotations
@@ -149,6 +151,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-reload", action="store_true", help="skip the upsert re-load figure")
     parser.add_argument("--no-batch", action="store_true", help="skip the BATCH-message figure")
     parser.add_argument(
+        "--lean",
+        action="store_true",
+        help="only the default upsert (and --revisions), the peer and the floor (no other variants)",
+    )
+    parser.add_argument(
+        "--peer-max-rows",
+        type=int,
+        default=None,
+        help="run target-duckdb only for row counts up to this (it takes minutes at 1M)",
+    )
+    parser.add_argument(
         "--revisions", nargs="*", default=[], help="also measure the target as it was at these git commits"
     )
     args = parser.parse_args(argv)
@@ -205,13 +218,12 @@ def main(argv: list[str] | None = None) -> None:
             _fresh(db)
             return measure([DEV_BIN / "python", floor_py, records, db])
 
-        subjects = {
-            "target-oracle upsert": lambda: run_ours(upsert_cfg),
-            "target-oracle append-only": lambda: run_ours(append_cfg),
-            "target-oracle upsert, duckdb_memory_limit 16GB": lambda: run_ours(uncapped_cfg),
-            "target-oracle upsert, duckdb_threads 0": lambda: run_ours(all_cores_cfg),
-        }
-        if not args.no_batch:
+        subjects = {"target-oracle upsert": lambda: run_ours(upsert_cfg)}
+        if not args.lean:
+            subjects["target-oracle append-only"] = lambda: run_ours(append_cfg)
+            subjects["target-oracle upsert, duckdb_memory_limit 16GB"] = lambda: run_ours(uncapped_cfg)
+            subjects["target-oracle upsert, duckdb_threads 0"] = lambda: run_ours(all_cores_cfg)
+        if not args.no_batch and not args.lean:
             subjects["target-oracle BATCH upsert"] = lambda b=batches[0]: run_batch(*b)
             subjects["target-oracle BATCH upsert, 10k plain files"] = lambda b=batches[1]: run_batch(*b)
             subjects["target-oracle BATCH upsert, 10k plain files, duckdb_threads 0"] = lambda b=batches[1]: (
@@ -221,7 +233,7 @@ def main(argv: list[str] | None = None) -> None:
             subjects[f"target-oracle upsert @ {revision}"] = lambda r=revision: run_ours(
                 upsert_cfg, revision=r
             )
-            if not args.no_batch:
+            if not args.no_batch and not args.lean:
                 subjects[f"target-oracle BATCH upsert, 10k plain files @ {revision}"] = (
                     lambda r=revision, b=batches[1]: run_batch(*b, revision=r)
                 )
@@ -230,11 +242,12 @@ def main(argv: list[str] | None = None) -> None:
             measure([ours, "--config", upsert_cfg], stdin=singer)
             shutil.copyfile(db, reload_seed)
             subjects["target-oracle upsert re-load"] = run_reload
-        if peer is not None:
+        with_peer = peer is not None and (args.peer_max_rows is None or rows <= args.peer_max_rows)
+        if with_peer:
             subjects["target-duckdb"] = run_peer
         subjects["duckdb read_json (floor)"] = run_floor
         notes = {}
-        if peer is not None:
+        if with_peer:
             notes["target-duckdb"] = f"{harness.pip_version(peer.parent, 'target-duckdb')}, PyPI"
         notes["duckdb read_json (floor)"] = f"duckdb {harness.pip_version(DEV_BIN, 'duckdb')}"
         figures += interleaved(SUITE, rows, subjects, args.repeats, notes)

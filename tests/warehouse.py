@@ -25,6 +25,7 @@ SDC_COLUMNS = {
     "_SDC_DELETED_AT",
     "_SDC_SEQUENCE",
     "_SDC_TABLE_VERSION",
+    "_SDC_SUPERSEDED_AT",
 }
 STATUS_DOMAINS = {
     "allocation": {0, 10, 90, 99},
@@ -88,7 +89,9 @@ def canonical(value: object, column_type: str) -> object:
         return json.loads(value) if isinstance(value, str) else value
     if kind == "BOOLEAN":
         return None if value is None else bool(value)
-    return value
+    # target-oracle stores an empty string as NULL on both databases (Oracle's rule): the API's "" and a NULL
+    # column compare equal.
+    return None if value == "" else value
 
 
 def broken_rules(stream: str, record: dict) -> set[str]:

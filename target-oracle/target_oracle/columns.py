@@ -1,37 +1,51 @@
-"""Column kinds: the one place that decides what a JSON-schema property
-becomes in the database.
+"""The type map: what a JSON-schema property becomes in Oracle and in DuckDB, and back.
 
-A *kind* is dialect-neutral (``integer``, ``number``, ``string``, ...); each dialect strategy turns a
-kind into its SQL type and back. Keeping the decision here lets schema
-evolution compare kinds ("may NUMBER(38) become NUMBER(38,10)?") without parsing
-SQL type strings of two databases.
+A *kind* is dialect-neutral (``integer``, ``number``, ``string``, ...): ``kind_for_schema`` gives a
+property's kind, ``column_type`` its column type in either database (as the storage contract,
+``storage_contract.json``, spells it), ``oracle_column_kind`` / ``duckdb_column_kind`` read a catalog's column
+back into a kind, ``oracle_bind_type`` the python-oracledb bind type. Schema evolution compares kinds ("may
+NUMBER(38) become NUMBER(38,10)?") without parsing SQL type strings of two databases.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import decimal
+import re
 import typing as t
 
 import simplejson
 
-INTEGER = "integer"
-NUMBER = "number"
-NUMBER_WIDE = "number_wide"
-STRING = "string"
-CLOB = "clob"
-BOOLEAN = "boolean"
-TIMESTAMP = "timestamp"
-DATE = "date"
-JSON = "json"
+from target_oracle import contract
+from target_oracle.contract import (
+    BOOLEAN,
+    CLOB,
+    DATE,
+    INTEGER,
+    JSON,
+    NUMBER,
+    NUMBER_SCALE,
+    STRING,
+    TIMESTAMP,
+    VARCHAR_MAX_BYTES,
+    parse_timestamp,
+)
 
-VARCHAR_MAX_BYTES = 4000
-NUMBER_SCALE = 10
+__all__ = [
+    "BOOLEAN",
+    "CLOB",
+    "DATE",
+    "INTEGER",
+    "JSON",
+    "NUMBER",
+    "NUMBER_SCALE",
+    "STRING",
+    "TIMESTAMP",
+    "VARCHAR_MAX_BYTES",
+]
 
 #: kind -> kinds it may be widened to in place, in order of preference.
 WIDENINGS: dict[str, tuple[str, ...]] = {
-    INTEGER: (NUMBER, NUMBER_WIDE),
-    NUMBER: (NUMBER_WIDE,),
+    INTEGER: (NUMBER,),
     STRING: (CLOB,),
 }
 #: kinds whose columns can hold a value of any kind as text.
@@ -45,17 +59,12 @@ def _non_null_types(schema: dict) -> list[str]:
     return [typ for typ in types if typ != "null"]
 
 
-def _scale_of(multiple_of: t.Any) -> int:
-    exponent = decimal.Decimal(str(multiple_of)).normalize().as_tuple().exponent
-    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
-
-
 def kind_for_schema(schema: dict) -> str:
     """Return the column kind for one property's JSON schema.
 
     ``anyOf`` resolves to the single kind all its non-null options share, else to text (a string column can
-    hold every value). Strings longer than 4000 bytes by ``maxLength`` become CLOB; numbers whose
-    ``multipleOf`` needs more than 10 decimal places become the unconstrained number kind.
+    hold every value). Strings longer than 4000 bytes by ``maxLength`` become CLOB. Every number is
+    NUMBER(38,10) (the storage contract): a value with more decimal places is refused, never rounded.
     """
     if "anyOf" in schema:
         kinds = {kind_for_schema(option) for option in schema["anyOf"] if _non_null_types(option)}
@@ -75,9 +84,6 @@ def kind_for_schema(schema: dict) -> str:
     if typ == "integer":
         return INTEGER
     if typ == "number":
-        multiple_of = schema.get("multipleOf")
-        if multiple_of is not None and _scale_of(multiple_of) > NUMBER_SCALE:
-            return NUMBER_WIDE
         return NUMBER
     if typ == "boolean":
         return BOOLEAN
@@ -93,10 +99,85 @@ def kind_for_schema(schema: dict) -> str:
     return STRING
 
 
+def column_type(kind: str, database: str) -> str:
+    """The column type of ``kind`` in ``database`` (``oracle`` or ``duckdb``), from the storage contract."""
+    return contract.kind(kind)[database]
+
+
+def oracle_column_kind(data_type: str, precision: int | None, scale: int | None) -> str:
+    """The kind of an Oracle column (``ALL_TAB_COLUMNS``); ``other:<type>`` for a type the target does not
+    make (an unconstrained ``NUMBER`` among them)."""
+    data_type = str(data_type).upper()
+    if data_type == "NUMBER" and precision is not None:
+        if precision == 1 and not scale:
+            return BOOLEAN
+        if not scale:
+            return INTEGER
+        if scale == NUMBER_SCALE:
+            return NUMBER
+    if data_type in {"VARCHAR2", "NVARCHAR2", "CHAR", "NCHAR"}:
+        return STRING
+    if data_type in {"CLOB", "NCLOB"}:
+        return CLOB
+    if data_type.startswith("TIMESTAMP"):
+        return TIMESTAMP
+    if data_type == "DATE":
+        return DATE
+    return f"other:{data_type}"
+
+
+_DUCKDB_KINDS = {
+    "BIGINT": INTEGER,
+    "INTEGER": INTEGER,
+    "HUGEINT": INTEGER,
+    "SMALLINT": INTEGER,
+    "VARCHAR": STRING,
+    "BOOLEAN": BOOLEAN,
+    "DATE": DATE,
+    "JSON": JSON,
+}
+
+
+def duckdb_column_kind(data_type: str) -> str:
+    """The kind of a DuckDB column (``information_schema.columns``); ``other:<type>`` otherwise."""
+    data_type = str(data_type).upper()
+    if match := re.fullmatch(r"DECIMAL\((\d+),\s*(\d+)\)", data_type):
+        scale = int(match.group(2))
+        if scale == 0:
+            return INTEGER
+        if scale == NUMBER_SCALE:
+            return NUMBER
+    if data_type in _DUCKDB_KINDS:
+        return _DUCKDB_KINDS[data_type]
+    if data_type.startswith("TIMESTAMP"):
+        return TIMESTAMP
+    return f"other:{data_type}"
+
+
+def oracle_bind_type(kind: str) -> t.Any:
+    """The python-oracledb bind type of a column of ``kind`` (None: let the driver choose)."""
+    import oracledb
+
+    return {
+        INTEGER: oracledb.DB_TYPE_NUMBER,
+        NUMBER: oracledb.DB_TYPE_NUMBER,
+        BOOLEAN: oracledb.DB_TYPE_NUMBER,
+        STRING: VARCHAR_MAX_BYTES,
+        CLOB: oracledb.DB_TYPE_LONG,
+        JSON: oracledb.DB_TYPE_LONG,
+        TIMESTAMP: oracledb.DB_TYPE_TIMESTAMP,
+        DATE: oracledb.DB_TYPE_DATE,
+    }.get(kind)
+
+
 def to_utc_naive(value: t.Any) -> t.Any:
     """Normalise a timestamp to naive UTC (the contract stores UTC without a zone)."""
     if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        parsed = parse_timestamp(value)
+        if parsed is None:
+            msg = f"not an ISO-8601 date-time: {value!r}"
+            raise ValueError(msg)
+        return parsed[0]
     if isinstance(value, dt.datetime):
         if value.tzinfo is not None:
             value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)

@@ -9,6 +9,7 @@ explicit transactions), which the SDK's row-dict insert path cannot express.
 from __future__ import annotations
 
 import typing as t
+from pathlib import Path
 
 import sqlalchemy as sa
 from singer_sdk.sql import SQLConnector
@@ -119,7 +120,10 @@ class OracleConnector(SQLConnector):
         database), or to ``database`` (``:memory:``: Oracle's private batch reader)."""
         import duckdb
 
-        conn = duckdb.connect(database or sa.make_url(self.sqlalchemy_url).database or ":memory:")
+        path = database or sa.make_url(self.sqlalchemy_url).database or ":memory:"
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)  # a fresh clone has no output/ yet
+        conn = duckdb.connect(path)
         conn.execute("SET TimeZone = 'UTC'")  # timestamps with offsets are cast to naive UTC
         set_duckdb_threads(conn, self.config)
         if database is None:

@@ -1,15 +1,16 @@
 """Dialect strategies: everything that differs between Oracle and the embedded DuckDB, and nothing else.
 
 The sink runs one algorithm (dedup -> bulk insert into staging -> one MERGE -> commit) and asks a strategy for
-each statement. Every statement is rendered with the SQLAlchemy dialect of the database (types through the
-dialect's type compiler, names through its identifier preparer, CREATE TABLE through ``CreateTable``), so
-the Oracle text the tests inspect is the text a live Oracle receives.
+each statement. Every statement sent to the database is built here: CREATE TABLE through SQLAlchemy's
+``CreateTable`` with the database's dialect (column types as the storage contract spells them:
+``columns.column_type``), names through the dialect's identifier preparer, so the Oracle text the tests
+inspect is the text a live Oracle receives.
 
 What differs:
 - staging: Oracle uses a global temporary table ``ON COMMIT DELETE ROWS`` created once in the target schema
   and reused (rows vanish at each batch's commit, DDL is never repeated per batch); DuckDB uses a
   connection-local temporary table.
-- types (see ``columns.py`` kinds): Oracle NUMBER/VARCHAR2/CLOB, DuckDB DECIMAL/VARCHAR/JSON.
+- types (``columns.py``, the type map): Oracle NUMBER/VARCHAR2/CLOB, DuckDB DECIMAL/VARCHAR/JSON.
 - bulk load of a batch's files (see ``loading.py``): DuckDB runs ``INSERT ... SELECT`` over them itself;
   Oracle gets the rows DuckDB reads in chunks of array binds (``executemany`` with ``setinputsizes``).
 - upsert: one MERGE; on DuckDB, rows replaced whole (MERGE ... DELETE, then INSERT) when staging holds every
@@ -24,14 +25,13 @@ import re
 import typing as t
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import oracle
 from sqlalchemy.schema import CreateTable
 from sqlalchemy.types import UserDefinedType
 
 from target_oracle import columns as k
 
 if t.TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Sequence
 
 Converter = t.Callable[[t.Any], t.Any]
 
@@ -60,24 +60,23 @@ _SHARED_CONVERTERS: dict[str, Converter] = {
 }
 
 
-class Varchar2Bytes(UserDefinedType):
-    """``VARCHAR2(n BYTE)``: the limit Oracle really enforces is bytes, whatever the NLS length semantics."""
+class ContractType(UserDefinedType):
+    """A column type written as the storage contract spells it (``NUMBER(38,10)``, ``VARCHAR2(4000 BYTE)``,
+    ``DECIMAL(38,0)``): the DDL of both databases comes from that one table."""
 
     cache_ok = True
 
-    def __init__(self, length: int = k.VARCHAR_MAX_BYTES) -> None:
-        self.length = length
+    def __init__(self, spec: str) -> None:
+        self.spec = spec
 
     def get_col_spec(self, **_kw: t.Any) -> str:
-        return f"VARCHAR2({self.length} BYTE)"
+        return self.spec
 
 
 class DialectStrategy:
     """Base strategy: statement shapes both databases share (MERGE, DELETE/UPDATE for versions)."""
 
     name = "base"
-    #: Oracle stores '' as NULL: an empty-string key can never match and breaks NOT NULL.
-    empty_string_is_null = False
     #: Byte limit of the plain string type, or None when strings are unbounded.
     string_byte_limit: int | None = None
 
@@ -102,8 +101,9 @@ class DialectStrategy:
         raise NotImplementedError
 
     # -- types -------------------------------------------------------------------------------------
-    def sql_type(self, kind: str) -> sa.types.TypeEngine:  # pragma: no cover - abstract
-        raise NotImplementedError
+    def sql_type(self, kind: str) -> sa.types.TypeEngine:
+        """The column type of a kind in this database (``columns.column_type``: the storage contract's)."""
+        return ContractType(k.column_type(kind, self.name))
 
     def type_sql(self, kind: str) -> str:
         """The SQL text of a kind's type in this dialect."""
@@ -182,6 +182,25 @@ class DialectStrategy:
         """Statements applying the staging rows (``whole_rows``: staging holds every column of the table)."""
         return [self.merge_sql(target_ref, staging_ref, cols, keys)]
 
+    def replaces_matched(self, whole_rows: bool) -> bool:
+        """True when ``upsert_sql``'s first statement deletes the matched rows (its count: rows updated)."""
+        return False
+
+    def matched_count_sql(self, target_ref: str, source: str, keys: Sequence[str]) -> str:
+        """The number of the batch's rows whose key is already in the table (the rows a MERGE updates)."""
+        q = self.quote
+        on = " AND ".join(f"t.{q(key)} = s.{q(key)}" for key in keys)
+        return f"SELECT COUNT(*) FROM {source} s WHERE EXISTS (SELECT 1 FROM {target_ref} t WHERE {on})"
+
+    def mark_superseded_sql(self, table_ref: str, column: str, keys: Sequence[str]) -> str:
+        """Set the superseded time (first bind) on the row of one key (the next binds, in key order)."""
+        where = " AND ".join(f"{self.quote(key)} = {self.placeholder(n)}" for n, key in enumerate(keys, 2))
+        return f"UPDATE {table_ref} SET {self.quote(column)} = {self.placeholder(1)} WHERE {where}"
+
+    def rowcount(self, result: t.Any) -> int:
+        """Rows a DML statement touched, from what ``execute`` returned (a cursor)."""
+        return int(result.rowcount)
+
     def delete_all_sql(self, table_ref: str) -> str:
         return f"DELETE FROM {table_ref}"
 
@@ -238,20 +257,7 @@ class OracleStrategy(DialectStrategy):
     """Oracle through python-oracledb (thin mode)."""
 
     name = "oracle"
-    empty_string_is_null = True
     string_byte_limit = k.VARCHAR_MAX_BYTES
-
-    _TYPES: t.ClassVar[dict[str, Callable[[], sa.types.TypeEngine]]] = {
-        k.INTEGER: lambda: oracle.NUMBER(38),
-        k.NUMBER: lambda: oracle.NUMBER(38, k.NUMBER_SCALE),
-        k.NUMBER_WIDE: oracle.NUMBER,
-        k.STRING: Varchar2Bytes,
-        k.CLOB: oracle.CLOB,
-        k.JSON: oracle.CLOB,
-        k.BOOLEAN: lambda: oracle.NUMBER(1),
-        k.TIMESTAMP: oracle.TIMESTAMP,
-        k.DATE: oracle.DATE,
-    }
 
     @functools.cached_property
     def sa_dialect(self) -> sa.Dialect:
@@ -263,32 +269,9 @@ class OracleStrategy(DialectStrategy):
     def placeholder(self, position: int) -> str:
         return f":{position}"
 
-    def sql_type(self, kind: str) -> sa.types.TypeEngine:
-        return self._TYPES[kind]()
-
     def kind_from_catalog(self, row: Sequence[t.Any]) -> str:
         """Kind of an ``ALL_TAB_COLUMNS`` row (name, data_type, precision, scale)."""
-        _, data_type, precision, scale = row
-        data_type = str(data_type).upper()
-        if data_type == "NUMBER":
-            if precision is None:
-                return k.NUMBER_WIDE
-            if precision == 1 and not scale:
-                return k.BOOLEAN
-            if not scale:
-                return k.INTEGER
-            return k.NUMBER if scale <= k.NUMBER_SCALE else k.NUMBER_WIDE
-        if data_type in {"VARCHAR2", "NVARCHAR2", "CHAR", "NCHAR"}:
-            return k.STRING
-        if data_type in {"CLOB", "NCLOB"}:
-            return k.CLOB
-        if data_type.startswith("TIMESTAMP"):
-            return k.TIMESTAMP
-        if data_type == "DATE":
-            return k.DATE
-        if data_type in {"FLOAT", "BINARY_DOUBLE", "BINARY_FLOAT"}:
-            return k.NUMBER_WIDE
-        return f"other:{data_type}"
+        return k.oracle_column_kind(*row[1:4])
 
     def converter(self, kind: str) -> Converter | None:
         """Booleans bind as NUMBER(1) values."""
@@ -296,20 +279,7 @@ class OracleStrategy(DialectStrategy):
 
     def input_sizes(self, cols: Sequence[tuple[str, str]]) -> list[t.Any]:
         """Explicit bind types so python-oracledb never re-binds mid-batch (and CLOBs bind as LONG)."""
-        import oracledb
-
-        sizes = {
-            k.INTEGER: oracledb.DB_TYPE_NUMBER,
-            k.NUMBER: oracledb.DB_TYPE_NUMBER,
-            k.NUMBER_WIDE: oracledb.DB_TYPE_NUMBER,
-            k.BOOLEAN: oracledb.DB_TYPE_NUMBER,
-            k.STRING: k.VARCHAR_MAX_BYTES,
-            k.CLOB: oracledb.DB_TYPE_LONG,
-            k.JSON: oracledb.DB_TYPE_LONG,
-            k.TIMESTAMP: oracledb.DB_TYPE_TIMESTAMP,
-            k.DATE: oracledb.DB_TYPE_DATE,
-        }
-        return [sizes.get(kind) for _, kind in cols]
+        return [k.oracle_bind_type(kind) for _, kind in cols]
 
     def create_staging_sql(self, schema: str | None, staging: str, cols: Sequence[tuple[str, str]]) -> str:
         table = self._sa_table(
@@ -377,18 +347,6 @@ class DuckDBStrategy(DialectStrategy):
 
     name = "duckdb"
 
-    _TYPES: t.ClassVar[dict[str, Callable[[], sa.types.TypeEngine]]] = {
-        k.INTEGER: lambda: sa.Numeric(38, 0),
-        k.NUMBER: lambda: sa.Numeric(38, k.NUMBER_SCALE),
-        k.NUMBER_WIDE: sa.Double,
-        k.STRING: sa.String,
-        k.CLOB: sa.String,
-        k.JSON: sa.JSON,
-        k.BOOLEAN: sa.Boolean,
-        k.TIMESTAMP: sa.TIMESTAMP,
-        k.DATE: sa.Date,
-    }
-
     @functools.cached_property
     def sa_dialect(self) -> sa.Dialect:
         """Made once per strategy: duckdb_engine's preparer runs a catalog query each time one is made."""
@@ -399,40 +357,16 @@ class DuckDBStrategy(DialectStrategy):
     def placeholder(self, position: int) -> str:
         return f"${position}"
 
-    def sql_type(self, kind: str) -> sa.types.TypeEngine:
-        return self._TYPES[kind]()
-
     def staging_ref(self, schema: str | None, staging: str) -> str:
         return f"temp.main.{self.quote(staging)}"
 
     def kind_from_catalog(self, row: Sequence[t.Any]) -> str:
         """Kind of an ``information_schema.columns`` row (name, data_type)."""
-        data_type = str(row[1]).upper()
-        match = re.fullmatch(r"DECIMAL\((\d+),\s*(\d+)\)", data_type)
-        if match:
-            scale = int(match.group(2))
-            return k.INTEGER if scale == 0 else (k.NUMBER if scale <= k.NUMBER_SCALE else k.NUMBER_WIDE)
-        simple = {
-            "BIGINT": k.INTEGER,
-            "INTEGER": k.INTEGER,
-            "HUGEINT": k.INTEGER,
-            "SMALLINT": k.INTEGER,
-            "DOUBLE": k.NUMBER_WIDE,
-            "FLOAT": k.NUMBER_WIDE,
-            "VARCHAR": k.STRING,
-            "BOOLEAN": k.BOOLEAN,
-            "DATE": k.DATE,
-            "JSON": k.JSON,
-        }
-        if data_type in simple:
-            return simple[data_type]
-        if data_type.startswith("TIMESTAMP"):
-            return k.TIMESTAMP
-        return f"other:{data_type}"
+        return k.duckdb_column_kind(row[1])
 
     def converter(self, kind: str) -> Converter | None:
         """Numbers bind as exact text, cast by the INSERT (see ``_decimal_text``)."""
-        if kind in {k.INTEGER, k.NUMBER, k.NUMBER_WIDE}:
+        if kind in {k.INTEGER, k.NUMBER}:
             return _decimal_text
         return bool if kind == k.BOOLEAN else super().converter(kind)
 
@@ -456,6 +390,13 @@ class DuckDBStrategy(DialectStrategy):
         ]
 
     staging_table = False
+
+    def replaces_matched(self, whole_rows: bool) -> bool:
+        return whole_rows
+
+    def rowcount(self, result: t.Any) -> int:
+        """DuckDB returns a DML statement's count as its one row."""
+        return int(result.fetchone()[0])
 
     def stage(
         self, conn: t.Any, reader: t.Any, staging_ref: str, cols: Sequence[tuple[str, str]], select: str

@@ -26,6 +26,7 @@ import re
 import typing as t
 
 from target_oracle import columns as k
+from target_oracle import contract
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -81,7 +82,7 @@ class Column:
     prop: str
     name: str
     kind: str
-    #: where the value comes from: "record", "extracted", "version", "now", "sequence"
+    #: where the value comes from: "record", "extracted", "version", "now", "sequence", "null"
     origin: str = "record"
 
 
@@ -196,19 +197,15 @@ def value_sql(col: Column, index: int, *, for_oracle: bool, now: str, sequence: 
         return f"CAST({lit(now)} AS TIMESTAMP)"
     if col.origin == "sequence":
         return f"CAST({sequence} AS DECIMAL(38, 0))"
+    if col.origin == "null":
+        return "CAST(NULL AS TIMESTAMP)"
     f = f"f{index}"
-    # the value as text: a JSON string unquoted (unescaped by the JSON functions only when it has escapes)
-    text = (
-        f"(CASE WHEN NOT starts_with({f}, '\"') THEN CAST({f} AS VARCHAR) "
-        f"WHEN contains({f}, '\\') THEN {f}->>'$' ELSE {f}[2:-2] END)"
-    )
+    text = text_sql(index)
     kind = col.kind
     if kind == k.INTEGER:
         return f"CAST({text} AS DECIMAL(38, 0))"
     if kind == k.NUMBER:
         return f"CAST({text} AS DECIMAL(38, {k.NUMBER_SCALE}))"
-    if kind == k.NUMBER_WIDE:
-        return f"CAST({text} AS DOUBLE)"
     if kind == k.BOOLEAN:
         return f"CAST(CAST({text} AS BOOLEAN) AS INTEGER)" if for_oracle else f"CAST({text} AS BOOLEAN)"
     if kind == k.TIMESTAMP:
@@ -218,18 +215,22 @@ def value_sql(col: Column, index: int, *, for_oracle: bool, now: str, sequence: 
     if kind == k.JSON:
         json = f"CASE WHEN __checked THEN CAST({text} AS JSON) ELSE {f} END"
         return f"CAST({json} AS VARCHAR)" if for_oracle else json
-    return text  # string, clob: the text of a string, the JSON text of anything else
+    # string, clob: the text of a string (an empty one is NULL, as Oracle stores it), the JSON text of
+    # anything else
+    return f"NULLIF({text}, '')"
+
+
+def text_sql(index: int) -> str:
+    """The raw JSON value ``f<index>`` as text: a JSON string unquoted (unescaped by the JSON functions only
+    when it has escapes), anything else as its JSON text."""
+    f = f"f{index}"
+    return (
+        f"(CASE WHEN NOT starts_with({f}, '\"') THEN CAST({f} AS VARCHAR) "
+        f"WHEN contains({f}, '\\') THEN {f}->>'$' ELSE {f}[2:-2] END)"
+    )
 
 
 BATCH_TABLE = "__batch"
-#: an in-memory database attached to the DuckDB instance (so every connection of it sees its tables): the
-#: sinks prepare each batch there on one connection and apply it from another (``sinks.LoadQueue``).
-BATCH_DATABASE = "target_oracle_batches"
-
-
-def batch_table(number: int) -> str:
-    """The table of the batch ``number`` in ``BATCH_DATABASE`` (``BATCH_TABLE``, a temp table, elsewhere)."""
-    return f"{BATCH_DATABASE}.main.{BATCH_TABLE}{number}"
 
 
 #: kinds whose value is the text of the raw JSON value (``value_sql``): no conversion that could fail.
@@ -247,38 +248,43 @@ def materialize_sql(
     valid: str | None,
     key_fields: Sequence[int],
     *,
-    empty_key_is_null: bool,
     for_oracle: bool,
     now: str,
     sequence: int,
     table: str = BATCH_TABLE,
 ) -> str:
-    """Read the files once into a table (``table``; by default a temp table): position, converted values
-    ``v0..vk`` and the flags the check needs (``__suspect``: rows the Python checks must see; ``__failed``:
-    a value that did not convert).
+    """Read the files once into the batch's temp table: position, converted values ``v0..vk`` and the
+    flags the check needs (``__suspect``: rows the Python checks must see; ``__failed``: a value that did
+    not convert).
 
     ``valid`` is SQL true for rows that surely pass the rules (``sql_validation``); None sends every row to
-    the Python checks. Checked (re-encoded) rows passed those checks when they were spooled.
+    the Python checks. Rows are suspect too when a key is null or empty, when a value's text is not one the
+    storage contract surely stores exactly (``contract.EXACT_TEXT``: the Python check then refuses it or
+    warns about a date-time without offset), or when a value did not convert. Checked (re-encoded) rows
+    passed those checks when they were spooled.
     """
     suspect = ["true" if valid is None else f"NOT ({valid})"]
-    suspect += [f"f{i} IS NULL" for i in key_fields]
-    if empty_key_is_null:
-        suspect += [f"(f{i}->>'$') = ''" for i in key_fields]
+    suspect += [f"f{i} IS NULL OR f{i} = '\"\"'" for i in key_fields]  # absent, null or ""
     values, failed = [], []
     for i, col in enumerate(cols):
         value = value_sql(col, i, for_oracle=for_oracle, now=now, sequence=sequence)
         values.append(f"{value.replace('CAST(', 'TRY_CAST(')} AS v{i}")
+        if col.origin == "record" and (exact := contract.EXACT_TEXT.get(col.kind)) is not None:
+            # matched on the raw JSON text: a number as written, a string with its quotes (one with escapes,
+            # or a number written as a string, is suspect too: the Python check decides)
+            raw = exact if col.kind in {k.INTEGER, k.NUMBER} else f'"{exact}"'
+            suspect.append(f"(f{i} IS NOT NULL AND NOT regexp_full_match(f{i}, {lit(raw)}))")
         if col.kind in _NEVER_FAIL and col.origin == "record":
-            continue  # the text of a present value is never NULL
+            continue  # the text of a present value is never NULL ('' is NULL on purpose)
         if (present := _presence(col, i)) is not None:
             failed.append(f"(v{i} IS NULL AND {present} IS NOT NULL)")
-    flags = [
-        f"NOT __checked AND ({' OR '.join(suspect)}) AS __suspect",
-        f"({' OR '.join(failed) or 'false'}) AS __failed",
-    ]
+    any_failed = " OR ".join(failed) or "false"
+    names = ", ".join(f"v{i}" for i in range(len(cols)))
     return (
-        f"CREATE OR REPLACE {'TEMP ' if table == BATCH_TABLE else ''}TABLE {table} AS "
-        f"SELECT __n, {', '.join(values + flags)} FROM ({source}) src"
+        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT __n, {names}, "
+        f"NOT __checked AND ({' OR '.join(suspect)} OR {any_failed}) AS __suspect, "
+        f"({any_failed}) AS __failed "
+        f"FROM (SELECT *, {', '.join(values)} FROM ({source}) src) converted"
     )
 
 
@@ -327,6 +333,31 @@ def batch_select_sql(cols: Sequence[Column], key_cols: Sequence[int], table: str
         part = ", ".join(f"v{i}" for i in key_cols)
         sql += f" QUALIFY row_number() OVER (PARTITION BY {part} ORDER BY __n DESC) = 1"
     return sql
+
+
+def last_position_sql(key_fields: Sequence[int], table: str = BATCH_TABLE) -> str:
+    """The position in the batch of the last row of one key (binds: the key's values, in key order)."""
+    where = " AND ".join(f"v{i} = ${n}" for n, i in enumerate(key_fields, 1))
+    return f"SELECT max(__n) FROM {table} WHERE {where}"
+
+
+def parquet_count_sql(source: Source) -> str:
+    return f"SELECT count(*) FROM read_parquet({file_list(source)}, union_by_name = true)"
+
+
+def parquet_columns_sql(source: Source) -> str:
+    return f"DESCRIBE SELECT * FROM read_parquet({file_list(source)}, union_by_name = true)"
+
+
+def drop_batch_sql(table: str = BATCH_TABLE) -> str:
+    return f"DROP TABLE IF EXISTS {table}"
+
+
+def rows_as_json_sql(source: str, props: Sequence[str], numbers: Sequence[int]) -> str:
+    """The rows numbered ``numbers`` of ``source`` as ``(__n, JSON text of the record)``, in order."""
+    fields = ", ".join(f"{lit(p)}: f{i}" for i, p in enumerate(props))
+    wanted = ", ".join(str(int(n)) for n in numbers)
+    return f"SELECT __n, to_json({{{fields}}}) FROM ({source}) src WHERE __n IN ({wanted}) ORDER BY __n"
 
 
 def _open_binary(path: str, compression: str) -> t.IO[bytes]:

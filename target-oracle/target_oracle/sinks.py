@@ -2,11 +2,12 @@
 
 A batch is a set of files DuckDB reads (``loading.py``): the stream's spool of RECORD lines (appended as they
 arrive, undecoded when the schema's rules render in SQL) or the files of a BATCH message. At drain time one
-query checks the batch (suspect rows re-checked in Python by record mode's validator), then: begin, load the
-staging table from the files (deduplicated: last record per key wins; MERGE would fail with ORA-30926
-otherwise), one MERGE into the target table, commit, remove the files. Any failure rolls the whole batch back;
-a transient connection error reconnects and retries the batch (the files are still there, so a retry is a
-clean replay).
+query checks the batch (suspect rows, and values the storage contract may not store exactly, re-checked in
+Python: ``_check_record``), then: begin, load the staging table from the files (deduplicated: last record per
+key wins; MERGE would fail with ORA-30926 otherwise), one MERGE into the target table, superseded marks,
+commit, remove the files. Any failure rolls the whole batch back; a transient connection error reconnects and
+retries the batch (the files are still there, so a retry is a clean replay). Batches load one after the other
+on the reader's thread; after each commit the target drains the other sinks and writes the latest STATE.
 
 ``append-only`` (or a stream without keys) inserts straight into the target table; ``overwrite`` deletes the
 table's rows inside the first batch's transaction, then loads like the other methods.
@@ -16,32 +17,28 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-import functools
-import itertools
 import os
 import tempfile
-import threading
 import time
 import typing as t
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import msgspec
-from singer_sdk.exceptions import InvalidRecord
-from singer_sdk.helpers._typing import get_datelike_property_type
+from singer_sdk.exceptions import InvalidRecord, MissingKeyPropertiesError
 from singer_sdk.sql import SQLSink
 
 from target_oracle import columns as k
+from target_oracle import contract
 from target_oracle import loading as ld
 from target_oracle.connector import OracleConnector
 from target_oracle.dialects import DuckDBStrategy
+from target_oracle.errors import BatchMessageError, RefusedValueError, StreamSetupError, TargetLoadError
 from target_oracle.loading import has_long_number
 from target_oracle.naming import conform_identifier, staging_name
 from target_oracle.validation import CompiledValidator
 
 if t.TYPE_CHECKING:
-    from singer_sdk.helpers._typing import DatetimeErrorTreatmentEnum
     from singer_sdk.sinks.core import BaseJSONSchemaValidator
     from singer_sdk.target_base import Target
 
@@ -51,6 +48,16 @@ UPSERT, APPEND_ONLY, OVERWRITE = "upsert", "append-only", "overwrite"
 MAX_ATTEMPTS = 3
 #: metadata property the SDK adds but the data contract does not list.
 _DROPPED_METADATA = "_sdc_sync_started_at"
+#: the properties the SDK's metadata handling sets (``add_record_metadata``) or removes (without it).
+_SDK_METADATA = (
+    "_sdc_extracted_at",
+    "_sdc_received_at",
+    "_sdc_batched_at",
+    "_sdc_deleted_at",
+    "_sdc_sequence",
+    "_sdc_table_version",
+    "_sdc_sync_started_at",
+)
 VERSION_COLUMN = "_SDC_TABLE_VERSION"
 DELETED_COLUMN = "_SDC_DELETED_AT"
 
@@ -62,15 +69,15 @@ _METADATA_ORIGINS = {
     "_sdc_received_at": "now",
     "_sdc_batched_at": "now",
     "_sdc_sequence": "sequence",
+    "_sdc_superseded_at": "null",
 }
+#: the time a row's key got a newer version that the mapper quarantined (NULL: the row is current).
+SUPERSEDED_PROPERTY = "_sdc_superseded_at"
+SUPERSEDED_COLUMN = "_SDC_SUPERSEDED_AT"
 #: spooled values are written as the text DuckDB casts (exact numbers, UTC timestamps, JSON text).
 _SPOOL = DuckDBStrategy()
 _DECODE = msgspec.json.Decoder(float_hook=decimal.Decimal).decode
 _ENCODE = msgspec.json.Encoder(enc_hook=str).encode
-
-
-#: numbers of the batch tables (``loading.batch_table``), unique in the process (the sinks share a database).
-_BATCH_NUMBERS = itertools.count()
 
 #: spool files are ``<temp dir>/target-oracle-spool-<pid>-<random>.jsonl``.
 SPOOL_PREFIX = "target-oracle-spool-"
@@ -104,114 +111,6 @@ def _local_path(stream: str, url: str) -> str:
     raise BatchMessageError(msg)
 
 
-class LoadQueue:
-    """The target's loads, in order, in two steps on two worker threads (DuckDB releases the GIL).
-
-    A load is a generator: up to its ``yield`` it *prepares* the batch (reads and checks its files into a
-    batch table on the sink's preparing connection), after it it *applies* the batch (staging / MERGE,
-    commit, files removed). Prepares run one at a time on one thread, applies one at a time on the other,
-    each in submission order; the reader meanwhile spools the next batch. With ``overlap`` (the setting
-    ``overlap_loads``) batch N+1 is prepared while batch N is applied, and at most one prepared batch waits:
-    a load is queued only once every load before the last one is applied (the default); without it a load is
-    queued only once every load before it is applied. A prepare's error is raised by its apply step, so it
-    surfaces only after every batch before it is committed. A STATE that follows queued loads is queued
-    behind them (``then``: written by the apply thread once they are committed, so the reader does not wait
-    for them); every other STATE written, and every use of a connection outside a load, waits for all of them
-    first (``wait``). So a STATE still follows the commit of the data before it. After a failed load nothing
-    more is applied (batches prepared already are discarded, STATEs queued after it not written) and ``wait``
-    raises the first error."""
-
-    def __init__(self) -> None:
-        #: ``overlap_loads`` (default true); False queues a load only once every load before it is applied
-        self.overlap = True
-        self._lock = threading.RLock()  # the SDK may drain several sinks from threads at once
-        self._prepares: ThreadPoolExecutor | None = None
-        self._applies: ThreadPoolExecutor | None = None
-        self._queued: list[tuple[Future, bool]] = []  # the apply steps in order, and whether each is a load
-        self._failed = threading.Event()
-        self._error: BaseException | None = None
-
-    def submit(self, load: t.Callable[[], t.Generator[None, None, t.Any]]) -> None:
-        with self._lock:
-            self._settle(keep=1 if self.overlap else 0)
-            if self._prepares is None or self._applies is None:
-                self._prepares = ThreadPoolExecutor(max_workers=1, thread_name_prefix="target-oracle-prepare")
-                self._applies = ThreadPoolExecutor(max_workers=1, thread_name_prefix="target-oracle-load")
-            prepared = self._prepares.submit(self._prepare, load)
-            self._queued.append((self._applies.submit(self._apply, prepared), True))
-
-    def then(self, step: t.Callable[[], None]) -> None:
-        """Run ``step`` once every load queued so far is applied: at once when none is queued, else on the
-        apply thread after them, and not at all after a failed load (then ``submit``/``wait`` raise)."""
-        with self._lock:
-            if self._applies is None or not self._queued:
-                self._settle(keep=0)
-                step()
-                return
-            self._queued.append((self._applies.submit(self._after, step), False))
-
-    def wait(self) -> None:
-        with self._lock:
-            self._settle(keep=0)
-
-    def _settle(self, keep: int) -> None:
-        """Wait for what is queued until at most ``keep`` loads (0: nothing at all) are left; raise the first
-        error of any load."""
-        while self._queued and (keep == 0 or sum(load for _, load in self._queued) > keep):
-            try:
-                self._queued.pop(0)[0].result()
-            except BaseException as exc:
-                if self._error is None:
-                    self._error = exc
-        if self._error is not None:
-            raise self._error
-
-    def _after(self, step: t.Callable[[], None]) -> None:
-        if not self._failed.is_set():
-            step()
-
-    def _prepare(self, load: t.Callable[[], t.Generator[None, None, t.Any]]) -> t.Generator | None:
-        if self._failed.is_set():
-            return None
-        steps = load()
-        try:
-            next(steps)
-        except StopIteration:
-            return None
-        return steps
-
-    def _apply(self, prepared: Future) -> None:
-        try:
-            steps = prepared.result()  # a prepare's error is raised here, after the loads before it
-        except BaseException:
-            self._failed.set()
-            raise
-        if steps is None:
-            return
-        if self._failed.is_set():
-            steps.close()  # a load before it failed: discarded (its batch table dropped), nothing applied
-            return
-        try:
-            next(steps)
-        except StopIteration:
-            return
-        except BaseException:
-            self._failed.set()
-            raise
-        steps.close()
-        msg = "a load yields once, between its prepare and its apply"
-        raise RuntimeError(msg)
-
-
-class TargetLoadError(RuntimeError):
-    """A batch could not be loaded; the message names the stream, the table and the database error code."""
-
-
-class BatchMessageError(TargetLoadError):
-    """A BATCH message names files that are missing, unreadable or of an unsupported format (found when the
-    message arrives, before any of its files is loaded)."""
-
-
 class OracleSink(SQLSink[OracleConnector]):
     """Loads one stream into one table through staging + MERGE (see module docstring)."""
 
@@ -227,17 +126,33 @@ class OracleSink(SQLSink[OracleConnector]):
     ) -> None:
         self._target_ref = target
         self._conn: t.Any = None
-        #: DuckDB connections: the one preparing batches, and (Oracle) the one the applies read them from
-        self._preparer_conn: t.Any = None
-        self._applier_conn: t.Any = None
+        #: Oracle: the in-memory DuckDB reading the batches' files
+        self._reader_conn: t.Any = None
+        #: the record validator, compiled once (``get_validator``)
+        self._compiled: CompiledValidator | None = None
         self._spool: t.Any = None
         self._spool_path = ""
         self._too_long: set[int] = set()
+        #: date-time properties already warned about for a value without a UTC offset
+        self._naive_warned: set[str] = set()
+        #: records taken so far (their positions order records against quarantined versions)
+        self._position = 0
+        #: superseded keys to mark: (key values, this sink's position when the newer version was
+        #: quarantined, when it was quarantined)
+        self._marks: list[tuple[tuple, int, dt.datetime]] = []
+        self._batch_start = 0
         self._direct_records = 0
+        #: BATCH files read into the spool in Python (``_load_exactly``): removed once the spool is committed
+        self._spooled_files: ld.Source | None = None
         #: gathered BATCH files not loaded yet: (format, compression, paths)
         self._pending: tuple[str, str, list[str]] | None = None
         super().__init__(target, stream_name, schema, key_properties, connector)
         self._max_size = self.max_size  # batch_size_rows, fixed for the run
+        #: ``<stream>`` when this sink's stream is ``<stream><quarantine_stream_suffix>``, else None (its
+        #: records mark superseded rows only where metadata columns are added)
+        suffix = self.config.get("quarantine_stream_suffix", "_rejected")
+        quarantine = suffix and self.include_sdc_metadata_properties and stream_name.endswith(suffix)
+        self._quarantine_of: str | None = stream_name[: -len(suffix)] if quarantine else None
         self._columns: list[tuple[str, str]] = []
         self._props: list[str] = []
 
@@ -263,9 +178,12 @@ class OracleSink(SQLSink[OracleConnector]):
         """``add_record_metadata`` defaults to true here (the contract's ``_SDC_*`` columns)."""
         return bool(self.config.get("add_record_metadata", True))
 
+    # The SDK's metadata hooks are private (no public hook adds or drops a metadata column).
     def _add_sdc_metadata_to_schema(self) -> None:
+        """The SDK's metadata columns but ``_sdc_sync_started_at``, plus ``_sdc_superseded_at``."""
         super()._add_sdc_metadata_to_schema()
         self.schema["properties"].pop(_DROPPED_METADATA, None)
+        self.schema["properties"][SUPERSEDED_PROPERTY] = {"type": ["null", "string"], "format": "date-time"}
 
     def _add_sdc_metadata_to_record(self, record: dict, message: dict, context: dict) -> None:
         super()._add_sdc_metadata_to_record(record, message, context)
@@ -273,21 +191,16 @@ class OracleSink(SQLSink[OracleConnector]):
 
     def get_validator(self) -> BaseJSONSchemaValidator | None:
         """Compiled validation (``validate_records``), see ``validation.py``."""
-        return CompiledValidator(self.schema) if self.validate_schema else None
+        if not self.validate_schema:
+            return None
+        if self._compiled is None:
+            self._compiled = CompiledValidator(self.schema)
+        return self._compiled
 
-    def _parse_timestamps_in_record(
-        self, record: dict, schema: dict, treatment: DatetimeErrorTreatmentEnum
-    ) -> None:
-        """The SDK's parsing, limited to the date/date-time properties (found once, not per record field)."""
-        if not hasattr(self, "_datelike"):
-            self._datelike = {
-                key: get_datelike_property_type(prop) for key, prop in schema.get("properties", {}).items()
-            }
-            self._datelike = {key: kind for key, kind in self._datelike.items() if kind}
-        subset = {key: record[key] for key in self._datelike if record.get(key) is not None}
-        if subset:
-            super()._parse_timestamps_in_record(subset, schema, treatment)
-            record.update(subset)
+    def _parse_timestamps_in_record(self, record: dict, schema: dict, treatment: t.Any) -> None:
+        """Date and date-time strings stay text here: the storage contract's checks (``_check_record``)
+        refuse what cannot be stored exactly and the load converts the rest. The SDK's parsing would round
+        a seventh fractional digit away or replace an invalid value (its hook is private; no public one)."""
 
     # -- properties derived from settings ----------------------------------------------------------
     @property
@@ -317,8 +230,10 @@ class OracleSink(SQLSink[OracleConnector]):
     # -- setup: connection, table, staging ---------------------------------------------------------
     def setup(self) -> None:
         """Create or evolve the target table and the staging table, and prepare per-column converters."""
+        self._target_ref.claim_table(self)
+        #: this table's line of the run summary: rows inserted, updated, marked, seconds loading
+        self.summary = self._target_ref.table_summary(self.table_ref)
         self._props, self._columns = self._plan_columns()
-        self._wait_loads()  # a load of another sink (maybe into this very table) finishes first
         remove_orphan_spools()
         self._conn = self.connector.open_dbapi()
         if self.schema_name and (sql := self.strategy.create_schema_sql(self.schema_name)):
@@ -328,7 +243,26 @@ class OracleSink(SQLSink[OracleConnector]):
         if self.uses_staging:
             self._sync_staging()
 
+    def _check_metadata_names(self) -> None:
+        """A property of the stream named like a metadata column the SDK fills (``_sdc_extracted_at``) or
+        drops (all of them with ``add_record_metadata: false``) would be overwritten or lost: refused."""
+        metadata = {conform_identifier(name) for name in _SDK_METADATA}
+        if self.include_sdc_metadata_properties:
+            metadata.discard(DELETED_COLUMN)  # kept from the record by the SDK: a tap's deletion mark
+            metadata.add(SUPERSEDED_COLUMN)
+        clashes = [p for p in self.original_schema.get("properties", {}) if conform_identifier(p) in metadata]
+        if clashes:
+            msg = (
+                f"Stream '{self.stream_name}': property '{clashes[0]}' has the name of a metadata column "
+                "the target fills or drops (_sdc_extracted_at, _sdc_received_at, _sdc_batched_at, "
+                "_sdc_deleted_at, _sdc_sequence, _sdc_table_version, _sdc_sync_started_at, "
+                "_sdc_superseded_at), so its values "
+                "would be overwritten or lost; rename it with a stream map (stream_maps) in the tap or target"
+            )
+            raise StreamSetupError(msg)
+
     def _plan_columns(self) -> tuple[list[str], list[tuple[str, str]]]:
+        self._check_metadata_names()
         props: list[str] = []
         cols: list[tuple[str, str]] = []
         seen: dict[str, str] = {}
@@ -388,7 +322,17 @@ class OracleSink(SQLSink[OracleConnector]):
     def _must_widen(self, col: str, have: str, want: str) -> bool:
         """True when the column must change type; raises when no safe widening exists."""
         s = self.strategy
-        if have.startswith("other:") or s.type_sql(have) == s.type_sql(want):
+        if have.startswith("other:"):
+            # Oracle's unconstrained NUMBER holds every NUMBER(38,10) value exactly; nothing else does
+            if want in {k.INTEGER, k.NUMBER} and have != "other:NUMBER":
+                msg = (
+                    f"Stream '{self.stream_name}': column {self.table_name}.{col} is {have[6:]}, which "
+                    f"does not store {s.type_sql(want)} values exactly; convert the column by hand or load "
+                    "into a new table (table_prefix)"
+                )
+                raise TargetLoadError(msg)
+            return False
+        if s.type_sql(have) == s.type_sql(want):
             return False
         if want in k.WIDENINGS.get(have, ()):
             return True
@@ -440,22 +384,27 @@ class OracleSink(SQLSink[OracleConnector]):
         ]
         # values of re-encoded (checked) lines are spooled as the exact text DuckDB casts from
         self._converters = [_SPOOL.converter(kind) for kind in kinds]
-        self._key_idx = [self._props.index(key) for key in self._key_props_raw()]
+        by_col = {conform_identifier(p): p for p in self._props}
+        #: the key properties as the records name them
+        self.key_props_raw = [by_col[key] for key in self.key_properties]
+        self._key_idx = [self._props.index(key) for key in self.key_props_raw]
         limit = self.strategy.string_byte_limit
         self._limited = [i for i, kind in enumerate(kinds) if kind == k.STRING] if limit else []
         generated = {c.prop for c in self._load_cols if c.origin != "record"}
         self._valid_sql = (
             ld.sql_validation(self.schema, self._props, generated) if self.validate_schema else "true"
         )
-
-    def _key_props_raw(self) -> list[str]:
-        by_col = {conform_identifier(p): p for p in self._props}
-        return [by_col[key] for key in self.key_properties]
+        #: (property, kind) of the record values the storage contract checks
+        self._contract_checks = [
+            (c.prop, c.kind)
+            for c in self._load_cols
+            if c.origin == "record" and c.kind in contract.EXACT_TEXT
+        ]
 
     @property
     def key_properties(self) -> t.Sequence[str]:
         """Key columns, conformed like every other column."""
-        return [conform_identifier(key) for key in self._key_properties]
+        return [conform_identifier(key) for key in super().key_properties]
 
     def _spool_write(self, data: bytes) -> None:
         if self._spool is None:
@@ -475,7 +424,7 @@ class OracleSink(SQLSink[OracleConnector]):
         """A RECORD line handed over by the reader: spooled as it arrived when the schema's rules render in
         SQL and it holds no long number (the fast path), else decoded, checked and made exact first; counted.
         True when the sink is full (``is_full``, without its chain of properties: this runs once a line)."""
-        if self._valid_sql is not None and not has_long_number(line):
+        if self._valid_sql is not None and self._quarantine_of is None and not has_long_number(line):
             self.write_spool(line if line[-1:] == b"\n" else line + b"\n")
         else:
             self.spool_message(_DECODE(line))
@@ -487,6 +436,7 @@ class OracleSink(SQLSink[OracleConnector]):
         be drained before the first of them."""
         return (
             self._valid_sql is not None
+            and self._quarantine_of is None
             and (self._spool is not None or self._pending is None)
             and not has_long_number(scan)
         )
@@ -510,6 +460,7 @@ class OracleSink(SQLSink[OracleConnector]):
         """A decoded RECORD message: validated and key-checked here, spooled as exact text."""
         record = message.get("record") or {}
         self._check_record(record)
+        self._note_superseded(record)
         self._spool_checked(record, message.get("time_extracted"), message.get("version"))
 
     def _spool_checked(self, record: dict, extracted: t.Any, version: t.Any) -> None:
@@ -524,51 +475,134 @@ class OracleSink(SQLSink[OracleConnector]):
         self.write_spool(_ENCODE(line) + b"\n")
 
     def _check_record(self, record: dict, *, validate: bool = True) -> None:
-        """What record mode checks per record: schema rules, key presence, and non-empty keys on Oracle."""
-        if validate and self._validator is not None:
+        """What every record must pass: the schema's rules, keys present and not empty (Oracle stores ''
+        as NULL, so an empty key is refused on both databases), and the storage contract (a value that
+        would not be stored exactly stops the run, naming stream, key and field)."""
+        if validate and (validator := self.get_validator()) is not None:
             try:
-                self._validator.validate(record)
+                validator.validate(record)
             except InvalidRecord:
                 self.logger.exception("Record validation failed")
                 if self.fail_on_record_validation_exception:
                     raise
-        self._singer_validate_message(record)
-        if self.strategy.empty_string_is_null:
-            key = [record.get(p) for p in self._key_props_raw()]
-            if any(v is None or v == "" for v in key):
-                names = ", ".join(f"{p}={record.get(p)!r}" for p in self._key_props_raw())
-                msg = (
-                    f"Stream '{self.stream_name}': key property is empty or null ({names}); "
-                    "Oracle stores '' as NULL"
-                )
-                raise TargetLoadError(msg)
+        keys = self.key_props_raw
+        if missing := [p for p in keys if p not in record]:
+            msg = f"Stream '{self.stream_name}': record without its key property {missing[0]!r}"
+            raise MissingKeyPropertiesError(msg)
+        if any(record.get(p) is None or record.get(p) == "" for p in keys):
+            empty = next(p for p in keys if record.get(p) is None or record.get(p) == "")
+            reason = "null" if record.get(empty) is None else contract.reason(k.STRING, "empty_key")
+            raise RefusedValueError(f"{self._where(record, empty)}: {reason}")
+        for prop, kind in self._contract_checks:
+            value = record.get(prop)
+            if value is None:
+                continue
+            if (why := contract.refusal(kind, value)) is not None:
+                shown = value if isinstance(value, str) and len(value) <= 60 else str(value)[:60]
+                raise RefusedValueError(f"{self._where(record, prop)}: {shown!r} refused: {why}")
+            if kind == k.TIMESTAMP and isinstance(value, str) and prop not in self._naive_warned:
+                parsed = contract.parse_timestamp(value)
+                if parsed is not None and parsed[2]:
+                    self._naive_warned.add(prop)
+                    self.logger.warning(
+                        "Stream '%s', field '%s': date-time %r has no UTC offset; read as UTC "
+                        "(said once per stream and field)",
+                        self.stream_name,
+                        prop,
+                        value,
+                    )
+
+    def _where(self, record: dict, field: str) -> str:
+        """``Stream 's', key id=3, field 'qty'`` for messages about one value."""
+        key = ", ".join(f"{p}={record.get(p)!r}" for p in self.key_props_raw) or "none"
+        return f"Stream '{self.stream_name}', key {key}, field '{field}'"
 
     def process_record(self, record: dict, context: dict) -> None:
         """The SDK's path (stream maps, flattening): the record is validated and parsed already."""
         self._check_record(record, validate=False)
+        self._note_superseded(record)
         self._spool_checked(record, record.get("_sdc_extracted_at"), record.get("_sdc_table_version"))
 
     def process_batch(self, context: dict) -> None:
-        """Hand what this batch holds to the target's load queue (``LoadQueue``: loads in order on worker
-        threads while the reader goes on; with ``overlap_loads`` the next batch prepared while the last one
-        is applied): the
-        gathered BATCH files, or the spooled records. Never both at once in practice: records arriving after
-        gathered files drain those files first, and a BATCH message arriving after records drains those
-        records first, so message order is kept."""
+        """Load what this batch holds, in one transaction: the gathered BATCH files, or the spooled records.
+        Never both at once: records arriving after gathered files drain those files first, and a BATCH
+        message arriving after records drains those records first, so message order is kept."""
+        started = time.perf_counter()
+        self._batch_start = self._position - self.current_size
         if self._pending is not None:
             fmt, compression, paths = self._pending
             self._pending = None
-            self._submit(self._load_files, ld.Source(tuple(paths), fmt, compression))
+            self._load_files(ld.Source(tuple(paths), fmt, compression))
         if self._spool is not None:
-            self._submit(self._load_spool, self._close_spool())
+            files, self._spooled_files = self._spooled_files, None
+            self._load_spool(self._close_spool(), files)
+        if self._supersedes is not None:
+            self._supersedes.mark_superseded()
+        self.summary["seconds"] += time.perf_counter() - started
 
-    def _submit(self, load: t.Callable[..., t.Generator[None, None, t.Any]], *args: t.Any) -> None:
-        """Queue a load: a generator that prepares the batch up to its ``yield`` and applies it after."""
-        self._target_ref.loads.submit(functools.partial(load, *args))
+    def mark_drained(self) -> None:
+        """The SDK's reset; then the target drains the other sinks and writes the latest STATE
+        (``TargetOracle.batch_committed``), outside this sink's ``batch_processing_time``."""
+        super().mark_drained()
+        self._target_ref.batch_committed(self)
 
-    def _wait_loads(self) -> None:
-        """Wait for every queued load (of any sink) before using a connection here; raises a load's error."""
-        self._target_ref.loads.wait()
+    def tally_record_read(self, count: int = 1) -> None:
+        """The SDK's count, and this sink's position (see ``_marks``)."""
+        super().tally_record_read(count)
+        self._position += count
+
+    # -- superseded rows ---------------------------------------------------------------------------
+    @property
+    def _supersedes(self) -> OracleSink | None:
+        """For a quarantine stream: the sink of the stream whose rows its records supersede, else None."""
+        main = self._quarantine_of
+        if main is None or not self._target_ref.sink_exists(main):
+            return None
+        sink = self._target_ref.get_sink(main)
+        return sink if isinstance(sink, OracleSink) and sink.key_properties else None
+
+    def _note_superseded(self, record: dict) -> None:
+        """A quarantined record carrying its source's key: the source table's row for that key is marked
+        (when every record of the source taken before it is loaded: ``mark_superseded``)."""
+        main = self._supersedes
+        if main is None:
+            return
+        key = tuple(record.get(p) for p in main.key_props_raw)
+        if any(v is None or v == "" for v in key):
+            return
+        at = record.get("rejected_at")
+        parsed = contract.parse_timestamp(at) if isinstance(at, str) else None
+        when = parsed[0] if parsed else dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        main._marks.append((key, main._position, when))
+
+    def mark_superseded(self) -> None:
+        """Mark the rows of keys quarantined since the last load, now when this sink holds no record (every
+        record before those versions is loaded), else at its next load (``_apply_marks``)."""
+        if self._marks and not self.current_size and self._conn is not None:
+            self._begin()
+            try:
+                self._apply_marks(None)
+                self._conn.commit()
+            except Exception as exc:
+                self._rollback()
+                raise self._load_error(exc, 0) from exc
+
+    def _apply_marks(self, batch: str | None) -> None:
+        """Inside the load's transaction: set ``_SDC_SUPERSEDED_AT`` on the rows whose key was quarantined
+        after the version this batch (``batch``: its table) or an earlier load holds; a row this batch loads
+        from a record taken after the quarantined version stays current (the load cleared its mark)."""
+        s = self.strategy
+        keys = self.key_properties
+        update = s.mark_superseded_sql(self.table_ref, SUPERSEDED_COLUMN, keys)
+        last_of_key = ld.last_position_sql(self._key_idx, batch or ld.BATCH_TABLE)
+        for key, position, when in self._marks:
+            if batch is not None:
+                found = self._reader().execute(last_of_key, list(key))
+                last = found.fetchone()[0]
+                if last is not None and self._batch_start + int(last) > position:
+                    continue  # a valid version newer than the quarantined one is loaded now
+            self.summary["marked"] += s.rowcount(self._execute(update, [when, *key]))
+        self._marks.clear()
 
     def _close_spool(self) -> str:
         """Close this batch's spool file (the next record opens a new one); its path."""
@@ -581,27 +615,32 @@ class OracleSink(SQLSink[OracleConnector]):
         self.write_spool = self._spool_write
         return path
 
-    def _load_spool(self, path: str, files: ld.Source | None = None) -> t.Generator[None, None, None]:
+    def _load_spool(self, path: str, files: ld.Source | None = None) -> None:
         """Load a spool file, then remove it; ``files``: the BATCH files it was made from, counted and
-        removed once it is committed. A load (``LoadQueue``): prepared up to the ``yield``, applied after."""
+        removed once it is committed."""
         try:
-            count = yield from self._load_source(ld.Source((path,), messages=True), "records")
+            count = self._load_source(ld.Source((path,), messages=True), "records")
         finally:
             Path(path).unlink(missing_ok=True)
         if files is not None:
             self._files_loaded(files, count)
 
-    def _load_files(self, source: ld.Source) -> t.Generator[None, None, None]:
+    def _load_files(self, source: ld.Source) -> None:
         """Gathered BATCH files as one batch; removed once committed (unless ``keep_batch_files``)."""
-        count = yield from self._load_source(source, f"BATCH file(s) {', '.join(source.files)}")
+        count = self._load_source(source, f"BATCH file(s) {', '.join(source.files)}")
         self._files_loaded(source, count)
 
-    def _load_nothing(self, files: ld.Source) -> t.Generator[None, None, None]:
-        """BATCH files without a record: removed in order, after the loads before them."""
-        yield
-        self._files_loaded(files, 0)
-
     def process_batch_files(self, encoding: t.Any, files: t.Sequence[str]) -> None:
+        """A BATCH message (``take_batch_files``). A message naming files that are missing or unreadable
+        fails the run, but first everything before it is committed and the latest STATE written, so a rerun
+        resumes after the last good file."""
+        try:
+            self.take_batch_files(encoding, files)
+        except BatchMessageError:
+            self._target_ref.drain_all()
+            raise
+
+    def take_batch_files(self, encoding: t.Any, files: t.Sequence[str]) -> None:
         """A BATCH message: its files join the files of the BATCH messages before it (same encoding) until
         they hold ``batch_size_rows`` records; then all of them load as one batch (one read, one staging +
         MERGE, one commit) and are removed. A STATE after them is held until that commit."""
@@ -620,10 +659,11 @@ class OracleSink(SQLSink[OracleConnector]):
         if (
             self._spool is not None
             or long_numbers
+            or self._quarantine_of is not None
             or (self._pending is not None and self._pending[:2] != (fmt, compression))
         ):
             self._target_ref.drain_one(self)  # what came before (records, other files) lands first
-        if long_numbers:
+        if long_numbers or self._quarantine_of is not None:
             self._load_exactly(source)
             return
         pending = self._pending or (fmt, compression, [])
@@ -640,10 +680,7 @@ class OracleSink(SQLSink[OracleConnector]):
         """Records in the files (an estimate: lines) and whether a line holds a long number."""
         try:
             if source.format == ld.PARQUET:
-                self._wait_loads()  # the preparing connection may be in use
-                count = self._preparer().execute(
-                    f"SELECT count(*) FROM read_parquet({ld.file_list(source)}, union_by_name = true)"
-                )
+                count = self._reader().execute(ld.parquet_count_sql(source))
                 return int(count.fetchone()[0]), False
             scans = [ld.scan_jsonl(path, source.compression) for path in source.files]
         except Exception as exc:
@@ -653,61 +690,50 @@ class OracleSink(SQLSink[OracleConnector]):
         return sum(rows for rows, _ in scans), any(long for _, long in scans)
 
     def _files_loaded(self, source: ld.Source, count: int) -> None:
+        """BATCH files committed: their records counted (the SDK's record counter; its written tally is
+        ``mark_drained``'s), the files removed unless ``keep_batch_files``."""
         self.record_counter_metric.increment(count)
-        self.tally_record_written(count)
         if not self.config.get("keep_batch_files", False):
             for path in source.files:
                 Path(path).unlink(missing_ok=True)
 
     def _load_exactly(self, source: ld.Source) -> None:
-        """Records holding long numbers: decoded, checked and spooled exactly in Python, then loaded; the
-        files are removed once that load is committed."""
-        self.logger.info("Stream '%s': BATCH files hold long numbers; loading them exactly", self.stream_name)
+        """BATCH files read in Python (long numbers, or a quarantine stream's records, whose keys mark
+        superseded rows): decoded, checked and spooled exactly, then loaded as this sink's batch; the files
+        are removed once it is committed."""
+        self.logger.info("Stream '%s': BATCH files read in Python", self.stream_name)
         for _, line in ld.read_lines(source, None):
             record = _DECODE(line)
             extracted, version = record.get("_sdc_extracted_at"), record.get("_sdc_table_version")
             self.spool_message({"record": record, "time_extracted": extracted, "version": version})
+            self.tally_record_read()
         if self._spool is None:  # no record in the files
-            self._submit(self._load_nothing, source)
-        else:
-            self._submit(self._load_spool, self._close_spool(), source)
+            self._files_loaded(source, 0)
+            return
+        self._spooled_files = source
+        self._target_ref.drain_one(self)  # the spool is loaded as a batch, then the files removed
 
-    def _preparer(self) -> t.Any:
-        """The DuckDB connection preparing the batches (reading the files into the batch tables): a second
-        connection to the target's DuckDB file, or a private in-memory DuckDB for Oracle."""
-        if self._preparer_conn is None:
-            conn = self.connector.duckdb_connection(None if self.strategy.name == "duckdb" else ":memory:")
-            conn.execute(f"ATTACH IF NOT EXISTS ':memory:' AS {ld.BATCH_DATABASE}")
-            if self.strategy.name != "duckdb":
-                self._applier_conn = conn.cursor()  # another connection to the same in-memory DuckDB
-                self._applier_conn.execute("SET TimeZone = 'UTC'")
-            self._preparer_conn = conn
-        return self._preparer_conn
-
-    def _applier(self) -> t.Any:
-        """The DuckDB connection the applies read the prepared batch tables with: the target's own (DuckDB),
-        or for Oracle a second connection to the preparer's in-memory DuckDB."""
+    def _reader(self) -> t.Any:
+        """The DuckDB connection reading the batch's files into its table: the sink's own connection on
+        DuckDB, a private in-memory DuckDB for Oracle."""
         if self.strategy.name == "duckdb":
             return self._conn
-        self._preparer()
-        return self._applier_conn
+        if self._reader_conn is None:
+            self._reader_conn = self.connector.duckdb_connection(":memory:")
+        return self._reader_conn
 
-    def _load_source(self, source: ld.Source, what: str) -> t.Generator[None, None, int]:
-        """A load (``LoadQueue``): prepare = read the files once into the batch's table and check it
-        set-based (suspect rows re-checked in Python); ``yield``; apply = widen what must widen, load the
-        batch in one transaction. Returns the row count."""
-        table = ld.batch_table(next(_BATCH_NUMBERS))
-        reader = self._preparer()
+    def _load_source(self, source: ld.Source, what: str) -> int:
+        """Read the files once into the batch's table, check it set-based (suspect rows re-checked in
+        Python), widen what must widen, load the batch in one transaction. Returns the row count."""
+        table = ld.BATCH_TABLE
+        reader = self._reader()
         key_cols = self._key_idx if self.uses_staging else []
         limited = self._limited
-        prepared = False  # after the ``yield`` this runs on the apply thread, with the apply's connection
         try:
             try:
                 parquet_cols: list[str] = []
                 if source.format == ld.PARQUET:
-                    described = reader.execute(
-                        f"DESCRIBE SELECT * FROM read_parquet({ld.file_list(source)}, union_by_name = true)"
-                    )
+                    described = reader.execute(ld.parquet_columns_sql(source))
                     parquet_cols = [row[0] for row in described.fetchall()]
                 src = ld.source_sql(source, self._props, parquet_cols)
                 times = self._materialize(src, table)
@@ -720,11 +746,8 @@ class OracleSink(SQLSink[OracleConnector]):
                 raise TargetLoadError(msg) from exc
             if suspects:
                 self._check_suspects(source, suspects, parquet_cols)
-            prepared = True
-            yield  # prepared: applied once every load before it is committed
-            # a column widened by a batch since this one was prepared is no longer limited
             for i, too_long in zip(limited, longs or (), strict=False):
-                if too_long and i in self._limited:
+                if too_long:
                     self._too_long.add(i)
             if dupes:
                 self.tally_duplicate_merged(int(dupes))
@@ -735,11 +758,11 @@ class OracleSink(SQLSink[OracleConnector]):
                 dedup = key_cols if dupes else []
                 self._load_batch(src, times, dedup, int(total), table, strict=bool(failed))
         finally:
-            self._drop_batch_table(self._applier() if prepared else reader, table)
+            self._drop_batch_table(reader, table)
         return int(total)
 
     def _materialize(self, src: str, table: str) -> tuple[str, int]:
-        """The batch's files read once into its table, by the preparer (see ``loading.materialize_sql``)."""
+        """The batch's files read once into its table by the reader (see ``loading.materialize_sql``)."""
         now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None).isoformat()
         times = (now, round(time.time() * 1000))
         sql = ld.materialize_sql(
@@ -747,18 +770,17 @@ class OracleSink(SQLSink[OracleConnector]):
             self._load_cols,
             self._valid_sql,
             self._key_idx,
-            empty_key_is_null=self.strategy.empty_string_is_null,
             for_oracle=self.strategy.name == "oracle",
             now=times[0],
             sequence=times[1],
             table=table,
         )
-        self._preparer().execute(sql)
+        self._reader().execute(sql)
         return times
 
     def _drop_batch_table(self, conn: t.Any, table: str) -> None:
         try:
-            conn.execute(f"DROP TABLE IF EXISTS {table}")
+            conn.execute(ld.drop_batch_sql(table))
         except Exception as exc:  # e.g. a connection closed after an error
             self.logger.debug("Dropping the batch table failed: %s", exc)
 
@@ -766,20 +788,17 @@ class OracleSink(SQLSink[OracleConnector]):
         self, src: str, times: tuple[str, int], key_cols: list[int], total: int, table: str, *, strict: bool
     ) -> None:
         """Load the batch, retrying after transient errors. ``strict``: a value did not convert, so the rows
-        come straight from the files with strict conversions, and the database's own error rolls back."""
-        if strict:
-            keys = self.key_properties if self.uses_staging else []
-            is_oracle = self.strategy.name == "oracle"
-            now, sequence = times
-            select = ld.select_sql(
-                src, self._load_cols, keys, for_oracle=is_oracle, now=now, sequence=sequence
-            )
-        else:
-            select = ld.batch_select_sql(self._load_cols, key_cols, table)
+        come straight from the files with strict conversions, and the database's own error rolls back. A
+        retry after a reconnect reads the files again (a DuckDB temp table goes with its connection)."""
+        keys = self.key_properties if self.uses_staging else []
+        now, sequence = times
+        from_files = ld.select_sql(
+            src, self._load_cols, keys, for_oracle=self.strategy.name == "oracle", now=now, sequence=sequence
+        )
+        select = from_files if strict else ld.batch_select_sql(self._load_cols, key_cols, table)
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
-                # the batch's table is in the DuckDB instance, not the connection: a reconnect keeps it
-                self._load(select)
+                self._load(select, total)
                 return
             except Exception as exc:
                 self._rollback()
@@ -787,6 +806,7 @@ class OracleSink(SQLSink[OracleConnector]):
                     self.logger.warning("Transient error (%s), reconnecting; attempt %d", exc, attempt + 1)
                     time.sleep(0.5 * attempt)
                     self._reconnect()
+                    select = from_files
                     continue
                 raise self._load_error(exc, total) from exc
 
@@ -794,10 +814,8 @@ class OracleSink(SQLSink[OracleConnector]):
         """Rows SQL could not clear: run record mode's own checks on them (raises on the first bad one)."""
         if source.format == ld.PARQUET:
             src = ld.source_sql(source, self._props, parquet_cols)
-            fields = ", ".join(f"{ld.lit(p)}: f{i}" for i, p in enumerate(self._props))
-            wanted = ", ".join(str(n) for n in numbers)
-            sql = f"SELECT __n, to_json({{{fields}}}) FROM ({src}) src WHERE __n IN ({wanted}) ORDER BY __n"
-            rows = ((n, text.encode()) for n, text in self._preparer().execute(sql).fetchall())
+            sql = ld.rows_as_json_sql(src, self._props, numbers)
+            rows = ((n, text.encode()) for n, text in self._reader().execute(sql).fetchall())
         else:
             rows = ld.read_lines(source, set(numbers))
         for _, line in rows:
@@ -824,24 +842,36 @@ class OracleSink(SQLSink[OracleConnector]):
         if self.uses_staging:
             self._sync_staging()
 
-    def _load(self, select: str) -> None:
+    def _load(self, select: str, rows: int) -> None:
         """One transaction: the rows of ``select`` (DuckDB's, over the batch) into staging, MERGE, commit."""
         s = self.strategy
         cols = self._staging_columns()
         self._begin()
         if self.load_method == OVERWRITE and not self._overwritten():
             self._execute(s.delete_all_sql(self.table_ref))
+        updated = 0
         if self.uses_staging:
-            source = s.stage(self._conn, self._applier(), self.staging_ref, cols, select)
+            source = s.stage(self._conn, self._reader(), self.staging_ref, cols, select)
             names = [c for c, _ in cols]
             whole_rows = set(self._table_kinds) <= set(names)
-            for sql in s.upsert_sql(
+            statements = s.upsert_sql(
                 self.table_ref, source, names, self.key_properties, whole_rows=whole_rows
-            ):
+            )
+            if s.replaces_matched(whole_rows):
+                # the first statement deletes the rows the batch replaces: its count is the updated rows
+                updated = s.rowcount(self._execute(statements.pop(0)))
+            else:
+                matched = s.matched_count_sql(self.table_ref, source, self.key_properties)
+                updated = int(self._execute(matched).fetchone()[0])
+            for sql in statements:
                 self._execute(sql)
         else:
-            s.load_select(self._conn, self._applier(), self.table_ref, cols, select)
+            s.load_select(self._conn, self._reader(), self.table_ref, cols, select)
+        if self._marks:
+            self._apply_marks(ld.BATCH_TABLE)
         self._conn.commit()
+        self.summary["updated"] += updated
+        self.summary["inserted"] += rows - updated
         if s.name == "duckdb":
             self.connector.set_memory_limit(self._conn)  # ``auto`` follows the rows now in the tables
 
@@ -875,7 +905,6 @@ class OracleSink(SQLSink[OracleConnector]):
     def activate_version(self, new_version: int) -> None:
         """Hard-delete (``hard_delete``) or mark deleted the rows of older table versions."""
         self._target_ref.drain_one(self)
-        self._wait_loads()
         for col, kind in ((VERSION_COLUMN, k.INTEGER), (DELETED_COLUMN, k.TIMESTAMP)):
             if col not in self._table_kinds:
                 for sql in self.strategy.add_column_sql(self.table_ref, col, kind):
@@ -897,14 +926,12 @@ class OracleSink(SQLSink[OracleConnector]):
             raise self._load_error(exc, 0) from exc
 
     def clean_up(self) -> None:
-        """Wait for the queued loads (raising a load's error), close this sink's connections; drop an unloaded
-        spool file (its records were not committed)."""
-        self._wait_loads()
+        """Close this sink's connections; drop an unloaded spool file (its records were not committed)."""
         if self._spool is not None:
             self._spool.close()
             self._spool = None
             Path(self._spool_path).unlink(missing_ok=True)
-        for conn in (self._applier_conn, self._preparer_conn, self._conn):
+        for conn in (self._reader_conn, self._conn):
             if conn is not None:
                 conn.close()
-        self._conn = self._preparer_conn = self._applier_conn = None
+        self._conn = self._reader_conn = None

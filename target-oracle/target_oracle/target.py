@@ -7,7 +7,6 @@ them, and no message here ever includes a password or a URL with its password.
 from __future__ import annotations
 
 import copy
-import functools
 import io
 import re
 import sys
@@ -18,12 +17,13 @@ from collections import Counter, defaultdict
 import sqlalchemy as sa
 from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecReader
-from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.exceptions import ConfigValidationError, InvalidRecord, MissingKeyPropertiesError
 from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.sql import SQLTarget
 
 from target_oracle.connector import DEFAULT_DUCKDB_THREADS
-from target_oracle.sinks import APPEND_ONLY, OVERWRITE, UPSERT, BatchMessageError, LoadQueue, OracleSink
+from target_oracle.errors import StreamSetupError, TargetError
+from target_oracle.sinks import APPEND_ONLY, OVERWRITE, UPSERT, OracleSink
 
 CONFIG_SCHEMA = th.PropertiesList(
     th.Property(
@@ -143,15 +143,13 @@ CONFIG_SCHEMA = th.PropertiesList(
         ),
     ),
     th.Property(
-        "overlap_loads",
-        th.BooleanType,
-        default=True,
+        "quarantine_stream_suffix",
+        th.StringType,
+        default="_rejected",
         description=(
-            "Prepare the next batch (read, convert and check its records, on a second DuckDB connection) "
-            "while the last one is applied and committed, in order. Uses a second core when one is free: 1M "
-            "rows into DuckDB alone on 2 cores about 35% faster for about 4% more CPU seconds; in the full "
-            "`meltano run` on 2 cores (no free core) neither faster nor dearer. On Oracle it hides the "
-            "server's MERGE behind the next batch's preparation. false: one batch after the other."
+            "Suffix of the quarantine streams (mapper-wms-validate's setting of the same name): a record of "
+            "`<stream><suffix>` carrying `<stream>`'s key properties marks that key's row of `<stream>`'s "
+            "table superseded (`_SDC_SUPERSEDED_AT`), until a valid newer version loads. Empty: no marks."
         ),
     ),
     th.Property(
@@ -163,15 +161,31 @@ CONFIG_SCHEMA = th.PropertiesList(
 ).to_dict()
 
 
+#: settings whose values are never shown, not even in a message about their type.
+SECRET_SETTINGS = ("password", "wallet_password", "sqlalchemy_url")
+#: ``duckdb_memory_limit``: ``auto`` or a size DuckDB accepts (``512MB``, ``1.5GiB``).
+_MEMORY_LIMIT = re.compile(r"auto|\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)", re.IGNORECASE)
+
+
+def secret_type_errors(config: t.Mapping[str, t.Any]) -> list[str]:
+    """Messages for secret settings of the wrong type, without their value (the SDK's schema messages
+    quote the value: ``['hunter2'] is not of type 'string'``)."""
+    return [
+        f"Setting '{name}' must be a string (its value is not shown: it is secret)"
+        for name in SECRET_SETTINGS
+        if config.get(name) is not None and not isinstance(config[name], str)
+    ]
+
+
 def validate_settings(config: t.Mapping[str, t.Any]) -> list[str]:
     """Return one message per bad setting (each names the setting; none includes a secret)."""
-    errors: list[str] = []
+    errors = _load_setting_errors(config)
     url = config.get("sqlalchemy_url")
     if url:
         try:
             backend = sa.make_url(url).get_backend_name()
         except Exception:
-            return ["Setting 'sqlalchemy_url' is not a valid SQLAlchemy URL"]
+            return [*errors, "Setting 'sqlalchemy_url' is not a valid SQLAlchemy URL"]
         if backend not in {"oracle", "duckdb"}:
             errors.append(f"Setting 'sqlalchemy_url' must use oracle+oracledb or duckdb, not '{backend}'")
         return errors
@@ -193,6 +207,23 @@ def validate_settings(config: t.Mapping[str, t.Any]) -> list[str]:
         errors.append(f"Setting 'port' must be between 1 and 65535, not {port}")
     if config.get("wallet_password") and not config.get("wallet_location"):
         errors.append("Setting 'wallet_password' needs 'wallet_location'")
+    return errors
+
+
+def _load_setting_errors(config: t.Mapping[str, t.Any]) -> list[str]:
+    """The settings of the load itself (checked whatever the database)."""
+    errors: list[str] = []
+    batch = config.get("batch_size_rows")
+    if batch is not None and int(batch) < 1:
+        errors.append(f"Setting 'batch_size_rows' must be at least 1, not {batch}")
+    threads = config.get("duckdb_threads")
+    if threads is not None and int(threads) < 0:
+        errors.append(f"Setting 'duckdb_threads' must be 0 (DuckDB's default) or more, not {threads}")
+    limit = config.get("duckdb_memory_limit")
+    if limit is not None and not _MEMORY_LIMIT.fullmatch(str(limit).strip()):
+        errors.append(
+            f"Setting 'duckdb_memory_limit' must be 'auto' or a size such as '1GB' or '512MB', not {limit!r}"
+        )
     return errors
 
 
@@ -297,6 +328,8 @@ class FastReader(MsgSpecReader):
                 self._records += 1
                 self._run_stream = (stream, b'{"type":"RECORD","stream":"' + stream + b'",')
                 return
+        # what the SDK reader's own line loop does (``_current_message`` for its error messages, and
+        # ``_process_unknown_message``): its loop has no public hook for a line, so it is written out here
         self._current_message = line
         line_dict = self.deserialize_json(line)
         self.assert_line_requires(line_dict, requires={"type"})
@@ -313,81 +346,145 @@ class TargetOracle(SQLTarget):
 
     name = "target-oracle"
     default_sink_class = OracleSink
-    config_jsonschema = CONFIG_SCHEMA
+    config_jsonschema = copy.deepcopy(CONFIG_SCHEMA)  # the SDK adds its standard settings to it
     message_reader_class = FastReader
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
-        #: the sinks' loads, on a worker thread (see ``LoadQueue``)
-        self.loads = LoadQueue()
+        #: the STATE last written (a STATE is written once, when every record before it is committed)
+        self._written_state: dict | None = None
+        #: set while ``batch_committed`` drains the other sinks (their own commits do not recurse)
+        self._draining_others = False
+        # sinks drain one after the other: each commit may drain the others and write a STATE
+        self.max_parallelism = 1
+        #: "SCHEMA.TABLE" -> the stream loading into it (two streams must not share a table)
+        self._table_streams: dict[str, str] = {}
+        #: table -> rows inserted, updated, marked superseded, seconds loading (logged at the end)
+        self._summary: dict[str, dict[str, t.Any]] = {}
         super().__init__(*args, **kwargs)
-        batch = self.config.get("batch_size_rows")
-        problems = validate_settings(self.config)
-        if batch is not None and int(batch) < 1:
-            problems.append(f"Setting 'batch_size_rows' must be at least 1, not {batch}")
-        threads = self.config.get("duckdb_threads")
-        if threads is not None and int(threads) < 0:
-            problems.append(f"Setting 'duckdb_threads' must be 0 (DuckDB's default) or more, not {threads}")
-        if problems:
-            raise ConfigValidationError("Invalid target-oracle settings", errors=problems)
-        self.loads.overlap = bool(self.config.get("overlap_loads", True))
-        #: stream name (bytes) -> sink taking its RECORD lines undecoded; only streams without stream maps.
-        self._direct: dict[bytes, OracleSink] = {}
+        #: stream name (bytes) -> the sink taking its RECORD lines undecoded, or None (``_direct_sink``)
+        self._direct: dict[bytes, OracleSink | None] = {}
         if isinstance(self.message_reader, FastReader):
             self.message_reader.take_record = self._spool_record
             self.message_reader.take_run = self._spool_run
 
-    def _process_schema_message(self, message_dict: dict) -> None:
-        """The SDK's handling, then note whether the stream's records may skip the SDK's per-record path."""
-        super()._process_schema_message(message_dict)
-        stream = message_dict["stream"]
-        maps = self.mapper.stream_maps.get(stream, [])
+    def _direct_sink(self, stream: bytes) -> OracleSink | None:
+        """The sink taking the RECORD lines of ``stream`` undecoded: only a stream without stream maps or
+        flattening (those need the SDK's per-record transform). Found once per stream and sink."""
+        if stream in self._direct:
+            return self._direct[stream]
+        name = stream.decode()
+        maps = self.mapper.stream_maps.get(name, [])
         direct = (
             len(maps) == 1
             and type(maps[0]) is SameRecordTransform
-            and maps[0].stream_alias == stream
+            and maps[0].stream_alias == name
             and not maps[0].flattening_enabled
+            and self.sink_exists(name)
         )
-        sink = self._sinks_active.get(stream) if direct else None
-        key = stream.encode()
-        if isinstance(sink, OracleSink):
-            self._direct[key] = sink
-        else:
-            self._direct.pop(key, None)
+        sink = self.get_sink(name) if direct else None
+        self._direct[stream] = sink if isinstance(sink, OracleSink) else None
+        return self._direct[stream]
 
+    # The SDK writes a STATE only in ``drain_all`` (every sink drained, at the end or after the records'
+    # maximum age). It has no public hook for STATE handling, so ``_process_state_message`` and
+    # ``_write_state_message`` are overridden to write a STATE as soon as every record before it is committed.
     def _process_state_message(self, message_dict: dict) -> None:
-        """The SDK keeps a STATE until the next drain; when no sink holds a record, every message before it
-        is committed or queued for loading, so it is emitted as soon as the loads queued before it are
-        committed (``LoadQueue.then``: at once when none is queued; the reader goes on meanwhile). A BATCH
-        full sync killed midway then resumes after its last committed file instead of from its start."""
-        previous = self._latest_state
+        """The SDK's handling; then, when no sink holds a record (every message before it is committed),
+        the STATE is written at once."""
         super()._process_state_message(message_dict)
-        if self._latest_state is None or self._latest_state == previous:
-            return
+        if self._latest_state is not None and not self._pending_sinks():
+            self._write_state_message(copy.deepcopy(self._latest_state))
+
+    # The SDK validates the config against the settings schema in this private method, called from its
+    # ``__init__``; there is no public hook to check settings beyond the schema, or to keep a secret's value
+    # out of the schema's messages, so it is extended here.
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        """Secrets of the wrong type (without their value), then the SDK's schema check, then every rule
+        the schema cannot say (``validate_settings``): all of them at start, each naming its setting."""
+        problems = secret_type_errors(self.config)
+        if not problems:
+            problems = super()._validate_config(raise_errors=raise_errors)
+        if not problems:
+            problems = validate_settings(self.config)
+        if problems and raise_errors:
+            raise ConfigValidationError("Invalid target-oracle settings", errors=problems)
+        return problems
+
+    @classmethod
+    def invoke(cls, *args: t.Any, **kwargs: t.Any) -> None:  # type: ignore[override]
+        """The SDK's CLI entry; an error caused by the data, the streams or the settings is printed as its
+        message alone (no traceback) and the exit code is 1."""
+        try:
+            super().invoke(*args, **kwargs)
+        except (TargetError, InvalidRecord, MissingKeyPropertiesError) as exc:
+            cls.logger.error("%s", exc)
+            sys.exit(1)
+
+    def claim_table(self, sink: OracleSink) -> None:
+        """Register the table of a sink's stream; a second stream resolving to the same table (case,
+        punctuation, ``schema-table`` stream names, ``table_prefix``) fails at its SCHEMA, naming both."""
+        self._direct.clear()  # a new sink (a new stream, or a new schema for one)
+        table = f"{sink.schema_name}.{sink.table_name}" if sink.schema_name else sink.table_name
+        owner = self._table_streams.setdefault(table, sink.stream_name)
+        if owner != sink.stream_name:
+            msg = (
+                f"Streams '{owner}' and '{sink.stream_name}' both load into table {table}; their rows "
+                "would be merged. Rename one with a stream map alias (stream_maps) or load them in "
+                "separate runs with different table_prefix settings"
+            )
+            raise StreamSetupError(msg)
+
+    def table_summary(self, table: str) -> dict[str, t.Any]:
+        """The run summary's counters of one table (shared by the sinks of one stream across schemas)."""
+        return self._summary.setdefault(table, {"inserted": 0, "updated": 0, "marked": 0, "seconds": 0.0})
+
+    def process_endofpipe(self) -> None:
+        """The SDK's last drain, then the run summary: one line per table."""
+        super().process_endofpipe()
+        for table, line in self._summary.items():
+            self.logger.info(
+                "Run summary: %s: %d rows inserted, %d updated, %d marked superseded, %.2f s loading",
+                table,
+                line["inserted"],
+                line["updated"],
+                line["marked"],
+                line["seconds"],
+            )
+
+    def _pending_sinks(self) -> list[OracleSink]:
+        """Sinks holding records or BATCH files not committed yet (the SDK lists its sinks only in private
+        attributes)."""
         sinks = [*self._sinks_active.values(), *self._sinks_to_clear]
-        if all(sink.current_size == 0 for sink in sinks):
-            # written once the loads queued before it are committed, without holding up the reader
-            state = copy.deepcopy(self._latest_state)
-            self.loads.then(functools.partial(super()._write_state_message, state))
+        return [sink for sink in sinks if sink.current_size]
+
+    def batch_committed(self, sink: OracleSink) -> None:
+        """Called by a sink once its batch is committed: every other sink holding records (the quarantine
+        streams' small batches among them) is drained too, then the latest STATE is written, since every
+        record before it is now committed. Without this a stream that never fills its batch would hold
+        every STATE back until the end of the run."""
+        if self._draining_others:
+            return
+        self._draining_others = True
+        try:
+            for other in self._pending_sinks():
+                if other is not sink:
+                    self.drain_one(other)
+        finally:
+            self._draining_others = False
+        if self._latest_state is not None:
+            self._write_state_message(copy.deepcopy(self._latest_state))
 
     def _write_state_message(self, state: dict) -> None:
-        """A STATE goes out only once every queued load is committed (a failed load raises here instead)."""
-        self.loads.wait()
+        """The SDK's writing, once per distinct STATE."""
+        if state == self._written_state:
+            return
+        self._written_state = state
         super()._write_state_message(state)
-
-    def _process_batch_message(self, message_dict: dict) -> None:
-        """The SDK's handling (the sink gathers the files, see ``OracleSink.process_batch_files``). A message
-        naming files that are missing or unreadable fails the run, but first everything before it is
-        committed and the latest STATE written, so a rerun resumes after the last good file."""
-        try:
-            super()._process_batch_message(message_dict)
-        except BatchMessageError:
-            self.drain_all()
-            raise
 
     def _spool_record(self, stream: bytes, line: bytes) -> bool:
         """A RECORD line of a stream without stream maps: spooled as is (or decoded and checked when its
         schema's rules do not render in SQL); counted, and the sink drained when full, as the SDK does."""
-        sink = self._direct.get(stream)
+        sink = self._direct_sink(stream)
         if sink is None:
             return False
         self._after_take(sink, sink.take_line(line))
@@ -399,7 +496,7 @@ class TargetOracle(SQLTarget):
         spooled with one write per batch they fall in, counted, the sink drained each time it is full, as
         line by line. False, nothing taken, when a line needs ``take_line``'s own path (decoding, or BATCH
         files gathered before a first record that must land first)."""
-        sink = self._direct.get(stream)
+        sink = self._direct_sink(stream)
         if sink is None or not sink.takes_lines_as_is(scan):
             return False
         while count:
@@ -420,7 +517,8 @@ class TargetOracle(SQLTarget):
 
     def _after_take(self, sink: OracleSink, full: bool) -> None:
         """After records were taken: drain the sink when full, and the SDK's ``_handle_max_record_age`` test
-        (without its property and method calls on every line)."""
+        (without its property and method calls on every line). These private SDK names are the SDK's own
+        per-record bookkeeping, which the reader's raw lines bypass; the SDK has no public equivalent."""
         if full:
             self.logger.info(
                 "Target sink for '%s' is full. Current size is '%s'. Draining...",

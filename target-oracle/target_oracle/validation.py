@@ -8,6 +8,7 @@ here: date and date-time values are parsed right after validation, and a bad one
 
 from __future__ import annotations
 
+import decimal
 import typing as t
 
 import fastjsonschema
@@ -29,6 +30,12 @@ class CompiledValidator(BaseJSONSchemaValidator):
 
     def __init__(self, schema: dict[str, t.Any]) -> None:
         super().__init__(schema)
+        #: top-level properties that may be integers: a number with no fractional part (1.0) is one there
+        self._integers = [
+            name
+            for name, prop in (schema.get("properties") or {}).items()
+            if "integer" in (prop.get("type") if isinstance(prop.get("type"), list) else [prop.get("type")])
+        ]
         try:
             self._validate = fastjsonschema.compile(_without_formats(schema), use_default=False)
         except fastjsonschema.JsonSchemaDefinitionException as exc:
@@ -36,7 +43,12 @@ class CompiledValidator(BaseJSONSchemaValidator):
             raise InvalidJSONSchema(msg) from exc
 
     def validate(self, record: dict[str, t.Any]) -> None:
-        """Raise ``InvalidRecord`` naming the field (``data.qty must be number``)."""
+        """Raise ``InvalidRecord`` naming the field (``data.qty must be number``). An integral decimal in an
+        integer property (``1.0``) becomes that integer first, as the storage contract stores it."""
+        for name in self._integers:
+            value = record.get(name)
+            if isinstance(value, decimal.Decimal) and value.is_finite() and value == int(value):
+                record[name] = int(value)
         try:
             self._validate(record)
         except fastjsonschema.JsonSchemaValueException as exc:

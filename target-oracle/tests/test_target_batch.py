@@ -219,11 +219,7 @@ def test_oracle_load_binds_typed_rows_in_chunks(tmp_path, monkeypatch):
     conn = type("Conn", (), {"cursor": lambda self: cursor})()
     reader = duckdb.connect()
     reader.execute("SET TimeZone = 'UTC'")
-    reader.execute(
-        ld.materialize_sql(
-            src, cols, "true", [0], empty_key_is_null=True, for_oracle=True, now="2024-01-01", sequence=1
-        )
-    )
+    reader.execute(ld.materialize_sql(src, cols, "true", [0], for_oracle=True, now="2024-01-01", sequence=1))
     oracle = dialects.OracleStrategy()
     oracle.load_select(conn, reader, '"OIC"."ITEMS__STG"', [(c.name, c.kind) for c in cols], select)
     insert = 'INSERT INTO "OIC"."ITEMS__STG" ("ID", "QTY", "FLAG", "TS", "DAY", "OBJ")'

@@ -66,8 +66,8 @@ def test_cli_about_lists_the_settings(tmp_path):
 
 
 def test_state_follows_the_commit_of_the_records_before_it_and_a_failed_load_stops_the_states(tmp_path, sg):
-    """Batches load on a worker thread while the next is read: a STATE still goes out only after the batch
-    before it is committed, and after a failed batch no later STATE goes out and nothing later is loaded."""
+    """A STATE goes out only after the batch before it is committed, and after a failed batch no later STATE
+    goes out and nothing later is loaded."""
     cfg = tmp_path / "config.json"
     cfg.write_text(json.dumps({"sqlalchemy_url": "duckdb:///out.duckdb", "batch_size_rows": 2}))
     props = {"id": {"type": "integer"}, "qty": {"type": ["number", "null"]}}

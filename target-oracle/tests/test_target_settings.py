@@ -192,3 +192,21 @@ def test_negative_duckdb_threads_are_rejected_naming_the_setting():
     with pytest.raises(ConfigValidationError) as info:
         TargetOracle(config={"sqlalchemy_url": "duckdb:///x.duckdb", "duckdb_threads": -1})
     assert "duckdb_threads" in " ".join(info.value.errors)
+
+
+def test_the_readme_settings_table_lists_every_setting_with_its_default():
+    import json
+    import re
+    from pathlib import Path
+
+    from target_oracle.target import CONFIG_SCHEMA
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    table = readme.split("## Settings", 1)[1].split("\n\n", 2)[1]
+    rows = {m.group(1): m.group(2).strip() for m in re.finditer(r"^\| `(\w+)` \|([^|]*)\|", table, re.M)}
+    assert set(rows) == set(CONFIG_SCHEMA["properties"])
+    for name, prop in CONFIG_SCHEMA["properties"].items():
+        if "default" in prop:
+            default = prop["default"]
+            shown = json.dumps(default) if not isinstance(default, str) or not default else default
+            assert rows[name] == f"`{shown}`", (name, rows[name])

@@ -11,6 +11,9 @@ select
     order_shipped_ts as order_shipped_ts,
     create_ts as create_ts,
     mod_ts as mod_ts,
-    "_SDC_BATCHED_AT" as loaded_at
+    "_SDC_BATCHED_AT" as loaded_at,
+    -- set by target-oracle when the mapper quarantined a newer version of this key (null: current)
+    "_SDC_SUPERSEDED_AT" as superseded_at,
+    case when "_SDC_SUPERSEDED_AT" is null then 0 else 1 end as is_superseded
 from {{ source('wms', 'WMS_ORDER_HDR') }}
 where "_SDC_DELETED_AT" is null

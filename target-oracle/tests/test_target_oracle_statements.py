@@ -1,0 +1,209 @@
+"""Every statement the target sends to Oracle, checked without an Oracle.
+
+The target runs on Oracle settings against a recording connection (the batches are still read by DuckDB,
+as on Oracle): the recorded statements (DDL, GTT, staging insert, MERGE, the count of matched rows, marks of
+superseded rows, widening, ACTIVATE_VERSION) are parsed by an independent Oracle parser (sqlglot's Oracle
+dialect) and checked against Oracle's limits: identifiers of at most 128 bytes, VARCHAR2 of at most 4000
+bytes, NUMBER precision at most 38. The live suite (``live_oracle``) runs the same streams on a real Oracle.
+"""
+
+from __future__ import annotations
+
+import re
+import typing as t
+
+import pytest
+from target_oracle.connector import OracleConnector
+from target_oracle.target import TargetOracle
+
+sqlglot = pytest.importorskip("sqlglot", reason="sqlglot (requirements-dev.txt) parses the Oracle statements")
+from sqlglot import exp  # noqa: E402
+
+ORACLE_CONFIG = {"host": "db", "service_name": "svc", "username": "u", "password": "p"}
+IDENTIFIER_MAX_BYTES, VARCHAR2_MAX_BYTES, NUMBER_MAX_PRECISION = 128, 4000, 38
+
+
+#: ``"NAME" TYPE`` of a column in CREATE TABLE or ALTER TABLE ... ADD
+_COLUMN = re.compile(r'"([^"]+)" (NUMBER\((\d+)(?:,(\d+))?\)|VARCHAR2\(4000 BYTE\)|CLOB|TIMESTAMP\(6\)|DATE)')
+
+
+class Catalog:
+    """The tables the recorded DDL made, answered as ``ALL_TAB_COLUMNS`` rows (so schema changes ALTER)."""
+
+    def __init__(self) -> None:
+        self.tables: dict[str, list[tuple]] = {}
+
+    def record(self, sql: str) -> None:
+        sql = sql.strip()
+        if match := re.match(r'(?:CREATE (?:GLOBAL TEMPORARY )?TABLE|ALTER TABLE) "([^"]+)"\."([^"]+)"', sql):
+            table = match.group(2)
+            if sql.startswith("CREATE") or " ADD (" in sql:
+                for name, spec, precision, scale in _COLUMN.findall(sql):
+                    kind = spec.split("(")[0]
+                    number = (int(precision), int(scale or 0)) if precision else (None, None)
+                    row = (name, "TIMESTAMP(6)" if kind == "TIMESTAMP" else kind, *number)
+                    self.tables.setdefault(table, []).append(row)
+
+    def columns(self, params: t.Any) -> list[tuple]:
+        return list(self.tables.get(params[1], [])) if params else []
+
+
+class RecordingCursor:
+    """What the sink uses of a python-oracledb cursor; statements recorded, the catalog from them."""
+
+    def __init__(self, sent: list[str], catalog: Catalog) -> None:
+        self.sent = sent
+        self.catalog = catalog
+        self.rowcount = 1
+        self.rows: list = []
+
+    def execute(self, sql: str, params: t.Any = None) -> RecordingCursor:
+        self.sent.append(sql)
+        self.catalog.record(sql)
+        self.rows = self.catalog.columns(params) if "ALL_TAB_COLUMNS" in sql else []
+        return self
+
+    def executemany(self, sql: str, rows: t.Any) -> None:
+        self.sent.append(sql)
+        list(rows)
+
+    def setinputsizes(self, *sizes: t.Any) -> None:
+        pass
+
+    def fetchall(self) -> list:
+        return self.rows
+
+    def fetchone(self) -> tuple:
+        return (0,)
+
+
+class RecordingConnection:
+    def __init__(self, sent: list[str], catalog: Catalog) -> None:
+        self.sent = sent
+        self.catalog = catalog
+
+    def cursor(self) -> RecordingCursor:
+        return RecordingCursor(self.sent, self.catalog)
+
+    def execute(self, sql: str, params: t.Any = None) -> RecordingCursor:
+        return self.cursor().execute(sql, params)
+
+    def commit(self) -> None:
+        pass
+
+    def rollback(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.fixture
+def sent(monkeypatch) -> list[str]:
+    statements: list[str] = []
+    catalog = Catalog()
+    monkeypatch.setattr(OracleConnector, "open_dbapi", lambda self: RecordingConnection(statements, catalog))
+    return statements
+
+
+def _run(sg, *messages: dict, **config: t.Any) -> None:
+    import io
+
+    target = TargetOracle(config={**ORACLE_CONFIG, "default_target_schema": "oic", **config})
+    target.listen(file_input=io.StringIO(sg.lines(*messages)))
+
+
+def _every_statement(sg) -> list[dict]:
+    """Streams that make the target send each kind of statement: reserved words, long and unicode names,
+    every column kind, a key, a schema change, a value over 4000 bytes (VARCHAR2 -> CLOB), a quarantine
+    stream (marks), ACTIVATE_VERSION, an append-only stream."""
+    long_name = "a_property_name_that_goes_on_" * 6
+    props = {
+        "id": {"type": "integer"},
+        "select": {"type": ["string", "null"]},
+        "qty": {"type": ["number", "null"]},
+        "flag": {"type": ["boolean", "null"]},
+        "ts": {"type": ["string", "null"], "format": "date-time"},
+        "day": {"type": ["string", "null"], "format": "date"},
+        "obj": {"type": ["object", "null"]},
+        "größe": {"type": ["string", "null"]},
+        long_name: {"type": ["integer", "null"]},
+        "count": {"type": ["integer", "null"]},
+    }
+    rejected = {
+        "record_hash": {"type": "string"},
+        "id": {"type": ["integer", "null"]},
+        "record": {"type": "object"},
+    }
+    return [
+        sg.schema("items", props),
+        sg.record("items", {"id": 1, "select": "x", "qty": 1.5, "flag": True, "ts": "2024-01-01T00:00:00Z"}),
+        sg.schema("items_rejected", rejected, keys=["record_hash"]),
+        sg.record("items_rejected", {"record_hash": "h", "id": 1, "record": {"id": 1}}),
+        # a new column, and an integer column that now takes decimals (NUMBER(38) -> NUMBER(38,10))
+        sg.schema("items", {**props, "added": {"type": ["integer", "null"]}, "count": {"type": ["number"]}}),
+        sg.record("items", {"id": 2, "select": "ß" * 2500, "added": 3}),
+        {"type": "ACTIVATE_VERSION", "stream": "items", "version": 5},
+        sg.schema("events", {"id": {"type": "integer"}, "what": {"type": ["string", "null"]}}, keys=[]),
+        sg.record("events", {"id": 1, "what": "x"}),
+    ]
+
+
+def _oracle_parse(sql: str) -> exp.Expression:
+    """sqlglot's Oracle parser, with positional binds (``:1``, which it does not read) as named ones."""
+    return sqlglot.parse_one(re.sub(r":(\d+)", r":p\1", sql), read="oracle")
+
+
+def _check_limits(sql: str, tree: exp.Expression) -> None:
+    for identifier in tree.find_all(exp.Identifier):
+        assert len(identifier.name.encode()) <= IDENTIFIER_MAX_BYTES, (identifier.name, sql)
+    for data_type in tree.find_all(exp.DataType):
+        sizes = [int(m) for m in re.findall(r"\d+", " ".join(e.sql() for e in data_type.expressions))]
+        if data_type.this in {exp.DataType.Type.VARCHAR, exp.DataType.Type.NVARCHAR}:
+            assert sizes and sizes[0] <= VARCHAR2_MAX_BYTES and "BYTE" in data_type.sql("oracle"), sql
+        if data_type.this == exp.DataType.Type.DECIMAL and sizes:
+            assert sizes[0] <= NUMBER_MAX_PRECISION, sql
+
+
+def test_every_statement_sent_to_oracle_parses_as_oracle_sql_within_oracles_limits(sg, sent):
+    _run(sg, *_every_statement(sg), hard_delete=False)
+    _run(
+        sg,
+        *_every_statement(sg)[:2],
+        {"type": "ACTIVATE_VERSION", "stream": "items", "version": 6},
+        hard_delete=True,
+    )
+    _run(
+        sg,
+        sg.schema("events", {"id": {"type": "integer"}}, keys=[]),
+        sg.record("events", {"id": 2}),
+        load_method="append-only",
+    )
+    kinds = set()
+    for sql in sent:
+        tree = _oracle_parse(sql)
+        if isinstance(tree, exp.Command):
+            # sqlglot reads ALTER TABLE ... MODIFY (column type) only as a command: check its type alone
+            match = re.fullmatch(r'ALTER TABLE "[^"]+"\."[^"]+" MODIFY \("[^"]+" (.+)\)', sql)
+            assert match, f"not parsed as Oracle SQL: {sql}"
+            tree = sqlglot.parse_one(f"CAST(x AS {match.group(1)})", read="oracle")
+            kinds.add("Modify")
+        else:
+            kinds.add(type(tree).__name__)
+        _check_limits(sql, tree)
+    # every kind of statement was sent (so the test sees them all)
+    assert {"Create", "Select", "Insert", "Merge", "Update", "Alter", "Modify", "Delete"} <= kinds, kinds
+    text = "\n".join(sent)
+    for fragment in (
+        "CREATE GLOBAL TEMPORARY TABLE",
+        "ON COMMIT DELETE ROWS",
+        "MERGE INTO",
+        '"_SDC_SUPERSEDED_AT" = :1',
+        'ADD ("ADDED" NUMBER(38))',
+        'MODIFY ("COUNT" NUMBER(38,10))',
+        "RENAME COLUMN",
+        "TIMESTAMP(6)",
+        "NUMBER(38,10)",
+        "VARCHAR2(4000 BYTE)",
+    ):
+        assert fragment in text, fragment

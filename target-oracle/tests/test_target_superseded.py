@@ -1,0 +1,119 @@
+"""Superseded rows: a newer version of a key quarantined by the mapper (`<stream>_rejected`, carrying the
+source key) marks the main table's row (`_SDC_SUPERSEDED_AT`); a valid newer version clears the mark. And the
+run summary counts, per table, the rows inserted, updated and marked."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import pytest
+
+PROPS = {"id": {"type": "integer"}, "qty": {"type": ["number", "null"]}}
+REJECTED = {
+    "record_hash": {"type": "string"},
+    "id": {"type": ["integer", "null"]},
+    "record": {"type": "object"},
+    "rule_names": {"type": "string"},
+    "rejected_at": {"type": "string", "format": "date-time"},
+}
+AT = "2024-05-01T10:00:00+00:00"
+
+
+def _rejected(i: int, qty: int = -1, at: str = AT) -> dict:
+    record = {"id": i, "qty": qty}
+    return {
+        "record_hash": f"h{i}{qty}",
+        "id": i,
+        "record": record,
+        "rule_names": "qty_positive",
+        "rejected_at": at,
+    }
+
+
+def _marks(backend) -> list[tuple]:
+    return backend.rows("items", '"ID", "QTY", "_SDC_SUPERSEDED_AT"')
+
+
+def _schemas(sg):
+    return sg.schema("items", PROPS), sg.schema("items_rejected", REJECTED, keys=["record_hash"])
+
+
+@pytest.mark.parametrize("batch_size_rows", [1, 2, 100])
+def test_a_quarantined_newer_version_marks_the_row_and_a_valid_newer_one_clears_it(
+    sg, backend, batch_size_rows
+):
+    config = backend.config(batch_size_rows=batch_size_rows)
+    sg.run(
+        config,
+        *_schemas(sg),
+        sg.record("items", {"id": 1, "qty": 1}),
+        sg.record("items", {"id": 2, "qty": 2}),
+        sg.record("items", {"id": 3, "qty": 3}),
+        sg.record("items_rejected", _rejected(1)),  # newer than id 1's row: marked
+        sg.record("items", {"id": 2, "qty": 20}),
+        sg.record("items_rejected", _rejected(2)),  # newer than qty 20: marked
+        sg.record("items_rejected", _rejected(3)),
+        sg.record("items", {"id": 3, "qty": 30}),  # valid and newer than the rejected one: current
+    )
+    when = dt.datetime(2024, 5, 1, 10, 0)
+    assert _marks(backend) == [(1, 1, when), (2, 20, when), (3, 30, None)]
+    # a later run: a valid newer version of id 1 clears its mark
+    sg.run(config, *_schemas(sg), sg.record("items", {"id": 1, "qty": 10}))
+    assert _marks(backend) == [(1, 10, None), (2, 20, when), (3, 30, None)]
+
+
+def test_a_rejection_in_a_later_run_marks_a_row_loaded_before(sg, backend):
+    config = backend.config()
+    sg.run(config, *_schemas(sg), sg.record("items", {"id": 1, "qty": 1}))
+    sg.run(config, *_schemas(sg), sg.record("items_rejected", _rejected(1)))
+    assert _marks(backend) == [(1, 1, dt.datetime(2024, 5, 1, 10, 0))]
+
+
+def test_rejected_batch_files_mark_too(sg, backend, tmp_path):
+    import json
+
+    path = tmp_path / "rejected.jsonl"
+    path.write_text(json.dumps(_rejected(1)) + "\n")
+    batch = {
+        "type": "BATCH",
+        "stream": "items_rejected",
+        "encoding": {"format": "jsonl", "compression": "none"},
+    }
+    sg.run(
+        backend.config(),
+        *_schemas(sg),
+        sg.record("items", {"id": 1, "qty": 1}),
+        sg.record("items", {"id": 2, "qty": 2}),
+        {**batch, "manifest": [path.as_uri()]},
+    )
+    assert [row[2] is not None for row in _marks(backend)] == [True, False]
+
+
+def test_no_marks_without_the_suffix(sg, backend):
+    sg.run(
+        backend.config(quarantine_stream_suffix=""),
+        *_schemas(sg),
+        sg.record("items", {"id": 1, "qty": 1}),
+        sg.record("items_rejected", _rejected(1)),
+    )
+    assert _marks(backend) == [(1, 1, None)]
+
+
+def test_the_run_summary_counts_inserted_updated_and_marked_rows_per_table(sg, backend, caplog):
+    caplog.set_level(logging.INFO)
+    config = backend.config(batch_size_rows=2)
+    sg.run(config, *_schemas(sg), *[sg.record("items", {"id": i, "qty": i}) for i in range(3)])
+    caplog.clear()
+    sg.run(
+        config,
+        *_schemas(sg),
+        sg.record("items", {"id": 1, "qty": 10}),
+        sg.record("items", {"id": 5, "qty": 5}),
+        sg.record("items", {"id": 6, "qty": 6}),
+        sg.record("items_rejected", _rejected(0)),
+    )
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Run summary")]
+    table = backend.table("items")
+    assert any(f"{table}: 2 rows inserted, 1 updated, 1 marked superseded" in line for line in lines), lines
+    assert any(f"{backend.table('items_rejected')}: 1 rows inserted, 0 updated" in line for line in lines)
