@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tools.hub_definitions import project_declaration
+
 REPO = Path(__file__).resolve().parents[1]
 PROJECT = yaml.safe_load((REPO / "meltano.yml").read_text())
 PLUGINS = {
@@ -19,9 +21,6 @@ PLUGINS = {
     "loaders": ("target-oracle", "target-oracle"),
 }
 ENTITIES = ("allocation", "order_hdr", "order_dtl")
-# Declared `integer` in meltano.yml though --about says `number` (Hub file: `decimal`): Meltano 4.4.1 reads
-# a `decimal` setting from an environment variable as a Decimal and then cannot write the plugin's config.
-INTEGER_IN_MELTANO = {"request_timeout", "backoff_base_seconds", "backoff_max_seconds"}
 
 
 def _plugin(kind: str, name: str) -> dict:
@@ -41,20 +40,23 @@ def _hub(executable: str) -> dict:
 
 
 def declaration_problems(plugin: dict, hub: dict) -> list[str]:
-    """Where a plugin of meltano.yml declares other capabilities, groups or settings than its Hub file."""
-    found = []
-    for key in ("capabilities", "settings_group_validation"):
-        if plugin.get(key) != hub.get(key):
-            found.append(f"{key}: meltano.yml {plugin.get(key)}, Hub file {hub.get(key)}")
+    """Where a plugin of meltano.yml declares other capabilities, groups or settings than its Hub file
+    (`tools.hub_definitions` writes both)."""
+    expected = project_declaration(hub)
+    found = [
+        f"{key}: meltano.yml {plugin.get(key)}, Hub file {expected.get(key)}"
+        for key in ("capabilities", "settings_group_validation")
+        if plugin.get(key) != expected.get(key)
+    ]
     declared = {s["name"]: s for s in plugin.get("settings", [])}
-    published = {s["name"]: dict(s) for s in hub["settings"]}
-    for name in INTEGER_IN_MELTANO & set(published):
-        published[name]["kind"] = "integer"
+    published = {s["name"]: s for s in expected["settings"]}
     if list(declared) != list(published):
         found.append(f"settings: meltano.yml {list(declared)}, Hub file {list(published)}")
-    for name in sorted(set(declared) & set(published)):
-        if declared[name] != published[name]:
-            found.append(f"{name}: meltano.yml {declared[name]}, Hub file {published[name]}")
+    found += [
+        f"{name}: meltano.yml {declared[name]}, Hub file {published[name]}"
+        for name in sorted(set(declared) & set(published))
+        if declared[name] != published[name]
+    ]
     return found
 
 
