@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -178,29 +179,55 @@ def simulator(
 
 
 # ----- the Meltano project -----------------------------------------------------------------------------
+def fresh_project(root: Path) -> Path:
+    """A project tree at `root` as a fresh clone has it after `make meltano`: meltano.yml, the plugins'
+    and dbt's folders, the installed plugins (.meltano's plugin venvs, linked from this repository), and
+    nothing else: no output/, no system database, no dbt artefacts."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "meltano.yml").write_text((REPO / "meltano.yml").read_text())
+    for folder in ("tap-oracle-wms", "mapper-wms-validate", "target-oracle"):
+        (root / folder).symlink_to(REPO / folder, target_is_directory=True)
+    shutil.copytree(REPO / "transform", root / "transform", ignore=shutil.ignore_patterns("target", "logs"))
+    for kind in ("extractors", "mappers", "loaders", "transformers"):
+        (root / ".meltano" / kind).parent.mkdir(exist_ok=True)
+        (root / ".meltano" / kind).symlink_to(REPO / ".meltano" / kind, target_is_directory=True)
+    return root
+
+
 @dataclass
 class Pipeline:
-    """The repo's Meltano project pointed at one simulator and one DuckDB file, by environment variables."""
+    """The repo's Meltano project pointed at one simulator and one DuckDB file, by environment variables.
+
+    `project_root`: another project tree (see `fresh_project`), whose own defaults then choose the DuckDB
+    file (output/wms.duckdb), the system database (.meltano/) and dbt's paths.
+    """
 
     workdir: Path
     base_url: str | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
+    project_root: Path = REPO
 
     @property
     def duckdb_path(self) -> Path:
+        if self.project_root != REPO:
+            return self.project_root / "output" / "wms.duckdb"
         return self.workdir / "wms.duckdb"
 
     def env(self) -> dict[str, str]:
         env = _quiet_meltano_env(os.environ.copy())
-        env.update(
-            MELTANO_ENVIRONMENT="local",
-            MELTANO_DATABASE_URI=f"sqlite:///{self.workdir / 'meltano.db'}",
-            TARGET_ORACLE_SQLALCHEMY_URL=f"duckdb:///{self.duckdb_path}",
-            DBT_DUCKDB_DUCKDB_PATH=str(self.duckdb_path),
-            # dbt's artefacts and logs beside this run's data, not in transform/ (runs may overlap)
-            DBT_TARGET_PATH=str(self.workdir / "dbt-target"),
-            DBT_LOG_PATH=str(self.workdir / "dbt-logs"),
-        )
+        env["MELTANO_ENVIRONMENT"] = "local"
+        if self.project_root == REPO:
+            env.update(
+                MELTANO_DATABASE_URI=f"sqlite:///{self.workdir / 'meltano.db'}",
+                TARGET_ORACLE_SQLALCHEMY_URL=f"duckdb:///{self.duckdb_path}",
+                DBT_DUCKDB_DUCKDB_PATH=str(self.duckdb_path),
+                # dbt's artefacts and logs beside this run's data, not in transform/ (runs may overlap)
+                DBT_TARGET_PATH=str(self.workdir / "dbt-target"),
+                DBT_LOG_PATH=str(self.workdir / "dbt-logs"),
+            )
+        else:
+            for name in ("MELTANO_DATABASE_URI", "MELTANO_PROJECT_ROOT", "TARGET_ORACLE_SQLALCHEMY_URL"):
+                env.pop(name, None)
         if self.base_url:
             env["TAP_ORACLE_WMS_BASE_URL"] = self.base_url
         env.update(self.extra_env)
@@ -214,7 +241,7 @@ class Pipeline:
         log.flush()
         return subprocess.Popen(
             [str(MELTANO), *args],
-            cwd=REPO,
+            cwd=self.project_root,
             env=self.env(),
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -226,7 +253,7 @@ class Pipeline:
         self.workdir.mkdir(parents=True, exist_ok=True)
         result = subprocess.run(
             [str(MELTANO), *args],
-            cwd=REPO,
+            cwd=self.project_root,
             env=self.env(),
             capture_output=True,
             text=True,
@@ -246,7 +273,7 @@ class Pipeline:
         """Any other command (e.g. dbt itself) from the repository root, with this pipeline's environment."""
         return subprocess.run(
             argv,
-            cwd=REPO,
+            cwd=self.project_root,
             env={**self.env(), **(env or {})},
             capture_output=True,
             text=True,
@@ -257,6 +284,36 @@ class Pipeline:
     def run(self, *blocks: str, full_refresh: bool = False, timeout: float = 600) -> None:
         args = ["run", *(["--full-refresh"] if full_refresh else []), *(blocks or FULL_RUN)]
         self.meltano(*args, timeout=timeout)
+
+
+def log_events(log: Path) -> list[dict]:
+    """The events of a `meltano --log-format=json ...` log, one JSON object a line (other lines skipped)."""
+    if not log.exists():
+        return []
+    events = []
+    for line in log.read_text().splitlines():
+        if line.startswith("{"):
+            try:
+                events.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+    return events
+
+
+def metrics(log: Path, name: str) -> list[dict]:
+    """The SDK's METRIC points called `name` in a JSON-format Meltano log: {type, metric, value, tags}.
+    (Meltano's console format shows a METRIC's name and value but not its tags.)"""
+    return [
+        event["metric_info"]
+        for event in log_events(log)
+        if isinstance(event.get("metric_info"), dict) and event["metric_info"].get("metric") == name
+    ]
+
+
+def committed_batches(log: Path) -> int:
+    """Batches the target reports done: the SDK's batch_processing_time metric with status succeeded, in a
+    JSON-format Meltano log (`pipeline.start("--log-format=json", "run", ...)`)."""
+    return sum(m["tags"].get("status") == "succeeded" for m in metrics(log, "batch_processing_time"))
 
 
 def descendants(pid: int) -> list[int]:

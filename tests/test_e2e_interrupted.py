@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from tests.pipeline import ENTITIES, FULL_RUN, Pipeline, Simulator, kill_plugin_when
+from tests.pipeline import ENTITIES, FULL_RUN, Pipeline, Simulator, committed_batches, kill_plugin_when
 from tests.warehouse import comparable, differences, load_tables
 
 pytestmark = pytest.mark.e2e
@@ -32,25 +30,18 @@ def _data_pages(sim: Simulator, entity: str) -> int:
     )
 
 
-def _committed_batches(log: Path) -> int:
-    """Batches the target reports done (the SDK's batch_processing_time metric with status succeeded)."""
-    return sum(
-        "batch_processing_time" in line and '"succeeded"' in line for line in log.read_text().splitlines()
-    )
-
-
 @pytest.mark.parametrize("victim", ["tap-oracle-wms", "target-oracle"])
 def test_killed_run_then_rerun_equals_an_uninterrupted_run(
     victim: str, pipeline: Pipeline, sim: Simulator, reference: Pipeline
 ) -> None:
     pipeline.extra_env.update(SMALL_STEPS)
     sim.fault("slow", delay=0.25, times=None)
-    running = pipeline.start("run", *FULL_RUN, log_name="killed-run")
+    running = pipeline.start("--log-format=json", "run", *FULL_RUN, log_name="killed-run")
     # Killed once 10 of allocation's 15 pages are served (the tap mid-stream) and the target has committed a
     # batch (its log shows a succeeded batch), however slowly this machine runs.
     log = pipeline.workdir / "killed-run.log"
     killed = kill_plugin_when(
-        running, victim, lambda: _data_pages(sim, "allocation") >= 10 and _committed_batches(log) >= 1
+        running, victim, lambda: _data_pages(sim, "allocation") >= 10 and committed_batches(log) >= 1
     )
     exit_code = running.wait(timeout=300)
     assert killed, f"the run ended before {victim} could be killed (exit {exit_code})"

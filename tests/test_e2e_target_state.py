@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 
-from tests.pipeline import Pipeline, Simulator, kill_plugin_when
+from tests.pipeline import Pipeline, Simulator, committed_batches, kill_plugin_when
 from tests.warehouse import differences, expected, load_tables, table_name
 
 pytestmark = pytest.mark.e2e
@@ -28,15 +27,6 @@ def _state(pipeline: Pipeline) -> dict:
     return json.loads(pipeline.meltano("state", "get", STATE_ID).stdout.strip().splitlines()[-1])
 
 
-def _committed_batches(log: Path) -> int:
-    """Batches the target reports done (the SDK's batch_processing_time metric with status succeeded)."""
-    if not log.exists():
-        return 0
-    return sum(
-        "batch_processing_time" in line and '"succeeded"' in line for line in log.read_text().splitlines()
-    )
-
-
 def test_a_killed_record_mode_run_with_quarantined_records_moved_the_state_and_resumes_exactly(
     pipeline: Pipeline, sim: Simulator
 ) -> None:
@@ -52,9 +42,9 @@ def test_a_killed_record_mode_run_with_quarantined_records_moved_the_state_and_r
     sim.update("allocation", valid[200:240], {"pick_locn_str": "Z-02-02-02"})
 
     sim.fault("slow", delay=0.25, times=None)
-    running = pipeline.start("run", "allocation_incremental_sync", log_name="killed-run")
+    running = pipeline.start("--log-format=json", "run", "allocation_incremental_sync", log_name="killed-run")
     log = pipeline.workdir / "killed-run.log"
-    killed = kill_plugin_when(running, "target-oracle", lambda: _committed_batches(log) >= 3)
+    killed = kill_plugin_when(running, "target-oracle", lambda: committed_batches(log) >= 3)
     exit_code = running.wait(timeout=300)
     assert killed, f"the run ended before the target could be killed (exit {exit_code})"
     assert exit_code != 0

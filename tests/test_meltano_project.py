@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import subprocess
 import sys
@@ -10,6 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tools.hub_definitions import project_declaration
+
 REPO = Path(__file__).resolve().parents[1]
 PROJECT = yaml.safe_load((REPO / "meltano.yml").read_text())
 PLUGINS = {
@@ -17,24 +20,7 @@ PLUGINS = {
     "mappers": ("wms-validate", "mapper-wms-validate"),
     "loaders": ("target-oracle", "target-oracle"),
 }
-# Settings every SDK plugin gets from the SDK (stream maps, flattening, batching...): not ours to declare.
-SDK_BUILTINS = {
-    "stream_maps",
-    "stream_map_config",
-    "faker_config",
-    "flattening_enabled",
-    "flattening_max_depth",
-    "flattening_max_key_length",
-    "flattening_separator",
-    "batch_config",
-    "load_method",
-    "batch_size_rows",
-    "add_record_metadata",
-    "validate_records",
-    "hard_delete",
-    "default_target_schema",
-    "process_activate_version_messages",
-}
+ENTITIES = ("allocation", "order_hdr", "order_dtl")
 
 
 def _plugin(kind: str, name: str) -> dict:
@@ -49,28 +35,55 @@ def _about(executable: str) -> dict:
     return json.loads(result.stdout)
 
 
+def _hub(executable: str) -> dict:
+    return yaml.safe_load((REPO / executable / "meltano-hub.yml").read_text())
+
+
+def declaration_problems(plugin: dict, hub: dict) -> list[str]:
+    """Where a plugin of meltano.yml declares other capabilities, groups or settings than its Hub file
+    (`tools.hub_definitions` writes both)."""
+    expected = project_declaration(hub)
+    found = [
+        f"{key}: meltano.yml {plugin.get(key)}, Hub file {expected.get(key)}"
+        for key in ("capabilities", "settings_group_validation")
+        if plugin.get(key) != expected.get(key)
+    ]
+    declared = {s["name"]: s for s in plugin.get("settings", [])}
+    published = {s["name"]: s for s in expected["settings"]}
+    if list(declared) != list(published):
+        found.append(f"settings: meltano.yml {list(declared)}, Hub file {list(published)}")
+    found += [
+        f"{name}: meltano.yml {declared[name]}, Hub file {published[name]}"
+        for name in sorted(set(declared) & set(published))
+        if declared[name] != published[name]
+    ]
+    return found
+
+
 @pytest.mark.parametrize("kind", sorted(PLUGINS))
-def test_every_plugin_setting_is_declared_with_kind_and_description(kind: str) -> None:
+def test_each_plugin_is_declared_as_its_hub_file_says(kind: str) -> None:
+    """One source: meltano.yml's capabilities, settings groups and settings are the Hub file's (itself held
+    to --about by tests/test_project_hub_definitions.py), so `meltano config` shows labels and defaults."""
     name, executable = PLUGINS[kind]
     plugin = _plugin(kind, name)
     assert plugin["pip_url"] == f"-e ./{executable}"
     assert plugin["executable"] == executable
-    declared = {setting["name"]: setting for setting in plugin["settings"]}
-    about = _about(executable)
-    accepted = about["settings"]["properties"]
-    missing = set(accepted) - set(declared) - SDK_BUILTINS
-    assert not missing, (
-        f"{name}: settings the plugin accepts but meltano.yml does not declare: {sorted(missing)}"
-    )
-    unknown = set(declared) - set(accepted)
-    assert not unknown, (
-        f"{name}: settings meltano.yml declares but the plugin does not accept: {sorted(unknown)}"
-    )
-    assert set(plugin.get("capabilities", [])) <= set(about["capabilities"]), f"{name}: unclaimed capability"
-    for setting_name, setting in declared.items():
-        assert setting.get("kind") and setting.get("description"), f"{name}.{setting_name}"
-        if accepted[setting_name].get("secret"):
-            assert setting.get("sensitive") is True, f"{name}.{setting_name} is secret but not sensitive"
+    assert declaration_problems(plugin, _hub(executable)) == []
+    assert plugin["capabilities"] == _about(executable)["capabilities"]
+    for setting in plugin["settings"]:
+        assert setting.get("label") and setting.get("kind") and setting.get("description"), setting["name"]
+
+
+def test_a_declaration_that_lags_the_hub_file_is_named() -> None:
+    plugin = copy.deepcopy(_plugin("loaders", "target-oracle"))
+    hub = _hub("target-oracle")
+    plugin["capabilities"].remove("structured-logging")
+    plugin["settings"][0]["label"] = "Other"
+    plugin["settings"].pop()
+    found = declaration_problems(plugin, hub)
+    assert any(p.startswith("capabilities:") for p in found)
+    assert any(p.startswith(f"{plugin['settings'][0]['name']}:") for p in found)
+    assert any(p.startswith("settings:") for p in found)
 
 
 def test_the_mapping_is_called_like_the_mapper_and_the_plugin_is_not() -> None:
@@ -78,20 +91,25 @@ def test_the_mapping_is_called_like_the_mapper_and_the_plugin_is_not() -> None:
     assert [m["name"] for m in mapper["mappings"]] == ["mapper-wms-validate"]
 
 
-def test_jobs_per_entity_with_their_own_extractor_and_schedules_every_minute() -> None:
+def test_jobs_per_entity_with_their_own_extractor_and_schedules() -> None:
+    """Full, incremental and reconcile jobs of an entity run its one extractor: one state id per entity."""
     jobs = {job["name"]: job["tasks"] for job in PROJECT["jobs"]}
-    for entity in ("allocation", "order_hdr", "order_dtl"):
-        for mode in ("full", "incremental"):
-            assert jobs[f"{entity}_{mode}_sync"] == [
-                f"tap-oracle-wms--{entity} mapper-wms-validate target-oracle"
-            ]
+    for entity in ENTITIES:
+        for job in ("full_sync", "incremental_sync", "reconcile"):
+            assert jobs[f"{entity}_{job}"] == [f"tap-oracle-wms--{entity} mapper-wms-validate target-oracle"]
         extractor = _plugin("extractors", f"tap-oracle-wms--{entity}")
         assert extractor["inherit_from"] == "tap-oracle-wms"
         assert extractor["config"]["entities"] == [entity]
-    schedules = {s["job"]: s["interval"] for s in PROJECT["schedules"]}
-    assert schedules == {
-        f"{e}_incremental_sync": "* * * * *" for e in ("allocation", "order_hdr", "order_dtl")
+        assert "reconcile_hours" not in extractor["config"]
+    schedules = {s["name"]: s for s in PROJECT["schedules"]}
+    assert {name: (s["interval"], s["job"]) for name, s in schedules.items()} == {
+        **{f"{e}_incremental_every_minute": ("* * * * *", f"{e}_incremental_sync") for e in ENTITIES},
+        **{f"{e}_reconcile_hourly": ("@hourly", f"{e}_reconcile") for e in ENTITIES},
     }
+    for entity in ENTITIES:
+        assert schedules[f"{entity}_reconcile_hourly"]["env"] == {
+            f"TAP_ORACLE_WMS__{entity.upper()}_RECONCILE_HOURS": "24"
+        }
 
 
 def test_environments_use_config_not_env_blocks() -> None:
@@ -103,8 +121,8 @@ def test_environments_use_config_not_env_blocks() -> None:
         assert "env" not in env, env["name"]
     prod_plugins = environments["prod"]["config"]["plugins"]
     assert "extractors" not in prod_plugins and "loaders" not in prod_plugins
-    local_loader = environments["local"]["config"]["plugins"]["loaders"][0]["config"]
-    assert local_loader["default_target_schema"] == "OIC" and local_loader["table_prefix"] == "WMS_"
+    loader = _plugin("loaders", "target-oracle")["config"]
+    assert loader["default_target_schema"] == "OIC" and loader["table_prefix"] == "WMS_"
 
 
 @pytest.mark.e2e
@@ -148,9 +166,24 @@ def test_meltano_accepts_the_schedules(tmp_path: Path) -> None:
     from tests.pipeline import Pipeline, ensure_meltano
 
     ensure_meltano()
-    listed = json.loads(Pipeline(workdir=tmp_path).meltano("schedule", "list", "--format=json").stdout)
+    pipeline = Pipeline(workdir=tmp_path)
+    listed = json.loads(pipeline.meltano("schedule", "list", "--format=json").stdout)
     jobs = {schedule["name"]: schedule for schedule in listed["schedules"]["job"]}
-    assert {s["job"]["name"] for s in jobs.values()} == {
-        f"{entity}_incremental_sync" for entity in ("allocation", "order_hdr", "order_dtl")
+    assert {name: (s["job"]["name"], s["interval"]) for name, s in jobs.items()} == {
+        **{f"{e}_incremental_every_minute": (f"{e}_incremental_sync", "* * * * *") for e in ENTITIES},
+        **{f"{e}_reconcile_hourly": (f"{e}_reconcile", "@hourly") for e in ENTITIES},
     }
-    assert {s["interval"] for s in jobs.values()} == {"* * * * *"}
+
+
+@pytest.mark.e2e
+def test_the_reconcile_schedule_gives_its_extractor_reconcile_hours(tmp_path: Path) -> None:
+    """The variable the reconcile schedule sets (`meltano schedule run` passes a schedule's env) reaches the
+    entity's extractor as reconcile_hours, and only that entity's."""
+    from tests.pipeline import Pipeline, ensure_meltano
+
+    ensure_meltano()
+    env = next(s["env"] for s in PROJECT["schedules"] if s["name"] == "order_hdr_reconcile_hourly")
+    pipeline = Pipeline(workdir=tmp_path, extra_env=env)
+    dumped = ("invoke", "--dump=config")
+    assert json.loads(pipeline.meltano(*dumped, "tap-oracle-wms--order_hdr").stdout)["reconcile_hours"] == 24
+    assert json.loads(pipeline.meltano(*dumped, "tap-oracle-wms--allocation").stdout)["reconcile_hours"] == 0

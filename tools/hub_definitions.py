@@ -1,4 +1,6 @@
-"""Write each plugin's Meltano Hub definition, `<plugin>/meltano-hub.yml`, from its `--about --format=json`.
+"""Write each plugin's Meltano Hub definition, `<plugin>/meltano-hub.yml`, from its `--about --format=json`,
+and the same declaration (capabilities, settings_group_validation, settings) into the plugin's entry of
+the project's meltano.yml, so the project and the Hub say one thing.
 
     .venv/bin/python -m tools.hub_definitions                 # the three plugins
     .venv/bin/python -m tools.hub_definitions target-oracle   # one
@@ -22,6 +24,11 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 HUB_FILE = "meltano-hub.yml"
+PROJECT_FILE = REPO / "meltano.yml"
+# Declared `integer` in meltano.yml though --about says `number` (the Hub file: `decimal`): Meltano 4.4.1
+# reads a `decimal` setting from an environment variable as a Decimal and then cannot write the plugin's
+# config ("Decimal is not JSON serializable"). Whole seconds come from variables; fractions from config.
+INTEGER_IN_MELTANO = frozenset({"request_timeout", "backoff_base_seconds", "backoff_max_seconds"})
 # The Hub tells variants of one plugin name apart by their variant; this is this project's.
 VARIANT = "wms-pipeline"
 # Words a label spells other than capitalised.
@@ -43,6 +50,7 @@ LABEL_WORDS = {
 PLUGINS: dict[str, dict[str, t.Any]] = {
     "tap-oracle-wms": {
         "plugin_type": "extractors",
+        "project_name": "tap-oracle-wms",
         "namespace": "tap_oracle_wms",
         "label": "Oracle WMS Cloud",
         "keywords": ["oracle", "wms", "warehouse", "meltano_sdk"],
@@ -55,6 +63,8 @@ PLUGINS: dict[str, dict[str, t.Any]] = {
     },
     "mapper-wms-validate": {
         "plugin_type": "mappers",
+        # the plugin is not named like its mapping: Meltano refuses a mapping named like its plugin
+        "project_name": "wms-validate",
         "namespace": "mapper_wms_validate",
         "label": "WMS data-quality rules and quarantine",
         "keywords": ["data quality", "validation", "quarantine", "meltano_sdk"],
@@ -64,6 +74,7 @@ PLUGINS: dict[str, dict[str, t.Any]] = {
     },
     "target-oracle": {
         "plugin_type": "loaders",
+        "project_name": "target-oracle",
         "namespace": "target_oracle",
         "label": "Oracle (or an embedded DuckDB file)",
         "keywords": ["oracle", "duckdb", "database", "meltano_sdk"],
@@ -172,11 +183,41 @@ def write(plugin: str) -> Path:
     return path
 
 
+def project_declaration(hub: dict[str, t.Any]) -> dict[str, t.Any]:
+    """What meltano.yml declares of a plugin: its Hub file's capabilities, groups and settings."""
+    out: dict[str, t.Any] = {"capabilities": hub["capabilities"]}
+    if hub.get("settings_group_validation"):
+        out["settings_group_validation"] = hub["settings_group_validation"]
+    out["settings"] = [
+        {**entry, "kind": "integer"} if entry["name"] in INTEGER_IN_MELTANO else entry
+        for entry in hub["settings"]
+    ]
+    return out
+
+
+def write_project(plugin: str) -> Path:
+    """Replace the plugin's `capabilities:` ... `settings:` lines in meltano.yml with its Hub file's, keeping
+    every other line (comments, pip_url, config, mappings) as it is."""
+    lines = PROJECT_FILE.read_text().splitlines(keepends=True)
+    entry = lines.index(f"  - name: {PLUGINS[plugin]['project_name']}\n")
+    start = next(n for n in range(entry, len(lines)) if lines[n] == "    capabilities:\n")
+    settings = next(n for n in range(start, len(lines)) if lines[n] == "    settings:\n")
+    inside = ("    -", "      ")
+    end = next((n for n in range(settings + 1, len(lines)) if not lines[n].startswith(inside)), len(lines))
+    hub = yaml.safe_load((REPO / plugin / HUB_FILE).read_text())
+    text = yaml.safe_dump(project_declaration(hub), sort_keys=False, width=110, allow_unicode=True)
+    block = [f"    {line}" if line.strip() else line for line in text.splitlines(keepends=True)]
+    PROJECT_FILE.write_text("".join(lines[:start] + block + lines[end:]))
+    return PROJECT_FILE
+
+
 def main(argv: list[str] | None = None) -> None:
     for plugin in (argv if argv is not None else sys.argv[1:]) or list(PLUGINS):
         if plugin not in PLUGINS:
             sys.exit(f"hub_definitions: unknown plugin {plugin!r}; one of {', '.join(PLUGINS)}")
         print(f"hub_definitions: wrote {write(plugin).relative_to(REPO)}", file=sys.stderr)
+        project = write_project(plugin).relative_to(REPO)
+        print(f"hub_definitions: declared {plugin} in {project}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
+import typing as t
 from urllib.parse import urlsplit
 
-from singer_sdk.exceptions import FatalAPIError
+from singer_sdk.exceptions import ConfigValidationError, FatalAPIError
+
+if t.TYPE_CHECKING:
+    import logging
 
 
 class WmsAuthError(FatalAPIError):
@@ -30,3 +36,22 @@ def tls_error(exc: Exception, url: str | None) -> WmsTLSError:
         f"TLS certificate check failed for {host}: {str(exc)[:300]}. Set 'ca_bundle' to the CA bundle "
         "that signed the server's certificate (or 'verify_tls': false for a test server)."
     )
+
+
+@contextlib.contextmanager
+def errors_exit(logger: logging.Logger) -> t.Iterator[None]:
+    """An error of the settings or of the API (FatalAPIError: the classes above, an unreachable host after
+    its retries, a refused request, a failed discovery) is logged at ERROR as its message alone and the
+    process exits with code 1: the operator's mistake needs no traceback, and Meltano keeps the level
+    of a log line but reads each traceback line as info. Any other exception, a bug, keeps its traceback.
+    """
+    try:
+        yield
+    except ConfigValidationError as exc:
+        for error in exc.errors:
+            logger.error("Config validation error: %s", error)
+        logger.error("%s", exc)
+        sys.exit(1)
+    except FatalAPIError as exc:
+        logger.error("%s", exc)
+        sys.exit(1)

@@ -17,6 +17,10 @@ The SDK offers two modes, neither right here (see the README's pitfalls):
   signpost, only when the sync completes;
 - rows of a side walk (backdated rows, re-read hours) never move the bookmark (`paused`).
 All values are UTC text of one fixed format, so comparing them as text compares instants.
+
+A null `replication_key_value` is no bookmark: a sync that starts without one writes the null in its
+first STATE (see `EntityStream.run_walks`), so that Meltano's merge of a killed run's state onto the
+last complete one drops the old bookmark instead of keeping it.
 """
 
 from __future__ import annotations
@@ -40,6 +44,12 @@ NOTE = "Note"
 RECONCILE_COUNTS = "reconcile_counts"
 
 
+def bookmark_of(state: t.Mapping[str, t.Any], replication_key: str | None) -> t.Any:
+    """The stream state's bookmark for `replication_key`; None when it has none, holds a null (a
+    sync without a bookmark is in progress) or belongs to another replication key."""
+    return state.get(BOOKMARK) if replication_key and state.get(KEY) == replication_key else None
+
+
 class WmsStateManager(StreamStateManager):
     """Monotonic, signpost-capped, order-checking bookmark for one stream (no partitions)."""
 
@@ -56,7 +66,7 @@ class WmsStateManager(StreamStateManager):
     def begin(self, context: types.Context | None, replication_key: str) -> str | None:
         """Remember the bookmark this run starts from (before any record moves it)."""
         state = self.get_context_state(context)
-        self._initial = state.get(BOOKMARK) if state.get(KEY) == replication_key else None
+        self._initial = bookmark_of(state, replication_key)
         self._started = True
         return self._initial
 
@@ -115,7 +125,7 @@ class WmsStateManager(StreamStateManager):
         self.sorted_so_far = False
         state = self.get_context_state(context)
         if self._initial is None:
-            state.pop(BOOKMARK, None)
+            state[BOOKMARK] = None  # kept null in every STATE until the sync completes (module docstring)
             state.pop(KEY, None)
         else:
             state[KEY] = replication_key

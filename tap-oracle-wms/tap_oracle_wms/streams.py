@@ -26,7 +26,7 @@ from tap_oracle_wms.discovery import KEY_PROPERTY, EntityDescription
 from tap_oracle_wms.pagination import KEYSET, LINK, Walk, filter_timestamp, response_body
 from tap_oracle_wms.reconcile import hours_to_reread
 from tap_oracle_wms.shaping import RecordShaper, to_utc_timestamp
-from tap_oracle_wms.state import BOOKMARK, KEY, WmsStateManager
+from tap_oracle_wms.state import BOOKMARK, RECONCILE_COUNTS, WmsStateManager, bookmark_of
 
 if t.TYPE_CHECKING:
     import requests
@@ -40,6 +40,8 @@ PROGRESS_INTERVAL_SECONDS = 30.0
 CREATED = "create_ts"
 # Stream state key present while a sync that started without a bookmark is in progress (see `run_walks`).
 FULL_SYNC = "full_sync"
+# Stream state keys a run continues from: null in the STATE that announces a full sync (see `run_walks`).
+RESUME_KEYS = (BOOKMARK, RECONCILE_COUNTS)
 
 
 class EntityStream(WmsStream):
@@ -106,7 +108,7 @@ class EntityStream(WmsStream):
         if not self.incremental:
             return None
         state = self.get_context_state(context)
-        bookmark = state.get(BOOKMARK) if state.get(KEY) == self.replication_key else None
+        bookmark = bookmark_of(state, self.replication_key)
         if bookmark:
             state[BOOKMARK], _ = to_utc_timestamp(str(bookmark))
         self.state_manager.begin(context, t.cast("str", self.replication_key))
@@ -155,17 +157,20 @@ class EntityStream(WmsStream):
         """The walks of this run (`walks`), each begun (see `begin_walk`) as the caller asks for it; the
         caller reads each one's records before asking for the next.
 
-        An incremental stream that starts without a bookmark (a first sync, `--full-refresh`) first writes a
-        STATE saying so, without a replication value: Meltano's `--full-refresh` ignores the saved state
-        but keeps it, so without this STATE a full refresh killed before its first bookmark would be
-        resumed (without the flag) from the old bookmark, not as the full sync it was.
+        An incremental stream that starts without a bookmark (a first sync, `--full-refresh`, a resumed
+        full sync) first writes a STATE saying so, with null for every key a run continues from
+        (RESUME_KEYS): Meltano's `--full-refresh` ignores the saved state but keeps it, and Meltano merges
+        a killed run's STATE onto the last complete one (a key the STATE lacks keeps its old value), so
+        without these nulls a full refresh killed before its first bookmark would be resumed (without the
+        flag) from the old bookmark, not as the full sync it was. A null bookmark reads as none.
         """
         walks = self.walks(context)
         first = next(walks)
         state = self.get_context_state(context)
-        full_sync = self.incremental and BOOKMARK not in state
+        full_sync = self.incremental and not bookmark_of(state, self.replication_key)
         if full_sync:
             state[FULL_SYNC] = "in progress"
+            state.update(dict.fromkeys(RESUME_KEYS))
             self.state_writer.write_state(self.tap_state)
         for walk in itertools.chain((first,), walks):
             self.begin_walk(walk, context)
@@ -173,6 +178,9 @@ class EntityStream(WmsStream):
         self.state_manager.paused = False
         if full_sync:
             state.pop(FULL_SYNC, None)
+            for key in RESUME_KEYS:
+                if state.get(key) is None:
+                    state.pop(key, None)
             self.state_manager.is_flushed = False
         self.log_progress(final=True)
 
@@ -277,7 +285,7 @@ class EntityStream(WmsStream):
         if batch_config and self.ABORT_AT_RECORD_COUNT is not None:
             return None  # `--test` reads one record per stream: record mode
         if batch_config and config.get("batch_full_sync_only"):
-            bookmark = self.get_context_state(self.context).get(BOOKMARK)
+            bookmark = bookmark_of(self.get_context_state(self.context), self.replication_key)
             if bookmark:
                 self.logger.info(
                     "Stream '%s' continues from bookmark %s: record mode (batch_full_sync_only).",

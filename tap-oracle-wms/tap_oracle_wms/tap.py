@@ -12,7 +12,7 @@ from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError, FatalAPIError
 
 from tap_oracle_wms.discovery import describe_to_entity
-from tap_oracle_wms.errors import WmsAuthError
+from tap_oracle_wms.errors import WmsAuthError, errors_exit
 from tap_oracle_wms.http import WmsApi
 from tap_oracle_wms.settings import (
     CONFIG_SCHEMA,
@@ -49,6 +49,26 @@ class TapOracleWMS(Tap):
         if errors and raise_errors:
             raise ConfigValidationError("Config validation failed", errors=errors)
         return errors
+
+    # The SDK runs `--discover` and `--test` in these click callbacks, a sync in `invoke`: each runs
+    # inside `errors_exit`, so a user's error ends the tap with one ERROR line and exit code 1.
+    @classmethod
+    def invoke(cls, *args: t.Any, **kwargs: t.Any) -> None:  # type: ignore[override]
+        """The SDK's sync entry (see `errors_exit`)."""
+        with errors_exit(cls.logger):
+            super().invoke(*args, **kwargs)
+
+    @classmethod
+    def cb_discover(cls, ctx: click.Context, param: click.Option, value: bool) -> None:
+        """The SDK's `--discover` (see `errors_exit`)."""
+        with errors_exit(cls.logger):
+            super().cb_discover(ctx, param, value)
+
+    @classmethod
+    def cb_test(cls, ctx: click.Context, param: click.Option, value: str) -> None:
+        """The SDK's `--test` (see `errors_exit`)."""
+        with errors_exit(cls.logger):
+            super().cb_test(ctx, param, value)
 
     @classmethod
     def cb_config(cls, ctx: click.Context, param: click.Option, value: tuple[str, ...]) -> t.Any:

@@ -109,7 +109,7 @@ def test_tap_404_on_a_next_page_link_is_an_error_naming_stream_and_url(sim, make
     if page_mode == "sequenced":
         assert states[-1]["replication_key_value"] == max(r["mod_ts"] for r in records)
     else:  # keyset pages come in id order: the bookmark moves only when the sync completes
-        assert all("replication_key_value" not in s for s in states)
+        assert all(s.get("replication_key_value") is None for s in states)
 
 
 def test_tap_wrong_base_url_says_so(sim, make_config):
@@ -160,3 +160,57 @@ def test_tap_debug_logs_never_show_secrets(sim, make_config, tap_cli):
     assert "page 1" in result.stderr
     assert config["password"] not in result.stderr
     assert config["password"] not in result.stdout
+
+
+def error_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if "| ERROR " in line]
+
+
+@pytest.mark.parametrize(
+    ("args", "overrides", "message"),
+    [
+        (["--discover"], {"password": "wrong-pw-123"}, "the WMS API refused the credentials"),
+        ([], {"password": "wrong-pw-123"}, "the WMS API refused the credentials"),
+        (["--test"], {"password": "wrong-pw-123"}, "the WMS API refused the credentials"),
+        (["--discover"], {"base_url": "http://127.0.0.1:9/prod", "max_retries": 0}, "ConnectionError"),
+        (["--discover"], {"entities": ["no_such_entity"]}, "Setting 'entities' names ['no_such_entity']"),
+        (["--discover"], {"page_size": 5000}, "page_size"),
+    ],
+    ids=["discover-401", "sync-401", "test-401", "discover-unreachable", "discover-entities", "config"],
+)
+def test_tap_cli_user_error_is_one_error_line_without_traceback(
+    sim, make_config, tap_cli, args, overrides, message
+):
+    # Meltano runs `--discover` before every run and shows each traceback line as info: a user's error
+    # must come as an ERROR line naming it, exit code 1, no traceback; in discovery, test and sync alike.
+    result = tap_cli(*args, config=make_config(sim, **overrides))
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+    assert any(message in line for line in error_lines(result.stderr)), result.stderr[-2000:]
+    assert "wrong-pw-123" not in result.stderr
+    if "--discover" in args:
+        assert result.stdout == ""  # no catalog
+
+
+def test_tap_cli_404_mid_walk_is_one_error_line_without_traceback(sim, make_config, tap_cli):
+    sim.faults.add(status=404, times=1, path_contains="/entity/allocation/?", after_requests=2)
+    result = tap_cli(config=make_config(sim, entities=["allocation"]))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert any("in the middle of a walk" in line for line in error_lines(result.stderr))
+
+
+def test_tap_cli_bug_keeps_its_traceback(sim, make_config, tmp_path, monkeypatch):
+    # An unexpected exception is not a user's error: it leaves the CLI as it is (the SDK logs it with its
+    # traceback).
+    from click.testing import CliRunner
+    from tap_oracle_wms import tap
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(tap, "describe_to_entity", broken)
+    config_file = tmp_path / "config.json"
+    config_file.write_text(json.dumps(make_config(sim, entities=["allocation"])))
+    result = CliRunner().invoke(tap.TapOracleWMS.cli, ["--config", str(config_file), "--discover"])
+    assert isinstance(result.exception, RuntimeError)

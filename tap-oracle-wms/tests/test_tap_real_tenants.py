@@ -65,7 +65,7 @@ def test_tap_refused_ordering_read_without_it_bookmark_capped_at_the_end(
         if message["type"] == "STATE" and "allocation" in message["value"].get("bookmarks", {}):
             states.append(message["value"]["bookmarks"]["allocation"])
     assert len(states) > 2
-    assert all("replication_key_value" not in s for s in states[:-1])
+    assert all(s.get("replication_key_value") is None for s in states[:-1])
     assert states[-1]["replication_key_value"] == max(utc(r["mod_ts"]) for r in sim.records("allocation"))
     # The other entity keeps its ordering.
     assert data_requests(sim, "order_hdr")[0].query["ordering"] == (

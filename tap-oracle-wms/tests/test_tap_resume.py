@@ -58,7 +58,7 @@ def test_tap_full_sync_announced_before_any_record_so_a_killed_full_refresh_resu
     assert [m["type"] for m in read] == ["SCHEMA", "STATE"]
     first = read[-1]["value"]
     assert first["bookmarks"]["allocation"]["full_sync"] == "in progress"
-    assert "replication_key_value" not in first["bookmarks"]["allocation"]
+    assert first["bookmarks"]["allocation"]["replication_key_value"] is None
 
     state_file = tmp_path / "state.json"
     state_file.write_text(json.dumps(first))
@@ -71,3 +71,49 @@ def test_tap_full_sync_announced_before_any_record_so_a_killed_full_refresh_resu
     assert len([m for m in messages if m["type"] == "RECORD"]) == sim.count("allocation")
     final = [m for m in messages if m["type"] == "STATE"][-1]["value"]["bookmarks"]["allocation"]
     assert "full_sync" not in final and final["replication_key_value"]
+
+
+def meltano_merge(new: dict, old: dict) -> dict:
+    """Meltano's merge of a killed run's state onto the last complete one (meltano.core.utils.merge): a
+    dict merges key by key, any other value in `new` (null too) replaces, a key `new` lacks keeps `old`'s."""
+    merged = dict(old)
+    for key, value in new.items():
+        merged[key] = meltano_merge(value, merged.get(key) or {}) if isinstance(value, dict) else value
+    return merged
+
+
+def test_tap_full_refresh_killed_at_once_and_merged_by_meltano_resumes_as_a_full_sync(
+    sim, make_config, run_tap, tap_cli, tmp_path, kill_after_states
+):
+    # The last complete state holds a bookmark and reconcile counts; a --full-refresh (no state in) is
+    # killed after its first STATE; Meltano merges that STATE onto the complete one. The resumed run must
+    # read every row from the start (no bookmark, no look-back bound, no reconcile counting), not continue
+    # from the old bookmark.
+    config = make_config(sim, entities=["allocation"], page_size=50, reconcile_hours=2)
+    complete = run_tap(config).last_state
+    complete = run_tap(config, state=complete).last_state
+    assert complete["bookmarks"]["allocation"]["replication_key_value"]
+    assert complete["bookmarks"]["allocation"]["reconcile_counts"]
+
+    killed = kill_after_states(tap_cli(config=config, popen=True), 1)
+    merged = meltano_merge(killed[-1]["value"], complete)
+    stream_state = merged["bookmarks"]["allocation"]
+    assert stream_state["full_sync"] == "in progress"
+    assert stream_state["replication_key_value"] is None and stream_state["reconcile_counts"] is None
+
+    sim.clear_requests()
+    state_file = tmp_path / "state.json"
+    state_file.write_text(json.dumps(merged))
+    resumed = tap_cli("--state", str(state_file), config=config)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    requests = [r for r in sim.requests if r.path.endswith("/entity/allocation/")]
+    assert requests and all("mod_ts__" not in r.query and "create_ts__gte" not in r.query for r in requests)
+    messages = [json.loads(line) for line in resumed.stdout.splitlines()]
+    assert len([m for m in messages if m["type"] == "RECORD"]) == sim.count("allocation")
+    states = [m["value"]["bookmarks"]["allocation"] for m in messages if m["type"] == "STATE"]
+    assert states[0]["full_sync"] == "in progress" and states[0]["replication_key_value"] is None
+    final = states[-1]
+    assert "full_sync" not in final and "reconcile_counts" not in final
+    assert final["replication_key_value"] == max(
+        r["record"]["mod_ts"] for r in messages if r["type"] == "RECORD"
+    )
