@@ -35,7 +35,8 @@ def shaped_lines(caplog) -> list[bytes]:
     response.url = "https://tenant.example/prod/wms/lgfapi/v10/entity/allocation/"
     shaper = RecordShaper("allocation", entity.plan, logger)
     with caplog.at_level(logging.WARNING):
-        records = [shaper.shape(raw) for raw in page_records(check_response(response, auth_method="basic"))]
+        body = check_response(response, auth_method="basic", decode=shaper.decode_page)
+        records = [shaper.shape(raw) for raw in page_records(body)]
     return record_encoder.encode_lines(records).splitlines()
 
 
