@@ -24,6 +24,7 @@ from singer_sdk.streams.rest import HTTPRequest, PageContext
 from tap_oracle_wms.errors import WmsPageLinkError
 from tap_oracle_wms.http import (
     check_response,
+    decode_json,
     describe_failure,
     fail_fast_on_tls,
     give_up_clearly,
@@ -221,6 +222,10 @@ class WmsStream(RESTStream):
     def reading_unsorted(self) -> None:
         """Hook: the stream's rows arrive in no `mod_ts` order from now on."""
 
+    def decode_page(self, content: bytes) -> t.Any:
+        """Hook: a page's body as `parse_response` and the paginator read it (here plain JSON)."""
+        return decode_json(content)
+
     def validate_response(self, response: requests.Response) -> None:
         """Classify the status and decode the body inside the retry loop (see `check_response`), with
         what a walk's position adds (see tap_oracle_wms.pagination): a 404 is no rows on a first page,
@@ -253,7 +258,11 @@ class WmsStream(RESTStream):
             and query_value(url, "ordering") is not None
         ):
             raise OrderingRefusedError(f"HTTP 400 for {request_label(response)}")
-        setattr(response, BODY_ATTR, check_response(response, auth_method=self.api.auth_method))
+        setattr(
+            response,
+            BODY_ATTR,
+            check_response(response, auth_method=self.api.auth_method, decode=self.decode_page),
+        )
 
     def count_rows(self, filters: dict[str, str]) -> int:
         """Rows matching `filters` now: one paged-mode request of `page_size=1`, its `result_count` (0 for

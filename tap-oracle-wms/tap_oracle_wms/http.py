@@ -7,7 +7,6 @@ long to wait (exponential backoff with jitter, never shorter than `Retry-After`)
 
 from __future__ import annotations
 
-import decimal
 import email.utils
 import logging
 import os
@@ -25,6 +24,7 @@ from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from tap_oracle_wms.auth import build_auth
 from tap_oracle_wms.discovery import entity_names_from_listing
 from tap_oracle_wms.errors import WmsAuthError, WmsRetriesExhaustedError, tls_error
+from tap_oracle_wms.pagination import decode_json
 
 # Longest Retry-After honoured; a gateway asking for more is treated as an outage.
 RETRY_AFTER_CAP_SECONDS = 900.0
@@ -37,10 +37,6 @@ RETRYABLE_EXCEPTIONS: tuple[type[BaseException], ...] = (
     requests.exceptions.ChunkedEncodingError,
     requests.exceptions.ContentDecodingError,
 )
-
-
-# JSON floats become Decimal, so quantities keep every digit from the wire on.
-_decoder = msgspec.json.Decoder(float_hook=decimal.Decimal)
 
 
 def retry_after_seconds(response: requests.Response | None) -> float | None:
@@ -118,8 +114,11 @@ def request_label(response: requests.Response) -> str:
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
-def check_response(response: requests.Response, *, auth_method: str) -> t.Any:
-    """Validate one response and return its decoded JSON body; None for 404 (no rows).
+def check_response(
+    response: requests.Response, *, auth_method: str, decode: t.Callable[[bytes], t.Any] = decode_json
+) -> t.Any:
+    """Validate one response and return its body decoded by `decode` (plain JSON unless a stream gives
+    its page decoder); None for 404 (no rows).
 
     Raises RetriableAPIError for 429/5xx and for 2xx bodies that are not complete JSON (truncated
     transfers), WmsAuthError for 401/403 and FatalAPIError for any other client error.
@@ -144,7 +143,7 @@ def check_response(response: requests.Response, *, auth_method: str) -> t.Any:
     if status >= HTTPStatus.BAD_REQUEST:
         raise FatalAPIError(f"HTTP {status} {response.reason} for {label}: {_api_error_detail(response)}")
     try:
-        return _decoder.decode(response.content)
+        return decode(response.content)
     except msgspec.DecodeError as exc:
         raise RetriableAPIError(
             f"Truncated or invalid JSON body ({len(response.content)} bytes) for {label}: {exc}",

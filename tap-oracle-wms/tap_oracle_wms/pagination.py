@@ -22,10 +22,12 @@ error (a page the walk needs is missing) and a 5xx is retried as any other.
 from __future__ import annotations
 
 import datetime
+import decimal
 import typing as t
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlsplit
 
+import msgspec
 from singer_sdk.pagination import BaseAPIPaginator
 
 if t.TYPE_CHECKING:
@@ -39,6 +41,22 @@ NUMBERED = "numbered"
 # Attribute under which `validate_response` leaves the decoded body for the paginator and the parser,
 # so each page is decoded once (and a truncated body is caught inside the retry loop).
 BODY_ATTR = "wms_body"
+
+
+R = t.TypeVar("R")
+# JSON as plain Python values, floats as Decimal so quantities keep every digit from the wire on (a
+# msgspec.DecodeError for anything but complete JSON): what discovery reads, and a page a stream's typed
+# decoder refuses (`RecordShaper.decode_page`).
+decode_json = msgspec.json.Decoder(float_hook=decimal.Decimal).decode
+
+
+class Page(msgspec.Struct, t.Generic[R], gc=False):
+    """A page as a stream decodes it (`RecordShaper.decode_page`): its records typed, and the members of
+    the envelope the walk reads (any other member is skipped)."""
+
+    results: list[R]
+    next_page: t.Any = None
+    result_count: t.Any = None
 
 
 @dataclass(frozen=True)
@@ -69,16 +87,25 @@ def response_body(response: requests.Response) -> t.Any:
     return getattr(response, BODY_ATTR, None)
 
 
-def page_records(body: t.Any) -> list[dict[str, t.Any]]:
+def page_records(body: t.Any) -> list[t.Any]:
     """Raw records of a decoded page: `results` of a paged or sequenced page, a bare list, or [] for None.
     Raises ValueError for any other shape."""
     if body is None:
         return []
     if isinstance(body, list):
         return body
+    if isinstance(body, Page):
+        return body.results
     if isinstance(body, dict) and isinstance(body.get("results"), list):
-        return t.cast("list[dict[str, t.Any]]", body["results"])
+        return t.cast("list[t.Any]", body["results"])
     raise ValueError(f"no 'results' list in a {type(body).__name__}")
+
+
+def page_member(body: t.Any, name: str) -> t.Any:
+    """Member `name` of a decoded page's envelope (`next_page`, `result_count`); None when it has none."""
+    if isinstance(body, Page):
+        return getattr(body, name)
+    return body.get(name) if isinstance(body, dict) else None
 
 
 def query_value(url: str, name: str) -> str | None:
@@ -128,22 +155,22 @@ class WalkPaginator(BaseAPIPaginator):
         records = page_records(body)
         scheme = self.scheme()
         if scheme == LINK:
-            return (body.get("next_page") or None) if isinstance(body, dict) else None
+            return page_member(body, "next_page") or None
         self.read += len(records)
-        count = body.get("result_count") if isinstance(body, dict) else None
+        count = page_member(body, "result_count")
         if isinstance(count, int):
             # A keyset page counts the rows after the last id read; a numbered page, the whole walk.
             self.remaining = max(0, count - (len(records) if scheme == KEYSET else self.read))
         if not records:
             return None
         if scheme == KEYSET:
-            return max(record["id"] for record in records)
+            return max(record.id for record in records)
         return int(query_value(response.request.url or "", "page") or 1) + 1
 
     def continue_if_empty(self, response: requests.Response) -> bool:
         """An empty page ends a walk, except a sequenced page that still links to a next one."""
         body = response_body(response)
-        return self.scheme() == LINK and isinstance(body, dict) and bool(body.get("next_page"))
+        return self.scheme() == LINK and bool(page_member(body, "next_page"))
 
     @property
     def rows_left(self) -> bool | None:

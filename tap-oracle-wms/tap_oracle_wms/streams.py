@@ -23,7 +23,7 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 from tap_oracle_wms.batch import batch_config_from_settings, write_batches
 from tap_oracle_wms.client import WmsStream
 from tap_oracle_wms.discovery import KEY_PROPERTY, EntityDescription
-from tap_oracle_wms.pagination import KEYSET, LINK, Walk, filter_timestamp, response_body
+from tap_oracle_wms.pagination import KEYSET, LINK, Walk, filter_timestamp, page_member, response_body
 from tap_oracle_wms.reconcile import hours_to_reread
 from tap_oracle_wms.shaping import RecordShaper, to_utc_timestamp
 from tap_oracle_wms.state import BOOKMARK, RECONCILE_COUNTS, WmsStateManager, bookmark_of
@@ -222,7 +222,7 @@ class EntityStream(WmsStream):
         """The page's raw records; counts them for the progress lines."""
         records = list(super().parse_response(response))
         body = response_body(response)
-        total = body.get("result_count") if isinstance(body, dict) else None
+        total = page_member(body, "result_count")
         # A keyset page's result_count counts the rows after the last id read; a numbered page's, the walk's.
         self.progress.page(
             len(records),
@@ -250,7 +250,11 @@ class EntityStream(WmsStream):
             self.log_progress()
         return records
 
-    def post_process(self, row: dict[str, t.Any], context: t.Any = None) -> dict[str, t.Any] | None:
+    def decode_page(self, content: bytes) -> t.Any:
+        """The page's records typed for the shaper (tap_oracle_wms.shaping)."""
+        return self.shaper.decode_page(content)
+
+    def post_process(self, row: t.Any, context: t.Any = None) -> dict[str, t.Any] | None:
         """The contract's record (tap_oracle_wms.shaping), without the properties the catalog deselects."""
         record = self.shaper.shape(row)
         if self.deselected is None:

@@ -6,9 +6,11 @@ import decimal
 import json
 import logging
 
+import msgspec
 import pytest
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.singerlib.messages import RecordMessage
+from tap_oracle_wms.pagination import page_records
 from tap_oracle_wms.shaping import (
     DECIMAL,
     DROP,
@@ -31,36 +33,44 @@ PLAN = {
 }
 
 
-def shaper() -> RecordShaper:
-    return RecordShaper("allocation", PLAN, logging.getLogger("test"))
+class Shaper(RecordShaper):
+    """The stream's decoder and shaper, given one record as a dict: it goes through the JSON of a page."""
+
+    def shape_one(self, record: dict) -> dict:
+        body = self.decode_page(msgspec.json.encode({"results": [record]}))
+        return self.shape(page_records(body)[0])
+
+
+def shaper() -> Shaper:
+    return Shaper("allocation", PLAN, logging.getLogger("test"))
 
 
 def test_tap_foreign_key_object_becomes_id_and_key_columns():
-    row = shaper().shape({"id": 1, "order_dtl_id": {"id": 647, "key": "DC01", "url": "https://x/647"}})
+    row = shaper().shape_one({"id": 1, "order_dtl_id": {"id": 647, "key": "DC01", "url": "https://x/647"}})
     assert row == {"id": 1, "order_dtl_id": 647, "order_dtl_id_key": "DC01"}
 
 
 def test_tap_foreign_key_null_and_plain_integer():
-    assert shaper().shape({"order_dtl_id": None}) == {"order_dtl_id": None, "order_dtl_id_key": None}
-    assert shaper().shape({"order_dtl_id": 5}) == {"order_dtl_id": 5, "order_dtl_id_key": None}
+    assert shaper().shape_one({"order_dtl_id": None}) == {"order_dtl_id": None, "order_dtl_id_key": None}
+    assert shaper().shape_one({"order_dtl_id": 5}) == {"order_dtl_id": 5, "order_dtl_id_key": None}
 
 
 def test_tap_set_fields_dropped_and_empty_strings_kept():
-    row = shaper().shape(
+    row = shaper().shape_one(
         {"order_dtl_set": {"result_count": 2, "url": "u"}, "final_oblpn_nbr": "", "status_id": 10}
     )
     assert row == {"final_oblpn_nbr": "", "status_id": 10}
 
 
 def test_tap_decimals_exact_and_empty_is_null():
-    row = shaper().shape({"alloc_qty": "12345678901234567890.1234567891"})
+    row = shaper().shape_one({"alloc_qty": "12345678901234567890.1234567891"})
     assert row["alloc_qty"] == decimal.Decimal("12345678901234567890.1234567891")
-    assert shaper().shape({"alloc_qty": ""})["alloc_qty"] is None
-    assert shaper().shape({"alloc_qty": None})["alloc_qty"] is None
+    assert shaper().shape_one({"alloc_qty": ""})["alloc_qty"] is None
+    assert shaper().shape_one({"alloc_qty": None})["alloc_qty"] is None
 
 
 def test_tap_timestamps_normalised_to_utc():
-    assert shaper().shape({"mod_ts": "2025-05-31T21:00:01.831732-03:00"})["mod_ts"] == (
+    assert shaper().shape_one({"mod_ts": "2025-05-31T21:00:01.831732-03:00"})["mod_ts"] == (
         "2025-06-01T00:00:01.831732+00:00"
     )
     assert to_utc_timestamp("2025-06-01T00:00:01+00:00") == ("2025-06-01T00:00:01.000000+00:00", False)
@@ -70,18 +80,18 @@ def test_tap_timestamps_normalised_to_utc():
 
 def test_tap_bad_values_name_stream_record_and_field():
     with pytest.raises(RecordShapeError, match=r"'allocation', record id=7, field 'alloc_qty'"):
-        shaper().shape({"id": 7, "alloc_qty": "twelve"})
+        shaper().shape_one({"id": 7, "alloc_qty": "twelve"})
     with pytest.raises(RecordShapeError, match="field 'mod_ts'"):
-        shaper().shape({"id": 7, "mod_ts": "yesterday"})
+        shaper().shape_one({"id": 7, "mod_ts": "yesterday"})
     with pytest.raises(RecordShapeError, match="field 'order_dtl_id'"):
-        shaper().shape({"id": 7, "order_dtl_id": "DC01"})
+        shaper().shape_one({"id": 7, "order_dtl_id": "DC01"})
 
 
 def test_tap_unknown_field_not_emitted_with_one_warning(caplog):
     s = shaper()
     with caplog.at_level(logging.WARNING):
-        assert s.shape({"id": 1, "surprise": 3}) == {"id": 1}
-        s.shape({"id": 2, "surprise": 4})
+        assert s.shape_one({"id": 1, "surprise": 3}) == {"id": 1}
+        s.shape_one({"id": 2, "surprise": 4})
     assert sum("surprise" in r.message for r in caplog.records) == 1
 
 
@@ -94,3 +104,37 @@ def test_tap_writer_emits_decimals_without_float_rounding(stdout_bytes):
     assert '"q":0.1000000000000000055511151231257827' in line
     assert '"n":16' in line
     assert json.loads(line, parse_float=decimal.Decimal)["record"]["q"] == value
+
+
+def test_tap_page_decoder_learns_an_unknown_field_once_and_keeps_decoding(caplog):
+    s = shaper()
+    first = msgspec.json.encode({"results": [{"id": 1, "order_dtl_id": 5}], "next_page": "n"})
+    second = msgspec.json.encode({"results": [{"id": 2, "surprise": [1]}, {"id": 3, "surprise": None}]})
+    with caplog.at_level(logging.WARNING):
+        assert s.shape(page_records(s.decode_page(first))[0]) == {
+            "id": 1,
+            "order_dtl_id": 5,
+            "order_dtl_id_key": None,
+        }
+        assert [s.shape(r) for r in page_records(s.decode_page(second))] == [{"id": 2}, {"id": 3}]
+        assert s.decode_page(first).next_page == "n"
+    assert sum("surprise" in r.message for r in caplog.records) == 1
+
+
+def test_tap_page_decoder_names_records_it_cannot_take():
+    with pytest.raises(RecordShapeError, match=r"'allocation': record 1 of a page is not an object"):
+        shaper().decode_page(b'{"results": [{"id": 1}, 7]}')
+    for value in (b"true", b"1.0", b"[1]"):
+        with pytest.raises(RecordShapeError, match=r"'allocation', record id=4, field 'order_dtl_id'"):
+            shaper().decode_page(b'{"results": [{"id": 4, "order_dtl_id": ' + value + b"}]}")
+
+
+def test_tap_page_decoder_other_bodies():
+    s = shaper()
+    assert page_records(s.decode_page(b"null")) == []
+    assert [s.shape(r) for r in page_records(s.decode_page(b'[{"id": 9}]'))] == [{"id": 9}]
+    with pytest.raises(ValueError, match="no 'results' list"):
+        page_records(s.decode_page(b'{"items": []}'))
+    # A truncated body stays a decode error (retried by check_response), also after an unknown field.
+    with pytest.raises(msgspec.DecodeError):
+        s.decode_page(b'{"results": [{"id": 1, "surprise": 2}, {"id": 2')
