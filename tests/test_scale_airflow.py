@@ -109,6 +109,17 @@ def test_schedules_of_the_extractor_loader_form_run_by_name(meltano_project, tmp
     assert specs[0].bash_command("meltano", "--full-refresh") == "meltano schedule run nightly"
 
 
+def test_a_schedule_with_env_runs_by_name_so_its_env_applies(meltano_project) -> None:
+    """The hourly reconcile schedules set reconcile_hours through their `env`, which `meltano run <job>`
+    would not apply: their DAGs run `meltano schedule run <name>`."""
+    specs = {s.dag_id: s for s in meltano_project.dag_specs(REPO)}
+    reconcile = specs["allocation_reconcile_hourly"]
+    assert (reconcile.job, reconcile.by_name) == ("allocation_reconcile", True)
+    assert reconcile.bash_command("meltano") == "meltano schedule run allocation_reconcile_hourly"
+    every_minute = specs["allocation_incremental_every_minute"]
+    assert every_minute.bash_command("meltano") == "meltano run allocation_incremental_sync"
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [

@@ -34,11 +34,14 @@ class DagSpec:
     schedule: str | None
     job: str | None
     description: str
+    #: the schedule sets an `env` (e.g. the reconcile schedules' reconcile_hours): only `meltano schedule run
+    #: <name>` applies it, `meltano run <job>` would run the job without it
+    by_name: bool = False
 
     def bash_command(self, meltano: str, run_options: str = "") -> str:
         """`meltano run [run_options] <job>` (or `meltano schedule run <name>`); `run_options` is already
         shell-safe (e.g. a Jinja expression that renders `--full-refresh` or nothing)."""
-        if self.job is None:
+        if self.job is None or self.by_name:
             return f"{shlex.quote(meltano)} schedule run {shlex.quote(self.dag_id)}"
         parts = [shlex.quote(meltano), "run", run_options, shlex.quote(self.job)]
         return " ".join(p for p in parts if p)
@@ -63,8 +66,8 @@ def meltano_executable(root: Path) -> str:
 def dag_specs(root: Path) -> list[DagSpec]:
     """The DAGs of the project at `root`, schedules first, in the order meltano.yml lists them.
 
-    A schedule runs `meltano run <job>`; a schedule of the older extractor/loader form runs
-    `meltano schedule run <name>`. A malformed entry is a ValueError naming it (Airflow then shows the
+    A schedule runs `meltano run <job>`; a schedule with an `env`, or of the older extractor/loader form,
+    runs `meltano schedule run <name>` (which applies the schedule's env). A malformed entry is a ValueError naming it (Airflow then shows the
     DAG file's import error).
     """
     path = root / "meltano.yml"
@@ -82,10 +85,9 @@ def dag_specs(root: Path) -> list[DagSpec]:
             if job not in jobs:
                 raise ValueError(f"{path}: schedule {name!r} runs job {job!r}, which is not defined")
             scheduled.add(job)
-            description = f"meltano run {job}, {interval}"
-        else:
-            description = f"meltano schedule run {name}, {interval}"
-        specs.append(DagSpec(name, interval, job, description))
+        by_name = job is None or bool(schedule.get("env"))
+        description = f"meltano schedule run {name}" if by_name else f"meltano run {job}"
+        specs.append(DagSpec(name, interval, job, f"{description}, {interval}", by_name))
     for job in jobs:
         if job not in scheduled:
             specs.append(DagSpec(job, None, job, f"meltano run {job}, triggered by hand"))
