@@ -67,8 +67,8 @@ def dag_specs(root: Path) -> list[DagSpec]:
     """The DAGs of the project at `root`, schedules first, in the order meltano.yml lists them.
 
     A schedule runs `meltano run <job>`; a schedule with an `env`, or of the older extractor/loader form,
-    runs `meltano schedule run <name>` (which applies the schedule's env). A malformed entry is a ValueError naming it (Airflow then shows the
-    DAG file's import error).
+    runs `meltano schedule run <name>` (which applies the schedule's env). A malformed entry is a
+    ValueError naming it (Airflow then shows the DAG file's import error).
     """
     path = root / "meltano.yml"
     project = yaml.safe_load(path.read_text()) or {}
