@@ -178,12 +178,22 @@ def test_airflow_parses_every_dag_with_one_run_at_a_time_and_no_catchup(tmp_path
     expected = expected_dags()
     assert set(dags) == set(expected)
     meltano = str(REPO / ".tools" / "meltano" / "bin" / "meltano")
+    project = yaml.safe_load((REPO / "meltano.yml").read_text())
+    with_env = {s["name"] for s in project["schedules"] if s.get("env")}
+    assert with_env, "the reconcile schedules set an env"
     for dag_id, (schedule, job) in expected.items():
         dag = dags[dag_id]
         assert (dag["schedule"], dag["max_active_runs"], dag["catchup"]) == (schedule, 1, False), dag_id
         assert dag["cwd"] == str(REPO)
-        assert dag["command"].split() == [meltano, "run", job]
-        assert dag["full_refresh_command"].split() == [meltano, "run", "--full-refresh", job]
+        if dag_id in with_env:  # run by name, so the schedule's env applies; a full refresh is a job's DAG
+            assert (
+                dag["command"].split()
+                == dag["full_refresh_command"].split()
+                == [meltano, "schedule", "run", dag_id]
+            )
+        else:
+            assert dag["command"].split() == [meltano, "run", job]
+            assert dag["full_refresh_command"].split() == [meltano, "run", "--full-refresh", job]
         assert dag["params"] == {"full_refresh": False}
 
 

@@ -46,7 +46,7 @@ def build_dag(spec: DagSpec, root: Path, meltano: str) -> DAG:
     ) as dag:
         BashOperator(
             task_id="meltano",
-            bash_command=spec.bash_command(meltano, FULL_REFRESH_OPTION if spec.job is not None else ""),
+            bash_command=spec.bash_command(meltano, "" if spec.by_name else FULL_REFRESH_OPTION),
             cwd=str(root),
         )
     return dag
