@@ -295,7 +295,8 @@ def _tap_record_count(log: Path) -> int:
     for line in log.read_text(errors="replace").splitlines():
         if "record_count" not in line or "tap-oracle-wms" not in line:
             continue
-        match = re.search(r'"value":\s*(\d+)', line)
+        # Meltano prints a structured-logging plugin's METRIC as `metric_value=N`, a plain one as JSON
+        match = re.search(r'(?:"value":\s*|metric_value=)(\d+)', line)
         if match:
             total += int(match.group(1))
     return total
