@@ -37,7 +37,10 @@ GZIP_LEVEL = 1
 READ_CHUNK_BYTES = 1 << 20
 WRITE_CHUNK_LINES = 1024
 
-_decoder = msgspec.json.Decoder(dec_hook=dec_hook, float_hook=decimal.Decimal)
+# How every JSONL line is decoded, into a dict or (the rule engine) into a stream's Struct: numbers with a
+# fraction or exponent as exact Decimals, from their text.
+BATCH_DECODER_HOOKS: dict[str, t.Any] = {"dec_hook": dec_hook, "float_hook": decimal.Decimal}
+_decoder = msgspec.json.Decoder(**BATCH_DECODER_HOOKS)
 
 
 class BatchFileError(ValueError):

@@ -15,7 +15,6 @@ import dataclasses
 import gc
 import typing as t
 
-import msgspec
 from singer_sdk import singerlib as singer
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
@@ -28,7 +27,6 @@ from mapper_wms_validate.batch import (
     BatchFileError,
     OutputFile,
     OutputFiles,
-    decode_line,
     decode_record,
     encoding_of,
     jsonl_chunks,
@@ -36,7 +34,7 @@ from mapper_wms_validate.batch import (
     parquet_table,
     remove,
 )
-from mapper_wms_validate.engine import RecordTest, compile_passes
+from mapper_wms_validate.engine import StreamTest, compile_passes
 from mapper_wms_validate.quarantine import QuarantineSchemaError, QuarantineStream
 from mapper_wms_validate.rules import ACTION_SEVERITY, ACTIONS, Rule, RuleBook, RuleConfigError
 from mapper_wms_validate.schema_check import RecordSchemaCheck, compile_record
@@ -65,8 +63,8 @@ class StreamState:
     key_properties: list[str]
     tests: tuple[tuple[Rule, RecordCheck], ...]
     schema_check: RecordSchemaCheck | None
-    # whether a record passes the schema check and every rule (the rule engine's compiled test)
-    passes: RecordTest
+    # whether a record, or a BATCH line, passes the schema check and every rule (the rule engine's test)
+    test: StreamTest
     quarantine: QuarantineStream
     counts: StreamCounts
     quarantine_schema_sent: bool = False
@@ -281,7 +279,7 @@ class WmsValidateMapper(InlineMapper):
             schema_message=message_dict,
             key_properties=key_properties,
             tests=tuple((rule, rule.test) for rule in rules),
-            passes=compile_passes(
+            test=compile_passes(
                 schema,
                 key_properties,
                 rules,
@@ -333,7 +331,7 @@ class WmsValidateMapper(InlineMapper):
             record = self._require(message_dict, "record", dict, "RECORD")
         self.progress.tick()  # before this record is counted: the counts it logs balance
         state.counts.records_in += 1
-        if state.passes(record):
+        if state.test.passes(record):
             state.counts.passed += 1
             return (self.message_reader.raw_line(),)
         violations = self._violations(state, record)
@@ -509,35 +507,29 @@ class WmsValidateMapper(InlineMapper):
     ) -> None:
         """Validate a JSONL file's lines, in order, as RECORD messages are validated.
 
-        Per chunk read, the lines that pass are collected, then written and counted together; a line that
-        does not pass (or is blank or malformed) first writes and counts those before it, so the counts
-        balance whenever they are logged."""
-        passes = state.passes
+        Per chunk read, the rule engine's `passing_lines` finds each run of lines that pass; they are
+        written and counted together, then the line it stopped at is decoded into a dict and decided as a
+        RECORD message's record is (blank lines are skipped, anything but a JSON object names the line).
+        The counts balance whenever they are logged."""
+        passing_lines = state.test.passing_lines
         counts = state.counts
-        number = 0
+        number = 0  # lines before this chunk
         for lines in chunks:
             self.progress.tick(len(lines))  # before these records are counted: the counts it logs balance
-            accepted: list[bytes] = []
-            for line in lines:
-                number += 1
-                try:
-                    record = decode_line(line)
-                except msgspec.DecodeError:
-                    record = None
-                if type(record) is dict and passes(record):
-                    accepted.append(line)
-                    continue
-                record = decode_record(url, number, line)  # raises naming the line, None when blank
-                if accepted:
-                    counts.records_in += len(accepted)
-                    counts.passed += len(accepted)
-                    passed.write_lines(accepted)
-                    accepted = []
-                if record is not None:
-                    self._batch_record(state, record, line, where, number, passed, quarantined)
-            counts.records_in += len(accepted)
-            counts.passed += len(accepted)
-            passed.write_lines(accepted)
+            start, end = 0, len(lines)
+            while start < end:
+                stop = passing_lines(lines, start)
+                if stop > start:
+                    counts.records_in += stop - start
+                    counts.passed += stop - start
+                    passed.write_lines(lines[start:stop] if start or stop < end else lines)
+                if stop < end:
+                    line = lines[stop]
+                    record = decode_record(url, number + stop + 1, line)  # None when blank
+                    if record is not None:
+                        self._batch_record(state, record, line, where, number + stop + 1, passed, quarantined)
+                start = stop + 1
+            number += end
 
     def _batch_record(
         self,
@@ -552,7 +544,7 @@ class WmsValidateMapper(InlineMapper):
         """One BATCH record (record `number` of the file `where` names): the same checks and actions as
         for a RECORD message."""
         state.counts.records_in += 1
-        if state.passes(record):
+        if state.test.passes(record):
             state.counts.passed += 1
             if line is None:
                 passed.write_record(record)
