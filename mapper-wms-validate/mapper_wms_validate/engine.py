@@ -141,18 +141,18 @@ def compile_passes(
     if check_schema:
         for name, prop in properties.items():
             field = fields[name]
-            typed = decoded_type(prop, key=name in keys)
-            if typed is not None:
-                field.decoded = typed[0]
+            v = field.variable
+            typed = decoded_type(prop, key=name in keys, v=v)
             full = property_check(prop, name, key=name in keys)
             if full is None:
                 continue
-            v = field.variable
             accept = inline_accept(prop, key=name in keys, v=v)
             field.schema_test = f"({accept})" if accept else "False"
             field.schema_call = f"({v} is not MISSING and {bind(full)}({v}) is not None)"
-            if typed is None or not typed[1]:
+            if typed is None:
                 field.typed_test = field.schema_test
+            else:
+                field.decoded, field.typed_test = typed
     for rule in rules:
         accept = getattr(rule.test, "accept", None)
         call = f"{bind(rule.test)}(record) is not None"
@@ -224,15 +224,14 @@ def compile_passes(
 
 def _read(fields: dict[str, _Field], *, typed: bool, bind: t.Callable[[t.Any], str], indent: str) -> list:
     """The statements that read the tested fields into their variables: from a dict (a missing key reads
-    as MISSING) or, typed, from the Struct's attributes (named like the variables)."""
+    as MISSING) or, typed, from the Struct's attributes (named like the variables: `v0`, `v1`, ...)."""
     used = [(name, f.variable) for name, f in fields.items() if f.used(typed=typed)]
     if not used:
         return []
+    if typed:  # one attribute read each costs less than an attrgetter's tuple
+        return [f"{indent}{v} = record.{v}" for _, v in used]
     targets = "".join(f"{v}, " for _, v in used)
     one = "" if len(used) > 1 else ","
-    if typed:
-        getter = operator.attrgetter(*(v for _, v in used))
-        return [f"{indent}{targets}= {bind(getter)}(record){one}"]
     getter = operator.itemgetter(*(name for name, _ in used))
     return [
         f"{indent}try:",

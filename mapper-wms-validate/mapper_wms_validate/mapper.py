@@ -25,6 +25,7 @@ from singer_sdk.singerlib.exceptions import InvalidInputLine
 from mapper_wms_validate.accounting import Accounting, Progress, StreamCounts
 from mapper_wms_validate.batch import (
     BatchFileError,
+    Chunk,
     OutputFile,
     OutputFiles,
     decode_record,
@@ -501,7 +502,7 @@ class WmsValidateMapper(InlineMapper):
         state: StreamState,
         url: str,
         where: str,
-        chunks: t.Iterator[list[bytes]],
+        chunks: t.Iterator[Chunk],
         passed: OutputFile,
         quarantined: OutputFile,
     ) -> None:
@@ -514,15 +515,17 @@ class WmsValidateMapper(InlineMapper):
         passing_lines = state.test.passing_lines
         counts = state.counts
         number = 0  # lines before this chunk
-        for lines in chunks:
-            self.progress.tick(len(lines))  # before these records are counted: the counts it logs balance
-            start, end = 0, len(lines)
+        for chunk in chunks:
+            lines = chunk.lines
+            end = len(lines)
+            self.progress.tick(end)  # before these records are counted: the counts it logs balance
+            start = 0
             while start < end:
                 stop = passing_lines(lines, start)
                 if stop > start:
                     counts.records_in += stop - start
                     counts.passed += stop - start
-                    passed.write_lines(lines[start:stop] if start or stop < end else lines)
+                    passed.write_lines(chunk, start, stop)
                 if stop < end:
                     line = lines[stop]
                     record = decode_record(url, number + stop + 1, line)  # None when blank

@@ -403,8 +403,7 @@ def inline_accept(schema: t.Any, *, key: bool, v: str) -> str | None:
     if "string" in names and kind in (sc.STRING, sc.CLOB, sc.JSON):
         terms.append(f"(type({v}) is str and {v} != '')" if key else f"type({v}) is str")
     elif "string" in names and kind == sc.TIMESTAMP and schema.get("format") == "date-time":
-        form = f"{v}.encode().translate(digits_as_zero) in stored_shapes"
-        terms.append(f"(type({v}) is str and {form} and fromisoformat({v}) is not None)")
+        terms.append(f"(type({v}) is str and {_stored_datetime(v)})")
     plain = (("boolean", "bool"), ("object", "dict"), ("array", "list"))
     terms += [f"type({v}) is {tp}" for n, tp in plain if n in names]
     return " or ".join(terms) or None
@@ -425,21 +424,37 @@ _DECODED: dict[str, t.Any] = {
 }
 
 
-def decoded_type(schema: t.Any, *, key: bool) -> tuple[t.Any, bool] | None:
+def decoded_type(schema: t.Any, *, key: bool, v: str) -> tuple[t.Any, str | None] | None:
     """For a plain-typed property whose JSON types msgspec decodes exactly as the untyped decode does
-    (null, boolean, integer, string, object, array): the type to decode it into, and whether every value
-    of that type passes `property_check` (then the decode alone decides the property). None for other
-    properties (`number`, `enum`, `anyOf`, nested schemas): they are decoded untyped.
+    (null, boolean, integer, string, object, array): the type to decode it into, and the test (a Python
+    expression on the variable named `v`, as `inline_accept`'s) still needed for a value of that type;
+    None when every value of the type passes `property_check` (the decode alone decides the property).
+    None for other properties (`number`, `enum`, `anyOf`, nested schemas): they are decoded untyped.
 
-    A string's value still needs its check when the property has a format or becomes a date-time or date
-    column, or is a key (no empty string)."""
+    A string's value still needs its test when the property has a format or becomes a date-time or date
+    column, or is a key (no empty string); the test of a string or null property skips the type test."""
     names = _plain_types(schema, _DECODED)
     if names is None:
         return None
     kinds = tuple(dict.fromkeys(_DECODED[n] for n in names))
     decoded = kinds[0] if len(kinds) == 1 else t.Union[kinds]  # noqa: UP007 - a union built at run time
-    string_checked = key or schema.get("format") in _FORMATS or c.kind_of(schema) in _FORMAT_OF
-    return decoded, not ("string" in names and string_checked)
+    kind = c.kind_of(schema)
+    if "string" not in names or not (key or schema.get("format") in _FORMATS or kind in _FORMAT_OF):
+        return decoded, None
+    # (a missing property's variable holds the engine's MISSING, which passes: the decode checks
+    # `required`)
+    plain_string = set(names) <= {"string", "null"}
+    if plain_string and not key and kind == sc.TIMESTAMP and schema.get("format") == "date-time":
+        return decoded, f"({v} is None or {v} is MISSING or ({_stored_datetime(v)}))"
+    if plain_string and kind in (sc.STRING, sc.CLOB, sc.JSON):
+        return decoded, f"{v} != ''"  # a key: None, MISSING and any other string pass
+    accept = inline_accept(schema, key=key, v=v)
+    return decoded, f"({accept})" if accept else "False"
+
+
+def _stored_datetime(v: str) -> str:
+    """The date-time test on a string in the variable named `v` (see `inline_accept`)."""
+    return f"{v}.encode().translate(digits_as_zero) in stored_shapes and fromisoformat({v}) is not None"
 
 
 def compile_record(schema: dict, key_properties: t.Sequence[str] = ()) -> RecordSchemaCheck:

@@ -134,12 +134,14 @@ def test_keep_files_plain_jsonl_and_batch_config(run_mapper, allocation_schema, 
     assert not (tmp_path / "in.jsonl").exists()  # removed
 
 
+@pytest.mark.parametrize("gzipped", [False, True], ids=["plain", "gzip"])
 def test_passed_lines_keep_their_order_across_chunks_and_paths(
-    run_mapper, allocation_schema, make_allocation, tmp_path
+    gzipped, run_mapper, allocation_schema, make_allocation, tmp_path
 ):
     # more than a read chunk (1 MiB) of records; some pass only through the full path (spaced lines,
-    # 4.0 for an integer), some are rejected, one line is blank: the passed file holds the passed lines,
-    # byte for byte, in their input order, and the counts balance
+    # 4.0 for an integer), some are rejected, one line is blank, one ends in CRLF, one is longer than a
+    # read chunk, the last has no line end: the passed file holds the passed lines, byte for byte (each
+    # with a line end), in their input order, and the counts balance
     lines, passed, rejected = [], [], []
     for i in range(1, 12_001):
         record = make_allocation(i, order_dtl_id_key="ODL-" + "x" * 100)["record"]
@@ -147,15 +149,21 @@ def test_passed_lines_keep_their_order_across_chunks_and_paths(
             record["alloc_qty"] = 0
         if i % 1009 == 0:
             record["id"] = float(i)
+        if i == 7000:
+            record["order_dtl_id_key"] = "y" * (3 << 19)
         line = json.dumps(record).encode() if i % 1013 == 0 else compact(record).rstrip(b"\n")
+        if i == 3000:
+            line += b"\r"
         lines.append(line)
         (rejected if i % 997 == 0 else passed).append(line + b"\n")
         if i == 6000:
             lines.append(b"")
     source = tmp_path / "in.jsonl"
-    source.write_bytes(b"\n".join(lines) + b"\n")
-    assert source.stat().st_size > 1 << 20
-    result = run_mapper({}, [allocation_schema, batch([source.as_uri()], compression="none")])
+    body = b"\n".join(lines)  # no line end after the last line
+    source.write_bytes(gzip.compress(body) if gzipped else body)
+    assert len(body) > 3 << 20
+    compression = "gzip" if gzipped else "none"
+    result = run_mapper({}, [allocation_schema, batch([source.as_uri()], compression=compression)])
     assert result.returncode == 0, result.stderr[-3000:]
     (url,) = result.of("BATCH", "allocation")[0]["manifest"]
     assert read_jsonl(url) == passed
