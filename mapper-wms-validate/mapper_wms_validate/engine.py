@@ -189,7 +189,10 @@ def compile_passes(
     # passing_lines(lines, start): typed when no rule needs the whole record and msgspec can name every
     # field, else through `passes`
     body += ["def passing_lines(lines, start):", "    for i in range(start, len(lines)):"]
-    if record_calls or not all(map(_nameable, [*fields, *required])):
+    # (with additionalProperties false, a field a rule reads or a required name the schema does not
+    # declare would be a Struct field, which the decode accepts while `passes` refuses it)
+    undeclared = closed and not set(fields).union(required) <= set(properties)
+    if record_calls or undeclared or not all(map(_nameable, [*fields, *required])):
         body += [
             "        try:",
             f"            record = {bind(decode_line)}(lines[i])",

@@ -240,3 +240,18 @@ def test_datetime_shapes_are_the_stored_forms():
         assert shape is _stored_form(value), value
         matched += shape
     assert 100 < matched < len(values) - 1000
+
+
+def test_closed_schema_with_a_rule_on_an_undeclared_field():
+    """With additionalProperties false, a field only a rule reads (or a required one the schema does not
+    declare) makes the record fail the schema check, in BATCH lines as in records."""
+    schema = {"properties": {"id": {"type": "integer"}}, "additionalProperties": False}
+    rules = RuleBook({"s": [{"field": "note", "check": "max_length", "value": 3}]}).rules_for("s", [])
+    test = compile_passes(schema, [], rules, check_schema=True, schema_problems=compile_record(schema))
+    assert test.passes({"id": 1})
+    assert not test.passes({"id": 1, "note": "ab"})
+    assert [test.passing_lines([line], 0) for line in (b'{"id":1}', b'{"id":1,"note":"ab"}')] == [1, 0]
+    schema = {**schema, "required": ["id", "other"]}
+    test = compile_passes(schema, [], [], check_schema=True, schema_problems=compile_record(schema))
+    assert not test.passes({"id": 1, "other": 2})
+    assert test.passing_lines([b'{"id":1,"other":2}'], 0) == 0
