@@ -255,3 +255,45 @@ def test_closed_schema_with_a_rule_on_an_undeclared_field():
     test = compile_passes(schema, [], [], check_schema=True, schema_problems=compile_record(schema))
     assert not test.passes({"id": 1, "other": 2})
     assert test.passing_lines([b'{"id":1,"other":2}'], 0) == 0
+
+
+SWEEP_LINES = [
+    b'{"p":1}',
+    b'{"p":-5}',
+    b'{"p":1.0}',
+    b'{"p":1.5}',
+    b'{"p":100000000000000000000000000000000000000}',
+    b'{"p":""}',
+    b'{"p":"x"}',
+    b'{"p":null}',
+    b'{"p":{}}',
+    b'{"p":[1.5]}',
+    b'{"p":true}',
+    b'{"p":"2025-01-01"}',
+    b'{"p":"2025-01-01T00:00:00Z"}',
+    b'{"p":"2025-01-01T00:00:00.1234567Z"}',
+    b"{}",
+]
+
+
+@pytest.mark.parametrize("key", [False, True], ids=["plain", "key"])
+@pytest.mark.parametrize("fmt", [None, "date-time", "date"])
+def test_every_type_combination_passes_lines_only_as_records_pass(key, fmt):
+    """For every combination of JSON Schema types (with a format, as a key): the typed decode's Struct
+    compiles, and a line passes only when its record does; a line whose values it reads exactly passes."""
+    names = ["null", "boolean", "integer", "string", "object", "array", "number"]
+    decided = 0
+    for size in range(1, len(names) + 1):
+        for combo in itertools.combinations(names, size):
+            prop = {"type": list(combo), **({"format": fmt} if fmt else {})}
+            schema = {"properties": {"p": prop}, "required": ["p"] if key else []}
+            keys = ["p"] if key else []
+            test = compile_passes(
+                schema, keys, [], check_schema=True, schema_problems=compile_record(schema, keys)
+            )
+            for line in SWEEP_LINES:
+                record = msgspec.json.Decoder(float_hook=Decimal).decode(line)
+                if test.passing_lines([line], 0) == 1:
+                    assert test.passes(record), (prop, line)
+                    decided += 1
+    assert decided > 500
