@@ -1,6 +1,6 @@
 """Mapper benchmark: `mapper-wms-validate` (default rules) beside meltano-map-transform and two floors.
 
-    .venv/bin/python -m bench.mapper --rows 100000 1000000 --repeats 3 [--baseline REV ...]
+    .venv/bin/python -m bench.mapper --rows 100000 1000000 --repeats 3 [--baseline REV ...] [--skip WORD ...]
 
 Every subject reads the tap's real Singer output for N allocation rows (bench.inputs.singer_allocation) from
 a file on stdin and writes to /dev/null; the harness times it and takes its peak RSS with os.wait4.
@@ -155,15 +155,15 @@ def baseline_tree(rev: str) -> Path:
 
 
 def subjects(
-    source: Path, rows: int, baselines: list[str]
+    source: Path, rows: int, baselines: list[str], skip: list[str] = ()
 ) -> tuple[dict[str, Callable[[], Run]], dict[str, str]]:
-    """The commands measured on one input file, by name, and a note for each."""
+    """The commands measured on one input file, by name, and a note for each; none whose name contains a
+    word of `skip`."""
     WORK.mkdir(parents=True, exist_ok=True)
     empty = WORK / "mapper-config.json"
     empty.write_text("{}")
     peer_config = WORK / "mapper-peer-config.json"
     peer_config.write_text(json.dumps(PEER_CONFIG))
-    peer = venv_tool(PEER, [PEER], PEER)
     python = DEV_BIN / "python"
     run = partial(measure, stdin=source)
     runs: dict[str, Callable[[], Run]] = {
@@ -202,11 +202,14 @@ def subjects(
             batch_run, plain, {"PYTHONPATH": str(tree)}, python, "-m", "mapper_wms_validate.mapper"
         )
         notes[f"{name} (BATCH jsonl)"] = "before"
-    runs[PEER] = lambda: run([peer, "--config", peer_config])
-    notes[PEER] = f"{pip_version(peer.parent, PEER)}, __filter__"
+    if not any(word in PEER for word in skip):
+        peer = venv_tool(PEER, [PEER], PEER)
+        runs[PEER] = lambda: run([peer, "--config", peer_config])
+        notes[PEER] = f"{pip_version(peer.parent, PEER)}, __filter__"
     runs["floor (msgspec)"] = lambda: run([python, "-c", FLOOR_MSGSPEC])
     runs["floor (json)"] = lambda: run([python, "-c", FLOOR_JSON])
-    return runs, notes
+    kept = {name: runs[name] for name in runs if not any(word in name for word in skip)}
+    return kept, {name: notes[name] for name in kept if name in notes}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -219,19 +222,29 @@ def main(argv: list[str] | None = None) -> None:
         default=[],
         help="also measure the mapper as committed at these git revisions",
     )
+    parser.add_argument(
+        "--skip",
+        nargs="+",
+        default=[],
+        metavar="WORD",
+        help="leave out the subjects whose name contains one of these words (e.g. meltano-map-transform "
+        "floor jsonl.gz), for quicker runs while developing",
+    )
     args = parser.parse_args(argv)
 
     figures: list[Figure] = []
     for rows in args.rows:
-        runs, notes = subjects(singer_allocation(rows), rows, args.baseline)
+        runs, notes = subjects(singer_allocation(rows), rows, args.baseline, args.skip)
         figures += interleaved(SUITE, rows, runs, args.repeats, notes)
-    peer_dir = venv_tool(PEER, [PEER], PEER).parent
     versions = {
         "mapper-wms-validate": pip_version(DEV_BIN, "mapper-wms-validate"),
         "singer-sdk": pip_version(DEV_BIN, "singer-sdk"),
         "msgspec": pip_version(DEV_BIN, "msgspec"),
-        PEER: f"{pip_version(peer_dir, PEER)} (on singer-sdk {pip_version(peer_dir, 'singer-sdk')})",
     }
+    if any(f.subject == PEER for f in figures):
+        peer_dir = venv_tool(PEER, [PEER], PEER).parent
+        sdk = pip_version(peer_dir, "singer-sdk")
+        versions[PEER] = f"{pip_version(peer_dir, PEER)} (on singer-sdk {sdk})"
     markdown = "\n\n".join(
         [
             f"### mapper (`{suite_command(SUITE, argv)}`)",

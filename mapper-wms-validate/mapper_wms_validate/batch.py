@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import decimal
 import gzip
+import itertools
 import typing as t
 import uuid
 
@@ -33,11 +34,13 @@ FORMATS = ("jsonl", "parquet")
 COMPRESSIONS = ("gzip", "none")
 # gzip level for the files the mapper writes: they are hand-overs to the target, speed beats size.
 GZIP_LEVEL = 1
-# Files are read, and written, a megabyte at a time (memory stays flat whatever a file's size).
+# Files are read a megabyte at a time (memory stays flat whatever a file's size).
 READ_CHUNK_BYTES = 1 << 20
-WRITE_CHUNK_LINES = 1024
 
-_decoder = msgspec.json.Decoder(dec_hook=dec_hook, float_hook=decimal.Decimal)
+# How every JSONL line is decoded, into a dict or (the rule engine) into a stream's Struct: numbers with a
+# fraction or exponent as exact Decimals, from their text.
+BATCH_DECODER_HOOKS: dict[str, t.Any] = {"dec_hook": dec_hook, "float_hook": decimal.Decimal}
+_decoder = msgspec.json.Decoder(**BATCH_DECODER_HOOKS)
 
 
 class BatchFileError(ValueError):
@@ -113,23 +116,50 @@ def open_input(url: str) -> t.Iterator[t.IO[bytes]]:
         raise BatchFileError(f"BATCH file {url!r} cannot be read: {exc}") from None
 
 
-def jsonl_chunks(url: str, raw: t.IO[bytes], compression: str | None) -> t.Iterator[list[bytes]]:
-    """The lines of a JSONL file, without their line ends (gunzipped if needed), a list per chunk read; a
-    broken gzip stream names the file. Read in chunks and split in C: a readline per record costs more
-    than its checks."""
+class Chunk(t.NamedTuple):
+    """Lines of a JSONL file as read: `lines` without their line ends, the bytes read (`data`), and where
+    each line starts in them (`starts`; line i ends with its line end just before `starts[i + 1]`).
+    The first line may have begun in the bytes read before (`carried`): it is not in `data`."""
+
+    lines: list[bytes]
+    data: bytes
+    starts: list[int]
+    carried: bool
+
+    def text(self, start: int, stop: int) -> list[bytes | memoryview]:
+        """Lines `start` to `stop` (exclusive) as they were read, each with a line end: a view of the bytes
+        read (no copy), after the carried line."""
+        pieces: list[bytes | memoryview] = []
+        if start == 0 and self.carried:
+            pieces += [self.lines[0], b"\n"]
+            start = 1
+        if start < stop:
+            pieces.append(memoryview(self.data)[self.starts[start] : self.starts[stop]])
+        return pieces
+
+
+def jsonl_chunks(url: str, raw: t.IO[bytes], compression: str | None) -> t.Iterator[Chunk]:
+    """The lines of a JSONL file (gunzipped if needed), a Chunk per megabyte read; a broken gzip stream
+    names the file. Read in chunks and split in C: a readline per record costs more than its checks."""
     source: t.IO[bytes] = gzip.GzipFile(fileobj=raw, mode="rb") if compression == "gzip" else raw
     rest = b""
     try:
-        while chunk := source.read(READ_CHUNK_BYTES):
-            lines = chunk.split(b"\n")
-            if rest:  # the line the previous chunk ended in (only it is copied, not the chunk)
+        while data := source.read(READ_CHUNK_BYTES):
+            lines = data.split(b"\n")
+            if len(lines) == 1:  # no line end: the line goes on in the next bytes read
+                rest += data
+                continue
+            # line i (i >= 1) starts after the line ends of the lines before it
+            starts = [0, *itertools.accumulate(len(line) + 1 for line in lines[:-1])]
+            carried = bool(rest)
+            if carried:  # the line the previous bytes ended in (only it is copied, not the bytes)
                 lines[0] = rest + lines[0]
             rest = lines.pop()
-            yield lines
+            yield Chunk(lines, data, starts, carried)
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
         raise BatchFileError(f"BATCH file {url!r} is not a valid gzip file: {exc}") from None
-    if rest:
-        yield [rest]
+    if rest:  # the last line, without a line end
+        yield Chunk([rest], b"", [], carried=True)
 
 
 decode_line = _decoder.decode  # raises msgspec.DecodeError; `decode_record` names the file and line
@@ -187,7 +217,6 @@ class OutputFile:
         self.arrow_schema: t.Any = None
         self._stack = contextlib.ExitStack()
         self._out: t.IO[bytes] | None = None
-        self._lines: list[bytes] = []
         self._rows: list[dict] = []
 
     def _open(self) -> t.IO[bytes]:
@@ -207,27 +236,20 @@ class OutputFile:
         if self.encoding.format == "parquet":
             self._rows.append(record)
             return
-        lines = self._lines
-        lines.append(line)
-        if len(lines) >= WRITE_CHUNK_LINES:
-            self._write_lines()
-
-    def write_lines(self, lines: list[bytes]) -> None:
-        """Write records read as JSONL lines (given without their line ends, each a JSON object): the
-        lines as they are, or their records into a Parquet file."""
-        self.count += len(lines)
-        if self.encoding.format == "parquet":
-            self._rows += map(_decoder.decode, lines)
-            return
-        self._lines += lines
-        if len(self._lines) >= WRITE_CHUNK_LINES:
-            self._write_lines()
-
-    def _write_lines(self) -> None:
         out = self._out or self._open()
-        out.write(b"\n".join(self._lines))
+        out.write(line)
         out.write(b"\n")
-        self._lines.clear()
+
+    def write_lines(self, chunk: Chunk, start: int, stop: int) -> None:
+        """Write the records of lines `start` to `stop` (exclusive) of a chunk read (each a JSON object):
+        the lines as they were read, or their records into a Parquet file."""
+        self.count += stop - start
+        if self.encoding.format == "parquet":
+            self._rows += map(_decoder.decode, chunk.lines[start:stop])
+            return
+        out = self._out or self._open()
+        for piece in chunk.text(start, stop):
+            out.write(piece)
 
     def write_record(self, record: dict) -> None:
         """Write a record given as a dict (encoded like the mapper's RECORD messages)."""
@@ -251,8 +273,6 @@ class OutputFile:
                 compression = "gzip" if self.encoding.compression == "gzip" else "none"
                 pq.write_table(table, self._open(), compression=compression)
                 self._rows = []
-            elif self._lines:
-                self._write_lines()
         finally:
             self._stack.close()
         self.part.rename(self.path)

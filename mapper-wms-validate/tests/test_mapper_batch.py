@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gzip
+import importlib.util
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -134,12 +136,14 @@ def test_keep_files_plain_jsonl_and_batch_config(run_mapper, allocation_schema, 
     assert not (tmp_path / "in.jsonl").exists()  # removed
 
 
+@pytest.mark.parametrize("gzipped", [False, True], ids=["plain", "gzip"])
 def test_passed_lines_keep_their_order_across_chunks_and_paths(
-    run_mapper, allocation_schema, make_allocation, tmp_path
+    gzipped, run_mapper, allocation_schema, make_allocation, tmp_path
 ):
     # more than a read chunk (1 MiB) of records; some pass only through the full path (spaced lines,
-    # 4.0 for an integer), some are rejected, one line is blank: the passed file holds the passed lines,
-    # byte for byte, in their input order, and the counts balance
+    # 4.0 for an integer), some are rejected, one line is blank, one ends in CRLF, one is longer than a
+    # read chunk, the last has no line end: the passed file holds the passed lines, byte for byte (each
+    # with a line end), in their input order, and the counts balance
     lines, passed, rejected = [], [], []
     for i in range(1, 12_001):
         record = make_allocation(i, order_dtl_id_key="ODL-" + "x" * 100)["record"]
@@ -147,15 +151,21 @@ def test_passed_lines_keep_their_order_across_chunks_and_paths(
             record["alloc_qty"] = 0
         if i % 1009 == 0:
             record["id"] = float(i)
+        if i == 7000:
+            record["order_dtl_id_key"] = "y" * (3 << 19)
         line = json.dumps(record).encode() if i % 1013 == 0 else compact(record).rstrip(b"\n")
+        if i == 3000:
+            line += b"\r"
         lines.append(line)
         (rejected if i % 997 == 0 else passed).append(line + b"\n")
         if i == 6000:
             lines.append(b"")
     source = tmp_path / "in.jsonl"
-    source.write_bytes(b"\n".join(lines) + b"\n")
-    assert source.stat().st_size > 1 << 20
-    result = run_mapper({}, [allocation_schema, batch([source.as_uri()], compression="none")])
+    body = b"\n".join(lines)  # no line end after the last line
+    source.write_bytes(gzip.compress(body) if gzipped else body)
+    assert len(body) > 3 << 20
+    compression = "gzip" if gzipped else "none"
+    result = run_mapper({}, [allocation_schema, batch([source.as_uri()], compression=compression)])
     assert result.returncode == 0, result.stderr[-3000:]
     (url,) = result.of("BATCH", "allocation")[0]["manifest"]
     assert read_jsonl(url) == passed
@@ -198,6 +208,7 @@ def test_missing_and_malformed_files_are_clear_errors(run_mapper, allocation_sch
     result = run_mapper({}, [allocation_schema, batch([good, missing])])
     assert result.returncode != 0
     assert f"line 2: BATCH for stream 'allocation': BATCH file {missing!r} does not exist" in result.stderr
+    assert "Traceback" not in result.stderr
     assert (tmp_path / "good.jsonl.gz").exists()  # nothing consumed
     assert not list(tmp_path.glob("mapper-wms-validate--*"))  # nothing half-written left behind
 
@@ -255,3 +266,114 @@ def test_batch_and_records_mix_in_one_stream(
     ]
     assert result.outcome("allocation", "passed") == 2
     assert result.outcome("allocation", "quarantined") == 2
+
+
+# --- BATCH files on remote storage ---------------------------------------------------------------------
+# Manifests and `batch_config.storage.root` as fsspec URLs of a filesystem that is not the local one:
+# `wmsremote://<bucket>/<key>`, an object-store-like fsspec filesystem (a `DirFileSystem` over one local
+# folder, so that separate processes on this machine share it) with a universal-pathlib path class like
+# S3's. A `sitecustomize` module on PYTHONPATH registers it in each process, as an installed fsspec
+# package (s3fs, gcsfs, adlfs) registers its protocol.
+
+PROTOCOL = "wmsremote"
+SITECUSTOMIZE = '''
+"""Registers the `wmsremote://` fsspec filesystem: the folder named by WMSREMOTE_ROOT."""
+import os
+
+import fsspec
+import upath.registry
+from fsspec.implementations.dirfs import DirFileSystem
+from fsspec.implementations.local import LocalFileSystem
+from upath.implementations.cloud import CloudPath
+
+
+class WmsRemoteFileSystem(DirFileSystem):
+    protocol = "wmsremote"
+    sep = "/"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(path=os.environ["WMSREMOTE_ROOT"], fs=LocalFileSystem())
+
+
+class WmsRemotePath(CloudPath):
+    __slots__ = ()
+
+
+fsspec.register_implementation("wmsremote", WmsRemoteFileSystem, clobber=True)
+upath.registry.register_implementation("wmsremote", WmsRemotePath, clobber=True)
+'''
+
+
+@pytest.fixture
+def remote(tmp_path, monkeypatch) -> tuple[Path, dict[str, str]]:
+    """The remote filesystem's folder (a bucket `b` in it) and the environment that registers it in the
+    mapper's process; it is registered in this process too, to read what the mapper wrote."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(SITECUSTOMIZE)
+    root = tmp_path / "remote"
+    (root / "b" / "in").mkdir(parents=True)
+    monkeypatch.setenv("WMSREMOTE_ROOT", str(root))
+    spec = importlib.util.spec_from_file_location("wmsremote_site", site / "sitecustomize.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    paths = [str(site), *(p for p in sys.path if p)]
+    return root, {"WMSREMOTE_ROOT": str(root), "PYTHONPATH": ":".join(paths)}
+
+
+def read_url(url: str) -> list[bytes]:
+    from upath import UPath
+
+    data = UPath(url).read_bytes()
+    return (gzip.decompress(data) if url.endswith(".gz") else data).splitlines(keepends=True)
+
+
+@pytest.fixture
+def remote_records(make_allocation) -> list[dict]:
+    """Three allocation records: 1 and 3 valid, 2 breaks a default rule."""
+    return [
+        make_allocation(1)["record"],
+        make_allocation(2, alloc_qty=0)["record"],
+        make_allocation(3)["record"],
+    ]
+
+
+@pytest.mark.parametrize("root", ["wmsremote://b/out", None], ids=["storage root", "beside the input"])
+def test_batch_files_read_and_written_on_a_remote_filesystem(
+    run_mapper, allocation_schema, remote_records, remote, root
+):
+    records = remote_records
+    folder, env = remote
+    (folder / "b" / "in" / "part-1.jsonl.gz").write_bytes(gzip.compress(b"".join(map(compact, records))))
+    url = f"{PROTOCOL}://b/in/part-1.jsonl.gz"
+    config = {"batch_config": {"storage": {"root": root}}} if root else {}
+    result = run_mapper(config, [allocation_schema, batch([url]), STATE], env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+
+    (passed,) = result.of("BATCH", "allocation")
+    (rejected,) = result.of("BATCH", "allocation_rejected")
+    where = root or f"{PROTOCOL}://b/in"
+    for manifest in (passed["manifest"], rejected["manifest"]):
+        assert len(manifest) == 1 and manifest[0].startswith(where + "/mapper-wms-validate--")
+    # what the target reads: any process with the filesystem installed opens these URLs
+    assert read_url(passed["manifest"][0]) == [compact(records[0]), compact(records[2])]
+    assert [json.loads(line)["record"]["id"] for line in read_url(rejected["manifest"][0])] == [2]
+    # the input was consumed and removed; no part file is left
+    assert not (folder / "b" / "in" / "part-1.jsonl.gz").exists()
+    assert not list(folder.rglob("*.part"))
+
+
+def test_a_missing_remote_file_names_the_stream_and_url(
+    run_mapper, allocation_schema, remote_records, remote
+):
+    records = remote_records
+    folder, env = remote
+    (folder / "b" / "in" / "good.jsonl.gz").write_bytes(gzip.compress(compact(records[0])))
+    good, missing = f"{PROTOCOL}://b/in/good.jsonl.gz", f"{PROTOCOL}://b/in/missing.jsonl.gz"
+    config = {"batch_config": {"storage": {"root": f"{PROTOCOL}://b/out"}}}
+    result = run_mapper(config, [allocation_schema, batch([good, missing])], env=env)
+    assert result.returncode != 0
+    assert f"line 2: BATCH for stream 'allocation': BATCH file {missing!r} does not exist" in result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    assert (folder / "b" / "in" / "good.jsonl.gz").exists()  # nothing consumed
+    assert not [p for p in folder.rglob("*") if p.is_file() and "mapper-wms-validate" in p.name]

@@ -123,6 +123,18 @@ EXPECTED: dict[str, tuple[list[int], dict[int, list[Violation]]]] = {
         },
     ),
     "sdc_names": ([1], {}),
+    # values at the edges of the typed decode of BATCH lines (engine.py): they pass or are refused as the
+    # decode into a dict has them, whether the typed decode reads them or leaves them to the dict
+    "typed_decode_boundaries": (
+        [1, 2, 3, 4, 5, 7, 8, 10, 11, 13, 14],  # 1.0, -0.0, int64 and beyond, escapes, duplicate keys
+        {
+            6: [("schema", "qty", REASONS["integer"]["too_large"])],
+            9: [("schema", "code", "code must be string or null, got 5")],  # the last value of a key
+            12: [("schema", "at", REASONS["timestamp"]["not_datetime"])],  # a lowercase t
+            15: [("schema", "at", REASONS["timestamp"]["not_datetime"])],  # a non-ASCII digit
+            16: [("schema", "qty", "qty must be integer or null, got True")],
+        },
+    ),
 }
 
 _decode = msgspec.json.Decoder(float_hook=decimal.Decimal).decode
