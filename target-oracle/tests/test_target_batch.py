@@ -292,13 +292,8 @@ def test_state_after_each_committed_batch_file_survives_a_later_failure(sg, tmp_
         assert conn.execute(f'SELECT count(*) FROM "{schema}"."{table}"').fetchone() == (2,)
 
 
-def _state(after: str) -> dict:
-    return {"type": "STATE", "value": {"bookmarks": {"items": {"after": after}}}}
-
-
-def test_consecutive_batch_messages_gather_up_to_batch_size_rows(sg, backend, tmp_path, monkeypatch):
-    """Files of consecutive BATCH messages load together, one batch per `batch_size_rows` records (one read,
-    one MERGE, one commit); a later file's record still wins over an earlier file's with the same key."""
+def _file_loads(monkeypatch) -> list[int]:
+    """The number of BATCH files in each load of files, in order, appended to as the target runs."""
     from target_oracle.sinks import OracleSink
 
     loads: list[int] = []
@@ -310,6 +305,17 @@ def test_consecutive_batch_messages_gather_up_to_batch_size_rows(sg, backend, tm
         return load_source(self, source, what)
 
     monkeypatch.setattr(OracleSink, "_load_source", spy)
+    return loads
+
+
+def _state(after: str) -> dict:
+    return {"type": "STATE", "value": {"bookmarks": {"items": {"after": after}}}}
+
+
+def test_consecutive_batch_messages_gather_up_to_batch_size_rows(sg, backend, tmp_path, monkeypatch):
+    """Files of consecutive BATCH messages load together, one batch per `batch_size_rows` records (one read,
+    one MERGE, one commit); a later file's record still wins over an earlier file's with the same key."""
+    loads = _file_loads(monkeypatch)
     paths = [tmp_path / f"part-{i}.json" for i in range(5)]
     for i, path in enumerate(paths):
         _write_jsonl(path, [f'{{"id": {i}, "name": "file {i}"}}', f'{{"id": 9, "name": "file {i}"}}'], "none")
@@ -353,3 +359,47 @@ def test_state_after_gathered_batch_files_waits_for_their_commit(sg, tmp_path):
             "SELECT table_schema, table_name FROM information_schema.tables WHERE table_name = 'ITEMS'"
         ).fetchone()
         assert conn.execute(f'SELECT count(*) FROM "{schema}"."{table}"').fetchone() == (0,)
+
+
+REJECTED = {
+    "record_hash": {"type": "string"},
+    "id": {"type": ["integer", "null"]},
+    "record": {"type": "object"},
+    "rejected_at": {"type": "string", "format": "date-time"},
+}
+
+
+def test_quarantine_batch_files_leave_the_gathered_batch_whole_and_mark_superseded_rows(
+    sg, backend, tmp_path, monkeypatch
+):
+    """The mapper's BATCH shape: per input file a BATCH of passed records, a BATCH of quarantined ones and a
+    STATE. The quarantined files go to their own sink and never force the main stream's gathered files to
+    load early (one load per `batch_size_rows`, not one per file); a quarantined version marks its key's row
+    unless a valid newer version (a later file) loads."""
+    loads = _file_loads(monkeypatch)
+    at = "2024-05-01T10:00:00+00:00"
+    files = {0: [0, 1], 1: [1, 2], 2: [3, 4]}  # file -> ids of its passed records
+    rejected = {0: 1, 1: 2, 2: 0}  # file -> the id of its quarantined record
+    messages = [sg.schema("items", PROPS), sg.schema("items_rejected", REJECTED, keys=["record_hash"])]
+    for i, ids in files.items():
+        passed, quarantined = tmp_path / f"passed-{i}.json", tmp_path / f"rejected-{i}.json"
+        _write_jsonl(passed, [json.dumps({"id": n, "name": f"file {i}"}) for n in ids], "none")
+        bad = {"record_hash": f"h{i}", "id": rejected[i], "record": {"id": rejected[i]}, "rejected_at": at}
+        _write_jsonl(quarantined, [json.dumps(bad)], "none")
+        messages += [
+            _batch("items", [passed], compression="none"),
+            _batch("items_rejected", [quarantined], compression="none"),
+            _state(f"file {i}"),
+        ]
+    sg.run(backend.config(batch_size_rows=4), *messages)
+    assert loads == [2, 1]
+    marked = dt.datetime(2024, 5, 1, 10, 0)
+    assert backend.rows("items", '"ID", "NAME", "_SDC_SUPERSEDED_AT"') == [
+        (0, "file 0", marked),  # quarantined after its only version
+        (1, "file 1", None),  # file 1's valid version is newer than the one quarantined after file 0
+        (2, "file 1", marked),
+        (3, "file 2", None),
+        (4, "file 2", None),
+    ]
+    assert len(backend.rows("items_rejected", '"ID"', order='"ID"')) == 3
+    assert not list(tmp_path.glob("*.json"))
