@@ -22,7 +22,6 @@ import tempfile
 import time
 import typing as t
 from pathlib import Path
-from urllib.parse import unquote, urlparse
 
 import msgspec
 from singer_sdk.exceptions import InvalidRecord, MissingKeyPropertiesError
@@ -31,6 +30,7 @@ from singer_sdk.sql import SQLSink
 from target_oracle import columns as k
 from target_oracle import contract
 from target_oracle import loading as ld
+from target_oracle.batch_files import TEMP_PREFIX, BatchFile, discard_copy, open_batch_file, remove_batch_file
 from target_oracle.connector import OracleConnector
 from target_oracle.dialects import DuckDBStrategy
 from target_oracle.errors import BatchMessageError, RefusedValueError, StreamSetupError, TargetLoadError
@@ -79,14 +79,15 @@ _SPOOL = DuckDBStrategy()
 _DECODE = msgspec.json.Decoder(float_hook=decimal.Decimal).decode
 _ENCODE = msgspec.json.Encoder(enc_hook=str).encode
 
-#: spool files are ``<temp dir>/target-oracle-spool-<pid>-<random>.jsonl``.
-SPOOL_PREFIX = "target-oracle-spool-"
+#: spool files are ``<temp dir>/target-oracle-spool-<pid>-<random>.jsonl`` (copies of BATCH files too).
+SPOOL_PREFIX = TEMP_PREFIX
 
 
 def remove_orphan_spools() -> None:
-    """Remove spool files of target processes that are gone (killed mid-batch: their records were never
-    committed, and nothing ever loads another process's spool, so this only frees the disk)."""
-    for path in Path(tempfile.gettempdir()).glob(f"{SPOOL_PREFIX}*.jsonl"):
+    """Remove spool files (and copies of BATCH files) of target processes that are gone (killed mid-batch:
+    their records were never committed, and nothing ever loads another process's spool, so this only frees
+    the disk)."""
+    for path in Path(tempfile.gettempdir()).glob(f"{SPOOL_PREFIX}*"):
         pid = path.name.removeprefix(SPOOL_PREFIX).split("-", 1)[0]
         if pid.isdigit() and not _alive(int(pid)):
             path.unlink(missing_ok=True)
@@ -100,15 +101,6 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
-
-
-def _local_path(stream: str, url: str) -> str:
-    """A manifest entry (``file:///abs/path`` or a plain path) as a local path; other schemes fail clearly."""
-    parsed = urlparse(url)
-    if parsed.scheme in {"", "file"}:
-        return unquote(parsed.path) if parsed.scheme else url
-    msg = f"Stream '{stream}': BATCH file {url} is not a local file (only file:// manifests are supported)"
-    raise BatchMessageError(msg)
 
 
 class OracleSink(SQLSink[OracleConnector]):
@@ -144,6 +136,8 @@ class OracleSink(SQLSink[OracleConnector]):
         self._direct_records = 0
         #: BATCH files read into the spool in Python (``_spool_files``): removed once the spool is committed
         self._spooled_files: list[ld.Source] = []
+        #: local path -> the BATCH file (manifest URL) it is, for the files taken and not yet removed
+        self._batch_files: dict[str, BatchFile] = {}
         #: gathered BATCH files not loaded yet: (format, compression, paths)
         self._pending: tuple[str, str, list[str]] | None = None
         super().__init__(target, stream_name, schema, key_properties, connector)
@@ -639,7 +633,7 @@ class OracleSink(SQLSink[OracleConnector]):
 
     def _load_files(self, source: ld.Source) -> None:
         """Gathered BATCH files as one batch; removed once committed (unless ``keep_batch_files``)."""
-        count = self._load_source(source, f"BATCH file(s) {', '.join(source.files)}")
+        count = self._load_source(source, f"BATCH file(s) {self._urls(source)}")
         self.record_counter_metric.increment(
             count
         )  # the SDK's record counter (its written tally: ``mark_drained``)
@@ -664,31 +658,36 @@ class OracleSink(SQLSink[OracleConnector]):
         key marks a superseded row) are read in Python into this sink's spool instead, like RECORD
         messages, and removed once the spool is committed. Either way the sink drains when it is full, not
         per message: a quarantine stream's small files never force a load of the other streams."""
-        paths = [_local_path(self.stream_name, url) for url in files]
-        missing = [p for p in paths if not Path(p).is_file()]
-        if missing:
-            msg = f"Stream '{self.stream_name}': BATCH file(s) not found: {', '.join(missing)}"
-            raise BatchMessageError(msg)
         fmt = str(getattr(encoding.format, "value", encoding.format)).lower()
         if fmt not in {ld.JSONL, ld.PARQUET}:
             msg = f"Stream '{self.stream_name}': BATCH format '{fmt}' is not supported (jsonl, parquet)"
             raise BatchMessageError(msg)
-        compression = "gzip" if (encoding.compression or "none").lower() == "gzip" else "none"
-        source = ld.Source(tuple(paths), fmt, compression)
+        taken: list[BatchFile] = []
+        try:
+            for url in files:
+                taken.append(open_batch_file(self.stream_name, url))
+            self._batch_files.update((file.path, file) for file in taken)
+            compression = "gzip" if (encoding.compression or "none").lower() == "gzip" else "none"
+            self._take_source(ld.Source(tuple(file.path for file in taken), fmt, compression))
+        except BaseException:
+            for file in taken:  # not committed: local copies go, the files themselves stay for a rerun
+                discard_copy(self._batch_files.pop(file.path, file))
+            raise
+
+    def _take_source(self, source: ld.Source) -> None:
+        """The local files of one BATCH message: gathered, or read into the spool (``take_batch_files``)."""
         rows, long_numbers = (0, True) if self._quarantine_of is not None else self._scan(source)
         if long_numbers:
             self._spool_files(source)  # opening the spool lands gathered files first (``_spool_write``)
         else:
-            if self._spool is not None or (
-                self._pending is not None and self._pending[:2] != (fmt, compression)
-            ):
+            encoding = (source.format, source.compression)
+            if self._spool is not None or (self._pending is not None and self._pending[:2] != encoding):
                 self._target_ref.drain_one(self)  # what came before (records, other files) lands first
-            pending = self._pending or (fmt, compression, [])
-            pending[2].extend(paths)
+            pending = self._pending or (*encoding, [])
+            pending[2].extend(source.files)
             self._pending = pending
-            self.tally_record_read(
-                max(rows, 1)
-            )  # counted even when empty: the drain loads (removes) the file
+            # counted even when empty: the drain loads (removes) the file
+            self.tally_record_read(max(rows, 1))
         if self.is_full:
             self.logger.info(
                 "Stream '%s': batch full (%d records), loading", self.stream_name, self.current_size
@@ -703,17 +702,22 @@ class OracleSink(SQLSink[OracleConnector]):
                 return int(count.fetchone()[0]), False
             scans = [ld.scan_jsonl(path, source.compression) for path in source.files]
         except Exception as exc:
-            names = ", ".join(source.files)
-            msg = f"Stream '{self.stream_name}': BATCH file(s) {names} could not be read: {exc}"
+            msg = f"Stream '{self.stream_name}': BATCH file(s) {self._urls(source)} could not be read: {exc}"
             raise BatchMessageError(msg) from exc
         return sum(rows for rows, _ in scans), any(long for _, long in scans)
 
+    def _urls(self, source: ld.Source) -> str:
+        """The files of a source as the BATCH messages named them (for messages)."""
+        return ", ".join(self._batch_files[p].url if p in self._batch_files else p for p in source.files)
+
     def _remove_files(self, sources: t.Sequence[ld.Source]) -> None:
-        """BATCH files whose records are committed: removed unless ``keep_batch_files``."""
-        if not self.config.get("keep_batch_files", False):
-            for source in sources:
-                for path in source.files:
-                    Path(path).unlink(missing_ok=True)
+        """BATCH files whose records are committed: removed unless ``keep_batch_files`` (local copies of
+        remote files always)."""
+        keep = bool(self.config.get("keep_batch_files", False))
+        for source in sources:
+            for path in source.files:
+                if (file := self._batch_files.pop(path, None)) is not None:  # a file named twice: once
+                    remove_batch_file(file, keep=keep)
 
     def _spool_files(self, source: ld.Source) -> None:
         """BATCH files read in Python (long numbers, or a quarantine stream's records, whose keys mark
@@ -723,8 +727,7 @@ class OracleSink(SQLSink[OracleConnector]):
         try:
             lines = list(ld.read_lines(source, None))
         except Exception as exc:
-            names = ", ".join(source.files)
-            msg = f"Stream '{self.stream_name}': BATCH file(s) {names} could not be read: {exc}"
+            msg = f"Stream '{self.stream_name}': BATCH file(s) {self._urls(source)} could not be read: {exc}"
             raise BatchMessageError(msg) from exc
         for _, line in lines:
             record = _DECODE(line)
@@ -954,6 +957,9 @@ class OracleSink(SQLSink[OracleConnector]):
             self._spool.close()
             self._spool = None
             Path(self._spool_path).unlink(missing_ok=True)
+        for file in self._batch_files.values():  # taken, never committed: the files stay for a rerun
+            discard_copy(file)
+        self._batch_files.clear()
         for conn in (self._reader_conn, self._conn):
             if conn is not None:
                 conn.close()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import json
+import os
 import subprocess
 import sys
 from decimal import Decimal
@@ -403,3 +404,110 @@ def test_quarantine_batch_files_leave_the_gathered_batch_whole_and_mark_supersed
     ]
     assert len(backend.rows("items_rejected", '"ID"', order='"ID"')) == 3
     assert not list(tmp_path.glob("*.json"))
+
+
+#: An fsspec filesystem installed the way fsspec packages (s3fs, gcsfs) are: a module and an
+#: ``fsspec.specs`` entry point, so every process finds it. ``bucket://<name>/<key>`` is the file
+#: ``$TEST_BUCKET_ROOT/<name>/<key>``: no local path in the URLs, like an object store's.
+BUCKET_FS = """
+import os
+
+from fsspec.implementations.dirfs import DirFileSystem
+from fsspec.implementations.local import LocalFileSystem
+
+
+class BucketFileSystem(DirFileSystem):
+    protocol = "bucket"
+
+    def __init__(self, **options):
+        super().__init__(path=os.environ["TEST_BUCKET_ROOT"], fs=LocalFileSystem(), **options)
+"""
+
+
+@pytest.fixture
+def bucket(tmp_path, monkeypatch):
+    """The ``bucket://`` filesystem installed for the target's CLI (PYTHONPATH), its root, and TMPDIR."""
+    site = tmp_path / "site"
+    (site / "bucketfs-1.0.dist-info").mkdir(parents=True)
+    (site / "bucketfs.py").write_text(BUCKET_FS)
+    (site / "bucketfs-1.0.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: bucketfs\nVersion: 1.0\n"
+    )
+    (site / "bucketfs-1.0.dist-info" / "entry_points.txt").write_text(
+        "[fsspec.specs]\nbucket = bucketfs:BucketFileSystem\n"
+    )
+    root, temp = tmp_path / "bucket-root", tmp_path / "temp"
+    (root / "landing").mkdir(parents=True)
+    temp.mkdir()
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]))
+    monkeypatch.setenv("TEST_BUCKET_ROOT", str(root))
+    monkeypatch.setenv("TMPDIR", str(temp))
+    return root / "landing", temp
+
+
+def _remote_batch(stream: str, names: list[str], compression: str) -> dict:
+    return {
+        "type": "BATCH",
+        "stream": stream,
+        "encoding": {"format": "jsonl", "compression": compression},
+        "manifest": [f"bucket://landing/{name}" for name in names],
+    }
+
+
+@pytest.mark.parametrize("keep", [False, True])
+def test_batch_files_on_an_fsspec_url_load_through_the_cli(sg, tmp_path, bucket, keep):
+    """Manifests naming files by a non-local fsspec URL (a filesystem the target knows only through fsspec)
+    load like local files: gzip and plain, the STATE after the commit, the files removed through fsspec
+    after the commit (kept with keep_batch_files), no local copy left behind."""
+    landing, temp = bucket
+    _write_jsonl(landing / "part-1.json.gz", RECORDS_JSON[:2], "gzip")
+    _write_jsonl(landing / "part-2.jsonl", RECORDS_JSON[2:], "none")
+    db = tmp_path / "remote.duckdb"
+    cfg = tmp_path / "config.json"
+    cfg.write_text(json.dumps({"sqlalchemy_url": f"duckdb:///{db}", "keep_batch_files": keep}))
+    result = _target_cli(
+        cfg,
+        sg.lines(
+            sg.schema("items", PROPS),
+            _remote_batch("items", ["part-1.json.gz"], "gzip"),
+            _state("part 1"),
+            _remote_batch("items", ["part-2.jsonl"], "none"),
+            _state("part 2"),
+        ),
+    )
+    assert result.returncode == 0, result.stderr
+    # each STATE once its file is committed (a change of compression loads the gathered file first)
+    states = [json.loads(line) for line in result.stdout.splitlines()]
+    assert states == [_state("part 1")["value"], _state("part 2")["value"]]
+    with duckdb.connect(str(db), read_only=True) as conn:
+        rows = conn.execute('SELECT "ID", "NAME" FROM "ITEMS" ORDER BY "ID"').fetchall()
+    assert rows == [(1, "Grüße 東京 🚚"), (2, "last one wins"), (3, None)]
+    assert sorted(p.name for p in landing.iterdir()) == (["part-1.json.gz", "part-2.jsonl"] if keep else [])
+    assert list(temp.iterdir()) == []
+
+
+def test_a_missing_file_on_an_fsspec_url_fails_naming_stream_and_url(sg, tmp_path, bucket):
+    landing, temp = bucket
+    _write_jsonl(landing / "present.jsonl", RECORDS_JSON[:1], "none")
+    cfg = tmp_path / "config.json"
+    cfg.write_text(json.dumps({"sqlalchemy_url": f"duckdb:///{tmp_path / 'missing.duckdb'}"}))
+    result = _target_cli(
+        cfg,
+        sg.lines(
+            sg.schema("items", PROPS), _remote_batch("items", ["present.jsonl", "absent.jsonl"], "none")
+        ),
+    )
+    assert result.returncode != 0
+    assert "Stream 'items': BATCH file(s) not found: bucket://landing/absent.jsonl" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert (landing / "present.jsonl").exists()
+    assert list(temp.iterdir()) == []
+
+
+def test_a_url_scheme_fsspec_does_not_know_fails_naming_the_package_to_install(sg, backend):
+    with pytest.raises(Exception, match=r"nosuchfs://landing/x\.jsonl.*fsspec package"):
+        sg.run(
+            backend.config(),
+            sg.schema("items", PROPS),
+            {**_batch("items", [], compression="none"), "manifest": ["nosuchfs://landing/x.jsonl"]},
+        )
