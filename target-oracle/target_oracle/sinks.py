@@ -634,9 +634,8 @@ class OracleSink(SQLSink[OracleConnector]):
     def _load_files(self, source: ld.Source) -> None:
         """Gathered BATCH files as one batch; removed once committed (unless ``keep_batch_files``)."""
         count = self._load_source(source, f"BATCH file(s) {self._urls(source)}")
-        self.record_counter_metric.increment(
-            count
-        )  # the SDK's record counter (its written tally: ``mark_drained``)
+        # the SDK's record counter (its written tally: ``mark_drained``)
+        self.record_counter_metric.increment(count)
         self._remove_files([source])
 
     def process_batch_files(self, encoding: t.Any, files: t.Sequence[str]) -> None:
@@ -724,13 +723,20 @@ class OracleSink(SQLSink[OracleConnector]):
         superseded rows): decoded, checked and spooled exactly like RECORD messages; the files are removed
         once the spool holding them is committed."""
         self.logger.info("Stream '%s': BATCH file(s) read in Python", self.stream_name)
-        try:
+        try:  # read whole before any record is spooled: a file that fails to read leaves no part behind
             lines = list(ld.read_lines(source, None))
         except Exception as exc:
             msg = f"Stream '{self.stream_name}': BATCH file(s) {self._urls(source)} could not be read: {exc}"
             raise BatchMessageError(msg) from exc
-        for _, line in lines:
-            record = _DECODE(line)
+        for number, line in lines:
+            try:
+                record = _DECODE(line)
+            except msgspec.DecodeError as exc:
+                record = exc
+            if not isinstance(record, dict):  # not a BatchMessageError: nothing of the spool is committed
+                what = record if isinstance(record, Exception) else "not a JSON object"
+                where = f"BATCH file(s) {self._urls(source)}, record {number}"
+                raise TargetLoadError(f"Stream '{self.stream_name}': {where}: {what}")
             extracted, version = record.get("_sdc_extracted_at"), record.get("_sdc_table_version")
             self.spool_message({"record": record, "time_extracted": extracted, "version": version})
         self._took(len(lines))  # counted with the spool's records (``_close_spool``)

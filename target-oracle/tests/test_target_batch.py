@@ -511,3 +511,23 @@ def test_a_url_scheme_fsspec_does_not_know_fails_naming_the_package_to_install(s
             sg.schema("items", PROPS),
             {**_batch("items", [], compression="none"), "manifest": ["nosuchfs://landing/x.jsonl"]},
         )
+
+
+@pytest.mark.parametrize("bad_line", ['{"record_hash": "h2", "id": ', "[1, 2]"])
+def test_a_malformed_quarantine_file_fails_naming_it_and_commits_nothing_of_it(
+    sg, backend, tmp_path, bad_line
+):
+    good = json.dumps(
+        {"record_hash": "h1", "id": 1, "record": {}, "rejected_at": "2024-05-01T10:00:00+00:00"}
+    )
+    path = tmp_path / "rejected-bad.json"
+    _write_jsonl(path, [good, bad_line], "none")
+    with pytest.raises(Exception, match=r"rejected-bad\.json, record 2"):
+        sg.run(
+            backend.config(),
+            sg.schema("items", PROPS),
+            sg.schema("items_rejected", REJECTED, keys=["record_hash"]),
+            _batch("items_rejected", [path], compression="none"),
+        )
+    assert backend.rows("items_rejected", '"RECORD_HASH"', order='"RECORD_HASH"') == []
+    assert path.exists()
