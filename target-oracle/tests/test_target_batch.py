@@ -531,3 +531,20 @@ def test_a_malformed_quarantine_file_fails_naming_it_and_commits_nothing_of_it(
         )
     assert backend.rows("items_rejected", '"RECORD_HASH"', order='"RECORD_HASH"') == []
     assert path.exists()
+
+
+def test_parquet_on_an_fsspec_url_lands_like_a_local_file(sg, backend, tmp_path):
+    """Any format read from a copy: a Parquet file on fsspec's in-memory filesystem (``memory://``)."""
+    import fsspec
+
+    local = tmp_path / "items.parquet"
+    _write_parquet(local, RECORDS_JSON, tmp_path)
+    fs = fsspec.filesystem("memory")
+    fs.pipe("/landing/items.parquet", local.read_bytes())
+    message = {
+        **_batch("items", [], fmt="parquet", compression="none"),
+        "manifest": ["memory://landing/items.parquet"],
+    }
+    sg.run(backend.config(), sg.schema("items", PROPS), message)
+    assert backend.rows("items", '"ID", "NAME"') == [(1, "Grüße 東京 🚚"), (2, "last one wins"), (3, None)]
+    assert not fs.exists("/landing/items.parquet")
