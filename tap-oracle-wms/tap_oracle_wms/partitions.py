@@ -8,24 +8,29 @@ order (keyset pages in paged mode, `ordering=id` links in sequenced mode) and ha
 N pages; the stream's one Singer loop takes the pages from it, so every record goes out in the one stream
 (RECORD or BATCH) and at most 2N pages are in memory at once, whatever the entity's size.
 
-The stream's state holds the sync's plan and each range's position (`PARTITIONED`):
-    {"started": <the sync's first start>, "max_seen": <largest mod_ts written>,
-     "ranges": [{"lo": 1, "hi": 125001, "after_id": 40250, "done": false}, ...],
-     "job": {"index": 0, "count": 2, "lo": null, "hi": 500001}}      # partition jobs only
+The stream's state holds the sync's plan and each range's position:
+    "full_sync_ranges": [{"lo": 1, "hi": 125001, "after_id": 40250, "done": false}, ...],
+    "full_sync_started": <the start of the sync's first run>,
+    "full_sync_max_seen": <the largest mod_ts written>,
+    "partition_job": {"index": 0, "count": 2, "lo": null, "hi": 500001, "started": ...}   # partition jobs
 `after_id` is the largest id written of a range read in id order (its records written and covered by the
 STATE that carries it); a killed sync resumes each range after it, skips the ranges done, and keeps the
 plan (bounds are not computed again). The bookmark stays null until every range is done; then it becomes
 what a sequential full sync leaves: the largest `mod_ts` written, capped by the start of the sync's first
-run (`started`: a range read by the first run is not read again, so a row it holds that changed later must
-stay after the bookmark), and `PARTITIONED` is dropped.
+run (a range read by a killed run is not read again, so a row it holds that changed later must stay after
+the bookmark), and the plan's keys become null. The plan is a list and scalars, never an object: the first
+STATE of a full sync nulls them (see `EntityStream.run_walks`), and Meltano's merge of one STATE onto the
+last (`meltano.core.utils.merge`) fails on an object where the last had a null. `partition_job` is for
+the same reason never nulled; a new plan rewrites it whole.
 
 Partition jobs (`partition_count: K`, `partition_index: i`): the run reads only slice i of K of the id
 line, split in its turn into `full_sync_partitions` ranges, so K Meltano jobs (each with its own state id)
-together do one full sync. Every job computes the same slices from the smallest and largest id: the
-boundaries are rounded to a quantum of 0.1%..1% of the id span, so rows inserted between the jobs' starts
-do not move them. A finished job keeps its slice and its start in `PARTITION_JOB` for the step that hands
-the bookmark to the incremental job (orchestrate/finish_full_sync.py), which also checks that the slices
-of the jobs cover the whole id line.
+together do one full sync. Each job computes the slices from the smallest and largest id it sees: the
+boundaries are rounded to a quantum of 0.1%..1% of a slice's width, and each slice but the last reaches
+one quantum past its upper boundary, so ids inserted between the jobs' starts (up to a quantum's worth)
+leave no id between two slices. A finished job keeps its slice and its start in `PARTITION_JOB` for the
+step that hands the bookmark to the incremental job (orchestrate/finish_full_sync.py), which also checks
+that the slices of the jobs cover the whole id line.
 
 Bounds: the smallest and largest id come from two `page_size=1` requests ordered by `id` and `-id`; an
 entity that refuses `ordering` is searched by row counts instead (`id__lte` / `id__gt`, `page_size=1`
@@ -53,12 +58,17 @@ if t.TYPE_CHECKING:
 
     from tap_oracle_wms.streams import EntityStream
 
-# Stream state key of a partitioned full sync in progress (see the module docstring).
-PARTITIONED = "partitioned_full_sync"
+# Stream state keys of a partitioned full sync in progress (see the module docstring).
+PARTITIONS = "full_sync_ranges"
+PARTITIONS_STARTED = "full_sync_started"
+PARTITIONS_MAX_SEEN = "full_sync_max_seen"
+PLAN_KEYS = (PARTITIONS, PARTITIONS_STARTED, PARTITIONS_MAX_SEEN)
 # Stream state key a finished partition job leaves for the finishing step: its slice and its start.
 PARTITION_JOB = "partition_job"
 # Count requests in flight at once while searching the bounds of an entity that refuses `ordering`.
 COUNT_CONCURRENCY = 10
+# Smallest quantum partition boundaries are rounded to (see `quantum`): a small entity needs no balance.
+MIN_QUANTUM = 100
 # Largest id the count search considers (ids are positive 64-bit integers).
 MAX_ID = 2**63 - 1
 # Seconds a worker waits for room in the page queue before checking whether the sync stopped.
@@ -89,15 +99,20 @@ class IdRange(t.NamedTuple):
         return f"ids {low}..{high}"
 
 
+def quantum(first: int, last: int, count: int) -> int:
+    """What boundaries are rounded to: 0.1%..1% of a range's width, at least MIN_QUANTUM ids."""
+    width = max(1, (last - first + 1) // count)
+    return max(MIN_QUANTUM, 10 ** max(0, len(str(width)) - 3))
+
+
 def boundaries(first: int, last: int, count: int) -> list[int]:
     """The `count - 1` inner boundaries that split ids `first..last` into `count` ranges of about equal
-    width, each a multiple of a quantum of 0.1%..1% of the span: jobs that compute them at different
-    moments agree unless the span crosses a quantum in between (the finishing step checks coverage)."""
-    span = max(1, last - first + 1)
-    quantum = 10 ** max(0, len(str(span)) - 3)
-    low = first // quantum * quantum
-    high = -(-(last + 1) // quantum) * quantum
-    return [low + (high - low) * k // count // quantum * quantum for k in range(1, count)]
+    width, each a multiple of `quantum`: the same for every job unless more ids than that are inserted
+    between the jobs' starts."""
+    step = quantum(first, last, count)
+    low = first // step * step
+    high = -(-(last + 1) // step) * step
+    return [low + (high - low) * k // count // step * step for k in range(1, count)]
 
 
 def split(outer: IdRange, count: int, first: int, last: int) -> list[IdRange]:
@@ -113,9 +128,13 @@ def split(outer: IdRange, count: int, first: int, last: int) -> list[IdRange]:
 
 
 def job_slice(index: int, count: int, first: int, last: int) -> IdRange:
-    """Slice `index` of `count` of the whole id line (the first open below, the last open above)."""
+    """Slice `index` of `count` of the whole id line (the first open below, the last open above), its
+    upper end one quantum past the boundary: a job that started before ids were inserted computes
+    boundaries up to one quantum lower than a job that started after, and the overlap keeps that from
+    leaving ids between the two slices (a row read twice is harmless: targets upsert)."""
     edges: list[int | None] = [None, *boundaries(first, last, count), None]
-    return IdRange(edges[index], edges[index + 1])
+    high = edges[index + 1]
+    return IdRange(edges[index], None if high is None else high + quantum(first, last, count))
 
 
 def id_bounds(stream: EntityStream, filters: dict[str, str]) -> tuple[int, int] | None:
@@ -174,12 +193,13 @@ def _smallest(predicate: t.Callable[[int], bool], pool: ThreadPoolExecutor) -> i
 
 
 class Positions:
-    """The partitioned sync's state (`PARTITIONED`) and how each written record moves it; used by the
+    """The partitioned sync's plan in the stream's state and how each written record moves it; used by the
     stream's state manager in the main thread, after each record is written."""
 
-    def __init__(self, plan: dict[str, t.Any], logger: t.Any, stream_name: str) -> None:
-        self.plan = plan
-        self.ranges = [IdRange(r["lo"], r["hi"]) for r in plan["ranges"]]
+    def __init__(self, state: dict[str, t.Any], logger: t.Any, stream_name: str) -> None:
+        self.state = state
+        self.entries: list[dict[str, t.Any]] = state[PARTITIONS]
+        self.ranges = [IdRange(r["lo"], r["hi"]) for r in self.entries]
         # Whether rows arrive in id order (False once the entity refused `ordering`).
         self.ordered = True
         self.unordered: set[int] = set()
@@ -194,12 +214,12 @@ class Positions:
 
     def written(self, record: t.Mapping[str, t.Any], max_seen: str | None) -> None:
         """A record is written: its range's position moves to its id (rows in id order only)."""
-        self.plan["max_seen"] = max_seen
+        self.state[PARTITIONS_MAX_SEEN] = max_seen
         record_id = record.get("id")
         k = self.index_of(record_id) if isinstance(record_id, int) else None
         if k is None or not self.ordered or k in self.unordered:
             return
-        entry = self.plan["ranges"][k]
+        entry = self.entries[k]
         if entry["after_id"] is not None and record_id <= entry["after_id"]:
             self.logger.warning(
                 "Stream '%s': ids of %s arrive out of order (%d after %d): the server ignores `ordering`; "
@@ -222,7 +242,7 @@ class Positions:
     def pending(self) -> list[tuple[int, IdRange]]:
         """(index, what is left to read) of every range not done."""
         left = []
-        for k, (bounds, entry) in enumerate(zip(self.ranges, self.plan["ranges"], strict=True)):
+        for k, (bounds, entry) in enumerate(zip(self.ranges, self.entries, strict=True)):
             if entry["done"]:
                 continue
             after = entry["after_id"]
@@ -230,26 +250,27 @@ class Positions:
         return left
 
     def done(self, k: int) -> None:
-        self.plan["ranges"][k]["done"] = True
+        self.entries[k]["done"] = True
 
 
-def new_plan(ranges: list[IdRange], started: str | None, job: dict[str, t.Any] | None) -> dict[str, t.Any]:
-    plan: dict[str, t.Any] = {
-        "started": started,
-        "max_seen": None,
-        "ranges": [{"lo": r.lo, "hi": r.hi, "after_id": None, "done": r.empty} for r in ranges],
+def new_plan(ranges: list[IdRange], started: str | None) -> dict[str, t.Any]:
+    """The state keys of a new plan."""
+    return {
+        PARTITIONS: [{"lo": r.lo, "hi": r.hi, "after_id": None, "done": r.empty} for r in ranges],
+        PARTITIONS_STARTED: started,
+        PARTITIONS_MAX_SEEN: None,
     }
-    if job is not None:
-        plan["job"] = job
-    return plan
 
 
-def valid_plan(plan: t.Any) -> bool:
-    """Whether a saved `PARTITIONED` value can be resumed."""
-    if not isinstance(plan, dict) or not isinstance(plan.get("ranges"), list) or not plan["ranges"]:
-        return False
+def saved_plan(state: t.Mapping[str, t.Any]) -> dict[str, t.Any] | None:
+    """The plan keys of a partitioned full sync in progress in `state`, None when it holds none."""
+    ranges = state.get(PARTITIONS)
     keys = {"lo", "hi", "after_id", "done"}
-    return all(isinstance(r, dict) and keys <= set(r) for r in plan["ranges"])
+    if not isinstance(ranges, list) or not ranges:
+        return None
+    if not all(isinstance(r, dict) and keys <= set(r) for r in ranges):
+        return None
+    return {key: state.get(key) for key in PLAN_KEYS}
 
 
 class RangeReader(WmsStream):

@@ -26,15 +26,17 @@ from tap_oracle_wms.discovery import KEY_PROPERTY, EntityDescription
 from tap_oracle_wms.pagination import KEYSET, LINK, Walk, filter_timestamp, page_member, response_body
 from tap_oracle_wms.partitions import (
     PARTITION_JOB,
-    PARTITIONED,
+    PARTITIONS_MAX_SEEN,
+    PARTITIONS_STARTED,
+    PLAN_KEYS,
     IdRange,
     Positions,
     id_bounds,
     job_slice,
     new_plan,
     read_concurrently,
+    saved_plan,
     split,
-    valid_plan,
 )
 from tap_oracle_wms.reconcile import hours_to_reread
 from tap_oracle_wms.shaping import RecordShaper, to_utc_timestamp
@@ -53,7 +55,7 @@ CREATED = "create_ts"
 # Stream state key present while a sync that started without a bookmark is in progress (see `run_walks`).
 FULL_SYNC = "full_sync"
 # Stream state keys a run continues from: null in the STATE that announces a full sync (see `run_walks`).
-RESUME_KEYS = (BOOKMARK, RECONCILE_COUNTS, PARTITIONED, PARTITION_JOB)
+RESUME_KEYS = (BOOKMARK, RECONCILE_COUNTS, *PLAN_KEYS)
 
 
 class EntityStream(WmsStream):
@@ -183,26 +185,28 @@ class EntityStream(WmsStream):
         first = next(walks)
         state = self.get_context_state(context)
         full_sync = self.incremental and not bookmark_of(state, self.replication_key)
-        plan = None
+        partitioned = False
         if full_sync:
-            resumed = state.get(PARTITIONED) if valid_plan(state.get(PARTITIONED)) else None
+            resumed = saved_plan(state)
             state[FULL_SYNC] = "in progress"
             state.update(dict.fromkeys(RESUME_KEYS))
-            state[PARTITIONED] = resumed
+            state.update(resumed or {})
             self.state_writer.write_state(self.tap_state)
-            plan = resumed or ({} if self.partitioned_full_sync() else None)
+            partitioned = resumed is not None or self.partitioned_full_sync()
         for walk in itertools.chain((first,), walks):
             self.begin_walk(walk, context)
-            if plan is not None and walk.moves_bookmark:
-                plan = self.begin_partitions(context, walk, plan)
+            if partitioned and walk.moves_bookmark:
+                self.begin_partitions(context, walk)
             yield walk
         self.state_manager.paused = False
-        if plan:
-            self.end_partitions(state, plan)
+        if partitioned:
+            self.end_partitions(state)
         if full_sync:
             state.pop(FULL_SYNC, None)
             for key in RESUME_KEYS:
-                if state.get(key) is None:
+                # A partitioned sync's plan keys stay, null: Meltano merges each STATE onto the last one, so
+                # only a null replaces the plan's last values.
+                if state.get(key) is None and not (partitioned and key in PLAN_KEYS):
                     state.pop(key, None)
             self.state_manager.is_flushed = False
         self.log_progress(final=True)
@@ -214,21 +218,19 @@ class EntityStream(WmsStream):
             or int(self.config.get("partition_count", 1)) > 1
         )
 
-    def begin_partitions(self, context: t.Any, walk: Walk, plan: dict[str, t.Any]) -> dict[str, t.Any]:
-        """Start (a new `plan` is {}) or resume the partitioned read of the full sync's walk: the plan in
-        the state, written at once, and the positions the stream's state manager moves."""
+    def begin_partitions(self, context: t.Any, walk: Walk) -> None:
+        """Start or resume (the state holds a plan) the partitioned read of the full sync's walk: the plan
+        in the state, written at once, and the positions the stream's state manager moves."""
         state = self.get_context_state(context)
-        if not plan:
-            plan = self.new_partition_plan(walk, state.get(SIGNPOST))
-        state[PARTITIONED] = plan
+        if saved_plan(state) is None:
+            state.update(self.new_partition_plan(walk, state))
         manager = self.state_manager
-        manager.resume_max_seen(plan.get("max_seen"))
+        manager.resume_max_seen(state.get(PARTITIONS_MAX_SEEN))
         manager.make_unsorted(context, t.cast("str", self.replication_key))
-        self.positions = manager.positions = Positions(plan, self.logger, self.name)
+        self.positions = manager.positions = Positions(state, self.logger, self.name)
         self.state_writer.write_state(self.tap_state)
-        return plan
 
-    def new_partition_plan(self, walk: Walk, started: str | None) -> dict[str, t.Any]:
+    def new_partition_plan(self, walk: Walk, state: dict[str, t.Any]) -> dict[str, t.Any]:
         """The id ranges of a new partitioned full sync: the whole id line, or this partition job's slice
         of it, split into `full_sync_partitions` ranges."""
         count = int(self.config.get("partition_count", 1))
@@ -241,7 +243,12 @@ class EntityStream(WmsStream):
             if count > 1:
                 outer = job_slice(index, count, first, last)
             ranges = split(outer, int(self.config.get("full_sync_partitions", 1)), first, last)
-        job = {"index": index, "count": count, "lo": outer.lo, "hi": outer.hi} if count > 1 else None
+        started = state.get(SIGNPOST)
+        job = (
+            {"index": index, "count": count, "lo": outer.lo, "hi": outer.hi, "started": started}
+            if count > 1
+            else None
+        )
         self.logger.info(
             "Stream '%s': full sync in %d id ranges%s (ids %s)",
             self.name,
@@ -249,18 +256,17 @@ class EntityStream(WmsStream):
             f", partition job {index} of {count}: {outer}" if job else "",
             f"{bounds[0]}..{bounds[1]}" if bounds else "none yet",
         )
-        return new_plan(ranges, started, job)
+        return {**new_plan(ranges, started), **({PARTITION_JOB: job} if job else {})}
 
-    def end_partitions(self, state: dict[str, t.Any], plan: dict[str, t.Any]) -> None:
+    def end_partitions(self, state: dict[str, t.Any]) -> None:
         """Every range is read: the bookmark (promoted by the SDK from the largest value written) is capped
-        by the start of the sync's first run, a partition job keeps its slice and start, and the ranges go."""
+        by the start of the sync's first run, and the plan is nulled (a partition job keeps
+        `partition_job`)."""
         self.positions = self.state_manager.positions = None
-        started = plan.get("started")
+        started = state.get(PARTITIONS_STARTED)
         if started and (not state.get(SIGNPOST) or started < state[SIGNPOST]):
             state[SIGNPOST] = started
-        if plan.get("job"):
-            state[PARTITION_JOB] = {**plan["job"], "started": started}
-        state.pop(PARTITIONED, None)
+        state.update(dict.fromkeys(PLAN_KEYS))
 
     def begin_walk(self, walk: Walk, context: t.Any) -> None:
         """Make `walk` the current one: its rows move the bookmark or not, and unsorted walks make the
