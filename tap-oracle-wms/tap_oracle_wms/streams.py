@@ -289,29 +289,33 @@ class EntityStream(WmsStream):
         """The raw records of every walk of this run, in order (record mode: the SDK's loop shapes them
         through `post_process`, writes them and moves the bookmark)."""
         for _ in self.run_walks(context):
-            for page in self.read_pages(context):
+            if self.positions is None:
+                yield from self.request_records(context)
+                continue
+            for page in self.partition_pages():
                 yield from page
 
     def shaped_pages(self, context: t.Any) -> t.Iterator[list[dict[str, t.Any]]]:
         """The shaped records of every walk of this run, in lists of up to `page_size` (BATCH mode)."""
         for _ in self.run_walks(context):
-            for page in self.read_pages(context):
+            pages = self.cursor_pages(context) if self.positions is None else self.partition_pages()
+            for page in pages:
                 yield [self.post_process(raw, context) for raw in page]
 
-    def read_pages(self, context: t.Any) -> t.Iterator[list[t.Any]]:
-        """The raw records of the current walk in lists of up to `page_size`: read in id ranges, several
-        at once, during a partitioned full sync (each list then one page of one range: the caller writes a
-        list before it asks for the next, which is what marks a range done), else by one cursor."""
-        if self.positions is not None:
-            concurrency = max(1, int(self.config.get("full_sync_partitions", 1)))
-            for page in read_concurrently(self, self.walk, self.positions, concurrency):
-                self.progress.page(len(page), None, self.walk, after_read=False)
-                if self.progress.due():
-                    self.log_progress()
-                yield page
-            return
+    def cursor_pages(self, context: t.Any) -> t.Iterator[list[t.Any]]:
+        """The raw records of the current walk, read by one cursor, in lists of up to `page_size`."""
         records = iter(self.request_records(context))
         while page := list(itertools.islice(records, self.page_size)):
+            yield page
+
+    def partition_pages(self) -> t.Iterator[list[t.Any]]:
+        """The raw pages of a partitioned full sync's walk, several id ranges read at once; the caller
+        writes a page's records before it asks for the next page, which is what marks a range done."""
+        concurrency = max(1, int(self.config.get("full_sync_partitions", 1)))
+        for page in read_concurrently(self, self.walk, t.cast("Positions", self.positions), concurrency):
+            self.progress.page(len(page), None, self.walk, after_read=False)
+            if self.progress.due():
+                self.log_progress()
             yield page
 
     def reading_unsorted(self) -> None:
