@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -39,7 +38,7 @@ from bench.harness import (
 )
 from bench.inputs import ANOMALY_RATE, SEED, tap_config
 from bench.pipeline import BATCH_EXTRACTOR, PIPELINE, _batch_pipeline, _check_loaded, _fresh, meltano_run
-from tests.pipeline import SIM_PASSWORD, SIM_USERNAME, SIMULATOR
+from tests.pipeline import simulator
 
 SUITE = "partitions"
 HERE = WORK / SUITE
@@ -52,23 +51,16 @@ def slow_simulator(rows: int, latency: float) -> Iterator[str]:
     """A `wms-simulator` process of `rows` allocation rows answering each request after `latency` s;
     yields its base URL."""
     HERE.mkdir(parents=True, exist_ok=True)
-    command = [
-        str(SIMULATOR),
-        *("--seed", str(SEED), "--allocation", str(rows), "--order-hdr", str(max(rows // 10, 1))),
-        *("--order-dtl", str(max(rows // 2, 1)), "--anomaly-rate", str(ANOMALY_RATE)),
-        *("--username", SIM_USERNAME, "--password", SIM_PASSWORD, "--latency", str(latency)),
-    ]
-    with (HERE / f"simulator-{rows}.log").open("w") as log:
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True)
-        try:
-            assert process.stdout is not None
-            line = process.stdout.readline().strip()
-            if not line.startswith("http"):
-                raise RuntimeError(f"wms-simulator did not start (got {line!r}); see {log.name}")
-            yield line.rstrip("/")
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
+    with simulator(
+        seed=SEED,
+        allocation=rows,
+        order_hdr=max(rows // 10, 1),
+        order_dtl=max(rows // 2, 1),
+        anomaly_rate=ANOMALY_RATE,
+        log=HERE / f"simulator-{rows}.log",
+        latency=latency,
+    ) as sim:
+        yield sim.base_url
 
 
 def tap_subject(base_url: str, rows: int, partitions: int) -> Callable[[], Run]:
