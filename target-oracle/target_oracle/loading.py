@@ -29,7 +29,7 @@ from target_oracle import columns as k
 from target_oracle import contract
 
 if t.TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Iterator, Mapping, Sequence
 
 #: A run of 16 digits and dots: a number that may have more than the 15 significant digits a double keeps.
 LONG_NUMBER = re.compile(rb"[0-9.]{16}")
@@ -53,6 +53,13 @@ _JSON_TYPES = {
     "object": "starts_with({f}, '{{')",
     "array": "starts_with({f}, '[')",
     "null": "{f} = 'null'",
+}
+#: column kind -> the JSON types a non-null value matching its ``contract.EXACT_TEXT`` surely has.
+_IMPLIED_TYPES = {
+    k.INTEGER: frozenset({"integer", "number"}),
+    k.NUMBER: frozenset({"number"}),
+    k.TIMESTAMP: frozenset({"string"}),
+    k.DATE: frozenset({"string"}),
 }
 #: Keywords the SQL rendering understands (anything else: every row is checked in Python).
 _PROPERTY_KEYWORDS = frozenset(
@@ -143,9 +150,19 @@ def source_sql(source: Source, props: Sequence[str], parquet_columns: Sequence[s
     )
 
 
-def sql_validation(schema: dict, props: Sequence[str], skip: set[str]) -> str | None:
+def sql_validation(
+    schema: dict, props: Sequence[str], skip: set[str], exact: Mapping[str, str] | None = None
+) -> str | None:
     """SQL that is true when a row surely passes the schema's rules, or None when the rules go beyond what
-    it renders (then every row is validated in Python). It may call a valid row suspect, never the reverse."""
+    it renders (then every row is validated in Python). It may call a valid row suspect, never the reverse.
+
+    ``exact`` (property -> column kind): properties whose raw text ``materialize_sql`` matches against
+    ``contract.EXACT_TEXT`` (a row failing that match is suspect anyway). Where that text implies one of the
+    property's types (``_IMPLIED_TYPES``: an exact integer is a JSON integer and number, an exact date-time
+    a JSON string), only the property's null rule is rendered here, so the row pays one regular expression
+    per value instead of two: then this SQL alone may pass a row the rules reject, the two together never.
+    """
+    exact = exact or {}
     if set(schema) - _OBJECT_KEYWORDS:
         return None
     required = set(schema.get("required") or ())
@@ -164,6 +181,13 @@ def sql_validation(schema: dict, props: Sequence[str], skip: set[str]) -> str | 
         if any(typ not in _JSON_TYPES for typ in types):
             return None
         f = f"f{i}"
+        # JSON null reads as SQL NULL, like an absent key: fine only for an optional, nullable property
+        null_ok = "null" in types and prop not in required
+        implied = _IMPLIED_TYPES.get(exact.get(prop, ""), frozenset())
+        if implied & set(types) and not {"maxLength", "minLength"} & set(spec):
+            if not null_ok:
+                parts.append(f"{f} IS NOT NULL")
+            continue
         options = [_JSON_TYPES[typ].format(f=f) for typ in types if typ != "string"]
         if "string" in types:
             # the raw text is at least as long as the string (escapes only add): a bound, never a false pass
@@ -173,8 +197,6 @@ def sql_validation(schema: dict, props: Sequence[str], skip: set[str]) -> str | 
             if "minLength" in spec:
                 cond.append(f"NOT contains({f}, '\\') AND length({f}) - 2 >= {int(spec['minLength'])}")
             options.append("(" + " AND ".join(cond) + ")")
-        # JSON null reads as SQL NULL, like an absent key: fine only for an optional, nullable property
-        null_ok = "null" in types and prop not in required
         body = " OR ".join(options) if options else "false"
         parts.append(f"({f} IS NULL OR ({body}))" if null_ok else f"({f} IS NOT NULL AND ({body}))")
     return " AND ".join(parts) if parts else "true"
@@ -266,6 +288,8 @@ def materialize_sql(
     suspect = ["true" if valid is None else f"NOT ({valid})"]
     suspect += [f"f{i} IS NULL OR f{i} = '\"\"'" for i in key_fields]  # absent, null or ""
     values, failed = [], []
+    #: contract.EXACT_TEXT pattern -> the raw values it must match
+    exact_fields: dict[str, list[str]] = {}
     for i, col in enumerate(cols):
         value = value_sql(col, i, for_oracle=for_oracle, now=now, sequence=sequence)
         values.append(f"{value.replace('CAST(', 'TRY_CAST(')} AS v{i}")
@@ -273,19 +297,36 @@ def materialize_sql(
             # matched on the raw JSON text: a number as written, a string with its quotes (one with escapes,
             # or a number written as a string, is suspect too: the Python check decides)
             raw = exact if col.kind in {k.INTEGER, k.NUMBER} else f'"{exact}"'
-            suspect.append(f"(f{i} IS NOT NULL AND NOT regexp_full_match(f{i}, {lit(raw)}))")
+            exact_fields.setdefault(raw, []).append(f"f{i}")
         if col.kind in _NEVER_FAIL and col.origin == "record":
             continue  # the text of a present value is never NULL ('' is NULL on purpose)
         if (present := _presence(col, i)) is not None:
             failed.append(f"(v{i} IS NULL AND {present} IS NOT NULL)")
+    suspect += [inexact_sql(raw, fields) for raw, fields in exact_fields.items()]
     any_failed = " OR ".join(failed) or "false"
     names = ", ".join(f"v{i}" for i in range(len(cols)))
     return (
         f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT __n, {names}, "
-        f"NOT __checked AND ({' OR '.join(suspect)} OR {any_failed}) AS __suspect, "
-        f"({any_failed}) AS __failed "
-        f"FROM (SELECT *, {', '.join(values)} FROM ({source}) src) converted"
+        f"NOT __checked AND (__failed OR {' OR '.join(suspect)}) AS __suspect, __failed "
+        f"FROM (SELECT *, ({any_failed}) AS __failed "
+        f"FROM (SELECT *, {', '.join(values)} FROM ({source}) src) converted) flagged"
     )
+
+
+#: joins the raw values one regular expression matches (``inexact_sql``): a control character, which
+#: DuckDB's JSON text never holds unescaped (inside a string it is written ``\u0001``) and no pattern matches.
+_SEPARATOR = "\\x01"
+
+
+def inexact_sql(raw: str, fields: Sequence[str]) -> str:
+    """SQL true when a present value of ``fields`` does not match the pattern ``raw`` in full. Several
+    fields: one match over their non-null values joined by ``_SEPARATOR`` (one regular expression a row
+    instead of one a value: matching costs mostly per call on such short texts)."""
+    if len(fields) == 1:
+        return f"({fields[0]} IS NOT NULL AND NOT regexp_full_match({fields[0]}, {lit(raw)}))"
+    joined = ", ".join(f"CAST({f} AS VARCHAR)" for f in fields)
+    every = f"((?:{raw})(?:{_SEPARATOR}(?:{raw}))*)?"
+    return f"NOT regexp_full_match(concat_ws(chr(1), {joined}), {lit(every)})"
 
 
 def check_sql(key_cols: Sequence[int], limited: Sequence[int], table: str = BATCH_TABLE) -> str:

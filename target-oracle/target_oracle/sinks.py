@@ -384,16 +384,18 @@ class OracleSink(SQLSink[OracleConnector]):
         self._key_idx = [self._props.index(key) for key in self.key_props_raw]
         limit = self.strategy.string_byte_limit
         self._limited = [i for i, kind in enumerate(kinds) if kind == k.STRING] if limit else []
-        generated = {c.prop for c in self._load_cols if c.origin != "record"}
-        self._valid_sql = (
-            ld.sql_validation(self.schema, self._props, generated) if self.validate_schema else "true"
-        )
         #: (property, kind) of the record values the storage contract checks
         self._contract_checks = [
             (c.prop, c.kind)
             for c in self._load_cols
             if c.origin == "record" and c.kind in contract.EXACT_TEXT
         ]
+        generated = {c.prop for c in self._load_cols if c.origin != "record"}
+        self._valid_sql = (
+            ld.sql_validation(self.schema, self._props, generated, dict(self._contract_checks))
+            if self.validate_schema
+            else "true"
+        )
 
     @property
     def key_properties(self) -> t.Sequence[str]:

@@ -8,6 +8,7 @@ from decimal import Decimal
 import duckdb
 import pytest
 from singer_sdk.exceptions import InvalidRecord
+from target_oracle import contract
 from target_oracle import loading as ld
 from target_oracle.validation import CompiledValidator
 
@@ -73,6 +74,66 @@ def test_sql_rules_never_pass_what_python_rejects(tmp_path, schema, required):
         assert python_ok or not sql_ok, f"SQL passed {line} for {schema}"
         passed_by_sql += bool(sql_ok)
     assert passed_by_sql  # the SQL check clears the ordinary values itself
+
+
+#: column kind whose storage-contract match (``contract.EXACT_TEXT``) ``materialize_sql`` adds, per schema
+EXACT_KINDS = {"integer": "integer", "number": "number", "string": "timestamp"}
+
+
+@pytest.mark.parametrize("schema", SCHEMAS, ids=lambda s: json.dumps(s))
+@pytest.mark.parametrize("required", [False, True])
+def test_sql_rules_left_to_the_exact_text_match_never_pass_what_python_rejects(tmp_path, schema, required):
+    """With ``exact``, a property whose contract match implies its type renders only its null rule: the
+    rules' SQL and the match together still never pass a record the validator rejects."""
+    types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+    kind = next(EXACT_KINDS[typ] for typ in [*types, "string"] if typ in EXACT_KINDS)
+    full = {"type": "object", "properties": {"v": schema}, **({"required": ["v"]} if required else {})}
+    validator = CompiledValidator(full)
+    values = [*VALUES, '"2024-01-02T03:04:05Z"', '"2024-01-02T03:04:05.123456+02:00"']
+    lines = [f'{{"v": {value}}}' for value in values] + ["{}"]
+    path = tmp_path / "values.json"
+    path.write_text("".join(line + "\n" for line in lines))
+    valid = ld.sql_validation(full, ["v"], set(), {"v": kind})
+    raw = contract.EXACT_TEXT[kind] if kind != "timestamp" else f'"{contract.EXACT_TEXT[kind]}"'
+    exact = f"NOT {ld.inexact_sql(raw, ['f0'])}"
+    src = ld.source_sql(ld.Source((str(path),)), ["v"])
+    with duckdb.connect() as conn:
+        verdicts = conn.execute(f"SELECT __n, ({valid}) AND {exact} FROM ({src}) src ORDER BY __n").fetchall()
+    passed_by_sql = 0
+    for (_, sql_ok), line in zip(verdicts, lines, strict=True):
+        try:
+            validator.validate(json.loads(line, parse_float=Decimal))
+            python_ok = True
+        except InvalidRecord:
+            python_ok = False
+        assert python_ok or not sql_ok, f"SQL passed {line} for {schema}"
+        passed_by_sql += bool(sql_ok)
+    if "maxLength" not in schema and set(types) & set(EXACT_KINDS):
+        assert passed_by_sql  # a value matching the contract passes in SQL
+
+
+def test_one_match_over_several_values_flags_a_row_when_any_present_value_does_not_match(tmp_path):
+    """``inexact_sql`` joins the values with a control character: a row passes only when each present
+    value matches on its own, and a string holding that character (escaped in JSON text) cannot split."""
+    rows = [
+        ({"a": 1, "b": 2, "c": 3}, False),
+        ({"a": None, "c": 3}, False),
+        ({}, False),
+        ({"a": 1.5, "b": 2}, True),
+        ({"a": 1, "c": "3"}, True),
+        ({"a": 1, "b": 12345678901234567890123456789012345678901}, True),
+        ({"a": 1, "b": "1\u00012"}, True),
+        ({"a": [1, 2]}, True),
+        ({"b": -7, "c": 0}, False),
+    ]
+    path = tmp_path / "rows.json"
+    path.write_text("".join(json.dumps(row) + "\n" for row, _ in rows))
+    src = ld.source_sql(ld.Source((str(path),)), ["a", "b", "c"])
+    flag = ld.inexact_sql(contract.EXACT_TEXT["integer"], ["f0", "f1", "f2"])
+    with duckdb.connect() as conn:
+        rows_sql = f"SELECT __n, {flag} FROM ({src}) src ORDER BY __n"
+        flags = [row[1] for row in conn.execute(rows_sql).fetchall()]
+    assert flags == [inexact for _, inexact in rows]
 
 
 def test_rules_sql_cannot_render_send_every_record_to_python():
