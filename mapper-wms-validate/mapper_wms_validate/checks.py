@@ -23,6 +23,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from mapper_wms_validate.expression import CompiledExpression, ExpressionTypeError, compile_expression
+from mapper_wms_validate.schema_check import ALL_STORED_DATETIMES, ALL_STORED_DATETIMES_WITH_OFFSET
 
 RecordCheck = t.Callable[[dict], "str | None"]
 ValueCheck = t.Callable[[t.Any], "str | None"]
@@ -32,6 +33,9 @@ ValueCheck = t.Callable[[t.Any], "str | None"]
 # means "not accepted here", and the check decides.
 Accept = t.Callable[[t.Callable[[str], str], t.Callable[[t.Any], str]], str]
 ValueAccept = t.Callable[[str, t.Callable[[t.Any], str]], str]  # the same, on the one value `v`
+# A test of many values of the field at once (each a non-empty string, None or the engine's MISSING), true
+# only if the check passes each; it may refuse more (then `Accept` and the check decide value by value).
+BulkAccept = t.Callable[[t.Iterable[t.Any]], bool]
 NUMBER_TYPES = (int, float, Decimal)  # bool is excluded on purpose: type(True) is bool
 
 
@@ -48,14 +52,17 @@ class CheckSpec(t.NamedTuple):
     needs_field: bool = True
 
 
-def on_field(field: str, check: ValueCheck, accept: ValueAccept) -> RecordCheck:
+def on_field(
+    field: str, check: ValueCheck, accept: ValueAccept, bulk: BulkAccept | None = None
+) -> RecordCheck:
     """The record check of a check on one field's value (a missing field reads as null), with its
-    `Accept` as `.accept`, for the rule engine."""
+    `Accept` as `.accept` and its `BulkAccept` (or None) as `.bulk`, for the rule engine."""
 
     def record_check(r: dict) -> str | None:
         return check(r.get(field))
 
     record_check.accept = lambda read, bind: accept(read(field), bind)  # type: ignore[attr-defined]
+    record_check.bulk = bulk  # type: ignore[attr-defined]
     return record_check
 
 
@@ -218,7 +225,9 @@ def _datetime(field: str, params: dict) -> RecordCheck:
         test = f"{parsed}.tzinfo is not None" if require_tz else f"{parsed} is not None"
         return f"({v} is None or (type({v}) is str and {test}))"
 
-    return on_field(field, check, accept)
+    # a date-time the target stores is one `fromisoformat` reads
+    bulk = ALL_STORED_DATETIMES_WITH_OFFSET if require_tz else ALL_STORED_DATETIMES
+    return on_field(field, check, accept, bulk)
 
 
 def expression_check(compiled: CompiledExpression) -> RecordCheck:

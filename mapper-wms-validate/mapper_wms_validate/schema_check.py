@@ -129,6 +129,49 @@ def datetime_problem(value: str, fraction_digits: int = CONTRACT.fraction_digits
     return TOO_PRECISE if fraction is not None and len(fraction) > fraction_digits else None
 
 
+# A chunk of date-time values at once (the rule engine's test of BATCH lines). The values are joined into
+# one JSON array and decoded by msgspec as datetimes: its RFC 3339 parser reads `YYYY-MM-DD`, `T`, `t` or a
+# space, `HH:MM:SS`, any number of fractional digits, then nothing, `Z`, `z` or `+HH:MM`/`+HHMM`, and checks
+# the calendar (leap years), the clock and the offset (hours to 23, minutes to 59), in C. Without a lowercase
+# `t` or `z` and with at most the contract's fractional digits, what it reads is one of the target's forms
+# that `fromisoformat` reads: a value `datetime_problem` accepts. It refuses an offset of hours alone
+# (`+05`), which the contract accepts: the caller then tests the values one by one.
+NON_EMPTY_STRING = t.Annotated[str, msgspec.Meta(min_length=1)]
+_MORE_DIGITS = re.compile(rf"\.[0-9]{{{CONTRACT.fraction_digits + 1}}}").search
+
+
+def _all_stored(decode: t.Callable[[str], t.Any]) -> t.Callable[[t.Iterable[t.Any]], bool]:
+    def all_stored(values: t.Iterable[t.Any]) -> bool:
+        """True only when every non-empty string of `values` is a date-time `datetime_problem` accepts.
+        Falsy values (None, the engine's MISSING) are skipped, and so is an empty string: the caller
+        gives none (the engine's typed decode reads a date-time as a `NON_EMPTY_STRING`)."""
+        texts = list(filter(None, values))
+        if not texts:
+            return True
+        try:
+            text = '["' + '","'.join(texts) + '"]'
+        except TypeError:  # not a string
+            return False
+        if "\\" in text or "t" in text or "z" in text or text.count('"') != 2 * len(texts):
+            return False  # (an escape or a quote would change what the array holds)
+        if _MORE_DIGITS(text) is not None:
+            return False
+        try:
+            decode(text)
+        except msgspec.DecodeError:  # (a ValidationError is one)
+            return False
+        return True
+
+    return all_stored
+
+
+ALL_STORED_DATETIMES = _all_stored(msgspec.json.Decoder(list[datetime]).decode)
+# the same, each with an offset (the `datetime` rule's `require_timezone`)
+ALL_STORED_DATETIMES_WITH_OFFSET = _all_stored(
+    msgspec.json.Decoder(list[t.Annotated[datetime, msgspec.Meta(tz=True)]]).decode
+)
+
+
 def date_problem(value: str) -> str | None:
     """None when `value` is an ISO-8601 calendar date (YYYY-MM-DD), else the contract's reason."""
     try:
@@ -424,15 +467,26 @@ _DECODED: dict[str, t.Any] = {
 }
 
 
-def decoded_type(schema: t.Any, *, key: bool, v: str) -> tuple[t.Any, str | None] | None:
+class Decoded(t.NamedTuple):
+    """How the typed decode reads a property: its type; the test (a Python expression on the variable
+    named `v`, as `inline_accept`'s) a value of that type still needs, None when every such value passes
+    `property_check`; and `bulk`, when not None, a test of a whole chunk's values of the property at once,
+    true only if each passes `test` (it may refuse more: then `test` decides value by value)."""
+
+    type: t.Any
+    test: str | None
+    bulk: t.Callable[[t.Iterable[t.Any]], bool] | None = None
+
+
+def decoded_type(schema: t.Any, *, key: bool, v: str) -> Decoded | None:
     """For a plain-typed property whose JSON types msgspec decodes exactly as the untyped decode does
-    (null, boolean, integer, string, object, array): the type to decode it into, and the test (a Python
-    expression on the variable named `v`, as `inline_accept`'s) still needed for a value of that type;
-    None when every value of the type passes `property_check` (the decode alone decides the property).
-    None for other properties (`number`, `enum`, `anyOf`, nested schemas): they are decoded untyped.
+    (null, boolean, integer, string, object, array): how the typed decode reads it (`Decoded`). None for
+    other properties (`number`, `enum`, `anyOf`, nested schemas): they are decoded untyped.
 
     A string's value still needs its test when the property has a format or becomes a date-time or date
-    column, or is a key (no empty string); the test of a string or null property skips the type test."""
+    column, or is a key (no empty string); the test of a string or null property skips the type test.
+    A date-time string (not a key) is read as a `NON_EMPTY_STRING` (an empty one fails the decode: it is
+    never a date-time) and tested a chunk at a time (`ALL_STORED_DATETIMES`)."""
     names = _plain_types(schema, _DECODED)
     if names is None:
         return None
@@ -440,16 +494,18 @@ def decoded_type(schema: t.Any, *, key: bool, v: str) -> tuple[t.Any, str | None
     decoded = kinds[0] if len(kinds) == 1 else t.Union[kinds]  # noqa: UP007 - a union built at run time
     kind = c.kind_of(schema)
     if "string" not in names or not (key or schema.get("format") in _FORMATS or kind in _FORMAT_OF):
-        return decoded, None
+        return Decoded(decoded, None)
     # (a missing property's variable holds the engine's MISSING, which passes: the decode checks
     # `required`)
     plain_string = set(names) <= {"string", "null"}
     if plain_string and not key and kind == sc.TIMESTAMP and schema.get("format") == "date-time":
-        return decoded, f"({v} is None or {v} is MISSING or ({_stored_datetime(v)}))"
+        non_empty = NON_EMPTY_STRING if "null" not in names else NON_EMPTY_STRING | None
+        test = f"({v} is None or {v} is MISSING or ({_stored_datetime(v)}))"
+        return Decoded(non_empty, test, ALL_STORED_DATETIMES)
     if plain_string and kind in (sc.STRING, sc.CLOB, sc.JSON):
-        return decoded, f"{v} != ''"  # a key: None, MISSING and any other string pass
+        return Decoded(decoded, f"{v} != ''")  # a key: None, MISSING and any other string pass
     accept = inline_accept(schema, key=key, v=v)
-    return decoded, f"({accept})" if accept else "False"
+    return Decoded(decoded, f"({accept})" if accept else "False")
 
 
 def _stored_datetime(v: str) -> str:
