@@ -39,6 +39,18 @@ BulkAccept = t.Callable[[t.Iterable[t.Any]], bool]
 NUMBER_TYPES = (int, float, Decimal)  # bool is excluded on purpose: type(True) is bool
 
 
+class Narrowing(t.NamedTuple):
+    """What a typed decode can check of a one-field check while it decodes, so that the value needs no
+    test after it: the value is present and not null (`present`), or an integer from `low` to `high`, or
+    one of the integers `values`. Such a decode refuses every value the check refuses (the line then goes
+    to the record test, which decides); it accepts nothing the check refuses."""
+
+    present: bool = False
+    low: int | None = None
+    high: int | None = None
+    values: frozenset[int] | None = None
+
+
 class CheckConfigError(ValueError):
     """A rule's parameters are missing or wrong (reported at start with the rule's location)."""
 
@@ -53,16 +65,22 @@ class CheckSpec(t.NamedTuple):
 
 
 def on_field(
-    field: str, check: ValueCheck, accept: ValueAccept, bulk: BulkAccept | None = None
+    field: str,
+    check: ValueCheck,
+    accept: ValueAccept,
+    bulk: BulkAccept | None = None,
+    narrowing: Narrowing | None = None,
 ) -> RecordCheck:
     """The record check of a check on one field's value (a missing field reads as null), with its
-    `Accept` as `.accept` and its `BulkAccept` (or None) as `.bulk`, for the rule engine."""
+    `Accept` as `.accept`, its `BulkAccept` as `.bulk` and its `Narrowing` as `.narrowing` (or None), for
+    the rule engine."""
 
     def record_check(r: dict) -> str | None:
         return check(r.get(field))
 
     record_check.accept = lambda read, bind: accept(read(field), bind)  # type: ignore[attr-defined]
     record_check.bulk = bulk  # type: ignore[attr-defined]
+    record_check.narrowing = narrowing  # type: ignore[attr-defined]
     return record_check
 
 
@@ -83,7 +101,8 @@ def _not_null(field: str, _params: dict) -> RecordCheck:
     def check(v: t.Any) -> str | None:
         return message if v is None else None
 
-    return on_field(field, check, lambda v, _bind: f"({v} is not None and {v} is not MISSING)")
+    accept = lambda v, _bind: f"({v} is not None and {v} is not MISSING)"  # noqa: E731
+    return on_field(field, check, accept, narrowing=Narrowing(present=True))
 
 
 def _compare_factory(symbol: str, op: t.Callable[[t.Any, t.Any], bool], fixed: int | None = None):
@@ -105,7 +124,11 @@ def _compare_factory(symbol: str, op: t.Callable[[t.Any, t.Any], bool], fixed: i
             test = f"{v} {symbol} {bind(bound)}"
             return f"({v} is None or (type({v}) in {bind(NUMBER_TYPES)} and {test}))"
 
-        return on_field(field, check, accept)
+        narrowing = None
+        if type(bound) is int:  # as integers: v > b is v >= b + 1
+            low = {">": bound + 1, ">=": bound}.get(symbol)
+            narrowing = Narrowing(low=low, high=bound if symbol == "<=" else None)
+        return on_field(field, check, accept, narrowing=narrowing)
 
     return factory
 
@@ -125,7 +148,8 @@ def _range(field: str, params: dict) -> RecordCheck:
     def accept(v: str, bind: t.Callable[[t.Any], str]) -> str:
         return f"({v} is None or (type({v}) in {bind(NUMBER_TYPES)} and {bind(low)} <= {v} <= {bind(high)}))"
 
-    return on_field(field, check, accept)
+    integers = type(low) is int and type(high) is int
+    return on_field(field, check, accept, narrowing=Narrowing(low=low, high=high) if integers else None)
 
 
 def _in(field: str, params: dict) -> RecordCheck:
@@ -154,7 +178,8 @@ def _in(field: str, params: dict) -> RecordCheck:
     def accept(v: str, bind: t.Callable[[t.Any], str]) -> str:
         return f"({v} is None or (type({v}) is not bool and {v} in {bind(others)}))"
 
-    return on_field(field, check, accept)
+    integers = all(type(value) is int for value in values)
+    return on_field(field, check, accept, narrowing=Narrowing(values=frozenset(values)) if integers else None)
 
 
 def _pattern(field: str, params: dict) -> RecordCheck:

@@ -23,6 +23,9 @@ refuses), the record goes to every check.
   reads what the dict decode reads: duplicate keys end with the last value, escaped names match their
   property.
 
+  A rule on one typed property that msgspec can check while it decodes (`checks.Narrowing`: not null, an
+  integer's bounds or list) narrows the property's type instead, and needs no test after the decode.
+
   Date-time strings are tested a chunk at a time, not line by line (`schema_check.Decoded.bulk`, and the
   `datetime` rule's `bulk`): one call per chunk tests the values of every line in C, which costs a
   fraction of a test per value in Python. Only when it refuses the chunk are its values tested one by one,
@@ -53,6 +56,7 @@ from mapper_wms_validate.schema_check import (
 )
 
 if t.TYPE_CHECKING:
+    from mapper_wms_validate.checks import Narrowing
     from mapper_wms_validate.rules import Rule
 
 RecordTest = t.Callable[[dict], bool]
@@ -97,6 +101,7 @@ class _Field:
         self.schema_call = ""  # the property's check, true when it refuses the value (source)
         self.typed_test: str | None = None  # the test once the typed decode has read the value
         self.decoded: t.Any = t.Any  # the type the typed decode reads the property as
+        self.present = False  # the typed decode requires it (a rule refuses it missing or null)
         self.rule_tests: list[str] = []  # the inline tests of the rules run with this field
         self.rule_calls: list[str] = []  # their checks, true when they refuse the record
         self.read_by_rule = False  # an inline test of a rule reads it
@@ -188,6 +193,12 @@ def compile_passes(
         test = accept(read, bind)
         last.rule_tests.append(test)
         last.rule_calls.append(call)
+        narrowed = _narrowed(last.decoded, getattr(rule.test, "narrowing", None))
+        if narrowed is not None and len(rule.fields) == 1:
+            # the typed decode reads only values the rule passes: no test after it
+            last.decoded = narrowed
+            last.present = last.present or rule.test.narrowing.present
+            continue
         bulk = getattr(rule.test, "bulk", None)
         if bulk is not None and len(rule.fields) == 1 and last.bulk:
             # a field whose values the typed function tests a chunk at a time: so is this rule
@@ -321,6 +332,57 @@ def _bulk(fields: list[_Field], bind: t.Callable[[t.Any], str]) -> list[str]:
     return body
 
 
+INT64_RANGE = (-(2**63), 2**63 - 1)
+
+
+def _narrowed(decoded: t.Any, narrowing: Narrowing | None) -> t.Any:
+    """The type `decoded` (a typed property's, `schema_check.decoded_type`) narrowed as a rule's
+    `Narrowing` says, so that the decode reads only values the rule passes; None when msgspec cannot check
+    it (an untyped property, bounds on another type than an integer, no integer left): the rule is then
+    tested after the decode."""
+    if narrowing is None or decoded is t.Any:
+        return None
+    members = t.get_args(decoded) if t.get_origin(decoded) in (t.Union, types.UnionType) else (decoded,)
+    nullable = any(m is None or m is type(None) for m in members)
+    kinds = [m for m in members if m is not None and m is not type(None)]
+    if narrowing.present:
+        if not kinds:
+            return None
+        nullable = False
+    if (narrowing.low, narrowing.high, narrowing.values) != (None, None, None):
+        domain = _integers(kinds[0]) if len(kinds) == 1 else None
+        if domain is None:
+            return None
+        low, high, values = domain
+        low = max(low, narrowing.low if narrowing.low is not None else low)
+        high = min(high, narrowing.high if narrowing.high is not None else high)
+        if narrowing.values is not None:
+            values = narrowing.values if values is None else values & narrowing.values
+        if values is not None:
+            values = frozenset(v for v in values if low <= v <= high)
+            if not values:
+                return None
+            kinds = [t.Literal[tuple(sorted(values))]]
+        elif low <= high:
+            kinds = [t.Annotated[int, msgspec.Meta(ge=low, le=high)]]
+        else:
+            return None
+    kinds += [None] if nullable else []
+    return kinds[0] if len(kinds) == 1 else t.Union[tuple(kinds)]  # noqa: UP007 - built at run time
+
+
+def _integers(kind: t.Any) -> tuple[int, int, frozenset[int] | None] | None:
+    """The integers a decode type reads: from `low` to `high`, or among `values`; None for other types."""
+    if t.get_origin(kind) is t.Literal:
+        return (*INT64_RANGE, frozenset(t.get_args(kind)))
+    if t.get_origin(kind) is t.Annotated and t.get_args(kind)[0] is int:
+        meta = [m for m in t.get_args(kind)[1:] if isinstance(m, msgspec.Meta)]
+        low = max([m.ge for m in meta if m.ge is not None], default=INT64_RANGE[0])
+        high = min([m.le for m in meta if m.le is not None], default=INT64_RANGE[1])
+        return low, high, None
+    return None
+
+
 def _nameable(name: str) -> bool:
     """Whether msgspec can match a JSON object's key to a Struct field of this name (it refuses to rename
     a field to a name with a backslash, a double quote or a control character)."""
@@ -333,7 +395,7 @@ def _struct(fields: dict[str, _Field], required: t.Sequence[str], *, closed: boo
     by_name = {name: (f.variable, f.decoded) for name, f in fields.items()}
     extra = [name for name in dict.fromkeys(required) if name not in by_name]
     by_name.update({name: (f"r{i}", t.Any) for i, name in enumerate(extra)})
-    needed = set(required)
+    needed = set(required).union(name for name, f in fields.items() if f.present)
     spec = [
         (variable, kind) if name in needed else (variable, kind, MISSING)
         for name, (variable, kind) in by_name.items()
