@@ -8,15 +8,19 @@ Subjects, interleaved in one run on the same input (bench.inputs.singer_allocati
   instead of the target's default of one thread;
 - `target-oracle upsert re-load`: the same upsert into a table that already holds every row (MERGE updates);
 - `target-oracle BATCH upsert`: the records as BATCH messages, one per gzip JSONL file of 100,000 records;
-- `target-oracle BATCH upsert, 10k plain files`: the shape of the full-sync jobs in meltano.yml (issue 8): one
+- `target-oracle BATCH upsert, 10k plain files`: the tap's shape in the full-sync jobs of meltano.yml: one
   BATCH message per plain JSONL file of 10,000 records, a STATE after each;
+- `target-oracle BATCH upsert, mapper's files`: what the target reads in those jobs: the same files passed
+  through mapper-wms-validate (made once), per input file one BATCH message of its passed records, one of its
+  quarantined records (`allocation_rejected`) and the STATE; measured even with `--lean`;
 - peer `target-duckdb` (PyPI, its own venv), with its metadata columns on (as ours);
 - floor `duckdb read_json`: a small program running `CREATE TABLE AS SELECT * FROM read_json(...)` on the
   record payloads, extracted once to JSONL outside the timing.
 
-`--revisions REV ...` adds `target-oracle upsert @ REV` and `target-oracle BATCH upsert, 10k plain files
-@ REV`: the target as it was at those commits (git worktrees under .bench/, run with PYTHONPATH on their
-target-oracle), so a change is measured before/after in the same run.
+`--revisions REV ...` adds `target-oracle upsert @ REV`, `target-oracle BATCH upsert, mapper's files @ REV`
+and (without `--lean`) `target-oracle BATCH upsert, 10k plain files @ REV`: the target as it was at those
+commits (git worktrees under .bench/, run with PYTHONPATH on their target-oracle), so a change is measured
+before/after in the same run.
 
     .venv/bin/python -m bench.target --rows 100000 1000000 --repeats 3
     .venv/bin/python -m bench.target --rows 100000 --repeats 2 --no-peer --revisions 7d4c6b9
@@ -125,6 +129,29 @@ def batch_messages(singer: Path, work: Path, file_rows: int, compression: str) -
     return stream_file, folder
 
 
+def mapper_batch_messages(singer: Path, work: Path) -> tuple[Path, Path]:
+    """The 10k plain-file BATCH shape passed through mapper-wms-validate (default rules, as the full-sync
+    jobs run it): a Singer file of its BATCH messages (passed and quarantined records) and STATEs, and the
+    folder of its files. Made once per size in `.bench/data/`; every run copies the files to
+    `work/mapper-batch-files`, where the manifests point (the target removes them)."""
+    stream_file = DATA / f"{singer.stem}.batch-mapped.jsonl"
+    folder = DATA / f"{singer.stem}.batch-files-mapped"
+    if stream_file.exists() and stream_file.with_suffix(".ok").exists():
+        return stream_file, folder
+    tap_stream, tap_files = batch_messages(singer, work, *BATCH_SHAPES[1])
+    shutil.rmtree(work / "batch-files", ignore_errors=True)
+    shutil.copytree(tap_files, work / "batch-files")
+    out = work / "mapper-batch-files"
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    config = _config(work / "mapper.json", batch_config={"storage": {"root": str(out)}})
+    measure([DEV_BIN / "mapper-wms-validate", "--config", config], stdin=tap_stream, stdout=stream_file)
+    shutil.rmtree(folder, ignore_errors=True)
+    shutil.move(out, folder)
+    stream_file.with_suffix(".ok").write_text("ok")
+    return stream_file, folder
+
+
 def _config(file: Path, **values: object) -> Path:
     file.write_text(json.dumps(values))
     return file
@@ -190,6 +217,7 @@ def main(argv: list[str] | None = None) -> None:
         singer = singer_allocation(rows)
         records = records_jsonl(singer)
         batches = [batch_messages(singer, work, rows_, comp) for rows_, comp in BATCH_SHAPES]
+        mapped = None if args.no_batch else mapper_batch_messages(singer, work)
 
         def run_ours(cfg: Path, singer: Path = singer, revision: str | None = None) -> harness.Run:
             _fresh(db)
@@ -202,11 +230,15 @@ def main(argv: list[str] | None = None) -> None:
             return measure([ours, "--config", upsert_cfg], stdin=singer)
 
         def run_batch(
-            stream: Path, src: Path, revision: str | None = None, cfg: Path = upsert_cfg
+            stream: Path,
+            src: Path,
+            revision: str | None = None,
+            cfg: Path = upsert_cfg,
+            folder: str = "batch-files",
         ) -> harness.Run:
             _fresh(db)
-            shutil.rmtree(work / "batch-files", ignore_errors=True)
-            shutil.copytree(src, work / "batch-files")
+            shutil.rmtree(work / folder, ignore_errors=True)
+            shutil.copytree(src, work / folder)
             argv, env = _target(ours, revision)
             return measure([*argv, "--config", cfg], stdin=stream, env=env)
 
@@ -229,10 +261,18 @@ def main(argv: list[str] | None = None) -> None:
             subjects["target-oracle BATCH upsert, 10k plain files, duckdb_threads 0"] = lambda b=batches[1]: (
                 run_batch(*b, cfg=all_cores_cfg)
             )
+        if mapped is not None:
+            subjects["target-oracle BATCH upsert, mapper's files"] = lambda m=mapped: run_batch(
+                *m, folder="mapper-batch-files"
+            )
         for revision in args.revisions:
             subjects[f"target-oracle upsert @ {revision}"] = lambda r=revision: run_ours(
                 upsert_cfg, revision=r
             )
+            if mapped is not None:
+                subjects[f"target-oracle BATCH upsert, mapper's files @ {revision}"] = (
+                    lambda r=revision, m=mapped: run_batch(*m, revision=r, folder="mapper-batch-files")
+                )
             if not args.no_batch and not args.lean:
                 subjects[f"target-oracle BATCH upsert, 10k plain files @ {revision}"] = (
                     lambda r=revision, b=batches[1]: run_batch(*b, revision=r)

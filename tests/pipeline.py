@@ -136,11 +136,13 @@ def simulator(
     port: int = 0,
     anomaly_rate: float | None = None,
     page_cache_mb: int = 0,
+    latency: float = 0.0,
 ) -> Iterator[Simulator]:
     """Start `wms-simulator` as a process, yield it once it printed its base URL, stop it afterwards.
 
     `page_cache_mb` > 0 keeps that many MB of encoded pages and serves repeated requests from them
     (`--page-cache-mb`, see wms-simulator/README.md); 0, the default, starts it without a cache.
+    `latency` > 0 answers every request after that many seconds (`--latency`), as a tenant's servers do.
     """
     command = [
         str(SIMULATOR),
@@ -160,6 +162,7 @@ def simulator(
         SIM_PASSWORD,
         *([] if anomaly_rate is None else ["--anomaly-rate", str(anomaly_rate)]),
         *(["--page-cache-mb", str(page_cache_mb)] if page_cache_mb else []),
+        *(["--latency", str(latency)] if latency else []),
     ]
     with log.open("w") as stderr:
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, text=True)

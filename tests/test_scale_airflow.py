@@ -34,12 +34,17 @@ from airflow.dag_processing.dagbag import DagBag
 bag = DagBag(dag_folder=sys.argv[1])
 dags = {}
 for dag_id, dag in bag.dags.items():
-    (task,) = dag.tasks
-    render = lambda full: jinja2.Template(task.bash_command).render(params={"full_refresh": full})
+    render = lambda task, full: jinja2.Template(task.bash_command).render(params={"full_refresh": full})
     dags[dag_id] = {
         "schedule": dag.schedule, "max_active_runs": dag.max_active_runs, "catchup": dag.catchup,
-        "cwd": task.cwd, "command": render(False), "full_refresh_command": render(True),
         "params": {k: dag.params[k] for k in dag.params},
+        "tasks": {
+            task.task_id: {
+                "cwd": task.cwd, "command": render(task, False), "full_refresh_command": render(task, True),
+                "upstream": sorted(task.upstream_task_ids),
+            }
+            for task in dag.tasks
+        },
     }
 print(json.dumps({"import_errors": bag.import_errors, "dags": dags}))
 """
@@ -91,11 +96,30 @@ def test_one_dag_per_schedule_and_per_unscheduled_job(meltano_project) -> None:
         f"{e}_incremental_sync" for e in ("allocation", "order_hdr", "order_dtl")
     }
     full = next(s for s in specs if s.dag_id == "allocation_full_sync")
-    assert (
-        full.bash_command("/opt/m eltano", "--full-refresh")
-        == "'/opt/m eltano' run --full-refresh allocation_full_sync"
+    assert (full.partition_jobs, full.extractor, full.loader) == (
+        4,
+        "tap-oracle-wms--allocation",
+        "target-oracle",
     )
-    assert full.bash_command("meltano") == "meltano run allocation_full_sync"
+    assert full.partition_command("/opt/m eltano", 2, "--full-refresh") == (
+        "TAP_ORACLE_WMS__ALLOCATION_PARTITION_COUNT=4 TAP_ORACLE_WMS__ALLOCATION_PARTITION_INDEX=2 "
+        "'/opt/m eltano' run --full-refresh --state-id-suffix partition-2 allocation_full_sync"
+    )
+    assert full.finish_command("/usr/bin/python3", Path("/srv/p"), "meltano") == (
+        "/usr/bin/python3 /srv/p/orchestrate/finish_full_sync.py "
+        '"${MELTANO_ENVIRONMENT:-local}:tap-oracle-wms--allocation-to-target-oracle" --partitions 4 '
+        "--meltano meltano"
+    )
+
+
+def test_full_sync_as_one_task_when_one_partition_job_is_asked(meltano_project, monkeypatch) -> None:
+    monkeypatch.setenv("MELTANO_FULL_SYNC_PARTITION_JOBS", "1")
+    full = next(s for s in meltano_project.dag_specs(REPO) if s.dag_id == "allocation_full_sync")
+    assert full.partition_jobs == 0
+    assert full.bash_command("meltano", "--full-refresh") == "meltano run --full-refresh allocation_full_sync"
+    monkeypatch.setenv("MELTANO_FULL_SYNC_PARTITION_JOBS", "four")
+    with pytest.raises(ValueError, match=r"MELTANO_FULL_SYNC_PARTITION_JOBS must be a whole number 1\.\.64"):
+        meltano_project.dag_specs(REPO)
 
 
 def test_schedules_of_the_extractor_loader_form_run_by_name(meltano_project, tmp_path: Path) -> None:
@@ -181,20 +205,45 @@ def test_airflow_parses_every_dag_with_one_run_at_a_time_and_no_catchup(tmp_path
     project = yaml.safe_load((REPO / "meltano.yml").read_text())
     with_env = {s["name"] for s in project["schedules"] if s.get("env")}
     assert with_env, "the reconcile schedules set an env"
+    full_syncs = {j for _, j in expected.values() if j.endswith("_full_sync")}
+    assert len(full_syncs) == 3
     for dag_id, (schedule, job) in expected.items():
         dag = dags[dag_id]
         assert (dag["schedule"], dag["max_active_runs"], dag["catchup"]) == (schedule, 1, False), dag_id
-        assert dag["cwd"] == str(REPO)
+        assert all(task["cwd"] == str(REPO) for task in dag["tasks"].values())
+        assert dag["params"] == {"full_refresh": False}
+        if dag_id in full_syncs:  # four partition jobs in parallel, then the finishing step
+            partitions = [f"partition_{i}" for i in range(4)]
+            assert set(dag["tasks"]) == {*partitions, "finish"}
+            assert dag["tasks"]["finish"]["upstream"] == partitions
+            extractor = f"TAP_ORACLE_WMS__{dag_id.removesuffix('_full_sync').upper()}"
+            for index, task_id in enumerate(partitions):
+                task = dag["tasks"][task_id]
+                assert task["upstream"] == []
+                env = [f"{extractor}_PARTITION_COUNT=4", f"{extractor}_PARTITION_INDEX={index}"]
+                run = [meltano, "run", "--state-id-suffix", f"partition-{index}", job]
+                assert task["command"].split() == [*env, *run]
+                assert task["full_refresh_command"].split() == [*env, *run[:2], "--full-refresh", *run[2:]]
+            finish = dag["tasks"]["finish"]["command"].split()
+            assert finish[1:] == [
+                str(REPO / "orchestrate" / "finish_full_sync.py"),
+                f'"${{MELTANO_ENVIRONMENT:-local}}:tap-oracle-wms--{dag_id.removesuffix("_full_sync")}-to-target-oracle"',
+                "--partitions",
+                "4",
+                "--meltano",
+                meltano,
+            ]
+            continue
+        (task,) = dag["tasks"].values()
         if dag_id in with_env:  # run by name, so the schedule's env applies; a full refresh is a job's DAG
             assert (
-                dag["command"].split()
-                == dag["full_refresh_command"].split()
+                task["command"].split()
+                == task["full_refresh_command"].split()
                 == [meltano, "schedule", "run", dag_id]
             )
         else:
-            assert dag["command"].split() == [meltano, "run", job]
-            assert dag["full_refresh_command"].split() == [meltano, "run", "--full-refresh", job]
-        assert dag["params"] == {"full_refresh": False}
+            assert task["command"].split() == [meltano, "run", job]
+            assert task["full_refresh_command"].split() == [meltano, "run", "--full-refresh", job]
 
 
 @needs_airflow

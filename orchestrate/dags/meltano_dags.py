@@ -5,6 +5,7 @@ repository), with the worker's environment: `MELTANO_ENVIRONMENT`, `MELTANO_DATA
 and the plugins' `TAP_ORACLE_WMS_*` / `TARGET_ORACLE_*` variables reach Meltano unchanged. One active run
 per DAG and no catch-up (see meltano_project.py). A DAG that runs a job takes the run parameter
 `full_refresh` (default false): true adds `--full-refresh`, e.g. for the first full sync of an entity.
+A full sync's DAG runs its partition jobs in parallel, then the finishing task (see meltano_project.py).
 """
 
 from __future__ import annotations
@@ -44,11 +45,27 @@ def build_dag(spec: DagSpec, root: Path, meltano: str) -> DAG:
         params=params,
         tags=["meltano"],
     ) as dag:
-        BashOperator(
-            task_id="meltano",
-            bash_command=spec.bash_command(meltano, "" if spec.by_name else FULL_REFRESH_OPTION),
-            cwd=str(root),
-        )
+        if spec.partition_jobs:
+            partitions = [
+                BashOperator(
+                    task_id=f"partition_{index}",
+                    bash_command=spec.partition_command(meltano, index, FULL_REFRESH_OPTION),
+                    cwd=str(root),
+                )
+                for index in range(spec.partition_jobs)
+            ]
+            finish = BashOperator(
+                task_id="finish",
+                bash_command=spec.finish_command(sys.executable, root, meltano),
+                cwd=str(root),
+            )
+            partitions >> finish
+        else:
+            BashOperator(
+                task_id="meltano",
+                bash_command=spec.bash_command(meltano, "" if spec.by_name else FULL_REFRESH_OPTION),
+                cwd=str(root),
+            )
     return dag
 
 

@@ -25,6 +25,10 @@ class WmsTLSError(FatalAPIError):
     """The server's TLS certificate could not be verified: retrying cannot help."""
 
 
+class WmsBadRequestError(FatalAPIError):
+    """The API answered 400 (e.g. an entity refusing `ordering`)."""
+
+
 class WmsPageLinkError(FatalAPIError):
     """A page the walk still needs (a `next_page` link, a paged page with rows left) answered 404."""
 

@@ -23,7 +23,7 @@ from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 
 from tap_oracle_wms.auth import build_auth
 from tap_oracle_wms.discovery import entity_names_from_listing
-from tap_oracle_wms.errors import WmsAuthError, WmsRetriesExhaustedError, tls_error
+from tap_oracle_wms.errors import WmsAuthError, WmsBadRequestError, WmsRetriesExhaustedError, tls_error
 from tap_oracle_wms.pagination import decode_json
 
 # Longest Retry-After honoured; a gateway asking for more is treated as an outage.
@@ -140,6 +140,8 @@ def check_response(
         )
     if status == HTTPStatus.TOO_MANY_REQUESTS or status >= HTTPStatus.INTERNAL_SERVER_ERROR:
         raise RetriableAPIError(f"HTTP {status} {response.reason} for {label}", response)
+    if status == HTTPStatus.BAD_REQUEST:
+        raise WmsBadRequestError(f"HTTP 400 {response.reason} for {label}: {_api_error_detail(response)}")
     if status >= HTTPStatus.BAD_REQUEST:
         raise FatalAPIError(f"HTTP {status} {response.reason} for {label}: {_api_error_detail(response)}")
     try:
@@ -226,8 +228,14 @@ class WmsSession(requests.Session):
 
 
 def make_session(config: t.Mapping[str, t.Any]) -> requests.Session:
-    """The run's session: TLS verification as `tls_verify` decides, JSON asked for."""
+    """The run's session: TLS verification as `tls_verify` decides, JSON asked for, a connection kept for
+    each thread of a partitioned full sync (requests keeps 10 per host by default)."""
     session = WmsSession()
+    adapter = requests.adapters.HTTPAdapter(
+        pool_maxsize=max(10, int(config.get("full_sync_partitions") or 1) + 2)
+    )
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
     session.verify = tls_verify(config, os.environ)
     session.headers["Accept"] = "application/json"
     return session

@@ -15,6 +15,7 @@ import datetime
 import decimal
 import logging
 import re
+import threading
 import typing as t
 
 import msgspec
@@ -180,6 +181,8 @@ class RecordShaper:
         # (decoded as DROP: never emitted).
         self.fields: dict[str, int] = dict(plan)
         self._warned: set[str] = set()
+        # A partitioned full sync decodes pages in several threads: one at a time learns new fields.
+        self._learning = threading.Lock()
         self._build()
 
     def _build(self) -> None:
@@ -250,15 +253,19 @@ class RecordShaper:
         while True:
             try:
                 return self._decoder.decode(content)
-            except msgspec.ValidationError as exc:
-                body = decode_json(content)
-                if body is None:
-                    return None
-                try:
-                    records = page_records(body)
-                except ValueError:
-                    return body
-                self._learn_fields(records, exc)
+            except msgspec.ValidationError:
+                with self._learning:
+                    try:  # another thread may have learned the fields meanwhile
+                        return self._decoder.decode(content)
+                    except msgspec.ValidationError as exc:
+                        body = decode_json(content)
+                        if body is None:
+                            return None
+                        try:
+                            records = page_records(body)
+                        except ValueError:
+                            return body
+                        self._learn_fields(records, exc)
 
     def _learn_fields(self, records: list[t.Any], exc: msgspec.ValidationError) -> None:
         """Add the fields of `records` that the record type lacks (one warning each); raise

@@ -35,6 +35,8 @@ from singer_sdk.streams._state import StreamStateManager
 if t.TYPE_CHECKING:
     from singer_sdk.helpers import types
 
+    from tap_oracle_wms.partitions import Positions
+
 BOOKMARK = "replication_key_value"
 KEY = "replication_key"
 SIGNPOST = "replication_key_signpost"
@@ -61,6 +63,8 @@ class WmsStateManager(StreamStateManager):
         self.sorted_so_far = True
         # True while a side walk runs: its rows are emitted but do not move the bookmark.
         self.paused = False
+        # During a partitioned full sync: the id ranges' positions, moved by each record written.
+        self.positions: Positions | None = None
         self.logger = logging.getLogger(kwargs.get("tap_name")).getChild(kwargs["stream_name"])
 
     def begin(self, context: types.Context | None, replication_key: str) -> str | None:
@@ -102,6 +106,8 @@ class WmsStateManager(StreamStateManager):
                 self._initial,
             )
             self.make_unsorted(context, replication_key)
+        if self.positions is not None:
+            self.positions.written(latest_record, self._max_seen)
 
         if self.sorted_so_far:
             signpost = state.get(SIGNPOST)
@@ -117,6 +123,12 @@ class WmsStateManager(StreamStateManager):
                 best = self._initial
             markers[KEY] = replication_key
             markers[BOOKMARK] = best
+
+    def resume_max_seen(self, value: str | None) -> None:
+        """The largest value written by the earlier runs of a resumed partitioned full sync (ranges done
+        then are not read again, so their values count from the state)."""
+        if value is not None and (self._max_seen is None or value > self._max_seen):
+            self._max_seen = value
 
     def make_unsorted(self, context: types.Context | None, replication_key: str) -> None:
         """From now on the bookmark moves only when the sync completes (see the module docstring)."""

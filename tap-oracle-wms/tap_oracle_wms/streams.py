@@ -24,9 +24,23 @@ from tap_oracle_wms.batch import batch_config_from_settings, write_batches
 from tap_oracle_wms.client import WmsStream
 from tap_oracle_wms.discovery import KEY_PROPERTY, EntityDescription
 from tap_oracle_wms.pagination import KEYSET, LINK, Walk, filter_timestamp, page_member, response_body
+from tap_oracle_wms.partitions import (
+    PARTITION_JOB,
+    PARTITIONS_MAX_SEEN,
+    PARTITIONS_STARTED,
+    PLAN_KEYS,
+    IdRange,
+    Positions,
+    id_bounds,
+    job_slice,
+    new_plan,
+    read_concurrently,
+    saved_plan,
+    split,
+)
 from tap_oracle_wms.reconcile import hours_to_reread
 from tap_oracle_wms.shaping import RecordShaper, to_utc_timestamp
-from tap_oracle_wms.state import BOOKMARK, RECONCILE_COUNTS, WmsStateManager, bookmark_of
+from tap_oracle_wms.state import BOOKMARK, RECONCILE_COUNTS, SIGNPOST, WmsStateManager, bookmark_of
 
 if t.TYPE_CHECKING:
     import requests
@@ -41,7 +55,7 @@ CREATED = "create_ts"
 # Stream state key present while a sync that started without a bookmark is in progress (see `run_walks`).
 FULL_SYNC = "full_sync"
 # Stream state keys a run continues from: null in the STATE that announces a full sync (see `run_walks`).
-RESUME_KEYS = (BOOKMARK, RECONCILE_COUNTS)
+RESUME_KEYS = (BOOKMARK, RECONCILE_COUNTS, *PLAN_KEYS)
 
 
 class EntityStream(WmsStream):
@@ -63,8 +77,11 @@ class EntityStream(WmsStream):
         self.STATE_MSG_FREQUENCY = self.page_size
         self.progress = Progress()
         self.deselected: list[str] | None = None
-        # The tap's state writer (the SDK gives streams no public reference to their tap).
+        # The tap and its state writer (the SDK gives streams no public reference to their tap).
+        self.owning_tap = tap
         self.state_writer = tap.state_writer
+        # The id ranges of a partitioned full sync while it runs (tap_oracle_wms.partitions).
+        self.positions: Positions | None = None
 
     # State: see tap_oracle_wms.state for why the SDK's sorted/unsorted modes are not used as is.
 
@@ -168,21 +185,88 @@ class EntityStream(WmsStream):
         first = next(walks)
         state = self.get_context_state(context)
         full_sync = self.incremental and not bookmark_of(state, self.replication_key)
+        partitioned = False
         if full_sync:
+            resumed = saved_plan(state)
             state[FULL_SYNC] = "in progress"
             state.update(dict.fromkeys(RESUME_KEYS))
+            state.update(resumed or {})
             self.state_writer.write_state(self.tap_state)
+            partitioned = resumed is not None or self.partitioned_full_sync()
         for walk in itertools.chain((first,), walks):
             self.begin_walk(walk, context)
+            if partitioned and walk.moves_bookmark:
+                self.begin_partitions(context, walk)
             yield walk
         self.state_manager.paused = False
+        if partitioned:
+            self.end_partitions(state)
         if full_sync:
             state.pop(FULL_SYNC, None)
             for key in RESUME_KEYS:
-                if state.get(key) is None:
+                # A partitioned sync's plan keys stay, null: Meltano merges each STATE onto the last one, so
+                # only a null replaces the plan's last values.
+                if state.get(key) is None and not (partitioned and key in PLAN_KEYS):
                     state.pop(key, None)
             self.state_manager.is_flushed = False
         self.log_progress(final=True)
+
+    def partitioned_full_sync(self) -> bool:
+        """Whether a full sync of this stream is read in id ranges (tap_oracle_wms.partitions)."""
+        return self.ABORT_AT_RECORD_COUNT is None and (
+            int(self.config.get("full_sync_partitions", 1)) > 1
+            or int(self.config.get("partition_count", 1)) > 1
+        )
+
+    def begin_partitions(self, context: t.Any, walk: Walk) -> None:
+        """Start or resume (the state holds a plan) the partitioned read of the full sync's walk: the plan
+        in the state, written at once, and the positions the stream's state manager moves."""
+        state = self.get_context_state(context)
+        if saved_plan(state) is None:
+            state.update(self.new_partition_plan(walk, state))
+        manager = self.state_manager
+        manager.resume_max_seen(state.get(PARTITIONS_MAX_SEEN))
+        manager.make_unsorted(context, t.cast("str", self.replication_key))
+        self.positions = manager.positions = Positions(state, self.logger, self.name)
+        self.state_writer.write_state(self.tap_state)
+
+    def new_partition_plan(self, walk: Walk, state: dict[str, t.Any]) -> dict[str, t.Any]:
+        """The id ranges of a new partitioned full sync: the whole id line, or this partition job's slice
+        of it, split into `full_sync_partitions` ranges."""
+        count = int(self.config.get("partition_count", 1))
+        index = int(self.config.get("partition_index", 0))
+        bounds = id_bounds(self, dict(walk.filters))
+        outer = IdRange(None, None)
+        ranges = [outer]
+        if bounds is not None:
+            first, last = bounds
+            if count > 1:
+                outer = job_slice(index, count, first, last)
+            ranges = split(outer, int(self.config.get("full_sync_partitions", 1)), first, last)
+        started = state.get(SIGNPOST)
+        job = (
+            {"index": index, "count": count, "lo": outer.lo, "hi": outer.hi, "started": started}
+            if count > 1
+            else None
+        )
+        self.logger.info(
+            "Stream '%s': full sync in %d id ranges%s (ids %s)",
+            self.name,
+            len(ranges),
+            f", partition job {index} of {count}: {outer}" if job else "",
+            f"{bounds[0]}..{bounds[1]}" if bounds else "none yet",
+        )
+        return {**new_plan(ranges, started), **({PARTITION_JOB: job} if job else {})}
+
+    def end_partitions(self, state: dict[str, t.Any]) -> None:
+        """Every range is read: the bookmark (promoted by the SDK from the largest value written) is capped
+        by the start of the sync's first run, and the plan is nulled (a partition job keeps
+        `partition_job`)."""
+        self.positions = self.state_manager.positions = None
+        started = state.get(PARTITIONS_STARTED)
+        if started and (not state.get(SIGNPOST) or started < state[SIGNPOST]):
+            state[SIGNPOST] = started
+        state.update(dict.fromkeys(PLAN_KEYS))
 
     def begin_walk(self, walk: Walk, context: t.Any) -> None:
         """Make `walk` the current one: its rows move the bookmark or not, and unsorted walks make the
@@ -205,14 +289,34 @@ class EntityStream(WmsStream):
         """The raw records of every walk of this run, in order (record mode: the SDK's loop shapes them
         through `post_process`, writes them and moves the bookmark)."""
         for _ in self.run_walks(context):
-            yield from self.request_records(context)
+            if self.positions is None:
+                yield from self.request_records(context)
+                continue
+            for page in self.partition_pages():
+                yield from page
 
     def shaped_pages(self, context: t.Any) -> t.Iterator[list[dict[str, t.Any]]]:
         """The shaped records of every walk of this run, in lists of up to `page_size` (BATCH mode)."""
         for _ in self.run_walks(context):
-            records = iter(self.request_records(context))
-            while page := list(itertools.islice(records, self.page_size)):
+            pages = self.cursor_pages(context) if self.positions is None else self.partition_pages()
+            for page in pages:
                 yield [self.post_process(raw, context) for raw in page]
+
+    def cursor_pages(self, context: t.Any) -> t.Iterator[list[t.Any]]:
+        """The raw records of the current walk, read by one cursor, in lists of up to `page_size`."""
+        records = iter(self.request_records(context))
+        while page := list(itertools.islice(records, self.page_size)):
+            yield page
+
+    def partition_pages(self) -> t.Iterator[list[t.Any]]:
+        """The raw pages of a partitioned full sync's walk, several id ranges read at once; the caller
+        writes a page's records before it asks for the next page, which is what marks a range done."""
+        concurrency = max(1, int(self.config.get("full_sync_partitions", 1)))
+        for page in read_concurrently(self, self.walk, t.cast("Positions", self.positions), concurrency):
+            self.progress.page(len(page), None, self.walk, after_read=False)
+            if self.progress.due():
+                self.log_progress()
+            yield page
 
     def reading_unsorted(self) -> None:
         if self.incremental and self.walk.moves_bookmark:

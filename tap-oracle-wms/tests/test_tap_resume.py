@@ -75,10 +75,16 @@ def test_tap_full_sync_announced_before_any_record_so_a_killed_full_refresh_resu
 
 def meltano_merge(new: dict, old: dict) -> dict:
     """Meltano's merge of a killed run's state onto the last complete one (meltano.core.utils.merge): a
-    dict merges key by key, any other value in `new` (null too) replaces, a key `new` lacks keeps `old`'s."""
+    dict merges key by key, any other value in `new` (null too) replaces, a key `new` lacks keeps `old`'s;
+    an object where `old` has a null fails (TypeError), as in Meltano."""
     merged = dict(old)
     for key, value in new.items():
-        merged[key] = meltano_merge(value, merged.get(key) or {}) if isinstance(value, dict) else value
+        if isinstance(value, dict):
+            if key in merged and merged[key] is None:
+                raise TypeError(f"'NoneType' object does not support item assignment (key {key!r})")
+            merged[key] = meltano_merge(value, merged.get(key, {}))
+        else:
+            merged[key] = value
     return merged
 
 

@@ -335,10 +335,30 @@ def batch_select_sql(cols: Sequence[Column], key_cols: Sequence[int], table: str
     return sql
 
 
-def last_position_sql(key_fields: Sequence[int], table: str = BATCH_TABLE) -> str:
-    """The position in the batch of the last row of one key (binds: the key's values, in key order)."""
-    where = " AND ".join(f"v{i} = ${n}" for n, i in enumerate(key_fields, 1))
-    return f"SELECT max(__n) FROM {table} WHERE {where}"
+#: keys bound in one statement (marks of superseded rows: ``last_positions_sql``, DuckDB's UPDATE)
+KEYS_PER_STATEMENT = 1000
+
+
+def key_value_sql(kind: str) -> str:
+    """A bound key value (``?``) as the DuckDB type of its column, NULL when it does not convert (no row of
+    a typed column can have that key); a date-time as naive UTC, as the load stores it."""
+    if kind == k.TIMESTAMP:
+        return "TRY_CAST(TRY_CAST(? AS TIMESTAMPTZ) AS TIMESTAMP)"
+    return f"TRY_CAST(? AS {k.column_type(kind, 'duckdb')})"
+
+
+def last_positions_sql(
+    key_fields: Sequence[int], key_kinds: Sequence[str], count: int, table: str = BATCH_TABLE
+) -> str:
+    """For ``count`` keys (binds per key: its index, then its values in key order): the index and the
+    position in the batch of the key's last row, for each key the batch holds."""
+    row = "(?, " + ", ".join(key_value_sql(kind) for kind in key_kinds) + ")"
+    names = ", ".join(f"k{j}" for j in range(len(key_fields)))
+    on = " AND ".join(f"b.v{i} = m.k{j}" for j, i in enumerate(key_fields))
+    return (
+        f"SELECT m.__i, max(b.__n) FROM (VALUES {', '.join([row] * count)}) m(__i, {names}) "
+        f"JOIN {table} b ON {on} GROUP BY m.__i"
+    )
 
 
 def parquet_count_sql(source: Source) -> str:

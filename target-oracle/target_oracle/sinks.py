@@ -22,7 +22,6 @@ import tempfile
 import time
 import typing as t
 from pathlib import Path
-from urllib.parse import unquote, urlparse
 
 import msgspec
 from singer_sdk.exceptions import InvalidRecord, MissingKeyPropertiesError
@@ -31,6 +30,7 @@ from singer_sdk.sql import SQLSink
 from target_oracle import columns as k
 from target_oracle import contract
 from target_oracle import loading as ld
+from target_oracle.batch_files import TEMP_PREFIX, BatchFile, discard_copy, open_batch_file, remove_batch_file
 from target_oracle.connector import OracleConnector
 from target_oracle.dialects import DuckDBStrategy
 from target_oracle.errors import BatchMessageError, RefusedValueError, StreamSetupError, TargetLoadError
@@ -79,14 +79,15 @@ _SPOOL = DuckDBStrategy()
 _DECODE = msgspec.json.Decoder(float_hook=decimal.Decimal).decode
 _ENCODE = msgspec.json.Encoder(enc_hook=str).encode
 
-#: spool files are ``<temp dir>/target-oracle-spool-<pid>-<random>.jsonl``.
-SPOOL_PREFIX = "target-oracle-spool-"
+#: spool files are ``<temp dir>/target-oracle-spool-<pid>-<random>.jsonl`` (copies of BATCH files too).
+SPOOL_PREFIX = TEMP_PREFIX
 
 
 def remove_orphan_spools() -> None:
-    """Remove spool files of target processes that are gone (killed mid-batch: their records were never
-    committed, and nothing ever loads another process's spool, so this only frees the disk)."""
-    for path in Path(tempfile.gettempdir()).glob(f"{SPOOL_PREFIX}*.jsonl"):
+    """Remove spool files (and copies of BATCH files) of target processes that are gone (killed mid-batch:
+    their records were never committed, and nothing ever loads another process's spool, so this only frees
+    the disk)."""
+    for path in Path(tempfile.gettempdir()).glob(f"{SPOOL_PREFIX}*"):
         pid = path.name.removeprefix(SPOOL_PREFIX).split("-", 1)[0]
         if pid.isdigit() and not _alive(int(pid)):
             path.unlink(missing_ok=True)
@@ -100,15 +101,6 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
-
-
-def _local_path(stream: str, url: str) -> str:
-    """A manifest entry (``file:///abs/path`` or a plain path) as a local path; other schemes fail clearly."""
-    parsed = urlparse(url)
-    if parsed.scheme in {"", "file"}:
-        return unquote(parsed.path) if parsed.scheme else url
-    msg = f"Stream '{stream}': BATCH file {url} is not a local file (only file:// manifests are supported)"
-    raise BatchMessageError(msg)
 
 
 class OracleSink(SQLSink[OracleConnector]):
@@ -142,8 +134,10 @@ class OracleSink(SQLSink[OracleConnector]):
         self._marks: list[tuple[tuple, int, dt.datetime]] = []
         self._batch_start = 0
         self._direct_records = 0
-        #: BATCH files read into the spool in Python (``_load_exactly``): removed once the spool is committed
-        self._spooled_files: ld.Source | None = None
+        #: BATCH files read into the spool in Python (``_spool_files``): removed once the spool is committed
+        self._spooled_files: list[ld.Source] = []
+        #: local path -> the BATCH file (manifest URL) it is, for the files taken and not yet removed
+        self._batch_files: dict[str, BatchFile] = {}
         #: gathered BATCH files not loaded yet: (format, compression, paths)
         self._pending: tuple[str, str, list[str]] | None = None
         super().__init__(target, stream_name, schema, key_properties, connector)
@@ -534,7 +528,7 @@ class OracleSink(SQLSink[OracleConnector]):
             self._pending = None
             self._load_files(ld.Source(tuple(paths), fmt, compression))
         if self._spool is not None:
-            files, self._spooled_files = self._spooled_files, None
+            files, self._spooled_files = self._spooled_files, []
             self._load_spool(self._close_spool(), files)
         if self._supersedes is not None:
             self._supersedes.mark_superseded()
@@ -590,19 +584,32 @@ class OracleSink(SQLSink[OracleConnector]):
     def _apply_marks(self, batch: str | None) -> None:
         """Inside the load's transaction: set ``_SDC_SUPERSEDED_AT`` on the rows whose key was quarantined
         after the version this batch (``batch``: its table) or an earlier load holds; a row this batch loads
-        from a record taken after the quarantined version stays current (the load cleared its mark)."""
-        s = self.strategy
-        keys = self.key_properties
-        update = s.mark_superseded_sql(self.table_ref, SUPERSEDED_COLUMN, keys)
-        last_of_key = ld.last_position_sql(self._key_idx, batch or ld.BATCH_TABLE)
-        for key, position, when in self._marks:
-            if batch is not None:
-                found = self._reader().execute(last_of_key, list(key))
-                last = found.fetchone()[0]
-                if last is not None and self._batch_start + int(last) > position:
-                    continue  # a valid version newer than the quarantined one is loaded now
-            self.summary["marked"] += s.rowcount(self._execute(update, [when, *key]))
-        self._marks.clear()
+        from a record taken after the quarantined version stays current (the load cleared its mark). Set
+        based: one query finds the batch's last row of each marked key, one UPDATE marks the rest."""
+        marks, self._marks = self._marks, []
+        if batch is not None:
+            newer = self._newer_in_batch(marks, batch)
+            marks = [mark for i, mark in enumerate(marks) if i not in newer]
+        if marks:
+            keys = [(col, self._table_kinds[col]) for col in self.key_properties]
+            rows = [(when, *key) for key, _, when in marks]
+            self.summary["marked"] += self.strategy.mark_superseded(
+                self._conn, self.table_ref, SUPERSEDED_COLUMN, keys, rows
+            )
+
+    def _newer_in_batch(self, marks: list[tuple[tuple, int, dt.datetime]], batch: str) -> set[int]:
+        """The indexes of the marks whose key has a row in the batch taken after the quarantined version."""
+        kinds = [self._table_kinds[col] for col in self.key_properties]
+        newer: set[int] = set()
+        step = ld.KEYS_PER_STATEMENT
+        for start in range(0, len(marks), step):
+            chunk = marks[start : start + step]
+            sql = ld.last_positions_sql(self._key_idx, kinds, len(chunk), batch)
+            params = [v for i, (key, _, _) in enumerate(chunk) for v in (i, *key)]
+            for i, last in self._reader().execute(sql, params).fetchall():
+                if self._batch_start + int(last) > chunk[i][1]:
+                    newer.add(start + i)
+        return newer
 
     def _close_spool(self) -> str:
         """Close this batch's spool file (the next record opens a new one); its path."""
@@ -615,20 +622,21 @@ class OracleSink(SQLSink[OracleConnector]):
         self.write_spool = self._spool_write
         return path
 
-    def _load_spool(self, path: str, files: ld.Source | None = None) -> None:
-        """Load a spool file, then remove it; ``files``: the BATCH files it was made from, counted and
-        removed once it is committed."""
+    def _load_spool(self, path: str, files: t.Sequence[ld.Source] = ()) -> None:
+        """Load a spool file, then remove it; ``files``: the BATCH files read into it, removed once it is
+        committed."""
         try:
-            count = self._load_source(ld.Source((path,), messages=True), "records")
+            self._load_source(ld.Source((path,), messages=True), "records")
         finally:
             Path(path).unlink(missing_ok=True)
-        if files is not None:
-            self._files_loaded(files, count)
+        self._remove_files(files)
 
     def _load_files(self, source: ld.Source) -> None:
         """Gathered BATCH files as one batch; removed once committed (unless ``keep_batch_files``)."""
-        count = self._load_source(source, f"BATCH file(s) {', '.join(source.files)}")
-        self._files_loaded(source, count)
+        count = self._load_source(source, f"BATCH file(s) {self._urls(source)}")
+        # the SDK's record counter (its written tally: ``mark_drained``)
+        self.record_counter_metric.increment(count)
+        self._remove_files([source])
 
     def process_batch_files(self, encoding: t.Any, files: t.Sequence[str]) -> None:
         """A BATCH message (``take_batch_files``). A message naming files that are missing or unreadable
@@ -643,36 +651,45 @@ class OracleSink(SQLSink[OracleConnector]):
     def take_batch_files(self, encoding: t.Any, files: t.Sequence[str]) -> None:
         """A BATCH message: its files join the files of the BATCH messages before it (same encoding) until
         they hold ``batch_size_rows`` records; then all of them load as one batch (one read, one staging +
-        MERGE, one commit) and are removed. A STATE after them is held until that commit."""
-        paths = [_local_path(self.stream_name, url) for url in files]
-        missing = [p for p in paths if not Path(p).is_file()]
-        if missing:
-            msg = f"Stream '{self.stream_name}': BATCH file(s) not found: {', '.join(missing)}"
-            raise BatchMessageError(msg)
+        MERGE, one commit) and are removed. A STATE after them is held until that commit.
+
+        Files DuckDB may not read exactly (a long number) and a quarantine stream's files (each record's
+        key marks a superseded row) are read in Python into this sink's spool instead, like RECORD
+        messages, and removed once the spool is committed. Either way the sink drains when it is full, not
+        per message: a quarantine stream's small files never force a load of the other streams."""
         fmt = str(getattr(encoding.format, "value", encoding.format)).lower()
         if fmt not in {ld.JSONL, ld.PARQUET}:
             msg = f"Stream '{self.stream_name}': BATCH format '{fmt}' is not supported (jsonl, parquet)"
             raise BatchMessageError(msg)
-        compression = "gzip" if (encoding.compression or "none").lower() == "gzip" else "none"
-        source = ld.Source(tuple(paths), fmt, compression)
-        rows, long_numbers = self._scan(source)
-        if (
-            self._spool is not None
-            or long_numbers
-            or self._quarantine_of is not None
-            or (self._pending is not None and self._pending[:2] != (fmt, compression))
-        ):
-            self._target_ref.drain_one(self)  # what came before (records, other files) lands first
-        if long_numbers or self._quarantine_of is not None:
-            self._load_exactly(source)
-            return
-        pending = self._pending or (fmt, compression, [])
-        pending[2].extend(paths)
-        self._pending = pending
-        self.tally_record_read(max(rows, 1))  # counted even when empty: the drain loads (removes) the file
+        taken: list[BatchFile] = []
+        try:
+            for url in files:
+                taken.append(open_batch_file(self.stream_name, url))
+            self._batch_files.update((file.path, file) for file in taken)
+            compression = "gzip" if (encoding.compression or "none").lower() == "gzip" else "none"
+            self._take_source(ld.Source(tuple(file.path for file in taken), fmt, compression))
+        except BaseException:
+            for file in taken:  # not committed: local copies go, the files themselves stay for a rerun
+                discard_copy(self._batch_files.pop(file.path, file))
+            raise
+
+    def _take_source(self, source: ld.Source) -> None:
+        """The local files of one BATCH message: gathered, or read into the spool (``take_batch_files``)."""
+        rows, long_numbers = (0, True) if self._quarantine_of is not None else self._scan(source)
+        if long_numbers:
+            self._spool_files(source)  # opening the spool lands gathered files first (``_spool_write``)
+        else:
+            encoding = (source.format, source.compression)
+            if self._spool is not None or (self._pending is not None and self._pending[:2] != encoding):
+                self._target_ref.drain_one(self)  # what came before (records, other files) lands first
+            pending = self._pending or (*encoding, [])
+            pending[2].extend(source.files)
+            self._pending = pending
+            # counted even when empty: the drain loads (removes) the file
+            self.tally_record_read(max(rows, 1))
         if self.is_full:
             self.logger.info(
-                "Stream '%s': %d BATCH files gathered, loading", self.stream_name, len(pending[2])
+                "Stream '%s': batch full (%d records), loading", self.stream_name, self.current_size
             )
             self._target_ref.drain_one(self)
 
@@ -684,34 +701,49 @@ class OracleSink(SQLSink[OracleConnector]):
                 return int(count.fetchone()[0]), False
             scans = [ld.scan_jsonl(path, source.compression) for path in source.files]
         except Exception as exc:
-            names = ", ".join(source.files)
-            msg = f"Stream '{self.stream_name}': BATCH file(s) {names} could not be read: {exc}"
+            msg = f"Stream '{self.stream_name}': BATCH file(s) {self._urls(source)} could not be read: {exc}"
             raise BatchMessageError(msg) from exc
         return sum(rows for rows, _ in scans), any(long for _, long in scans)
 
-    def _files_loaded(self, source: ld.Source, count: int) -> None:
-        """BATCH files committed: their records counted (the SDK's record counter; its written tally is
-        ``mark_drained``'s), the files removed unless ``keep_batch_files``."""
-        self.record_counter_metric.increment(count)
-        if not self.config.get("keep_batch_files", False):
-            for path in source.files:
-                Path(path).unlink(missing_ok=True)
+    def _urls(self, source: ld.Source) -> str:
+        """The files of a source as the BATCH messages named them (for messages)."""
+        return ", ".join(self._batch_files[p].url if p in self._batch_files else p for p in source.files)
 
-    def _load_exactly(self, source: ld.Source) -> None:
+    def _remove_files(self, sources: t.Sequence[ld.Source]) -> None:
+        """BATCH files whose records are committed: removed unless ``keep_batch_files`` (local copies of
+        remote files always)."""
+        keep = bool(self.config.get("keep_batch_files", False))
+        for source in sources:
+            for path in source.files:
+                if (file := self._batch_files.pop(path, None)) is not None:  # a file named twice: once
+                    remove_batch_file(file, keep=keep)
+
+    def _spool_files(self, source: ld.Source) -> None:
         """BATCH files read in Python (long numbers, or a quarantine stream's records, whose keys mark
-        superseded rows): decoded, checked and spooled exactly, then loaded as this sink's batch; the files
-        are removed once it is committed."""
-        self.logger.info("Stream '%s': BATCH files read in Python", self.stream_name)
-        for _, line in ld.read_lines(source, None):
-            record = _DECODE(line)
+        superseded rows): decoded, checked and spooled exactly like RECORD messages; the files are removed
+        once the spool holding them is committed."""
+        self.logger.info("Stream '%s': BATCH file(s) read in Python", self.stream_name)
+        try:  # read whole before any record is spooled: a file that fails to read leaves no part behind
+            lines = list(ld.read_lines(source, None))
+        except Exception as exc:
+            msg = f"Stream '{self.stream_name}': BATCH file(s) {self._urls(source)} could not be read: {exc}"
+            raise BatchMessageError(msg) from exc
+        for number, line in lines:
+            try:
+                record = _DECODE(line)
+            except msgspec.DecodeError as exc:
+                record = exc
+            if not isinstance(record, dict):  # not a BatchMessageError: nothing of the spool is committed
+                what = record if isinstance(record, Exception) else "not a JSON object"
+                where = f"BATCH file(s) {self._urls(source)}, record {number}"
+                raise TargetLoadError(f"Stream '{self.stream_name}': {where}: {what}")
             extracted, version = record.get("_sdc_extracted_at"), record.get("_sdc_table_version")
             self.spool_message({"record": record, "time_extracted": extracted, "version": version})
-            self.tally_record_read()
-        if self._spool is None:  # no record in the files
-            self._files_loaded(source, 0)
+        self._took(len(lines))  # counted with the spool's records (``_close_spool``)
+        if self._spool is None:  # no record in the files, and none spooled before them
+            self._remove_files([source])
             return
-        self._spooled_files = source
-        self._target_ref.drain_one(self)  # the spool is loaded as a batch, then the files removed
+        self._spooled_files.append(source)
 
     def _reader(self) -> t.Any:
         """The DuckDB connection reading the batch's files into its table: the sink's own connection on
@@ -931,6 +963,9 @@ class OracleSink(SQLSink[OracleConnector]):
             self._spool.close()
             self._spool = None
             Path(self._spool_path).unlink(missing_ok=True)
+        for file in self._batch_files.values():  # taken, never committed: the files stay for a rerun
+            discard_copy(file)
+        self._batch_files.clear()
         for conn in (self._reader_conn, self._conn):
             if conn is not None:
                 conn.close()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import json
+import os
 import subprocess
 import sys
 from decimal import Decimal
@@ -292,13 +293,8 @@ def test_state_after_each_committed_batch_file_survives_a_later_failure(sg, tmp_
         assert conn.execute(f'SELECT count(*) FROM "{schema}"."{table}"').fetchone() == (2,)
 
 
-def _state(after: str) -> dict:
-    return {"type": "STATE", "value": {"bookmarks": {"items": {"after": after}}}}
-
-
-def test_consecutive_batch_messages_gather_up_to_batch_size_rows(sg, backend, tmp_path, monkeypatch):
-    """Files of consecutive BATCH messages load together, one batch per `batch_size_rows` records (one read,
-    one MERGE, one commit); a later file's record still wins over an earlier file's with the same key."""
+def _file_loads(monkeypatch) -> list[int]:
+    """The number of BATCH files in each load of files, in order, appended to as the target runs."""
     from target_oracle.sinks import OracleSink
 
     loads: list[int] = []
@@ -310,6 +306,17 @@ def test_consecutive_batch_messages_gather_up_to_batch_size_rows(sg, backend, tm
         return load_source(self, source, what)
 
     monkeypatch.setattr(OracleSink, "_load_source", spy)
+    return loads
+
+
+def _state(after: str) -> dict:
+    return {"type": "STATE", "value": {"bookmarks": {"items": {"after": after}}}}
+
+
+def test_consecutive_batch_messages_gather_up_to_batch_size_rows(sg, backend, tmp_path, monkeypatch):
+    """Files of consecutive BATCH messages load together, one batch per `batch_size_rows` records (one read,
+    one MERGE, one commit); a later file's record still wins over an earlier file's with the same key."""
+    loads = _file_loads(monkeypatch)
     paths = [tmp_path / f"part-{i}.json" for i in range(5)]
     for i, path in enumerate(paths):
         _write_jsonl(path, [f'{{"id": {i}, "name": "file {i}"}}', f'{{"id": 9, "name": "file {i}"}}'], "none")
@@ -353,3 +360,191 @@ def test_state_after_gathered_batch_files_waits_for_their_commit(sg, tmp_path):
             "SELECT table_schema, table_name FROM information_schema.tables WHERE table_name = 'ITEMS'"
         ).fetchone()
         assert conn.execute(f'SELECT count(*) FROM "{schema}"."{table}"').fetchone() == (0,)
+
+
+REJECTED = {
+    "record_hash": {"type": "string"},
+    "id": {"type": ["integer", "null"]},
+    "record": {"type": "object"},
+    "rejected_at": {"type": "string", "format": "date-time"},
+}
+
+
+def test_quarantine_batch_files_leave_the_gathered_batch_whole_and_mark_superseded_rows(
+    sg, backend, tmp_path, monkeypatch
+):
+    """The mapper's BATCH shape: per input file a BATCH of passed records, a BATCH of quarantined ones and a
+    STATE. The quarantined files go to their own sink and never force the main stream's gathered files to
+    load early (one load per `batch_size_rows`, not one per file); a quarantined version marks its key's row
+    unless a valid newer version (a later file) loads."""
+    loads = _file_loads(monkeypatch)
+    at = "2024-05-01T10:00:00+00:00"
+    files = {0: [0, 1], 1: [1, 2], 2: [3, 4]}  # file -> ids of its passed records
+    rejected = {0: 1, 1: 2, 2: 0}  # file -> the id of its quarantined record
+    messages = [sg.schema("items", PROPS), sg.schema("items_rejected", REJECTED, keys=["record_hash"])]
+    for i, ids in files.items():
+        passed, quarantined = tmp_path / f"passed-{i}.json", tmp_path / f"rejected-{i}.json"
+        _write_jsonl(passed, [json.dumps({"id": n, "name": f"file {i}"}) for n in ids], "none")
+        bad = {"record_hash": f"h{i}", "id": rejected[i], "record": {"id": rejected[i]}, "rejected_at": at}
+        _write_jsonl(quarantined, [json.dumps(bad)], "none")
+        messages += [
+            _batch("items", [passed], compression="none"),
+            _batch("items_rejected", [quarantined], compression="none"),
+            _state(f"file {i}"),
+        ]
+    sg.run(backend.config(batch_size_rows=4), *messages)
+    assert loads == [2, 1]
+    marked = dt.datetime(2024, 5, 1, 10, 0)
+    assert backend.rows("items", '"ID", "NAME", "_SDC_SUPERSEDED_AT"') == [
+        (0, "file 0", marked),  # quarantined after its only version
+        (1, "file 1", None),  # file 1's valid version is newer than the one quarantined after file 0
+        (2, "file 1", marked),
+        (3, "file 2", None),
+        (4, "file 2", None),
+    ]
+    assert len(backend.rows("items_rejected", '"ID"', order='"ID"')) == 3
+    assert not list(tmp_path.glob("*.json"))
+
+
+#: An fsspec filesystem installed the way fsspec packages (s3fs, gcsfs) are: a module and an
+#: ``fsspec.specs`` entry point, so every process finds it. ``bucket://<name>/<key>`` is the file
+#: ``$TEST_BUCKET_ROOT/<name>/<key>``: no local path in the URLs, like an object store's.
+BUCKET_FS = """
+import os
+
+from fsspec.implementations.dirfs import DirFileSystem
+from fsspec.implementations.local import LocalFileSystem
+
+
+class BucketFileSystem(DirFileSystem):
+    protocol = "bucket"
+
+    def __init__(self, **options):
+        super().__init__(path=os.environ["TEST_BUCKET_ROOT"], fs=LocalFileSystem(), **options)
+"""
+
+
+@pytest.fixture
+def bucket(tmp_path, monkeypatch):
+    """The ``bucket://`` filesystem installed for the target's CLI (PYTHONPATH), its root, and TMPDIR."""
+    site = tmp_path / "site"
+    (site / "bucketfs-1.0.dist-info").mkdir(parents=True)
+    (site / "bucketfs.py").write_text(BUCKET_FS)
+    (site / "bucketfs-1.0.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: bucketfs\nVersion: 1.0\n"
+    )
+    (site / "bucketfs-1.0.dist-info" / "entry_points.txt").write_text(
+        "[fsspec.specs]\nbucket = bucketfs:BucketFileSystem\n"
+    )
+    root, temp = tmp_path / "bucket-root", tmp_path / "temp"
+    (root / "landing").mkdir(parents=True)
+    temp.mkdir()
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]))
+    monkeypatch.setenv("TEST_BUCKET_ROOT", str(root))
+    monkeypatch.setenv("TMPDIR", str(temp))
+    return root / "landing", temp
+
+
+def _remote_batch(stream: str, names: list[str], compression: str) -> dict:
+    return {
+        "type": "BATCH",
+        "stream": stream,
+        "encoding": {"format": "jsonl", "compression": compression},
+        "manifest": [f"bucket://landing/{name}" for name in names],
+    }
+
+
+@pytest.mark.parametrize("keep", [False, True])
+def test_batch_files_on_an_fsspec_url_load_through_the_cli(sg, tmp_path, bucket, keep):
+    """Manifests naming files by a non-local fsspec URL (a filesystem the target knows only through fsspec)
+    load like local files: gzip and plain, the STATE after the commit, the files removed through fsspec
+    after the commit (kept with keep_batch_files), no local copy left behind."""
+    landing, temp = bucket
+    _write_jsonl(landing / "part-1.json.gz", RECORDS_JSON[:2], "gzip")
+    _write_jsonl(landing / "part-2.jsonl", RECORDS_JSON[2:], "none")
+    db = tmp_path / "remote.duckdb"
+    cfg = tmp_path / "config.json"
+    cfg.write_text(json.dumps({"sqlalchemy_url": f"duckdb:///{db}", "keep_batch_files": keep}))
+    result = _target_cli(
+        cfg,
+        sg.lines(
+            sg.schema("items", PROPS),
+            _remote_batch("items", ["part-1.json.gz"], "gzip"),
+            _state("part 1"),
+            _remote_batch("items", ["part-2.jsonl"], "none"),
+            _state("part 2"),
+        ),
+    )
+    assert result.returncode == 0, result.stderr
+    # each STATE once its file is committed (a change of compression loads the gathered file first)
+    states = [json.loads(line) for line in result.stdout.splitlines()]
+    assert states == [_state("part 1")["value"], _state("part 2")["value"]]
+    with duckdb.connect(str(db), read_only=True) as conn:
+        rows = conn.execute('SELECT "ID", "NAME" FROM "ITEMS" ORDER BY "ID"').fetchall()
+    assert rows == [(1, "Grüße 東京 🚚"), (2, "last one wins"), (3, None)]
+    assert sorted(p.name for p in landing.iterdir()) == (["part-1.json.gz", "part-2.jsonl"] if keep else [])
+    assert list(temp.iterdir()) == []
+
+
+def test_a_missing_file_on_an_fsspec_url_fails_naming_stream_and_url(sg, tmp_path, bucket):
+    landing, temp = bucket
+    _write_jsonl(landing / "present.jsonl", RECORDS_JSON[:1], "none")
+    cfg = tmp_path / "config.json"
+    cfg.write_text(json.dumps({"sqlalchemy_url": f"duckdb:///{tmp_path / 'missing.duckdb'}"}))
+    result = _target_cli(
+        cfg,
+        sg.lines(
+            sg.schema("items", PROPS), _remote_batch("items", ["present.jsonl", "absent.jsonl"], "none")
+        ),
+    )
+    assert result.returncode != 0
+    assert "Stream 'items': BATCH file(s) not found: bucket://landing/absent.jsonl" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert (landing / "present.jsonl").exists()
+    assert list(temp.iterdir()) == []
+
+
+def test_a_url_scheme_fsspec_does_not_know_fails_naming_the_package_to_install(sg, backend):
+    with pytest.raises(Exception, match=r"nosuchfs://landing/x\.jsonl.*fsspec package"):
+        sg.run(
+            backend.config(),
+            sg.schema("items", PROPS),
+            {**_batch("items", [], compression="none"), "manifest": ["nosuchfs://landing/x.jsonl"]},
+        )
+
+
+@pytest.mark.parametrize("bad_line", ['{"record_hash": "h2", "id": ', "[1, 2]"])
+def test_a_malformed_quarantine_file_fails_naming_it_and_commits_nothing_of_it(
+    sg, backend, tmp_path, bad_line
+):
+    good = json.dumps(
+        {"record_hash": "h1", "id": 1, "record": {}, "rejected_at": "2024-05-01T10:00:00+00:00"}
+    )
+    path = tmp_path / "rejected-bad.json"
+    _write_jsonl(path, [good, bad_line], "none")
+    with pytest.raises(Exception, match=r"rejected-bad\.json, record 2"):
+        sg.run(
+            backend.config(),
+            sg.schema("items", PROPS),
+            sg.schema("items_rejected", REJECTED, keys=["record_hash"]),
+            _batch("items_rejected", [path], compression="none"),
+        )
+    assert backend.rows("items_rejected", '"RECORD_HASH"', order='"RECORD_HASH"') == []
+    assert path.exists()
+
+
+def test_parquet_on_an_fsspec_url_lands_like_a_local_file(sg, backend, tmp_path):
+    """Any format read from a copy: a Parquet file on fsspec's in-memory filesystem (``memory://``)."""
+    import fsspec
+
+    local = tmp_path / "items.parquet"
+    _write_parquet(local, RECORDS_JSON, tmp_path)
+    fs = fsspec.filesystem("memory")
+    fs.pipe("/landing/items.parquet", local.read_bytes())
+    message = {
+        **_batch("items", [], fmt="parquet", compression="none"),
+        "manifest": ["memory://landing/items.parquet"],
+    }
+    sg.run(backend.config(), sg.schema("items", PROPS), message)
+    assert backend.rows("items", '"ID", "NAME"') == [(1, "Grüße 東京 🚚"), (2, "last one wins"), (3, None)]
+    assert not fs.exists("/landing/items.parquet")

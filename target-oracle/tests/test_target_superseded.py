@@ -117,3 +117,27 @@ def test_the_run_summary_counts_inserted_updated_and_marked_rows_per_table(sg, b
     table = backend.table("items")
     assert any(f"{table}: 2 rows inserted, 1 updated, 1 marked superseded" in line for line in lines), lines
     assert any(f"{backend.table('items_rejected')}: 1 rows inserted, 0 updated" in line for line in lines)
+
+
+@pytest.mark.parametrize("batch_size_rows", [1, 100])
+def test_many_marks_apply_in_order_the_last_mark_of_a_key_winning(sg, backend, monkeypatch, batch_size_rows):
+    """Marks are applied set-based, a few keys per statement: the result is the one of marking each key in
+    turn (a key quarantined twice keeps the later time; a valid newer version still clears its mark)."""
+    from target_oracle import dialects, loading
+
+    monkeypatch.setattr(loading, "KEYS_PER_STATEMENT", 2)
+    monkeypatch.setattr(dialects, "KEYS_PER_STATEMENT", 2)
+    later = "2024-05-02T10:00:00+00:00"
+    sg.run(
+        backend.config(batch_size_rows=batch_size_rows),
+        *_schemas(sg),
+        *[sg.record("items", {"id": i, "qty": i}) for i in range(5)],
+        sg.record("items_rejected", _rejected(1)),
+        sg.record("items_rejected", _rejected(3)),
+        sg.record("items_rejected", _rejected(1, qty=-2, at=later)),
+        sg.record("items_rejected", _rejected(4)),
+        sg.record("items", {"id": 4, "qty": 40}),
+        sg.record("items_rejected", _rejected(0)),
+    )
+    first, second = dt.datetime(2024, 5, 1, 10, 0), dt.datetime(2024, 5, 2, 10, 0)
+    assert _marks(backend) == [(0, 0, first), (1, 1, second), (2, 2, None), (3, 3, first), (4, 40, None)]
