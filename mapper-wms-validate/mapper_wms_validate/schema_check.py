@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 import typing as t
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 
 import msgspec
@@ -74,34 +74,17 @@ def _integral(number: Decimal) -> bool:
     return exponent >= 0 or not any(digits[exponent:])  # type: ignore[operator]
 
 
-def _decimal_places(number: Decimal) -> int:
-    """Digits after the point once trailing zeros are dropped (1.50 has 1)."""
-    _, digits, exponent = number.as_tuple()
-    places = -exponent  # type: ignore[operator]
-    index = len(digits) - 1
-    while places > 0 and index >= 0 and digits[index] == 0:
-        places -= 1
-        index -= 1
-    return max(places, 0) if index >= 0 else 0  # all digits zero: the number is 0
-
-
 # --- format ----------------------------------------------------------------------------------------
 
-NOT_DATETIME = CONTRACT.reason("timestamp", "not_datetime")
-TOO_PRECISE = CONTRACT.reason("timestamp", "too_precise")
 
-
-# The date-time forms target-oracle reads (a date, `T` or a space, the time with seconds, an optional
-# fraction, an optional `Z` or offset of hours and minutes): Python's `fromisoformat` also reads week
-# dates, decimal commas and offsets with seconds, which the target refuses.
-_DATE_AND_TIME = r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}"
-_OFFSET = r"(?:Z|[+-][0-9]{2}(?::?[0-9]{2})?)?"
-_DATETIME_FORM = re.compile(rf"{_DATE_AND_TIME}(?:\.([0-9]+))?{_OFFSET}")
-# The same with at most the contract's fractional digits, as the set of their shapes: a value's UTF-8 bytes
-# with every digit written as 0 (`DIGITS_AS_ZERO`). A value whose shape is in the set is a form the regular
-# expression above matches (with at most `fraction_digits` digits); if `fromisoformat` reads it too, the
-# target stores it as it is (the rule engine's inline test, `inline_accept`). A set lookup of the
-# translated bytes costs a third of the regular expression's match, and it runs once per date-time value.
+# The date-time forms target-oracle stores are `storage_contract.datetime_form` (a date, `T` or a space, the
+# time with seconds, an optional fraction, an optional `Z` or offset of hours and minutes) that
+# `fromisoformat` reads: `storage_contract.refusal`, the target's own rule. Those with at most the
+# contract's fractional digits, as the set of their shapes: a value's UTF-8 bytes with every digit written
+# as 0 (`DIGITS_AS_ZERO`). A value whose shape is in the set is of one of those forms; if `fromisoformat`
+# reads it too, the target stores it as it is (the rule engine's inline test, `inline_accept`; a test keeps
+# it equal to `refusal`). A set lookup of the translated bytes costs a third of the regular expression's
+# match, and it runs once per date-time value in record mode.
 DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
 STORED_DATETIME_SHAPES = frozenset(
     f"0000-00-00{separator}00:00:00{fraction}{offset}".encode()
@@ -111,22 +94,10 @@ STORED_DATETIME_SHAPES = frozenset(
 )
 
 
-def datetime_problem(value: str, fraction_digits: int = CONTRACT.fraction_digits) -> str | None:
-    """None when `value` is an ISO-8601 date-time the target stores, else the contract's reason.
-
-    One of the target's forms (`_DATETIME_FORM`), which `datetime.fromisoformat` reads (it checks the
-    calendar, the clock and the offset). More than `fraction_digits` fractional digits would be cut by
-    the target's TIMESTAMP(6), so they are refused.
-    """
-    form = _DATETIME_FORM.fullmatch(value)
-    if form is None:
-        return NOT_DATETIME
-    try:
-        datetime.fromisoformat(value)
-    except ValueError:
-        return NOT_DATETIME
-    fraction = form[1]
-    return TOO_PRECISE if fraction is not None and len(fraction) > fraction_digits else None
+def datetime_problem(value: str) -> str | None:
+    """None when `value` is an ISO-8601 date-time the target stores, else the contract's reason (more than
+    the contract's fractional digits would be cut by TIMESTAMP(6): refused)."""
+    return sc.refusal(sc.TIMESTAMP, value)
 
 
 # A chunk of date-time values at once (the rule engine's test of BATCH lines). The values are joined into
@@ -174,13 +145,7 @@ ALL_STORED_DATETIMES_WITH_OFFSET = _all_stored(
 
 def date_problem(value: str) -> str | None:
     """None when `value` is an ISO-8601 calendar date (YYYY-MM-DD), else the contract's reason."""
-    try:
-        date.fromisoformat(value)
-    except ValueError:
-        return CONTRACT.reason("date", "not_date")
-    if len(value) != 10 or value[4] != "-":
-        return CONTRACT.reason("date", "not_date")
-    return None
+    return sc.refusal(sc.DATE, value)
 
 
 _FORMATS: dict[str, t.Callable[[str], str | None]] = {"date-time": datetime_problem, "date": date_problem}
@@ -345,40 +310,15 @@ def contract_check(kind: str, path: str, *, key: bool = False, fmt: t.Any = None
     """The storage contract's check for a top-level property of `kind` (after its JSON Schema check,
     whose `format`, `fmt`, may already say what the contract says)."""
     reasons = CONTRACT.reasons
-    if kind == sc.INTEGER:
-        limit = CONTRACT.integer_limit
-        not_integer, too_large = reasons["integer"]["not_integer"], reasons["integer"]["too_large"]
+    if kind in (sc.INTEGER, sc.NUMBER):
 
-        def integer(value: t.Any) -> str | None:
-            if type(value) is int:
-                return None if -limit < value < limit else f"{path}: {too_large}, got {describe(value)}"
-            number = _exact(value)
-            if number is None:
+        def numeric(value: t.Any) -> str | None:
+            if _exact(value) is None:
                 return None  # not a number: the JSON Schema check decides
-            if not number.is_finite() or not _integral(number):
-                return f"{path}: {not_integer}, got {describe(value)}"
-            if number.adjusted() >= CONTRACT.integer_precision:
-                return f"{path}: {too_large}, got {describe(value)}"
-            return None
+            problem = sc.refusal(kind, value)
+            return None if problem is None else f"{path}: {problem}, got {describe(value)}"
 
-        return integer
-    if kind == sc.NUMBER:
-        digits, scale = CONTRACT.number_integer_digits, CONTRACT.number_scale
-        refuses = reasons["number"]
-
-        def number(value: t.Any) -> str | None:
-            exact = _exact(value)
-            if exact is None:
-                return None
-            if not exact.is_finite():
-                return f"{path}: {refuses['not_finite']}, got {describe(value)}"
-            if exact and exact.adjusted() >= digits:
-                return f"{path}: {refuses['too_large']}, got {describe(value)}"
-            if _decimal_places(exact) > scale:
-                return f"{path}: {refuses['too_precise']}, got {describe(value)}"
-            return None
-
-        return number
+        return numeric
     if kind in (sc.TIMESTAMP, sc.DATE):
         if fmt == _FORMAT_OF[kind]:
             return None  # the JSON Schema format check applies the contract (see `_FORMATS`)

@@ -83,6 +83,7 @@ EXPECTED: dict[str, tuple[list[int], dict[int, list[Violation]]]] = {
             1: [("schema", "due", REASONS["date"]["not_date"])],
             3: [("schema", "due", REASONS["date"]["not_date"])],
             4: [("schema", "due", REASONS["date"]["not_date"])],
+            5: [("schema", "due", REASONS["date"]["not_date"])],  # a week date
         },
     ),
     "empty_string_key": (

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import itertools
 import random
-import re
 from datetime import datetime
 from decimal import Decimal
 
 import msgspec
 import pytest
+from mapper_wms_validate import storage_contract
 from mapper_wms_validate.engine import compile_passes
 from mapper_wms_validate.rules import RuleBook
 from mapper_wms_validate.schema_check import (
@@ -231,34 +231,41 @@ def test_a_line_passes_as_its_record_does(line, passes, typed):
     assert _passes_alone(test, line) is typed
 
 
-def _stored_form(value: str) -> bool:
-    """The target's date-time forms with at most 6 fractional digits, as a regular expression."""
-    offset = r"(?:Z|[+-][0-9]{2}(?::?[0-9]{2})?)?"
-    form = rf"[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}[T ][0-9]{{2}}:[0-9]{{2}}:[0-9]{{2}}(?:\.[0-9]{{1,6}})?{offset}"
-    return re.fullmatch(form, value) is not None
+def _inline_datetime(value: str) -> bool:
+    """The engine's inline date-time test (record mode, and a chunk's values one by one)."""
+    if value.encode().translate(DIGITS_AS_ZERO) not in STORED_DATETIME_SHAPES:
+        return False
+    try:
+        return datetime.fromisoformat(value) is not None
+    except ValueError:
+        return False
 
 
-def test_datetime_shapes_are_the_stored_forms():
-    """The engine's date-time test (a value's shape, digits as 0, in a set) accepts exactly the strings
-    the regular expression of the target's forms matches, non-ASCII digits and line ends included."""
+def test_inline_datetime_test_is_the_contracts_refusal():
+    """The engine's date-time test (a value's shape, digits as 0, in a set, then `fromisoformat`) accepts
+    exactly the strings the shared contract (`storage_contract.refusal`, the target's rule) stores, non-ASCII
+    digits, line ends, invalid dates and week dates included."""
     rng = random.Random(7)
     values = []
     for shape in STORED_DATETIME_SHAPES:
         text = shape.decode()
-        values.append("".join(str(rng.randrange(10)) if ch == "0" else ch for ch in text))
-    edits = ["", "0", "\n", "Z", "t", "z", ",", ":", "+", "\u0663", "\uff13", "\u00e9", " "]
+        for digits in ("0123456789", "01"):  # (with 0 and 1 only, most are real dates and times)
+            values.append("".join(rng.choice(digits) if ch == "0" else ch for ch in text))
+    edits = ["", "0", "\n", "Z", "t", "z", ",", ":", "+", "\u0663", "\uff13", "\u00e9", " ", "W"]
     for value in list(values):
         for _ in range(12):
             at = rng.randrange(len(value) + 1)
             cut = rng.randrange(3)
             values.append(value[:at] + rng.choice(edits) + value[at + cut :])
     values += ["2025-01-01T04:00:11.0649321+00:00", "2025-01-01T04:00:11+00:00\n", "\uff12025-01-01T04:00:11"]
-    matched = 0
+    values += ["2025-W01-1T03:00:40", "2025-01-01", "2025-01-01T03:00", " 2025-01-01T03:00:00Z"]
+    values += ["2024-02-29 00:00:00", "2025-02-29 00:00:00"]
+    accepted = 0
     for value in values:
-        shape = value.encode().translate(DIGITS_AS_ZERO) in STORED_DATETIME_SHAPES
-        assert shape is _stored_form(value), value
-        matched += shape
-    assert 100 < matched < len(values) - 1000
+        inline = _inline_datetime(value)
+        assert inline is (storage_contract.refusal(storage_contract.TIMESTAMP, value) is None), value
+        accepted += inline
+    assert 50 < accepted < len(values) - 1000
 
 
 def test_closed_schema_with_a_rule_on_an_undeclared_field():
