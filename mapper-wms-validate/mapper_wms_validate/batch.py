@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import decimal
 import gzip
-import itertools
 import typing as t
 import uuid
 
@@ -116,15 +115,32 @@ def open_input(url: str) -> t.Iterator[t.IO[bytes]]:
         raise BatchFileError(f"BATCH file {url!r} cannot be read: {exc}") from None
 
 
-class Chunk(t.NamedTuple):
-    """Lines of a JSONL file as read: `lines` without their line ends, the bytes read (`data`), and where
-    each line starts in them (`starts`; line i ends with its line end just before `starts[i + 1]`).
-    The first line may have begun in the bytes read before (`carried`): it is not in `data`."""
+class Chunk:
+    """Lines of a JSONL file as read: `lines` without their line ends, and the bytes read (`data`). The
+    first line may have begun in the bytes read before: its first `carried` bytes are not in `data`. The
+    bytes of the lines end at `end` in `data` (the rest is the start of the next chunk's first line)."""
 
-    lines: list[bytes]
-    data: bytes
-    starts: list[int]
-    carried: bool
+    __slots__ = ("_at", "carried", "data", "end", "lines")
+
+    def __init__(self, lines: list[bytes], data: bytes, end: int, carried: int) -> None:
+        self.lines = lines
+        self.data = data
+        self.end = end
+        self.carried = carried
+        self._at = (0, 0)  # a line and where it starts in `data`, to count on from
+
+    def _start(self, index: int) -> int:
+        """Where line `index` (>= 1) starts in `data`. Lines are asked for in order, so their lengths are
+        summed once per chunk, from the last line asked for (and only up to the last one asked for: the
+        end of every line is `end`, known)."""
+        if index == len(self.lines):
+            return self.end
+        at, offset = self._at
+        if index < at:
+            at, offset = 0, 0
+        offset += sum(map(len, self.lines[at:index])) + index - at - (self.carried if at == 0 < index else 0)
+        self._at = (index, offset)
+        return offset
 
     def text(self, start: int, stop: int) -> list[bytes | memoryview]:
         """Lines `start` to `stop` (exclusive) as they were read, each with a line end: a view of the bytes
@@ -134,7 +150,8 @@ class Chunk(t.NamedTuple):
             pieces += [self.lines[0], b"\n"]
             start = 1
         if start < stop:
-            pieces.append(memoryview(self.data)[self.starts[start] : self.starts[stop]])
+            first = self._start(start) if start else 0
+            pieces.append(memoryview(self.data)[first : self._start(stop)])
         return pieces
 
 
@@ -149,17 +166,15 @@ def jsonl_chunks(url: str, raw: t.IO[bytes], compression: str | None) -> t.Itera
             if len(lines) == 1:  # no line end: the line goes on in the next bytes read
                 rest += data
                 continue
-            # line i (i >= 1) starts after the line ends of the lines before it
-            starts = [0, *itertools.accumulate(len(line) + 1 for line in lines[:-1])]
-            carried = bool(rest)
+            carried = len(rest)
             if carried:  # the line the previous bytes ended in (only it is copied, not the bytes)
                 lines[0] = rest + lines[0]
             rest = lines.pop()
-            yield Chunk(lines, data, starts, carried)
+            yield Chunk(lines, data, len(data) - len(rest), carried)
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
         raise BatchFileError(f"BATCH file {url!r} is not a valid gzip file: {exc}") from None
     if rest:  # the last line, without a line end
-        yield Chunk([rest], b"", [], carried=True)
+        yield Chunk([rest], b"", 0, len(rest))
 
 
 decode_line = _decoder.decode  # raises msgspec.DecodeError; `decode_record` names the file and line

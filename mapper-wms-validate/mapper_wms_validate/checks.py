@@ -23,6 +23,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from mapper_wms_validate.expression import CompiledExpression, ExpressionTypeError, compile_expression
+from mapper_wms_validate.schema_check import ALL_STORED_DATETIMES, ALL_STORED_DATETIMES_WITH_OFFSET
 
 RecordCheck = t.Callable[[dict], "str | None"]
 ValueCheck = t.Callable[[t.Any], "str | None"]
@@ -32,7 +33,22 @@ ValueCheck = t.Callable[[t.Any], "str | None"]
 # means "not accepted here", and the check decides.
 Accept = t.Callable[[t.Callable[[str], str], t.Callable[[t.Any], str]], str]
 ValueAccept = t.Callable[[str, t.Callable[[t.Any], str]], str]  # the same, on the one value `v`
+# A test of many values of the field at once (each a non-empty string, None or the engine's MISSING), true
+# only if the check passes each; it may refuse more (then `Accept` and the check decide value by value).
+BulkAccept = t.Callable[[t.Iterable[t.Any]], bool]
 NUMBER_TYPES = (int, float, Decimal)  # bool is excluded on purpose: type(True) is bool
+
+
+class Narrowing(t.NamedTuple):
+    """What a typed decode can check of a one-field check while it decodes, so that the value needs no
+    test after it: the value is present and not null (`present`), or an integer from `low` to `high`, or
+    one of the integers `values`. Such a decode refuses every value the check refuses (the line then goes
+    to the record test, which decides); it accepts nothing the check refuses."""
+
+    present: bool = False
+    low: int | None = None
+    high: int | None = None
+    values: frozenset[int] | None = None
 
 
 class CheckConfigError(ValueError):
@@ -48,14 +64,23 @@ class CheckSpec(t.NamedTuple):
     needs_field: bool = True
 
 
-def on_field(field: str, check: ValueCheck, accept: ValueAccept) -> RecordCheck:
+def on_field(
+    field: str,
+    check: ValueCheck,
+    accept: ValueAccept,
+    bulk: BulkAccept | None = None,
+    narrowing: Narrowing | None = None,
+) -> RecordCheck:
     """The record check of a check on one field's value (a missing field reads as null), with its
-    `Accept` as `.accept`, for the rule engine."""
+    `Accept` as `.accept`, its `BulkAccept` as `.bulk` and its `Narrowing` as `.narrowing` (or None), for
+    the rule engine."""
 
     def record_check(r: dict) -> str | None:
         return check(r.get(field))
 
     record_check.accept = lambda read, bind: accept(read(field), bind)  # type: ignore[attr-defined]
+    record_check.bulk = bulk  # type: ignore[attr-defined]
+    record_check.narrowing = narrowing  # type: ignore[attr-defined]
     return record_check
 
 
@@ -76,7 +101,8 @@ def _not_null(field: str, _params: dict) -> RecordCheck:
     def check(v: t.Any) -> str | None:
         return message if v is None else None
 
-    return on_field(field, check, lambda v, _bind: f"({v} is not None and {v} is not MISSING)")
+    accept = lambda v, _bind: f"({v} is not None and {v} is not MISSING)"  # noqa: E731
+    return on_field(field, check, accept, narrowing=Narrowing(present=True))
 
 
 def _compare_factory(symbol: str, op: t.Callable[[t.Any, t.Any], bool], fixed: int | None = None):
@@ -98,7 +124,11 @@ def _compare_factory(symbol: str, op: t.Callable[[t.Any, t.Any], bool], fixed: i
             test = f"{v} {symbol} {bind(bound)}"
             return f"({v} is None or (type({v}) in {bind(NUMBER_TYPES)} and {test}))"
 
-        return on_field(field, check, accept)
+        narrowing = None
+        if type(bound) is int:  # as integers: v > b is v >= b + 1
+            low = {">": bound + 1, ">=": bound}.get(symbol)
+            narrowing = Narrowing(low=low, high=bound if symbol == "<=" else None)
+        return on_field(field, check, accept, narrowing=narrowing)
 
     return factory
 
@@ -118,7 +148,8 @@ def _range(field: str, params: dict) -> RecordCheck:
     def accept(v: str, bind: t.Callable[[t.Any], str]) -> str:
         return f"({v} is None or (type({v}) in {bind(NUMBER_TYPES)} and {bind(low)} <= {v} <= {bind(high)}))"
 
-    return on_field(field, check, accept)
+    integers = type(low) is int and type(high) is int
+    return on_field(field, check, accept, narrowing=Narrowing(low=low, high=high) if integers else None)
 
 
 def _in(field: str, params: dict) -> RecordCheck:
@@ -147,7 +178,8 @@ def _in(field: str, params: dict) -> RecordCheck:
     def accept(v: str, bind: t.Callable[[t.Any], str]) -> str:
         return f"({v} is None or (type({v}) is not bool and {v} in {bind(others)}))"
 
-    return on_field(field, check, accept)
+    integers = all(type(value) is int for value in values)
+    return on_field(field, check, accept, narrowing=Narrowing(values=frozenset(values)) if integers else None)
 
 
 def _pattern(field: str, params: dict) -> RecordCheck:
@@ -218,7 +250,9 @@ def _datetime(field: str, params: dict) -> RecordCheck:
         test = f"{parsed}.tzinfo is not None" if require_tz else f"{parsed} is not None"
         return f"({v} is None or (type({v}) is str and {test}))"
 
-    return on_field(field, check, accept)
+    # a date-time the target stores is one `fromisoformat` reads
+    bulk = ALL_STORED_DATETIMES_WITH_OFFSET if require_tz else ALL_STORED_DATETIMES
+    return on_field(field, check, accept, bulk)
 
 
 def expression_check(compiled: CompiledExpression) -> RecordCheck:

@@ -518,11 +518,11 @@ class WmsValidateMapper(InlineMapper):
     ) -> None:
         """Validate a JSONL file's lines, in order, as RECORD messages are validated.
 
-        Per chunk read, the rule engine's `passing_lines` finds each run of lines that pass; they are
-        written and counted together, then the line it stopped at is decoded into a dict and decided as a
-        RECORD message's record is (blank lines are skipped, anything but a JSON object names the line).
-        The counts balance whenever they are logged."""
-        passing_lines = state.test.passing_lines
+        Per chunk read, the rule engine's `undecided_lines` finds the lines not known to pass; the runs of
+        lines between them are written and counted together, and each of them is decoded into a dict and
+        decided as a RECORD message's record is (blank lines are skipped, anything but a JSON object names
+        the line). The counts balance whenever they are logged."""
+        undecided_lines = state.test.undecided_lines
         counts = state.counts
         number = 0  # lines before this chunk
         for chunk in chunks:
@@ -530,8 +530,7 @@ class WmsValidateMapper(InlineMapper):
             end = len(lines)
             self.progress.tick(end)  # before these records are counted: the counts it logs balance
             start = 0
-            while start < end:
-                stop = passing_lines(lines, start)
+            for stop in [*undecided_lines(lines), end]:
                 if stop > start:
                     counts.records_in += stop - start
                     counts.passed += stop - start

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 import typing as t
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 
 import msgspec
@@ -74,34 +74,17 @@ def _integral(number: Decimal) -> bool:
     return exponent >= 0 or not any(digits[exponent:])  # type: ignore[operator]
 
 
-def _decimal_places(number: Decimal) -> int:
-    """Digits after the point once trailing zeros are dropped (1.50 has 1)."""
-    _, digits, exponent = number.as_tuple()
-    places = -exponent  # type: ignore[operator]
-    index = len(digits) - 1
-    while places > 0 and index >= 0 and digits[index] == 0:
-        places -= 1
-        index -= 1
-    return max(places, 0) if index >= 0 else 0  # all digits zero: the number is 0
-
-
 # --- format ----------------------------------------------------------------------------------------
 
-NOT_DATETIME = CONTRACT.reason("timestamp", "not_datetime")
-TOO_PRECISE = CONTRACT.reason("timestamp", "too_precise")
 
-
-# The date-time forms target-oracle reads (a date, `T` or a space, the time with seconds, an optional
-# fraction, an optional `Z` or offset of hours and minutes): Python's `fromisoformat` also reads week
-# dates, decimal commas and offsets with seconds, which the target refuses.
-_DATE_AND_TIME = r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}"
-_OFFSET = r"(?:Z|[+-][0-9]{2}(?::?[0-9]{2})?)?"
-_DATETIME_FORM = re.compile(rf"{_DATE_AND_TIME}(?:\.([0-9]+))?{_OFFSET}")
-# The same with at most the contract's fractional digits, as the set of their shapes: a value's UTF-8 bytes
-# with every digit written as 0 (`DIGITS_AS_ZERO`). A value whose shape is in the set is a form the regular
-# expression above matches (with at most `fraction_digits` digits); if `fromisoformat` reads it too, the
-# target stores it as it is (the rule engine's inline test, `inline_accept`). A set lookup of the
-# translated bytes costs a third of the regular expression's match, and it runs once per date-time value.
+# The date-time forms target-oracle stores are `storage_contract.datetime_form` (a date, `T` or a space, the
+# time with seconds, an optional fraction, an optional `Z` or offset of hours and minutes) that
+# `fromisoformat` reads: `storage_contract.refusal`, the target's own rule. Those with at most the
+# contract's fractional digits, as the set of their shapes: a value's UTF-8 bytes with every digit written
+# as 0 (`DIGITS_AS_ZERO`). A value whose shape is in the set is of one of those forms; if `fromisoformat`
+# reads it too, the target stores it as it is (the rule engine's inline test, `inline_accept`; a test keeps
+# it equal to `refusal`). A set lookup of the translated bytes costs a third of the regular expression's
+# match, and it runs once per date-time value in record mode.
 DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
 STORED_DATETIME_SHAPES = frozenset(
     f"0000-00-00{separator}00:00:00{fraction}{offset}".encode()
@@ -111,33 +94,58 @@ STORED_DATETIME_SHAPES = frozenset(
 )
 
 
-def datetime_problem(value: str, fraction_digits: int = CONTRACT.fraction_digits) -> str | None:
-    """None when `value` is an ISO-8601 date-time the target stores, else the contract's reason.
+def datetime_problem(value: str) -> str | None:
+    """None when `value` is an ISO-8601 date-time the target stores, else the contract's reason (more than
+    the contract's fractional digits would be cut by TIMESTAMP(6): refused)."""
+    return sc.refusal(sc.TIMESTAMP, value)
 
-    One of the target's forms (`_DATETIME_FORM`), which `datetime.fromisoformat` reads (it checks the
-    calendar, the clock and the offset). More than `fraction_digits` fractional digits would be cut by
-    the target's TIMESTAMP(6), so they are refused.
-    """
-    form = _DATETIME_FORM.fullmatch(value)
-    if form is None:
-        return NOT_DATETIME
-    try:
-        datetime.fromisoformat(value)
-    except ValueError:
-        return NOT_DATETIME
-    fraction = form[1]
-    return TOO_PRECISE if fraction is not None and len(fraction) > fraction_digits else None
+
+# A chunk of date-time values at once (the rule engine's test of BATCH lines). The values are joined into
+# one JSON array and decoded by msgspec as datetimes: its RFC 3339 parser reads `YYYY-MM-DD`, `T`, `t` or a
+# space, `HH:MM:SS`, any number of fractional digits, then nothing, `Z`, `z` or `+HH:MM`/`+HHMM`, and checks
+# the calendar (leap years), the clock and the offset (hours to 23, minutes to 59), in C. Without a lowercase
+# `t` or `z` and with at most the contract's fractional digits, what it reads is one of the target's forms
+# that `fromisoformat` reads: a value `datetime_problem` accepts. It refuses an offset of hours alone
+# (`+05`), which the contract accepts: the caller then tests the values one by one.
+NON_EMPTY_STRING = t.Annotated[str, msgspec.Meta(min_length=1)]
+_MORE_DIGITS = re.compile(rf"\.[0-9]{{{CONTRACT.fraction_digits + 1}}}").search
+
+
+def _all_stored(decode: t.Callable[[str], t.Any]) -> t.Callable[[t.Iterable[t.Any]], bool]:
+    def all_stored(values: t.Iterable[t.Any]) -> bool:
+        """True only when every non-empty string of `values` is a date-time `datetime_problem` accepts.
+        Falsy values (None, the engine's MISSING) are skipped, and so is an empty string: the caller
+        gives none (the engine's typed decode reads a date-time as a `NON_EMPTY_STRING`)."""
+        texts = list(filter(None, values))
+        if not texts:
+            return True
+        try:
+            text = '["' + '","'.join(texts) + '"]'
+        except TypeError:  # not a string
+            return False
+        if "\\" in text or "t" in text or "z" in text or text.count('"') != 2 * len(texts):
+            return False  # (an escape or a quote would change what the array holds)
+        if _MORE_DIGITS(text) is not None:
+            return False
+        try:
+            decode(text)
+        except msgspec.DecodeError:  # (a ValidationError is one)
+            return False
+        return True
+
+    return all_stored
+
+
+ALL_STORED_DATETIMES = _all_stored(msgspec.json.Decoder(list[datetime]).decode)
+# the same, each with an offset (the `datetime` rule's `require_timezone`)
+ALL_STORED_DATETIMES_WITH_OFFSET = _all_stored(
+    msgspec.json.Decoder(list[t.Annotated[datetime, msgspec.Meta(tz=True)]]).decode
+)
 
 
 def date_problem(value: str) -> str | None:
     """None when `value` is an ISO-8601 calendar date (YYYY-MM-DD), else the contract's reason."""
-    try:
-        date.fromisoformat(value)
-    except ValueError:
-        return CONTRACT.reason("date", "not_date")
-    if len(value) != 10 or value[4] != "-":
-        return CONTRACT.reason("date", "not_date")
-    return None
+    return sc.refusal(sc.DATE, value)
 
 
 _FORMATS: dict[str, t.Callable[[str], str | None]] = {"date-time": datetime_problem, "date": date_problem}
@@ -302,40 +310,15 @@ def contract_check(kind: str, path: str, *, key: bool = False, fmt: t.Any = None
     """The storage contract's check for a top-level property of `kind` (after its JSON Schema check,
     whose `format`, `fmt`, may already say what the contract says)."""
     reasons = CONTRACT.reasons
-    if kind == sc.INTEGER:
-        limit = CONTRACT.integer_limit
-        not_integer, too_large = reasons["integer"]["not_integer"], reasons["integer"]["too_large"]
+    if kind in (sc.INTEGER, sc.NUMBER):
 
-        def integer(value: t.Any) -> str | None:
-            if type(value) is int:
-                return None if -limit < value < limit else f"{path}: {too_large}, got {describe(value)}"
-            number = _exact(value)
-            if number is None:
+        def numeric(value: t.Any) -> str | None:
+            if _exact(value) is None:
                 return None  # not a number: the JSON Schema check decides
-            if not number.is_finite() or not _integral(number):
-                return f"{path}: {not_integer}, got {describe(value)}"
-            if number.adjusted() >= CONTRACT.integer_precision:
-                return f"{path}: {too_large}, got {describe(value)}"
-            return None
+            problem = sc.refusal(kind, value)
+            return None if problem is None else f"{path}: {problem}, got {describe(value)}"
 
-        return integer
-    if kind == sc.NUMBER:
-        digits, scale = CONTRACT.number_integer_digits, CONTRACT.number_scale
-        refuses = reasons["number"]
-
-        def number(value: t.Any) -> str | None:
-            exact = _exact(value)
-            if exact is None:
-                return None
-            if not exact.is_finite():
-                return f"{path}: {refuses['not_finite']}, got {describe(value)}"
-            if exact and exact.adjusted() >= digits:
-                return f"{path}: {refuses['too_large']}, got {describe(value)}"
-            if _decimal_places(exact) > scale:
-                return f"{path}: {refuses['too_precise']}, got {describe(value)}"
-            return None
-
-        return number
+        return numeric
     if kind in (sc.TIMESTAMP, sc.DATE):
         if fmt == _FORMAT_OF[kind]:
             return None  # the JSON Schema format check applies the contract (see `_FORMATS`)
@@ -424,15 +407,26 @@ _DECODED: dict[str, t.Any] = {
 }
 
 
-def decoded_type(schema: t.Any, *, key: bool, v: str) -> tuple[t.Any, str | None] | None:
+class Decoded(t.NamedTuple):
+    """How the typed decode reads a property: its type; the test (a Python expression on the variable
+    named `v`, as `inline_accept`'s) a value of that type still needs, None when every such value passes
+    `property_check`; and `bulk`, when not None, a test of a whole chunk's values of the property at once,
+    true only if each passes `test` (it may refuse more: then `test` decides value by value)."""
+
+    type: t.Any
+    test: str | None
+    bulk: t.Callable[[t.Iterable[t.Any]], bool] | None = None
+
+
+def decoded_type(schema: t.Any, *, key: bool, v: str) -> Decoded | None:
     """For a plain-typed property whose JSON types msgspec decodes exactly as the untyped decode does
-    (null, boolean, integer, string, object, array): the type to decode it into, and the test (a Python
-    expression on the variable named `v`, as `inline_accept`'s) still needed for a value of that type;
-    None when every value of the type passes `property_check` (the decode alone decides the property).
-    None for other properties (`number`, `enum`, `anyOf`, nested schemas): they are decoded untyped.
+    (null, boolean, integer, string, object, array): how the typed decode reads it (`Decoded`). None for
+    other properties (`number`, `enum`, `anyOf`, nested schemas): they are decoded untyped.
 
     A string's value still needs its test when the property has a format or becomes a date-time or date
-    column, or is a key (no empty string); the test of a string or null property skips the type test."""
+    column, or is a key (no empty string); the test of a string or null property skips the type test.
+    A date-time string (not a key) is read as a `NON_EMPTY_STRING` (an empty one fails the decode: it is
+    never a date-time) and tested a chunk at a time (`ALL_STORED_DATETIMES`)."""
     names = _plain_types(schema, _DECODED)
     if names is None:
         return None
@@ -440,16 +434,18 @@ def decoded_type(schema: t.Any, *, key: bool, v: str) -> tuple[t.Any, str | None
     decoded = kinds[0] if len(kinds) == 1 else t.Union[kinds]  # noqa: UP007 - a union built at run time
     kind = c.kind_of(schema)
     if "string" not in names or not (key or schema.get("format") in _FORMATS or kind in _FORMAT_OF):
-        return decoded, None
+        return Decoded(decoded, None)
     # (a missing property's variable holds the engine's MISSING, which passes: the decode checks
     # `required`)
     plain_string = set(names) <= {"string", "null"}
     if plain_string and not key and kind == sc.TIMESTAMP and schema.get("format") == "date-time":
-        return decoded, f"({v} is None or {v} is MISSING or ({_stored_datetime(v)}))"
+        non_empty = NON_EMPTY_STRING if "null" not in names else NON_EMPTY_STRING | None
+        test = f"({v} is None or {v} is MISSING or ({_stored_datetime(v)}))"
+        return Decoded(non_empty, test, ALL_STORED_DATETIMES)
     if plain_string and kind in (sc.STRING, sc.CLOB, sc.JSON):
-        return decoded, f"{v} != ''"  # a key: None, MISSING and any other string pass
+        return Decoded(decoded, f"{v} != ''")  # a key: None, MISSING and any other string pass
     accept = inline_accept(schema, key=key, v=v)
-    return decoded, f"({accept})" if accept else "False"
+    return Decoded(decoded, f"({accept})" if accept else "False")
 
 
 def _stored_datetime(v: str) -> str:

@@ -377,3 +377,33 @@ def test_a_missing_remote_file_names_the_stream_and_url(
     assert "Traceback" not in result.stderr, result.stderr
     assert (folder / "b" / "in" / "good.jsonl.gz").exists()  # nothing consumed
     assert not [p for p in folder.rglob("*") if p.is_file() and "mapper-wms-validate" in p.name]
+
+
+@pytest.mark.parametrize("read_bytes", [1, 7, 64, 1 << 20])
+@pytest.mark.parametrize("final_line_end", [True, False])
+def test_chunks_give_back_the_lines_as_read(monkeypatch, read_bytes, final_line_end):
+    """Runs of a chunk's lines, between lines taken out one by one (as the engine's undecided lines
+    are), come back as the bytes read, whatever the lines' lengths against the size of a read."""
+    import io
+    import random
+
+    from mapper_wms_validate import batch as batch_module
+
+    monkeypatch.setattr(batch_module, "READ_CHUNK_BYTES", read_bytes)
+    rng = random.Random(read_bytes)
+    lines = [b"x" * rng.choice([0, 1, 5, 30, 200]) + str(n).encode() for n in range(300)]
+    data = b"\n".join(lines) + (b"\n" if final_line_end else b"")
+    out: list[bytes] = []
+    seen: list[bytes] = []
+    for chunk in batch_module.jsonl_chunks("mem", io.BytesIO(data), "none"):
+        seen += chunk.lines
+        taken = sorted(rng.sample(range(len(chunk.lines)), rng.randrange(len(chunk.lines) + 1) // 3))
+        start = 0
+        for stop in [*taken, len(chunk.lines)]:
+            if stop > start:
+                out += [bytes(piece) for piece in chunk.text(start, stop)]
+            if stop < len(chunk.lines):
+                out.append(chunk.lines[stop] + b"\n")
+            start = stop + 1
+    assert seen == lines
+    assert b"".join(out) == b"\n".join(lines) + b"\n"

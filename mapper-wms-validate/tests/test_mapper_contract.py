@@ -66,12 +66,24 @@ EXPECTED: dict[str, tuple[list[int], dict[int, list[Violation]]]] = {
             11: [("schema", "happened_at", REASONS["timestamp"]["not_datetime"])],
         },
     ),
+    # one chunk of BATCH lines whose date-times the engine tests at once: bad values in the middle and
+    # on the last line, next to values only a test of each value accepts (an offset of hours)
+    "datetime_chunk": (
+        [1, 2, 4, 6, 8],  # leap days of 2024 and 2000, `+05`, no offset, nulls
+        {
+            3: [("schema", "at", REASONS["timestamp"]["not_datetime"])],  # 2025-02-29
+            5: [("schema", "until", REASONS["timestamp"]["too_precise"])],
+            7: [("schema", "at", REASONS["timestamp"]["not_datetime"])],  # a lowercase z
+            9: [("schema", "until", REASONS["timestamp"]["not_datetime"])],  # 1900-02-29
+        },
+    ),
     "date_format": (
         [2],
         {
             1: [("schema", "due", REASONS["date"]["not_date"])],
             3: [("schema", "due", REASONS["date"]["not_date"])],
             4: [("schema", "due", REASONS["date"]["not_date"])],
+            5: [("schema", "due", REASONS["date"]["not_date"])],  # a week date
         },
     ),
     "empty_string_key": (

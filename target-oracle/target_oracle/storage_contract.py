@@ -1,16 +1,21 @@
-"""The storage contract's table and which kind of column a property becomes: written once, for two plugins.
+"""The storage contract's table, which kind of column a property becomes, and which values a kind stores:
+written once, for two plugins.
 
 `storage_contract.json` says what target-oracle stores per JSON Schema type; `kind_for_schema` says which
-of its kinds a property's schema becomes. target-oracle builds its columns by them, and mapper-wms-validate
-checks each record against the same kind (its copy of this module, like its copy of the JSON file, is a
-link to this one). So this module depends on nothing but the standard library and reads the JSON file that
-sits beside it, in whichever package it is.
+of its kinds a property's schema becomes; `refusal` says why a value cannot be stored exactly in a column
+of a kind (the date-time and date forms stored: `datetime_form`, `DATE_FORM`). target-oracle builds its
+columns and refuses values by them, and mapper-wms-validate quarantines each record by the same rules (its
+copy of this module, like its copy of the JSON file, is a link to this one). So this module depends on
+nothing but the standard library and reads the JSON file that sits beside it, in whichever package it is.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import decimal
 import functools
 import json
+import re
 import typing as t
 from importlib import resources
 
@@ -76,3 +81,102 @@ def kind_for_schema(schema: t.Any) -> str:
     if isinstance(max_length, int) and max_length > contract()["kinds"][STRING]["max_bytes"]:
         return CLOB
     return STRING
+
+
+# --- the values a kind stores ---------------------------------------------------------------------------
+
+#: ISO-8601 calendar date (no week or ordinal dates), ASCII digits
+DATE_FORM = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+_CLOCK_FORM = r"[0-9]{2}:[0-9]{2}:[0-9]{2}"
+_OFFSET_FORM = r"Z|[+-][0-9]{2}(?::?[0-9]{2})?"
+
+
+def datetime_form(fraction_digits: str = "+", offset: str = "?") -> str:
+    """The date-time forms stored, as a regular expression that Python's `re` and DuckDB's RE2 read alike:
+    a calendar date, `T` or a space, the time with seconds, an optional fraction of `fraction_digits` (a
+    quantifier) digits, then a `Z` or an offset of hours or of hours and minutes, `offset` (a quantifier:
+    `?` for optional, empty for required). Groups: date, time, fraction digits, offset. A value of one of
+    these forms is a date-time when `datetime.fromisoformat` reads it (calendar, clock, offset)."""
+    return rf"({DATE_FORM})[T ]({_CLOCK_FORM})(?:\.([0-9]{fraction_digits}))?({_OFFSET_FORM}){offset}"
+
+
+_DATETIME = re.compile(datetime_form())
+_DATE = re.compile(DATE_FORM)
+
+
+def parse_timestamp(value: str) -> tuple[dt.datetime, bool, bool] | None:
+    """``(naive UTC datetime, more than the contract's fractional digits, had no offset)``, or None when
+    ``value`` is not a stored date-time form (`datetime_form`) that ``datetime.fromisoformat`` reads. A value
+    without an offset is read as UTC."""
+    match = _DATETIME.fullmatch(value)
+    if match is None:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    fraction = match[3] or ""
+    return parsed, len(fraction) > contract()["kinds"][TIMESTAMP]["fraction_digits"], match[4] is None
+
+
+def _number(value: t.Any) -> decimal.Decimal | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, decimal.Decimal)):
+        return decimal.Decimal(value)
+    if isinstance(value, float):
+        return decimal.Decimal(repr(value))
+    if isinstance(value, str):
+        try:
+            return decimal.Decimal(value)
+        except decimal.InvalidOperation:
+            return None
+    return None
+
+
+#: exact arithmetic for any JSON number's digits (the default context keeps 28)
+_EXACT = decimal.Context(prec=1000, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN)
+
+
+def refusal(kind_name: str, value: t.Any) -> str | None:
+    """The contract's reason why ``value`` (not None) cannot be stored exactly in a column of ``kind_name``,
+    or None when it can. Values of other types than the kind's are the schema validator's business."""
+    kinds = contract()["kinds"]
+    refuses = kinds[kind_name]["refuses"] if kind_name in kinds else {}
+    if kind_name == INTEGER:
+        number = _number(value)
+        if number is None:
+            return None
+        if not number.is_finite() or number != number.to_integral_value():
+            return refuses["not_integer"]
+        limit = decimal.Decimal(10) ** kinds[INTEGER]["precision"]
+        return refuses["too_large"] if number.copy_abs() >= limit else None
+    if kind_name == NUMBER:
+        number = _number(value)
+        if number is None:
+            return None
+        if not number.is_finite():
+            return refuses["not_finite"]
+        scale = kinds[NUMBER]["scale"]
+        if number.copy_abs() >= decimal.Decimal(10) ** (kinds[NUMBER]["precision"] - scale):
+            return refuses["too_large"]
+        quantum = decimal.Decimal(1).scaleb(-scale)
+        if number != number.quantize(quantum, rounding=decimal.ROUND_DOWN, context=_EXACT):
+            return refuses["too_precise"]
+        return None
+    if kind_name == TIMESTAMP and isinstance(value, str):
+        parsed = parse_timestamp(value)
+        if parsed is None:
+            return refuses["not_datetime"]
+        return refuses["too_precise"] if parsed[1] else None
+    if kind_name == DATE and isinstance(value, str):
+        if _DATE.fullmatch(value) is None:
+            return refuses["not_date"]
+        try:
+            dt.date.fromisoformat(value)
+        except ValueError:
+            return refuses["not_date"]
+        return None
+    return None

@@ -49,6 +49,14 @@ def _run_lines(sg, config: dict, *lines: str) -> None:
         ("ts", '"2024-13-01T12:00:00+00:00"', "not an ISO-8601 date-time"),
         ("day", '"2024-02-30"', "not an ISO-8601 date"),
         ("day", '"2024-02-03T10:00:00"', "not an ISO-8601 date"),
+        # the forms the mapper refuses too (storage_contract.refusal, one definition for both plugins)
+        ("day", '"2025-W01-1"', "not an ISO-8601 date"),  # a week date
+        ("ts", '"2024-03-01"', "not an ISO-8601 date-time"),  # a date alone
+        ("ts", '"2024-03-01T12:00"', "not an ISO-8601 date-time"),  # no seconds
+        ("ts", '"2024-03-01T12:00:00z"', "not an ISO-8601 date-time"),
+        ("ts", '" 2024-03-01T12:00:00Z"', "not an ISO-8601 date-time"),
+        ("ts", '"2024-03-01T12:00:00Z\\n"', "not an ISO-8601 date-time"),
+        ("ts", '"2025-W01-1T12:00:00"', "not an ISO-8601 date-time"),
     ],
 )
 def test_a_value_that_cannot_be_stored_exactly_stops_the_run_naming_stream_key_and_field(
@@ -145,3 +153,39 @@ def test_the_contract_file_is_the_package_data_and_gives_the_columns(backend):
         assert oracle == entry["oracle"].replace(" ", ""), name
         assert duck.replace("NUMERIC", "DECIMAL") == entry["duckdb"].replace(" ", ""), name
     assert json.loads(json.dumps(kinds)) == kinds
+
+
+def test_exact_text_of_date_times_and_dates_is_the_shared_form():
+    """``EXACT_TEXT`` (the SQL check's text of a value surely stored) is built from the one definition of
+    the stored forms (``storage_contract.datetime_form``, ``DATE_FORM``): DuckDB's regex reads it as Python
+    does, and a date-time it matches is one ``refusal`` stores (when its calendar and clock are real; the
+    SQL cast refuses the others)."""
+    import re
+
+    import duckdb
+
+    values = [
+        "2024-03-01T12:00:00Z",
+        "2024-03-01 12:00:00.123456+05:30",
+        "2024-03-01T12:00:00.1234567Z",
+        "2024-03-01T12:00:00+0530",
+        "2024-03-01T12:00:00+05",
+        "2024-03-01T12:00:00",
+        "2024-03-01T12:00:00z",
+        "2024-03-01t12:00:00Z",
+        "2024-03-01T12:00Z",
+        "2024-03-01",
+        "2025-W01-1",
+        " 2024-03-01",
+        "2024-03-01T12:00:00Z ",
+    ]
+    con = duckdb.connect()
+    for kind_name in (contract.TIMESTAMP, contract.DATE):
+        pattern = contract.EXACT_TEXT[kind_name]
+        for value in values:
+            python = re.fullmatch(pattern, value) is not None
+            assert con.execute("SELECT regexp_full_match(?, ?)", [value, pattern]).fetchone()[0] is python
+            if python:
+                assert contract.refusal(kind_name, value) is None, value
+    assert re.fullmatch(contract.EXACT_TEXT[contract.TIMESTAMP], "2024-03-01T12:00:00.123456-03:00")
+    assert not re.fullmatch(contract.EXACT_TEXT[contract.TIMESTAMP], "2024-03-01T12:00:00z")
