@@ -59,6 +59,12 @@ One suite at a time (`make dev` and, for the pipeline, `make meltano` first):
     .venv/bin/python -m bench.target --rows 100000 1000000 --repeats 3
     .venv/bin/python -m bench.pipeline --rows 100000 1000000 --repeats 3
 
+The partitioned full sync against a slow tenant (not part of `make bench`: one cursor at 0.5 s a page reads
+1M rows in about 8 minutes):
+
+    .venv/bin/python -m bench.partitions --rows 200000 --partitions 4 8 16 --repeats 1
+    .venv/bin/python -m bench.partitions --rows 1000000 --partitions 8 --repeats 1
+
 `--help` on each lists its options (a git revision to measure beside the tree, subjects to skip). A suite
 saves its tables in `.bench/results/<suite>.md`; a changed figure goes into `bench/figures.md` with its
 date."""
