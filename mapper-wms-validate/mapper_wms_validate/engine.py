@@ -41,10 +41,10 @@ import itertools
 import operator
 import types
 import typing as t
-from datetime import datetime
 
 import msgspec
 
+from mapper_wms_validate import storage_contract as sc
 from mapper_wms_validate.batch import BATCH_DECODER_HOOKS, decode_line
 from mapper_wms_validate.schema_check import (
     DIGITS_AS_ZERO,
@@ -80,7 +80,7 @@ class _Source:
         self.namespace: dict[str, t.Any] = {
             "MISSING": MISSING,
             "DecodeError": msgspec.DecodeError,
-            "fromisoformat": datetime.fromisoformat,
+            "fromisoformat": sc.read_datetime,  # the contract's reading of a date-time
             "digits_as_zero": DIGITS_AS_ZERO,
             "stored_shapes": STORED_DATETIME_SHAPES,
             "chain": itertools.chain.from_iterable,

@@ -236,7 +236,7 @@ def _inline_datetime(value: str) -> bool:
     if value.encode().translate(DIGITS_AS_ZERO) not in STORED_DATETIME_SHAPES:
         return False
     try:
-        return datetime.fromisoformat(value) is not None
+        return storage_contract.read_datetime(value) is not None
     except ValueError:
         return False
 
@@ -260,6 +260,8 @@ def test_inline_datetime_test_is_the_contracts_refusal():
     values += ["2025-01-01T04:00:11.0649321+00:00", "2025-01-01T04:00:11+00:00\n", "\uff12025-01-01T04:00:11"]
     values += ["2025-W01-1T03:00:40", "2025-01-01", "2025-01-01T03:00", " 2025-01-01T03:00:00Z"]
     values += ["2024-02-29 00:00:00", "2025-02-29 00:00:00"]
+    values += ["0001-01-01 10:10:11.1+11:00", "0001-01-01T00:00:00-01:00", "9999-12-31T23:30:00-01:00"]
+    values += ["9999-12-31T23:30:00+01:00", "0001-01-01T00:00:00Z"]
     accepted = 0
     for value in values:
         inline = _inline_datetime(value)

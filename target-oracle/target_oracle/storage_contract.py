@@ -104,6 +104,18 @@ _DATETIME = re.compile(datetime_form())
 _DATE = re.compile(DATE_FORM)
 
 
+def read_datetime(value: str) -> dt.datetime:
+    """``datetime.fromisoformat(value)``, raising ValueError also when the value's UTC instant falls outside
+    the years 1 to 9999 (``0001-01-01T00:30:00+01:00``): neither Python nor Oracle's TIMESTAMP holds it."""
+    parsed = dt.datetime.fromisoformat(value)
+    if parsed.tzinfo is not None and parsed.year in (1, 9999):
+        try:
+            parsed.astimezone(dt.timezone.utc)
+        except OverflowError as exc:
+            raise ValueError(f"{value!r} is outside the years 1 to 9999 in UTC") from exc
+    return parsed
+
+
 def parse_timestamp(value: str) -> tuple[dt.datetime, bool, bool] | None:
     """``(naive UTC datetime, more than the contract's fractional digits, had no offset)``, or None when
     ``value`` is not a stored date-time form (`datetime_form`) that ``datetime.fromisoformat`` reads. A value
@@ -112,7 +124,7 @@ def parse_timestamp(value: str) -> tuple[dt.datetime, bool, bool] | None:
     if match is None:
         return None
     try:
-        parsed = dt.datetime.fromisoformat(value)
+        parsed = read_datetime(value)
     except ValueError:
         return None
     if parsed.tzinfo is not None:
