@@ -45,13 +45,14 @@ _PAGE = msgspec.json.Decoder(_Page)
 
 
 @contextmanager
-def allocation_simulator(rows: int, warm: bool = False) -> Iterator[Simulator]:
+def allocation_simulator(rows: int, warm: bool = False, latency: float = 0.0) -> Iterator[Simulator]:
     """A `wms-simulator` process serving `rows` allocation rows (order_hdr/order_dtl sized to match).
 
     `warm=True` starts it with a page cache large enough for every allocation page and fetches each page
     once before yielding (`warm_allocation_pages`), so the tap's sync is answered from the cache and a
     benchmark measures the client rather than the simulator's rendering (a real tenant renders pages on
-    its own servers). The default starts it without a cache, as before.
+    its own servers). The default starts it without a cache, as before. `latency` > 0: every request is
+    answered after that many seconds, as a tenant's servers answer (bench.partitions).
     """
     WORK.mkdir(parents=True, exist_ok=True)
     page_cache_mb = math.ceil(rows * CACHE_BYTES_PER_ROW / 2**20) + CACHE_SPARE_MB if warm else 0
@@ -63,6 +64,7 @@ def allocation_simulator(rows: int, warm: bool = False) -> Iterator[Simulator]:
         anomaly_rate=ANOMALY_RATE,
         log=WORK / f"simulator-{rows}.log",
         page_cache_mb=page_cache_mb,
+        latency=latency,
     ) as sim:
         if warm:
             warm_allocation_pages(sim, rows)

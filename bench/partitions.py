@@ -36,9 +36,8 @@ from bench.harness import (
     save,
     suite_command,
 )
-from bench.inputs import ANOMALY_RATE, SEED, tap_config
+from bench.inputs import allocation_simulator, tap_config
 from bench.pipeline import BATCH_EXTRACTOR, PIPELINE, _batch_pipeline, _check_loaded, _fresh, meltano_run
-from tests.pipeline import simulator
 
 SUITE = "partitions"
 HERE = WORK / SUITE
@@ -50,16 +49,7 @@ RECORD_COUNT = re.compile(rb'"metric":\s*"record_count",\s*"value":\s*(\d+)')
 def slow_simulator(rows: int, latency: float) -> Iterator[str]:
     """A `wms-simulator` process of `rows` allocation rows answering each request after `latency` s;
     yields its base URL."""
-    HERE.mkdir(parents=True, exist_ok=True)
-    with simulator(
-        seed=SEED,
-        allocation=rows,
-        order_hdr=max(rows // 10, 1),
-        order_dtl=max(rows // 2, 1),
-        anomaly_rate=ANOMALY_RATE,
-        log=HERE / f"simulator-{rows}.log",
-        latency=latency,
-    ) as sim:
+    with allocation_simulator(rows, latency=latency) as sim:
         yield sim.base_url
 
 
