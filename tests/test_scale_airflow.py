@@ -1,8 +1,9 @@
 """The Airflow DAGs generated from meltano.yml (orchestrate/dags).
 
 What the DAGs are is read without Airflow (orchestrate/dags/meltano_project.py); that Airflow parses every
-one of them with the expected schedule and guards, and that one runs end to end with `airflow dags test`
-against the simulator, needs Airflow in .tools/airflow (`make airflow`): those tests skip without it.
+one of them with the expected schedule and guards, and that two run end to end with `airflow dags test`
+against the simulator (an incremental DAG, and the full-sync DAG as partition jobs then the finishing step),
+needs Airflow in .tools/airflow (`make airflow`): those tests skip without it.
 """
 
 from __future__ import annotations
@@ -263,3 +264,42 @@ def test_an_incremental_dag_runs_meltano_end_to_end(
     assert differences("order_hdr", sim.records("order_hdr"), load_tables(pipeline.duckdb_path)) == []
     state = pipeline.meltano("state", "get", "local:tap-oracle-wms--order_hdr-to-target-oracle").stdout
     assert '"bookmarks"' in state
+
+
+@needs_airflow
+@pytest.mark.e2e
+def test_the_full_sync_dag_runs_partition_jobs_then_hands_the_bookmark_to_the_incremental_dag(
+    meltano_installed: None, sim: Simulator, tmp_path: Path
+) -> None:
+    """`airflow dags test order_hdr_full_sync` with two partition jobs: each reads its own id slice, the
+    finishing step writes the incremental job's state, and the incremental DAG then picks up a change."""
+    pipeline = Pipeline(workdir=tmp_path / "pipeline", base_url=sim.base_url)
+    pipeline.workdir.mkdir()
+    env = airflow_env(tmp_path / "airflow", {**pipeline.env(), "MELTANO_FULL_SYNC_PARTITION_JOBS": "2"})
+    airflow = str(AIRFLOW_BIN / "airflow")
+
+    def airflow_run(*args: str) -> str:
+        argv = [airflow, *args]
+        result = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=900, cwd=tmp_path)
+        assert result.returncode == 0, (argv, (result.stdout + result.stderr)[-6000:])
+        return result.stdout + result.stderr
+
+    airflow_run("db", "migrate")
+    log = airflow_run("dags", "test", "order_hdr_full_sync")
+    assert "state=success" in log
+    for task in ("partition_0", "partition_1", "finish"):
+        assert task in log, task
+    assert differences("order_hdr", sim.records("order_hdr"), load_tables(pipeline.duckdb_path)) == []
+    # the two partition jobs read disjoint id slices: one bounded above, one below
+    queries = [r["query"] for r in sim.requests() if "order_hdr" in r["path"]]
+    assert any("id__lt" in q for q in queries) and any("id__gte" in q for q in queries)
+    state_id = "local:tap-oracle-wms--order_hdr-to-target-oracle"
+    state = json.loads(pipeline.meltano("state", "get", state_id).stdout)
+    bookmark = state["singer_state"]["bookmarks"]["order_hdr"]
+    assert bookmark["replication_key_value"]
+
+    changed = [r["id"] for r in sim.records("order_hdr")[:3]]
+    sim.update("order_hdr", changed, {"order_nbr": "CHANGED-BY-TEST"})
+    log = airflow_run("dags", "test", "order_hdr_incremental_every_minute")
+    assert "state=success" in log
+    assert differences("order_hdr", sim.records("order_hdr"), load_tables(pipeline.duckdb_path)) == []
