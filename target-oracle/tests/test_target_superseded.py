@@ -166,7 +166,8 @@ def test_marks_find_keys_of_every_kind_exactly(sg, backend, batch_size_rows):
         sg.schema("items", props, keys=["n", "code", "at"]),
         sg.schema("items_rejected", rejected, keys=["record_hash"]),
         *[sg.record("items", row) for row in rows],
-        sg.record("items_rejected", quarantined({**rows[0], "at": "2024-05-01T10:00:00Z"})),  # the same instant
+        # the key of the first row, its date-time written as the same instant in UTC
+        sg.record("items_rejected", quarantined({**rows[0], "at": "2024-05-01T10:00:00Z"})),
         sg.record("items_rejected", quarantined(rows[2])),
     )
     when = dt.datetime(2024, 5, 1, 10, 0)
