@@ -29,7 +29,7 @@ from sqlalchemy.schema import CreateTable
 from sqlalchemy.types import UserDefinedType
 
 from target_oracle import columns as k
-from target_oracle.loading import KEYS_PER_STATEMENT, key_value_sql
+from target_oracle.loading import marks_binds, marks_sql
 
 if t.TYPE_CHECKING:
     from collections.abc import Sequence
@@ -418,19 +418,14 @@ class DuckDBStrategy(DialectStrategy):
         """One UPDATE joining the marks (DuckDB runs an array of single-row UPDATEs one by one, about a
         millisecond each): per key its last mark's time, the keys converted as the table stores them."""
         q = self.quote
-        row = "(?, ?, " + ", ".join(key_value_sql(kind) for _, kind in keys) + ")"
         names = ", ".join(f"k{j}" for j in range(len(keys)))
         on = " AND ".join(f"t.{q(col)} = m.k{j}" for j, (col, _) in enumerate(keys))
-        total = 0
-        for start in range(0, len(marks), KEYS_PER_STATEMENT):
-            chunk = marks[start : start + KEYS_PER_STATEMENT]
-            sql = (
-                f"UPDATE {table_ref} AS t SET {q(column)} = m.__at FROM (SELECT {names}, "
-                f"max_by(__at, __i) AS __at FROM (VALUES {', '.join([row] * len(chunk))}) "
-                f"v(__i, __at, {names}) GROUP BY ALL) m WHERE {on}"
-            )
-            total += self.rowcount(conn.execute(sql, [v for i, mark in enumerate(chunk) for v in (i, *mark)]))
-        return total
+        rows = marks_sql([kind for _, kind in keys], times=True)
+        sql = (
+            f"UPDATE {table_ref} AS t SET {q(column)} = m.__at FROM (SELECT {names}, "
+            f"max_by(__at, __i) AS __at FROM ({rows}) v GROUP BY ALL) m WHERE {on}"
+        )
+        return self.rowcount(conn.execute(sql, marks_binds(marks, times=True)))
 
     def replaces_matched(self, whole_rows: bool) -> bool:
         return whole_rows

@@ -602,16 +602,13 @@ class OracleSink(SQLSink[OracleConnector]):
     def _newer_in_batch(self, marks: list[tuple[tuple, int, dt.datetime]], batch: str) -> set[int]:
         """The indexes of the marks whose key has a row in the batch taken after the quarantined version."""
         kinds = [self._table_kinds[col] for col in self.key_properties]
-        newer: set[int] = set()
-        step = ld.KEYS_PER_STATEMENT
-        for start in range(0, len(marks), step):
-            chunk = marks[start : start + step]
-            sql = ld.last_positions_sql(self._key_idx, kinds, len(chunk), batch)
-            params = [v for i, (key, _, _) in enumerate(chunk) for v in (i, *key)]
-            for i, last in self._reader().execute(sql, params).fetchall():
-                if self._batch_start + int(last) > chunk[i][1]:
-                    newer.add(start + i)
-        return newer
+        sql = ld.last_positions_sql(self._key_idx, kinds, batch)
+        binds = ld.marks_binds([key for key, _, _ in marks], times=False)
+        return {
+            int(i)
+            for i, last in self._reader().execute(sql, binds).fetchall()
+            if self._batch_start + int(last) > marks[i][1]
+        }
 
     def _close_spool(self) -> str:
         """Close this batch's spool file (the next record opens a new one); its path."""

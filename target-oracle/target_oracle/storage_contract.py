@@ -87,16 +87,19 @@ def kind_for_schema(schema: t.Any) -> str:
 
 #: ISO-8601 calendar date (no week or ordinal dates), ASCII digits
 DATE_FORM = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
-_CLOCK_FORM = r"[0-9]{2}:[0-9]{2}:[0-9]{2}"
-_OFFSET_FORM = r"Z|[+-][0-9]{2}(?::?[0-9]{2})?"
+_HOURS = "(?:[01][0-9]|2[0-3])"
+_SIXTY = "[0-5][0-9]"
+_CLOCK_FORM = rf"{_HOURS}:{_SIXTY}:{_SIXTY}"
+_OFFSET_FORM = rf"Z|[+-]{_HOURS}(?::?{_SIXTY})?"
 
 
 def datetime_form(fraction_digits: str = "+", offset: str = "?") -> str:
     """The date-time forms stored, as a regular expression that Python's `re` and DuckDB's RE2 read alike:
-    a calendar date, `T` or a space, the time with seconds, an optional fraction of `fraction_digits` (a
-    quantifier) digits, then a `Z` or an offset of hours or of hours and minutes, `offset` (a quantifier:
-    `?` for optional, empty for required). Groups: date, time, fraction digits, offset. A value of one of
-    these forms is a date-time when `datetime.fromisoformat` reads it (calendar, clock, offset)."""
+    a calendar date, `T` or a space, the time with seconds (hours 00-23, minutes and seconds 00-59), an
+    optional fraction of `fraction_digits` (a quantifier) digits, then a `Z` or an offset of hours (00-23)
+    or of hours and minutes (00-59), `offset` (a quantifier: `?` for optional, empty for required). Groups:
+    date, time, fraction digits, offset. A value of one of these forms is a date-time when `read_datetime`
+    reads it (the calendar, the UTC instant within the years 1 to 9999)."""
     return rf"({DATE_FORM})[T ]({_CLOCK_FORM})(?:\.([0-9]{fraction_digits}))?({_OFFSET_FORM}){offset}"
 
 
@@ -106,8 +109,12 @@ _DATE = re.compile(DATE_FORM)
 
 def read_datetime(value: str) -> dt.datetime:
     """``datetime.fromisoformat(value)``, raising ValueError also when the value's UTC instant falls outside
-    the years 1 to 9999 (``0001-01-01T00:30:00+01:00``): neither Python nor Oracle's TIMESTAMP holds it."""
+    the years 1 to 9999 (``0001-01-01T00:30:00+01:00``): neither Python nor Oracle's TIMESTAMP holds it; and
+    when the offset ends in two digits over 59 (``+05:75``, ``+0575``: minutes, which ``fromisoformat``
+    would carry into the hours)."""
     parsed = dt.datetime.fromisoformat(value)
+    if parsed.tzinfo is not None and value[-2:] >= "60" and value[-2:].isdigit():
+        raise ValueError(f"{value!r} has an offset whose minutes are over 59")
     if parsed.tzinfo is not None and parsed.year in (1, 9999):
         try:
             parsed.astimezone(dt.timezone.utc)

@@ -89,3 +89,30 @@ def test_state_follows_the_commit_of_the_records_before_it_and_a_failed_load_sto
     assert [json.loads(line) for line in result.stdout.splitlines()] == [{"after": 2}]
     with duckdb.connect(str(tmp_path / "out.duckdb"), read_only=True) as conn:
         assert conn.execute('SELECT "ID" FROM "ITEMS" ORDER BY 1').fetchall() == [(1,), (2,)]
+
+
+def test_cli_a_batch_file_with_a_date_time_before_year_1_exits_non_zero_naming_stream_key_and_field(
+    tmp_path, sg
+):
+    """Read by DuckDB as year 0 (its casts hold it); the contract refuses it, as in record mode."""
+    cfg = tmp_path / "config.json"
+    cfg.write_text(json.dumps({"sqlalchemy_url": "duckdb:///out.duckdb"}))
+    batch_file = tmp_path / "items.jsonl"
+    batch_file.write_text(
+        '{"id": 1, "at": "2024-03-01T12:00:00Z"}\n{"id": 2, "at": "0001-01-01T00:30:00+01:00"}\n'
+    )
+    lines = sg.lines(
+        sg.schema(
+            "items", {"id": {"type": "integer"}, "at": {"type": ["string", "null"], "format": "date-time"}}
+        ),
+        {
+            "type": "BATCH",
+            "stream": "items",
+            "encoding": {"format": "jsonl", "compression": "none"},
+            "manifest": [batch_file.as_uri()],
+        },
+    )
+    result = _cli(["--config", str(cfg)], lines, tmp_path)
+    assert result.returncode != 0
+    assert "Stream 'items', key id=2, field 'at': '0001-01-01T00:30:00+01:00' refused" in result.stderr
+    assert "Traceback" not in result.stderr

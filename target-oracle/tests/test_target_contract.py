@@ -75,6 +75,58 @@ def test_a_value_that_cannot_be_stored_exactly_stops_the_run_naming_stream_key_a
     assert reason in {r for kind in contract.contract()["kinds"].values() for r in kind["refuses"].values()}
 
 
+#: date-time and date texts the contract refuses though DuckDB's casts read them (as another instant, a year
+#: 0 or a year 10000): the SQL check must send them to the Python check, in record mode and in BATCH files
+OUT_OF_RANGE = [
+    ("ts", "0001-01-01T00:30:00+01:00", "not an ISO-8601 date-time"),  # before year 1 in UTC
+    ("ts", "9999-12-31T23:30:00-01:00", "not an ISO-8601 date-time"),  # after year 9999 in UTC
+    ("ts", "0000-01-01T00:00:00Z", "not an ISO-8601 date-time"),
+    ("ts", "2024-03-01T12:00:00+05:75", "not an ISO-8601 date-time"),  # offset minutes over 59
+    ("ts", "2024-03-01T12:00:00+0575", "not an ISO-8601 date-time"),
+    ("ts", "2024-03-01T12:00:00-00:60", "not an ISO-8601 date-time"),
+    ("ts", "2024-03-01T12:00:00+24:00", "not an ISO-8601 date-time"),  # offset hours over 23
+    ("ts", "2024-03-01T12:00:00+99", "not an ISO-8601 date-time"),
+    ("ts", "2024-03-01T24:00:00Z", "not an ISO-8601 date-time"),  # the clock's hour 24
+    ("day", "0000-01-01", "not an ISO-8601 date"),
+]
+
+
+@pytest.mark.parametrize(("field", "value", "reason"), OUT_OF_RANGE)
+def test_a_date_time_out_of_range_is_refused_in_records_and_in_batch_files(
+    sg, backend, tmp_path, field, value, reason
+):
+    rows = [{"id": 1, "ts": "2024-03-01T12:00:00Z", "day": "2024-03-01"}, {"id": 7, field: value}]
+    with pytest.raises(RefusedValueError) as info:
+        sg.run(backend.config(), sg.schema("items", PROPS), *[sg.record("items", row) for row in rows])
+    assert f"Stream 'items', key id=7, field '{field}': {value!r} refused: {reason}" in str(info.value)
+    path = tmp_path / "items.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    batch = {"type": "BATCH", "stream": "items", "encoding": {"format": "jsonl", "compression": "none"}}
+    with pytest.raises(RefusedValueError) as info:
+        sg.run(backend.config(), sg.schema("items", PROPS), {**batch, "manifest": [path.as_uri()]})
+    assert f"Stream 'items', key id=7, field '{field}': {value!r} refused: {reason}" in str(info.value)
+    assert contract.refusal(contract.TIMESTAMP if field == "ts" else contract.DATE, value) == reason
+
+
+def test_the_years_1_and_9999_and_offsets_within_range_land(sg, backend, tmp_path):
+    rows = [
+        {"id": 1, "ts": "0001-01-01T00:30:00-01:00", "day": "0001-01-01"},
+        {"id": 2, "ts": "9999-12-31T23:30:00+01:00", "day": "9999-12-31"},
+        {"id": 3, "ts": "2024-03-01T12:00:00+23:59"},
+        {"id": 4, "ts": "2024-03-01T12:00:00-0059"},
+    ]
+    path = tmp_path / "items.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    batch = {"type": "BATCH", "stream": "items", "encoding": {"format": "jsonl", "compression": "none"}}
+    sg.run(backend.config(), sg.schema("items", PROPS), {**batch, "manifest": [path.as_uri()]})
+    assert backend.rows("items", '"ID", "TS", "DAY"') == [
+        (1, dt.datetime(1, 1, 1, 1, 30), dt.date(1, 1, 1)),
+        (2, dt.datetime(9999, 12, 31, 22, 30), dt.date(9999, 12, 31)),
+        (3, dt.datetime(2024, 2, 29, 12, 1), None),
+        (4, dt.datetime(2024, 3, 1, 12, 59), None),
+    ]
+
+
 def test_refused_values_in_batch_files_stop_the_run_too(sg, backend, tmp_path):
     path = tmp_path / "items.jsonl"
     path.write_text('{"id": 1, "qty": 1.5}\n{"id": 2, "qty": 1e-12}\n')
@@ -178,6 +230,11 @@ def test_exact_text_of_date_times_and_dates_is_the_shared_form():
         "2025-W01-1",
         " 2024-03-01",
         "2024-03-01T12:00:00Z ",
+        "2024-03-01T12:00:00+05:75",
+        "2024-03-01T12:00:00+24:00",
+        "2024-03-01T24:00:00Z",
+        "2024-03-01T23:59:60Z",
+        "2024-03-01T12:00:00+23:59",
     ]
     con = duckdb.connect()
     for kind_name in (contract.TIMESTAMP, contract.DATE):

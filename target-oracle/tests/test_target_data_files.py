@@ -73,6 +73,12 @@ EXPECTED: dict[str, t.Any] = {
     "sdc_other_names": ("sdc", '"ID", "_SDC_SOURCE"', [(1, "erp")]),
     "schema_changes": ("evolve", '"ID", "N", "ADDED"', [(1, Decimal(5), None), (2, Decimal("2.5"), "new")]),
     "empty_strings": (RefusedValueError, "Stream 'codes', key code='', field 'code': empty string"),
+    # a UTC instant before year 1 or after 9999 (neither Python nor Oracle's TIMESTAMP holds it)
+    "datetime_before_year_1": (RefusedValueError, "key id=2, field 'at': .* not an ISO-8601 date-time"),
+    "datetime_after_year_9999": (RefusedValueError, "key id=2, field 'at': .* not an ISO-8601 date-time"),
+    # an offset is hours 00-23 and minutes 00-59 (DuckDB would read +05:75 as +06:15, +24:00 as a day)
+    "offset_minutes_over_59": (RefusedValueError, "key id=2, field 'at': .* not an ISO-8601 date-time"),
+    "offset_hours_over_23": (RefusedValueError, "key id=2, field 'at': .* not an ISO-8601 date-time"),
 }
 
 

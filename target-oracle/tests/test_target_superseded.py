@@ -120,13 +120,9 @@ def test_the_run_summary_counts_inserted_updated_and_marked_rows_per_table(sg, b
 
 
 @pytest.mark.parametrize("batch_size_rows", [1, 100])
-def test_many_marks_apply_in_order_the_last_mark_of_a_key_winning(sg, backend, monkeypatch, batch_size_rows):
-    """Marks are applied set-based, a few keys per statement: the result is the one of marking each key in
-    turn (a key quarantined twice keeps the later time; a valid newer version still clears its mark)."""
-    from target_oracle import dialects, loading
-
-    monkeypatch.setattr(loading, "KEYS_PER_STATEMENT", 2)
-    monkeypatch.setattr(dialects, "KEYS_PER_STATEMENT", 2)
+def test_many_marks_apply_in_order_the_last_mark_of_a_key_winning(sg, backend, batch_size_rows):
+    """Marks are applied set-based, every key in one statement: the result is the one of marking each key
+    in turn (a key quarantined twice keeps the later time; a valid newer version still clears its mark)."""
     later = "2024-05-02T10:00:00+00:00"
     sg.run(
         backend.config(batch_size_rows=batch_size_rows),
@@ -141,3 +137,39 @@ def test_many_marks_apply_in_order_the_last_mark_of_a_key_winning(sg, backend, m
     )
     first, second = dt.datetime(2024, 5, 1, 10, 0), dt.datetime(2024, 5, 2, 10, 0)
     assert _marks(backend) == [(0, 0, first), (1, 1, second), (2, 2, None), (3, 3, first), (4, 40, None)]
+
+
+@pytest.mark.parametrize("batch_size_rows", [1, 100])
+def test_marks_find_keys_of_every_kind_exactly(sg, backend, batch_size_rows):
+    """Compound keys of a 38-digit integer, a string and a date-time with an offset: each mark finds exactly
+    its row (the keys bind as text and convert as the load stores them), in and after the batch."""
+    props = {
+        "n": {"type": "integer"},
+        "code": {"type": "string"},
+        "at": {"type": "string", "format": "date-time"},
+        "qty": {"type": ["number", "null"]},
+    }
+    rejected = {**REJECTED, "n": props["n"], "code": props["code"], "at": props["at"]}
+    big = 10**37 + 1
+    rows = [
+        {"n": big, "code": "a", "at": "2024-05-01T12:00:00+02:00", "qty": 1},
+        {"n": big - 1, "code": "a", "at": "2024-05-01T10:00:00Z", "qty": 2},  # one off: not marked
+        {"n": 7, "code": "true", "at": "2024-05-01T10:00:00Z", "qty": 3},
+    ]
+
+    def quarantined(row: dict) -> dict:
+        key = {"n": row["n"], "code": row["code"], "at": row["at"]}
+        return {"record_hash": f"h{row['qty']}", **key, "record": row, "rule_names": "r", "rejected_at": AT}
+
+    sg.run(
+        backend.config(batch_size_rows=batch_size_rows),
+        sg.schema("items", props, keys=["n", "code", "at"]),
+        sg.schema("items_rejected", rejected, keys=["record_hash"]),
+        *[sg.record("items", row) for row in rows],
+        # the key of the first row, its date-time written as the same instant in UTC
+        sg.record("items_rejected", quarantined({**rows[0], "at": "2024-05-01T10:00:00Z"})),
+        sg.record("items_rejected", quarantined(rows[2])),
+    )
+    when = dt.datetime(2024, 5, 1, 10, 0)
+    got = backend.rows("items", '"QTY", "_SDC_SUPERSEDED_AT"', order='"QTY"')
+    assert got == [(1, when), (2, None), (3, when)]
