@@ -386,7 +386,7 @@ def inline_accept(schema: t.Any, *, key: bool, v: str) -> str | None:
     if "string" in names and kind in (sc.STRING, sc.CLOB, sc.JSON):
         terms.append(f"(type({v}) is str and {v} != '')" if key else f"type({v}) is str")
     elif "string" in names and kind == sc.TIMESTAMP and schema.get("format") == "date-time":
-        terms.append(f"(type({v}) is str and {_stored_datetime(v)})")
+        terms.append(f"(type({v}) is str and {stored_datetime(v)})")
     plain = (("boolean", "bool"), ("object", "dict"), ("array", "list"))
     terms += [f"type({v}) is {tp}" for n, tp in plain if n in names]
     return " or ".join(terms) or None
@@ -440,7 +440,7 @@ def decoded_type(schema: t.Any, *, key: bool, v: str) -> Decoded | None:
     plain_string = set(names) <= {"string", "null"}
     if plain_string and not key and kind == sc.TIMESTAMP and schema.get("format") == "date-time":
         non_empty = NON_EMPTY_STRING if "null" not in names else NON_EMPTY_STRING | None
-        test = f"({v} is None or {v} is MISSING or ({_stored_datetime(v)}))"
+        test = f"({v} is None or {v} is MISSING or ({stored_datetime(v)}))"
         return Decoded(non_empty, test, ALL_STORED_DATETIMES)
     if plain_string and kind in (sc.STRING, sc.CLOB, sc.JSON):
         return Decoded(decoded, f"{v} != ''")  # a key: None, MISSING and any other string pass
@@ -448,9 +448,12 @@ def decoded_type(schema: t.Any, *, key: bool, v: str) -> Decoded | None:
     return Decoded(decoded, f"({accept})" if accept else "False")
 
 
-def _stored_datetime(v: str) -> str:
-    """The date-time test on a string in the variable named `v` (see `inline_accept`)."""
-    return f"{v}.encode().translate(digits_as_zero) in stored_shapes and fromisoformat({v}) is not None"
+def stored_datetime(v: str, *, offset: bool = False) -> str:
+    """The date-time test on a string in the variable named `v`, true only when `datetime_problem`
+    accepts it (see `inline_accept`; the names it reads are the rule engine's), and with `offset` only
+    when it has a UTC offset too. It may raise ValueError (`fromisoformat` refuses)."""
+    read = f"fromisoformat({v}){'.tzinfo' if offset else ''}"
+    return f"{v}.encode().translate(digits_as_zero) in stored_shapes and {read} is not None"
 
 
 def compile_record(schema: dict, key_properties: t.Sequence[str] = ()) -> RecordSchemaCheck:
