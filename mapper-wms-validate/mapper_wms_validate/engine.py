@@ -37,6 +37,7 @@ constants.
 
 from __future__ import annotations
 
+import decimal
 import itertools
 import operator
 import types
@@ -79,6 +80,7 @@ class _Source:
     def __init__(self) -> None:
         self.namespace: dict[str, t.Any] = {
             "MISSING": MISSING,
+            "Decimal": decimal.Decimal,
             "DecodeError": msgspec.DecodeError,
             "fromisoformat": sc.read_datetime,  # the contract's reading of a date-time
             "digits_as_zero": DIGITS_AS_ZERO,

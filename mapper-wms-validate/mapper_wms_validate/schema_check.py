@@ -368,9 +368,11 @@ def _plain_types(schema: t.Any, known: t.Collection[str]) -> list[str] | None:
 
 def inline_accept(schema: t.Any, *, key: bool, v: str) -> str | None:
     """A Python expression on the variable named `v`, true only for values `property_check` accepts, for
-    properties whose schema is a plain type: null, in-range integers, strings, booleans, objects, arrays,
-    date-times of the contract's common form. It may raise (a date-time `fromisoformat` refuses): the rule
-    engine then leaves the decision to `property_check`. False for the engine's `MISSING`.
+    properties whose schema is a plain type: null, in-range integers, a number's in-range decimals with at
+    most the contract's decimal places as written, strings, booleans, objects, arrays, date-times of the
+    contract's common form (`Decimal`, like the names below, is bound in the engine's namespace). It may
+    raise (a date-time `fromisoformat` refuses, a NaN is compared): the rule engine then leaves the
+    decision to `property_check`. False for the engine's `MISSING`.
 
     The date-time test is the contract's (`datetime_problem`): a form the target stores (its shape is one
     of `STORED_DATETIME_SHAPES`, bound in the engine's namespace as `stored_shapes`, after `digits_as_zero`)
@@ -383,6 +385,9 @@ def inline_accept(schema: t.Any, *, key: bool, v: str) -> str | None:
     if "integer" in names or "number" in names:
         digits = CONTRACT.integer_precision if kind == sc.INTEGER else CONTRACT.number_integer_digits
         terms.append(f"(type({v}) is int and {-(10**digits)} < {v} < {10**digits})")
+        if kind == sc.NUMBER:  # a decimal within the digits, with no more places than the scale
+            places = f"{v}.as_tuple().exponent >= {-CONTRACT.number_scale}"
+            terms.append(f"(type({v}) is Decimal and {-(10**digits)} < {v} < {10**digits} and {places})")
     if "string" in names and kind in (sc.STRING, sc.CLOB, sc.JSON):
         terms.append(f"(type({v}) is str and {v} != '')" if key else f"type({v}) is str")
     elif "string" in names and kind == sc.TIMESTAMP and schema.get("format") == "date-time":

@@ -270,6 +270,29 @@ def test_inline_datetime_test_is_the_contracts_refusal():
     assert 50 < accepted < len(values) - 1000
 
 
+NUMBER_VALUES = [
+    "1.5", "-0.0", "0E-30", "1E+27", "-9999999999999999999999999999.9999999999",
+    "9999999999999999999999999999.5", "1E+28", "-1E+28", "1E-10", "1E-11", "0.00000000010",
+    "1.00000000000", "2.50", "12345.123456789012",
+    "NaN", "-NaN", "sNaN", "Infinity", "-Infinity", "5", "1E+2",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("types", [["number"], ["number", "null"], ["integer", "number"]])
+def test_inline_number_test_is_the_contracts_refusal(types):
+    """A number's decimals (as the decoders read them, from their text) pass the engine's record test,
+    inline or through the check, exactly when the schema check and the contract (`refusal`) accept them;
+    NaN and infinities included."""
+    schema = {"properties": {"n": {"type": types}}}
+    problems = compile_record(schema)
+    test = compile_passes(schema, [], [], check_schema=True, schema_problems=problems)
+    for text in NUMBER_VALUES:
+        value = Decimal(text)
+        stored = storage_contract.refusal(storage_contract.NUMBER, value) is None
+        assert (problems({"n": value}) is None) is stored, text
+        assert test.passes({"n": value}) is stored, text
+
+
 def test_closed_schema_with_a_rule_on_an_undeclared_field():
     """With additionalProperties false, a field only a rule reads (or a required one the schema does not
     declare) makes the record fail the schema check, in BATCH lines as in records."""
