@@ -256,10 +256,12 @@ def compile_passes(
         struct = _struct(fields, required if check_schema else [], closed=closed)
         decoder = msgspec.json.Decoder(struct, **BATCH_DECODER_HOOKS)
         bulk = [f for f in fields.values() if f.bulk]
-        # a line the decode refuses stands in the chunk's records as a record without the bulk fields
-        unread = types.SimpleNamespace(**{f.variable: MISSING for f in bulk})
-        keep = ["            keep(record)"] if bulk else []
-        body += ["    records = []", "    keep = records.append"] if bulk else []
+        # per line, the values of the bulk fields (a tuple, or the value of the one field), so that each
+        # record is freed as soon as it is tested; a line the decode refuses stands in as MISSING values
+        variables = [f.variable for f in bulk]
+        unread = (MISSING,) * len(bulk) if len(bulk) > 1 else MISSING
+        keep = [f"            keep({bind(operator.attrgetter(*variables))}(record))"] if bulk else []
+        body += ["    values = []", "    keep = values.append"] if bulk else []
         body += [
             "    for i, line in enumerate(lines):",
             "        try:",
@@ -311,17 +313,24 @@ def _read(fields: dict[str, _Field], *, typed: bool, bind: t.Callable[[t.Any], s
 def _bulk(fields: list[_Field], bind: t.Callable[[t.Any], str]) -> list[str]:
     """The statements that test the chunk's values of `fields` at once (one call per test, on the values
     of every field it tests), and, when one refuses, every value of those fields one by one, to find the
-    lines not known to pass."""
-    tested: dict[t.Callable, list[str]] = {}
-    for field in fields:
+    lines not known to pass. `values` holds, per line, the fields' values (a tuple of them in the order
+    of `fields`, or the one field's value)."""
+    tested: dict[t.Callable, list[int]] = {}
+    for index, field in enumerate(fields):
         for test in field.bulk:
-            tested.setdefault(test, []).append(field.variable)
+            tested.setdefault(test, []).append(index)
     calls = []
-    for test, variables in tested.items():
-        values = f"map({bind(operator.attrgetter(*variables))}, records)"
-        calls.append(f"{bind(test)}({values if len(variables) == 1 else f'chain({values})'})")
-    body = [f"    if not ({' and '.join(calls)}):", "        for i, record in enumerate(records):"]
-    body += [f"            {f.variable} = record.{f.variable}" for f in fields]
+    for test, indexes in tested.items():
+        if len(fields) == 1:
+            chosen = "values"
+        elif len(indexes) == len(fields):
+            chosen = "chain(values)"
+        else:
+            picked = f"map({bind(operator.itemgetter(*indexes))}, values)"
+            chosen = picked if len(indexes) == 1 else f"chain({picked})"
+        calls.append(f"{bind(test)}({chosen})")
+    targets = "".join(f"{f.variable}, " for f in fields) if len(fields) > 1 else fields[0].variable
+    body = [f"    if not ({' and '.join(calls)}):", f"        for i, ({targets}) in enumerate(values):"]
     body.append("            try:")
     for field in fields:
         body += [" " * 16 + s.replace("{undecided}", "refuse(i); continue") for s in field.bulk_lines]
