@@ -75,10 +75,12 @@ def on_field(
     accept: ValueAccept,
     bulk: BulkAccept | None = None,
     narrowing: Narrowing | None = None,
+    implied_by_format: str | None = None,
 ) -> RecordCheck:
     """The record check of a check on one field's value (a missing field reads as null), with its
-    `Accept` as `.accept`, its `BulkAccept` as `.bulk` and its `Narrowing` as `.narrowing` (or None), for
-    the rule engine."""
+    `Accept` as `.accept`, its `BulkAccept` as `.bulk`, its `Narrowing` as `.narrowing` and
+    `.implied_by_format` (or None), for the rule engine. `implied_by_format`: the check passes every
+    value that the schema check of a property with that JSON Schema `format` passes."""
 
     def record_check(r: dict) -> str | None:
         return check(r.get(field))
@@ -86,6 +88,7 @@ def on_field(
     record_check.accept = lambda read, bind: accept(read(field), bind)  # type: ignore[attr-defined]
     record_check.bulk = bulk  # type: ignore[attr-defined]
     record_check.narrowing = narrowing  # type: ignore[attr-defined]
+    record_check.implied_by_format = implied_by_format  # type: ignore[attr-defined]
     return record_check
 
 
@@ -254,7 +257,8 @@ def _datetime(field: str, params: dict) -> RecordCheck:
         return f"({v} is None or (type({v}) is str and {stored_datetime(v, offset=require_tz)}))"
 
     bulk = ALL_STORED_DATETIMES_WITH_OFFSET if require_tz else ALL_STORED_DATETIMES
-    return on_field(field, check, accept, bulk)
+    # without an offset required, the rule is the `format: date-time` schema check's contract test
+    return on_field(field, check, accept, bulk, implied_by_format=None if require_tz else "date-time")
 
 
 def expression_check(compiled: CompiledExpression) -> RecordCheck:

@@ -104,6 +104,9 @@ class _Field:
         self.typed_test: str | None = None  # the test once the typed decode has read the value
         self.decoded: t.Any = t.Any  # the type the typed decode reads the property as
         self.present = False  # the typed decode requires it (a rule refuses it missing or null)
+        # the `format` whose contract test the schema test is, alone (a value that passes it is null,
+        # missing or a value of that format the target stores)
+        self.format_only: str | None = None
         self.rule_tests: list[str] = []  # the inline tests of the rules run with this field
         self.rule_calls: list[str] = []  # their checks, true when they refuse the record
         self.read_by_rule = False  # an inline test of a rule reads it
@@ -177,6 +180,7 @@ def compile_passes(
             if typed is None:
                 field.typed_test = field.schema_test
             elif typed.bulk is not None and typed.test is not None:
+                field.format_only = prop.get("format")
                 field.decoded = typed.type
                 field.bulk[typed.bulk] = None
                 field.bulk_lines += [f"if not ({typed.test}):", f"    if {field.schema_call}: {{undecided}}"]
@@ -188,6 +192,9 @@ def compile_passes(
         if accept is None or not rule.fields:
             record_calls.append(call)
             continue
+        implied = getattr(rule.test, "implied_by_format", None)
+        if implied is not None and len(rule.fields) == 1 and fields[rule.fields[0]].format_only == implied:
+            continue  # the property's schema test passes only values the rule passes
         # an inline test is run with the last field it reads (all of them are read by then)
         last = fields[rule.fields[-1]]
         for name in rule.fields:
