@@ -29,7 +29,11 @@ refuses), the record goes to every check.
   Date-time strings are tested a chunk at a time, not line by line (`schema_check.Decoded.bulk`, and the
   `datetime` rule's `bulk`): one call per chunk tests the values of every line in C, which costs a
   fraction of a test per value in Python. Only when it refuses the chunk are its values tested one by one,
-  by the same tests as in `passes`, to find the lines they refuse.
+  by the same tests as in `passes`, to find the lines they refuse. Per line only those values are kept
+  (each record is freed once its line is tested).
+
+A `datetime` rule (without `require_timezone`) on a property whose schema test is the contract's
+date-time test alone adds no test: every value that test passes, the rule passes.
 
 Names from the SCHEMA and the rules enter the source only as `repr()` literals; values only as bound
 constants.
