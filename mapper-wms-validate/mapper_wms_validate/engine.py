@@ -41,7 +41,6 @@ constants.
 
 from __future__ import annotations
 
-import decimal
 import itertools
 import operator
 import types
@@ -49,11 +48,9 @@ import typing as t
 
 import msgspec
 
-from mapper_wms_validate import storage_contract as sc
 from mapper_wms_validate.batch import BATCH_DECODER_HOOKS, decode_line
 from mapper_wms_validate.schema_check import (
-    DIGITS_AS_ZERO,
-    STORED_DATETIME_SHAPES,
+    INLINE_NAMES,
     RecordSchemaCheck,
     decoded_type,
     inline_accept,
@@ -83,12 +80,9 @@ class _Source:
 
     def __init__(self) -> None:
         self.namespace: dict[str, t.Any] = {
+            **INLINE_NAMES,
             "MISSING": MISSING,
-            "Decimal": decimal.Decimal,
             "DecodeError": msgspec.DecodeError,
-            "fromisoformat": sc.read_datetime,  # the contract's reading of a date-time
-            "digits_as_zero": DIGITS_AS_ZERO,
-            "stored_shapes": STORED_DATETIME_SHAPES,
             "chain": itertools.chain.from_iterable,
         }
 

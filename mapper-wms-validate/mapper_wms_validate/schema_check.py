@@ -94,6 +94,16 @@ STORED_DATETIME_SHAPES = frozenset(
 )
 
 
+# The names the inline tests' source reads (`inline_accept`, `decoded_type`, `stored_datetime`), besides
+# the rule engine's MISSING: the contract's reading of a date-time, the shapes of the stored forms.
+INLINE_NAMES: dict[str, t.Any] = {
+    "Decimal": Decimal,
+    "fromisoformat": sc.read_datetime,
+    "digits_as_zero": DIGITS_AS_ZERO,
+    "stored_shapes": STORED_DATETIME_SHAPES,
+}
+
+
 def datetime_problem(value: str) -> str | None:
     """None when `value` is an ISO-8601 date-time the target stores, else the contract's reason (more than
     the contract's fractional digits would be cut by TIMESTAMP(6): refused)."""
@@ -470,7 +480,11 @@ def compile_record(schema: dict, key_properties: t.Sequence[str] = ()) -> Record
     the same property checks (engine.py)."""
     properties = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
     keys = set(key_properties)
-    checks = [(n, check) for n, p in properties.items() if (check := property_check(p, n, key=n in keys))]
+    checks = [
+        (n, _accepting(check, p, key=n in keys))
+        for n, p in properties.items()
+        if (check := property_check(p, n, key=n in keys))
+    ]
     required = [name for name in schema.get("required") or [] if isinstance(name, str)]
     known = frozenset(properties) if schema.get("additionalProperties") is False else None
 
@@ -490,3 +504,23 @@ def compile_record(schema: dict, key_properties: t.Sequence[str] = ()) -> Record
         return problems or None
 
     return check
+
+
+def _accepting(check: ValueCheck, schema: t.Any, *, key: bool) -> ValueCheck:
+    """`check`, called only for a value the property's inline test (`inline_accept`, the rule engine's)
+    does not accept: a refused record's other properties, mostly common values, then cost no call of the
+    contract's checks (a record's 30-odd checks took about 55 us, its inline tests a tenth of that)."""
+    source = inline_accept(schema, key=key, v="v")
+    if source is None:
+        return check
+    accept = eval(f"lambda v: {source}", dict(INLINE_NAMES))  # (names enter the source only by repr())
+
+    def accepting(value: t.Any) -> str | None:
+        try:
+            if accept(value):
+                return None
+        except (ValueError, TypeError, ArithmeticError):
+            pass  # (a date-time `fromisoformat` refuses, a NaN is compared: the check says why)
+        return check(value)
+
+    return accepting
