@@ -384,6 +384,28 @@ def test_chunk_datetime_test_accepts_only_stored_datetimes():
         assert not ALL_STORED_DATETIMES([*common, refused]), refused
 
 
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "2025-01-01T04:00:11.0649321+00:00",  # the same length as the others
+        "2025-01-01t04:00:11.064932+00:00",
+        "2025-01-01T04:00:11.064932+00:00z",
+        '2025-01-01T04:00:11.064932+00:00","2025-01-01T04:00:11.064932+00:00',
+        "2025-02-29T04:00:11.064932+00:00",
+        "0001-01-01T00:00:11.064932+01:00",
+        "2025-01-01T04:00:11.064932+00:0\u0663",
+    ],
+)
+def test_chunk_datetime_test_refuses_one_bad_value_among_many(bad):
+    """A chunk of values of one form with one value the target does not store (of the same length, a
+    lowercase letter, a quote, a day past the month's end, an instant before year 1, a non-ASCII digit),
+    first, in the middle or last: the chunk test refuses it (its values are then tested one by one)."""
+    good = [f"2025-01-{day:02d}T04:00:11.064932+00:00" for day in range(1, 29)]
+    assert ALL_STORED_DATETIMES(good) and ALL_STORED_DATETIMES_WITH_OFFSET(good)
+    for at in (0, 13, len(good)):
+        assert not ALL_STORED_DATETIMES([*good[:at], bad, *good[at:]]), (at, bad)
+
+
 BOUNDARY_SCHEMA = {
     "properties": {
         "id": {"type": "integer"},
