@@ -19,11 +19,16 @@ from __future__ import annotations
 
 import re
 import typing as t
-from datetime import datetime
 from decimal import Decimal
 
 from mapper_wms_validate.expression import CompiledExpression, ExpressionTypeError, compile_expression
-from mapper_wms_validate.schema_check import ALL_STORED_DATETIMES, ALL_STORED_DATETIMES_WITH_OFFSET
+from mapper_wms_validate.schema_check import (
+    ALL_STORED_DATETIMES,
+    ALL_STORED_DATETIMES_WITH_OFFSET,
+    datetime_problem,
+    stored_datetime,
+)
+from mapper_wms_validate.storage_contract import read_datetime
 
 RecordCheck = t.Callable[[dict], "str | None"]
 ValueCheck = t.Callable[[t.Any], "str | None"]
@@ -70,10 +75,12 @@ def on_field(
     accept: ValueAccept,
     bulk: BulkAccept | None = None,
     narrowing: Narrowing | None = None,
+    implied_by_format: str | None = None,
 ) -> RecordCheck:
     """The record check of a check on one field's value (a missing field reads as null), with its
-    `Accept` as `.accept`, its `BulkAccept` as `.bulk` and its `Narrowing` as `.narrowing` (or None), for
-    the rule engine."""
+    `Accept` as `.accept`, its `BulkAccept` as `.bulk`, its `Narrowing` as `.narrowing` and
+    `.implied_by_format` (or None), for the rule engine. `implied_by_format`: the check passes every
+    value that the schema check of a property with that JSON Schema `format` passes."""
 
     def record_check(r: dict) -> str | None:
         return check(r.get(field))
@@ -81,6 +88,7 @@ def on_field(
     record_check.accept = lambda read, bind: accept(read(field), bind)  # type: ignore[attr-defined]
     record_check.bulk = bulk  # type: ignore[attr-defined]
     record_check.narrowing = narrowing  # type: ignore[attr-defined]
+    record_check.implied_by_format = implied_by_format  # type: ignore[attr-defined]
     return record_check
 
 
@@ -227,32 +235,30 @@ def _max_length(field: str, params: dict) -> RecordCheck:
 
 
 def _datetime(field: str, params: dict) -> RecordCheck:
+    """A date-time the target stores: the storage contract's test (`schema_check.datetime_problem`, the
+    same as a `format: date-time` property's), so a record passing the rule loads."""
     require_tz = params.get("require_timezone", False)
     if not isinstance(require_tz, bool):
         raise CheckConfigError(f"parameter 'require_timezone' must be true or false, got {require_tz!r}")
-    parse = datetime.fromisoformat
 
     def check(v: t.Any) -> str | None:
         if v is None:
             return None
         if type(v) is not str:
             return f"{field} must be an ISO-8601 date-time string, got {v!r}"
-        try:
-            parsed = parse(v)
-        except ValueError:
-            return f"{field} must be an ISO-8601 date-time, got {v!r}"
-        if require_tz and parsed.tzinfo is None:
+        problem = datetime_problem(v)
+        if problem is not None:
+            return f"{field}: {problem}, got {v!r}"
+        if require_tz and read_datetime(v).tzinfo is None:
             return f"{field} must carry a UTC offset, got {v!r}"
         return None
 
-    def accept(v: str, bind: t.Callable[[t.Any], str]) -> str:
-        parsed = f"{bind(parse)}({v})"  # raises ValueError for what is not a date-time
-        test = f"{parsed}.tzinfo is not None" if require_tz else f"{parsed} is not None"
-        return f"({v} is None or (type({v}) is str and {test}))"
+    def accept(v: str, _bind: t.Callable[[t.Any], str]) -> str:
+        return f"({v} is None or (type({v}) is str and {stored_datetime(v, offset=require_tz)}))"
 
-    # a date-time the target stores is one `fromisoformat` reads
     bulk = ALL_STORED_DATETIMES_WITH_OFFSET if require_tz else ALL_STORED_DATETIMES
-    return on_field(field, check, accept, bulk)
+    # without an offset required, the rule is the `format: date-time` schema check's contract test
+    return on_field(field, check, accept, bulk, implied_by_format=None if require_tz else "date-time")
 
 
 def expression_check(compiled: CompiledExpression) -> RecordCheck:

@@ -29,7 +29,11 @@ refuses), the record goes to every check.
   Date-time strings are tested a chunk at a time, not line by line (`schema_check.Decoded.bulk`, and the
   `datetime` rule's `bulk`): one call per chunk tests the values of every line in C, which costs a
   fraction of a test per value in Python. Only when it refuses the chunk are its values tested one by one,
-  by the same tests as in `passes`, to find the lines they refuse.
+  by the same tests as in `passes`, to find the lines they refuse. Per line only those values are kept
+  (each record is freed once its line is tested).
+
+A `datetime` rule (without `require_timezone`) on a property whose schema test is the contract's
+date-time test alone adds no test: every value that test passes, the rule passes.
 
 Names from the SCHEMA and the rules enter the source only as `repr()` literals; values only as bound
 constants.
@@ -44,11 +48,9 @@ import typing as t
 
 import msgspec
 
-from mapper_wms_validate import storage_contract as sc
 from mapper_wms_validate.batch import BATCH_DECODER_HOOKS, decode_line
 from mapper_wms_validate.schema_check import (
-    DIGITS_AS_ZERO,
-    STORED_DATETIME_SHAPES,
+    INLINE_NAMES,
     RecordSchemaCheck,
     decoded_type,
     inline_accept,
@@ -78,11 +80,9 @@ class _Source:
 
     def __init__(self) -> None:
         self.namespace: dict[str, t.Any] = {
+            **INLINE_NAMES,
             "MISSING": MISSING,
             "DecodeError": msgspec.DecodeError,
-            "fromisoformat": sc.read_datetime,  # the contract's reading of a date-time
-            "digits_as_zero": DIGITS_AS_ZERO,
-            "stored_shapes": STORED_DATETIME_SHAPES,
             "chain": itertools.chain.from_iterable,
         }
 
@@ -102,6 +102,9 @@ class _Field:
         self.typed_test: str | None = None  # the test once the typed decode has read the value
         self.decoded: t.Any = t.Any  # the type the typed decode reads the property as
         self.present = False  # the typed decode requires it (a rule refuses it missing or null)
+        # the `format` whose contract test the schema test is, alone (a value that passes it is null,
+        # missing or a value of that format the target stores)
+        self.format_only: str | None = None
         self.rule_tests: list[str] = []  # the inline tests of the rules run with this field
         self.rule_calls: list[str] = []  # their checks, true when they refuse the record
         self.read_by_rule = False  # an inline test of a rule reads it
@@ -175,6 +178,7 @@ def compile_passes(
             if typed is None:
                 field.typed_test = field.schema_test
             elif typed.bulk is not None and typed.test is not None:
+                field.format_only = prop.get("format")
                 field.decoded = typed.type
                 field.bulk[typed.bulk] = None
                 field.bulk_lines += [f"if not ({typed.test}):", f"    if {field.schema_call}: {{undecided}}"]
@@ -186,6 +190,9 @@ def compile_passes(
         if accept is None or not rule.fields:
             record_calls.append(call)
             continue
+        implied = getattr(rule.test, "implied_by_format", None)
+        if implied is not None and len(rule.fields) == 1 and fields[rule.fields[0]].format_only == implied:
+            continue  # the property's schema test passes only values the rule passes
         # an inline test is run with the last field it reads (all of them are read by then)
         last = fields[rule.fields[-1]]
         for name in rule.fields:
@@ -254,10 +261,12 @@ def compile_passes(
         struct = _struct(fields, required if check_schema else [], closed=closed)
         decoder = msgspec.json.Decoder(struct, **BATCH_DECODER_HOOKS)
         bulk = [f for f in fields.values() if f.bulk]
-        # a line the decode refuses stands in the chunk's records as a record without the bulk fields
-        unread = types.SimpleNamespace(**{f.variable: MISSING for f in bulk})
-        keep = ["            keep(record)"] if bulk else []
-        body += ["    records = []", "    keep = records.append"] if bulk else []
+        # per line, the values of the bulk fields (a tuple, or the value of the one field), so that each
+        # record is freed as soon as it is tested; a line the decode refuses stands in as MISSING values
+        variables = [f.variable for f in bulk]
+        unread = (MISSING,) * len(bulk) if len(bulk) > 1 else MISSING
+        keep = [f"            keep({bind(operator.attrgetter(*variables))}(record))"] if bulk else []
+        body += ["    values = []", "    keep = values.append"] if bulk else []
         body += [
             "    for i, line in enumerate(lines):",
             "        try:",
@@ -309,17 +318,24 @@ def _read(fields: dict[str, _Field], *, typed: bool, bind: t.Callable[[t.Any], s
 def _bulk(fields: list[_Field], bind: t.Callable[[t.Any], str]) -> list[str]:
     """The statements that test the chunk's values of `fields` at once (one call per test, on the values
     of every field it tests), and, when one refuses, every value of those fields one by one, to find the
-    lines not known to pass."""
-    tested: dict[t.Callable, list[str]] = {}
-    for field in fields:
+    lines not known to pass. `values` holds, per line, the fields' values (a tuple of them in the order
+    of `fields`, or the one field's value)."""
+    tested: dict[t.Callable, list[int]] = {}
+    for index, field in enumerate(fields):
         for test in field.bulk:
-            tested.setdefault(test, []).append(field.variable)
+            tested.setdefault(test, []).append(index)
     calls = []
-    for test, variables in tested.items():
-        values = f"map({bind(operator.attrgetter(*variables))}, records)"
-        calls.append(f"{bind(test)}({values if len(variables) == 1 else f'chain({values})'})")
-    body = [f"    if not ({' and '.join(calls)}):", "        for i, record in enumerate(records):"]
-    body += [f"            {f.variable} = record.{f.variable}" for f in fields]
+    for test, indexes in tested.items():
+        if len(fields) == 1:
+            chosen = "values"
+        elif len(indexes) == len(fields):
+            chosen = "chain(values)"
+        else:
+            picked = f"map({bind(operator.itemgetter(*indexes))}, values)"
+            chosen = picked if len(indexes) == 1 else f"chain({picked})"
+        calls.append(f"{bind(test)}({chosen})")
+    targets = "".join(f"{f.variable}, " for f in fields) if len(fields) > 1 else fields[0].variable
+    body = [f"    if not ({' and '.join(calls)}):", f"        for i, ({targets}) in enumerate(values):"]
     body.append("            try:")
     for field in fields:
         body += [" " * 16 + s.replace("{undecided}", "refuse(i); continue") for s in field.bulk_lines]

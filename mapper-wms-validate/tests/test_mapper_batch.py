@@ -396,14 +396,15 @@ def test_chunks_give_back_the_lines_as_read(monkeypatch, read_bytes, final_line_
     out: list[bytes] = []
     seen: list[bytes] = []
     for chunk in batch_module.jsonl_chunks("mem", io.BytesIO(data), "none"):
-        seen += chunk.lines
+        seen += [line.removesuffix(b"\n") for line in chunk.lines]
+        assert all(line.endswith(b"\n") for line in chunk.lines)
         taken = sorted(rng.sample(range(len(chunk.lines)), rng.randrange(len(chunk.lines) + 1) // 3))
         start = 0
         for stop in [*taken, len(chunk.lines)]:
             if stop > start:
                 out += [bytes(piece) for piece in chunk.text(start, stop)]
             if stop < len(chunk.lines):
-                out.append(chunk.lines[stop] + b"\n")
+                out.append(chunk.lines[stop])
             start = stop + 1
     assert seen == lines
     assert b"".join(out) == b"\n".join(lines) + b"\n"

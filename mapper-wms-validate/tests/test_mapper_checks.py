@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import random
 from decimal import Decimal
 
+import msgspec
 import pytest
+from mapper_wms_validate import storage_contract
 from mapper_wms_validate.checks import CHECKS, CheckConfigError
+from mapper_wms_validate.engine import compile_passes
+from mapper_wms_validate.rules import RuleBook
+from mapper_wms_validate.schema_check import STORED_DATETIME_SHAPES
 
 
 def build(check: str, **params):
@@ -122,15 +128,75 @@ def test_max_length():
 
 @pytest.mark.parametrize(
     "value",
-    ["2025-01-01T00:00:00.000000+00:00", "2025-01-01T00:00:00-03:00", "2025-01-01T00:00:00Z", "2025-01-01"],
+    [
+        "2025-01-01T00:00:00.000000+00:00",
+        "2025-01-01T00:00:00-03:00",
+        "2025-01-01T00:00:00Z",
+        "2025-01-01 00:00:00",
+        "2025-01-01T00:00:00+05",
+        "2025-01-01T00:00:00.5+0530",
+    ],
 )
-def test_datetime_accepts_iso8601(value):
+def test_datetime_accepts_the_forms_the_target_stores(value):
     assert outcome("datetime", value) is None
 
 
-@pytest.mark.parametrize("value", ["2025-13-01T00:00:00", "yesterday", "", 20250101])
+# `datetime.fromisoformat` reads all but the first four; the target stores none
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2025-13-01T00:00:00",
+        "yesterday",
+        "",
+        20250101,
+        "2025-01-01",
+        "2025-01-01T10",
+        "2025-01-01T10:00",
+        "20250101",
+        "20250101T100000Z",
+        "2025-W01-1",
+        "2025-01-01t10:00:00Z",
+        "2025-01-01T10:00:00+05:30:15",
+        "2025-01-01T10:00:00.1234567Z",
+        "0001-01-01T00:30:00+01:00",
+    ],
+)
 def test_datetime_rejects(value):
     assert outcome("datetime", value) is not None
+
+
+@pytest.mark.parametrize("require_timezone", [False, True])
+def test_datetime_rule_passes_what_the_contract_stores(require_timezone):
+    """The rule's check, and the rule engine's test of a record and of a BATCH line with the rule, pass a
+    string exactly when the storage contract's date-time check (`storage_contract.refusal`, the target's)
+    stores it, with an offset when one is required."""
+    rule = {"name": "at_datetime", "field": "v", "check": "datetime", "require_timezone": require_timezone}
+    rules = RuleBook({"s": [rule]}, use_default_rules=False).rules_for("s", ["v"])
+    schema = {"properties": {"v": {"type": ["string", "null"]}}}
+    engine = compile_passes(schema, [], rules, check_schema=False, schema_problems=None)
+    rng = random.Random(3)
+    values = []
+    for shape in sorted(STORED_DATETIME_SHAPES):  # (sorted: the same values under every hash seed)
+        for digits in ("0123456789", "01", "01"):  # (with 0 and 1 only, most are real dates and times)
+            value = "".join(rng.choice(digits if ch == "0" else ch) for ch in shape.decode())
+            at = rng.randrange(len(value) + 1)
+            values += [value, value[:at] + rng.choice(["", "0", "W", "t", "z", ",", ":"]) + value[at + 1 :]]
+    values += ["2025-01-01T10", "20250101", "2025-W01-1", "2025-01-01", "2025-01-01T10:00:00.1234567Z"]
+    passed = 0
+    for value in values:
+        stored = storage_contract.refusal(storage_contract.TIMESTAMP, value) is None
+        if require_timezone and stored:
+            stored = storage_contract.read_datetime(value).tzinfo is not None
+        assert (outcome("datetime", value, require_timezone=require_timezone) is None) is stored, value
+        assert engine.passes({"v": value}) is stored, value
+        assert engine.undecided_lines([msgspec.json.encode({"v": value})]) == ([] if stored else [0]), value
+        passed += stored
+    assert 20 < passed < len(values) - 20
+
+
+def test_datetime_message_carries_the_contracts_reason():
+    assert outcome("datetime", "2025-01-01T10") == "v: not an ISO-8601 date-time, got '2025-01-01T10'"
+    assert "more than 6 fractional second digits" in outcome("datetime", "2025-01-01T00:00:00.1234567Z")
 
 
 def test_datetime_require_timezone():

@@ -77,6 +77,27 @@ EXPECTED: dict[str, tuple[list[int], dict[int, list[Violation]]]] = {
             9: [("schema", "until", REASONS["timestamp"]["not_datetime"])],  # 1900-02-29
         },
     ),
+    # the default rule `mod_ts_datetime` on a property without a format (no schema check of its form): it
+    # passes only the date-times the target stores, not everything `datetime.fromisoformat` reads
+    "datetime_rule": (
+        [1, 5, 12, 15],  # an offset, a space and no offset, an offset of hours, +HHMM
+        {
+            n: [("mod_ts_datetime", "mod_ts", REASONS["timestamp"][reason])]
+            for n, reason in {
+                2: "not_datetime",  # an hour alone
+                3: "not_datetime",  # a basic-format date
+                4: "not_datetime",  # a week date
+                6: "too_precise",
+                7: "not_datetime",  # a date alone
+                8: "not_datetime",  # a lowercase t
+                9: "not_datetime",  # a basic-format date-time
+                10: "not_datetime",  # no seconds
+                11: "not_datetime",  # an offset with seconds
+                13: "not_datetime",  # 2025-02-29
+                14: "not_datetime",  # its UTC instant is before year 1
+            }.items()
+        },
+    ),
     "date_format": (
         [2],
         {

@@ -270,6 +270,29 @@ def test_inline_datetime_test_is_the_contracts_refusal():
     assert 50 < accepted < len(values) - 1000
 
 
+NUMBER_VALUES = [
+    "1.5", "-0.0", "0E-30", "1E+27", "-9999999999999999999999999999.9999999999",
+    "9999999999999999999999999999.5", "1E+28", "-1E+28", "1E-10", "1E-11", "0.00000000010",
+    "1.00000000000", "2.50", "12345.123456789012",
+    "NaN", "-NaN", "sNaN", "Infinity", "-Infinity", "5", "1E+2",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("types", [["number"], ["number", "null"], ["integer", "number"]])
+def test_inline_number_test_is_the_contracts_refusal(types):
+    """A number's decimals (as the decoders read them, from their text) pass the engine's record test,
+    inline or through the check, exactly when the schema check and the contract (`refusal`) accept them;
+    NaN and infinities included."""
+    schema = {"properties": {"n": {"type": types}}}
+    problems = compile_record(schema)
+    test = compile_passes(schema, [], [], check_schema=True, schema_problems=problems)
+    for text in NUMBER_VALUES:
+        value = Decimal(text)
+        stored = storage_contract.refusal(storage_contract.NUMBER, value) is None
+        assert (problems({"n": value}) is None) is stored, text
+        assert test.passes({"n": value}) is stored, text
+
+
 def test_closed_schema_with_a_rule_on_an_undeclared_field():
     """With additionalProperties false, a field only a rule reads (or a required one the schema does not
     declare) makes the record fail the schema check, in BATCH lines as in records."""
@@ -359,6 +382,28 @@ def test_chunk_datetime_test_accepts_only_stored_datetimes():
     assert not ALL_STORED_DATETIMES_WITH_OFFSET(["2025-01-01T04:00:11"])
     for refused in ["1900-02-29T00:00:00Z", "2025-01-01T04:00:11.1234567Z", "2025-01-01t04:00:11", 5]:
         assert not ALL_STORED_DATETIMES([*common, refused]), refused
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "2025-01-01T04:00:11.0649321+00:00",  # the same length as the others
+        "2025-01-01t04:00:11.064932+00:00",
+        "2025-01-01T04:00:11.064932+00:00z",
+        '2025-01-01T04:00:11.064932+00:00","2025-01-01T04:00:11.064932+00:00',
+        "2025-02-29T04:00:11.064932+00:00",
+        "0001-01-01T00:00:11.064932+01:00",
+        "2025-01-01T04:00:11.064932+00:0\u0663",
+    ],
+)
+def test_chunk_datetime_test_refuses_one_bad_value_among_many(bad):
+    """A chunk of values of one form with one value the target does not store (of the same length, a
+    lowercase letter, a quote, a day past the month's end, an instant before year 1, a non-ASCII digit),
+    first, in the middle or last: the chunk test refuses it (its values are then tested one by one)."""
+    good = [f"2025-01-{day:02d}T04:00:11.064932+00:00" for day in range(1, 29)]
+    assert ALL_STORED_DATETIMES(good) and ALL_STORED_DATETIMES_WITH_OFFSET(good)
+    for at in (0, 13, len(good)):
+        assert not ALL_STORED_DATETIMES([*good[:at], bad, *good[at:]]), (at, bad)
 
 
 BOUNDARY_SCHEMA = {
