@@ -186,6 +186,7 @@ class EntityStream(WmsStream):
         state = self.get_context_state(context)
         full_sync = self.incremental and not bookmark_of(state, self.replication_key)
         partitioned = False
+        extremes = None
         if full_sync:
             resumed = saved_plan(state)
             state[FULL_SYNC] = "in progress"
@@ -193,10 +194,12 @@ class EntityStream(WmsStream):
             state.update(resumed or {})
             self.state_writer.write_state(self.tap_state)
             partitioned = resumed is not None or self.partitioned_full_sync()
+            # Whether rows come in the order asked for (and the bounds of a new partition plan).
+            extremes = self.id_extremes(dict(first.filters))
         for walk in itertools.chain((first,), walks):
             self.begin_walk(walk, context)
             if partitioned and walk.moves_bookmark:
-                self.begin_partitions(context, walk)
+                self.begin_partitions(context, walk, extremes)
             yield walk
         self.state_manager.paused = False
         if partitioned:
@@ -218,24 +221,29 @@ class EntityStream(WmsStream):
             or int(self.config.get("partition_count", 1)) > 1
         )
 
-    def begin_partitions(self, context: t.Any, walk: Walk) -> None:
+    def begin_partitions(self, context: t.Any, walk: Walk, extremes: tuple[int, int] | None) -> None:
         """Start or resume (the state holds a plan) the partitioned read of the full sync's walk: the plan
-        in the state, written at once, and the positions the stream's state manager moves."""
+        in the state, written at once, and the positions the stream's state manager moves (none when the
+        entity refuses or ignores `ordering`). `extremes`: see `id_bounds`."""
         state = self.get_context_state(context)
         if saved_plan(state) is None:
-            state.update(self.new_partition_plan(walk, state))
+            state.update(self.new_partition_plan(walk, state, extremes))
         manager = self.state_manager
         manager.resume_max_seen(state.get(PARTITIONS_MAX_SEEN))
         manager.make_unsorted(context, t.cast("str", self.replication_key))
-        self.positions = manager.positions = Positions(state, self.logger, self.name)
+        self.positions = manager.positions = Positions(
+            state, self.logger, self.name, ordered=not self.ordering_refused
+        )
         self.state_writer.write_state(self.tap_state)
 
-    def new_partition_plan(self, walk: Walk, state: dict[str, t.Any]) -> dict[str, t.Any]:
+    def new_partition_plan(
+        self, walk: Walk, state: dict[str, t.Any], extremes: tuple[int, int] | None
+    ) -> dict[str, t.Any]:
         """The id ranges of a new partitioned full sync: the whole id line, or this partition job's slice
         of it, split into `full_sync_partitions` ranges."""
         count = int(self.config.get("partition_count", 1))
         index = int(self.config.get("partition_index", 0))
-        bounds = id_bounds(self, dict(walk.filters))
+        bounds = id_bounds(self, dict(walk.filters), extremes)
         outer = IdRange(None, None)
         ranges = [outer]
         if bounds is not None:
