@@ -419,11 +419,11 @@ class EntityStream(WmsStream):
         Page by page (`shaped_pages`), not through the SDK's record loop: the loop's per-record work (child
         contexts, the per-record state, counter and limit steps) is a large share of the tap's CPU time in
         the BATCH full sync, where the tap is the pipeline's slowest stage (see bench.tap). What the loop does
-        is done here a page at a time: the bookmark moved record by record by the stream's state manager
-        (`taken`, once the records are in a file), the records counted, the state finalized and written
-        by the SDK when the stream ends (`finalize_state_progress_markers`). Stream maps configured on the
-        tap are not applied to the files (as in the SDK); the Parquet columns follow the schema the SCHEMA
-        message announced.
+        is done here a page at a time: the bookmark moved by the stream's state manager over each run of
+        records put in a file (`taken`, `WmsStateManager.records_written`), the records counted, the state
+        finalized and written by the SDK when the stream ends (`finalize_state_progress_markers`). Stream
+        maps configured on the tap are not applied to the files (as in the SDK); the Parquet columns follow
+        the schema the SCHEMA message announced.
         """
         manager = self.state_manager
         key = self.replication_key if self.incremental else None
@@ -431,8 +431,7 @@ class EntityStream(WmsStream):
 
         def taken(records: list[dict[str, t.Any]]) -> None:
             if key:
-                for record in records:
-                    manager.increment_state(record, context=context, replication_key=key)
+                manager.records_written(records, context=context, replication_key=key)
             counter.increment(len(records))
 
         with counter, self.get_sync_timer():
