@@ -308,7 +308,7 @@ class EntityStream(WmsStream):
         for _ in self.run_walks(context):
             pages = self.cursor_pages(context) if self.positions is None else self.partition_pages()
             for page in pages:
-                yield [self.post_process(raw, context) for raw in page]
+                yield self.shape_page(page)
 
     def cursor_pages(self, context: t.Any) -> t.Iterator[list[t.Any]]:
         """The raw records of the current walk, read by one cursor, in lists of up to `page_size`."""
@@ -367,14 +367,21 @@ class EntityStream(WmsStream):
         return self.shaper.decode_page(content)
 
     def post_process(self, row: t.Any, context: t.Any = None) -> dict[str, t.Any] | None:
-        """The contract's record (tap_oracle_wms.shaping), without the properties the catalog deselects."""
-        record = self.shaper.shape(row)
+        """The contract's record (`shape_page` of one row)."""
+        return self.shape_page((row,))[0]
+
+    def shape_page(self, rows: t.Sequence[t.Any]) -> list[dict[str, t.Any]]:
+        """The contract's records (tap_oracle_wms.shaping), without the properties the catalog deselects:
+        record mode shapes one row at a time (`post_process`), BATCH mode a page at a time."""
+        shape = self.shaper.shape
+        records = [shape(row) for row in rows]
         if self.deselected is None:
             mask = self.mask
             self.deselected = [name for name in self.schema["properties"] if not mask[("properties", name)]]
         for name in self.deselected:
-            record.pop(name, None)
-        return record
+            for record in records:
+                record.pop(name, None)
+        return records
 
     def log_progress(self, final: bool = False) -> None:
         """Records so far, rate, the share of the walk's total when the API gives one, and the bookmark."""
