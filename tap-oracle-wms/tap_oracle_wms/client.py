@@ -5,8 +5,8 @@ and response checks.
 What real tenants do is handled here, each in one place:
 - an entity that answers 400 to `ordering`: the same request again without it (`request_decorator`),
   logged once per stream; the stream then reads unsorted (`ordering_refused`);
-- an entity that accepts `ordering` but ignores it: found before a full sync reads (`id_extremes`) and read
-  as one that refuses it;
+- an entity that accepts `ordering` but ignores it: found before a run without a bookmark reads
+  (`id_extremes`) and read as one that refuses it;
 - a page that times out (client timeout or gateway 504): the page size halves, down to 25, and the same
   position is asked again at once (`request_decorator`); the smaller size holds for the rest of the stream;
 - a certificate error fails at once with a clear message (never retried).
@@ -288,8 +288,8 @@ class WmsStream(RESTStream):
         A server that accepts `ordering` and ignores it answers both pages with the same first row while
         more rows match (or a "smallest" id above the "largest"): its rows come in an order of its own, so
         keyset pages, a bookmark moved as rows arrive and the positions of a partitioned sync would skip
-        rows. Asked once before a full sync reads; a sync with a bookmark still notices rows arriving out
-        of `mod_ts` order (tap_oracle_wms.state)."""
+        rows. Asked once by a run without a bookmark before it reads (`EntityStream.run_walks`); a run with
+        a bookmark still notices rows arriving out of `mod_ts` order (tap_oracle_wms.state)."""
         if self.ordering_refused:
             return None
         try:

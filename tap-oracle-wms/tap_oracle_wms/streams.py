@@ -184,7 +184,8 @@ class EntityStream(WmsStream):
         walks = self.walks(context)
         first = next(walks)
         state = self.get_context_state(context)
-        full_sync = self.incremental and not bookmark_of(state, self.replication_key)
+        reads_all = not bookmark_of(state, self.replication_key)
+        full_sync = self.incremental and reads_all
         partitioned = False
         extremes = None
         if full_sync:
@@ -194,6 +195,7 @@ class EntityStream(WmsStream):
             state.update(resumed or {})
             self.state_writer.write_state(self.tap_state)
             partitioned = resumed is not None or self.partitioned_full_sync()
+        if reads_all:
             # Whether rows come in the order asked for (and the bounds of a new partition plan).
             extremes = self.id_extremes(dict(first.filters))
         for walk in itertools.chain((first,), walks):

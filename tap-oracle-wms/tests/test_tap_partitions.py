@@ -302,3 +302,21 @@ def test_tap_killed_full_sync_of_an_entity_ignoring_ordering_resumes_without_los
     assert "full_sync" not in final
     pages = [r for r in data_requests(sim, probes=True) if r.query["page_size"] != "1"]
     assert pages and all("id__gt" not in r.query for r in pages)  # no keyset pages
+
+
+def test_tap_full_table_stream_of_an_entity_ignoring_ordering_reads_every_row(
+    wms_sim_factory, make_config, run_tap
+):
+    # A stream replicated FULL_TABLE reads all rows every run; in paged mode keyset pages (`id__gt=<last id>`)
+    # would skip every row behind the first page's largest id when the server ignores `ordering`.
+    from tap_oracle_wms.tap import TapOracleWMS
+
+    sim = wms_sim_factory(sizes=SIZES, ordering_ignored=("allocation",))
+    config = make_config(sim, entities=["allocation"], page_size=50, page_mode="paged")
+    catalog = TapOracleWMS(config=config).catalog_dict
+    for entry in catalog["streams"]:
+        entry["replication_method"] = "FULL_TABLE"
+    run = run_tap(config, catalog=catalog)
+    assert sorted(r["id"] for r in run.records("allocation")) == list(range(1, 2001))
+    pages = [r for r in data_requests(sim) if r.query["page_size"] != "1"]
+    assert pages and all("id__gt" not in r.query for r in pages)
