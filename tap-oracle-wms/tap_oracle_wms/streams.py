@@ -291,7 +291,9 @@ class EntityStream(WmsStream):
             self.name,
             walk.label,
             "sequenced" if self.sequenced else "paged",
-            "refused" if self.ordering_refused else ("id" if self.scheme != LINK else walk.ordering),
+            "not used (refused or ignored)"
+            if self.ordering_refused
+            else ("id" if self.scheme != LINK else walk.ordering),
             self.page_size,
         )
 
