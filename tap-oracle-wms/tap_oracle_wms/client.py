@@ -5,6 +5,8 @@ and response checks.
 What real tenants do is handled here, each in one place:
 - an entity that answers 400 to `ordering`: the same request again without it (`request_decorator`),
   logged once per stream; the stream then reads unsorted (`ordering_refused`);
+- an entity that accepts `ordering` but ignores it: found before a run without a bookmark reads
+  (`id_extremes`) and read as one that refuses it;
 - a page that times out (client timeout or gateway 504): the page size halves, down to 25, and the same
   position is asked again at once (`request_decorator`); the smaller size holds for the rest of the stream;
 - a certificate error fails at once with a clear message (never retried).
@@ -21,7 +23,7 @@ from singer_sdk import RESTStream
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.streams.rest import HTTPRequest, PageContext
 
-from tap_oracle_wms.errors import WmsPageLinkError
+from tap_oracle_wms.errors import WmsBadRequestError, WmsPageLinkError
 from tap_oracle_wms.http import (
     check_response,
     decode_json,
@@ -70,7 +72,8 @@ class WmsStream(RESTStream):
         # The walk being read (see tap_oracle_wms.pagination) and its paginator.
         self.walk = Walk("all rows")
         self.paginator: WalkPaginator | None = None
-        # Set when the entity answered 400 to `ordering`: every later request goes without it.
+        # Set when the entity answered 400 to `ordering` or ignores it (`id_extremes`): every later
+        # request goes without it, and nothing relies on the order rows arrive in.
         self.ordering_refused = False
 
     @property
@@ -276,6 +279,62 @@ class WmsStream(RESTStream):
         if not isinstance(count, int):
             raise FatalAPIError(f"{what}: a paged-mode page without result_count: {str(body)[:200]}")
         return count
+
+    def id_extremes(self, filters: dict[str, str]) -> tuple[int, int] | None:
+        """(smallest id, largest id) of the rows matching `filters`, from two one-row paged-mode pages
+        ordered by `id` and by `-id`; None when no row matches or when the entity refuses or ignores
+        `ordering` (then `ordering_refused` is set, and the reason logged).
+
+        A server that accepts `ordering` and ignores it answers both pages with the same first row while
+        more rows match (or a "smallest" id above the "largest"): its rows come in an order of its own, so
+        keyset pages, a bookmark moved as rows arrive and the positions of a partitioned sync would skip
+        rows. Asked once by a run without a bookmark before it reads (`EntityStream.run_walks`); a run with
+        a bookmark still notices rows arriving out of `mod_ts` order (tap_oracle_wms.state)."""
+        if self.ordering_refused:
+            return None
+        try:
+            low, matching = self.first_id(filters, "id")
+            if low is None:
+                return None
+            high, _ = self.first_id(filters, "-id")
+        except WmsBadRequestError:
+            self.ordering_refused = True
+            self.logger.warning(
+                "Stream '%s': the entity refuses `ordering`; it is read unsorted (no keyset pages, the "
+                "bookmark moves when the sync completes, partition bounds searched by row counts)",
+                self.name,
+            )
+            return None
+        if high is None:
+            high = low
+        if low > high or (low == high and isinstance(matching, int) and matching > 1):
+            self.ordering_refused = True
+            self.logger.warning(
+                "Stream '%s': the server accepts `ordering` but ignores it (ordered by id and by -id, the "
+                "first row is id %d and id %d of %s rows); it is read unsorted (no keyset pages, the "
+                "bookmark moves when the sync completes, partition bounds searched by row counts)",
+                self.name,
+                low,
+                high,
+                matching,
+            )
+            return None
+        return low, high
+
+    def first_id(self, filters: dict[str, str], ordering: str) -> tuple[int | None, t.Any]:
+        """The id of the first row of `filters` in `ordering` (None when none match) and the page's
+        `result_count`: one paged-mode page of one row. Raises WmsBadRequestError on a 400."""
+        params = {"page_size": 1, **self.scope_filters(), **filters, "ordering": ordering}
+        what = f"Stream '{self.name}': the first id by `ordering={ordering}`"
+        _, body = self.api.get_with_retries(self.api.entity_url(self.name), what, params)
+        rows = page_records(body)
+        if not rows:
+            return None, 0
+        row = rows[0]
+        value = row.get("id") if isinstance(row, dict) else None
+        if not isinstance(value, int):
+            raise FatalAPIError(f"{what}: a row without an integer id: {str(row)[:200]}")
+        return value, body.get("result_count") if isinstance(body, dict) else None
 
     def response_error_message(self, response: requests.Response) -> str:
         """Status and path only: the SDK default appends the body and header names."""

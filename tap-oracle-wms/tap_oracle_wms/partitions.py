@@ -32,11 +32,13 @@ leave no id between two slices. A finished job keeps its slice and its start in 
 step that hands the bookmark to the incremental job (orchestrate/finish_full_sync.py), which also checks
 that the slices of the jobs cover the whole id line.
 
-Bounds: the smallest and largest id come from two `page_size=1` requests ordered by `id` and `-id`; an
-entity that refuses `ordering` is searched by row counts instead (`id__lte` / `id__gt`, `page_size=1`
-pages' `result_count`, COUNT_CONCURRENCY requests at a time). Positions need rows in id order: when the
-entity refuses `ordering`, or a range's ids arrive out of order (the server ignores it), those ranges keep
-no position (a killed sync reads them again from their start).
+Bounds: the smallest and largest id come from two `page_size=1` requests ordered by `id` and `-id`
+(`WmsStream.id_extremes`, asked by every run of a full sync before it reads); an entity that refuses
+`ordering`, or ignores it (both requests answer the same row while more rows match), is searched by row
+counts instead (`id__lte` / `id__gt`, `page_size=1` pages' `result_count`, COUNT_CONCURRENCY requests at
+a time). Positions need rows in id order: when the entity refuses or ignores `ordering` no range keeps a
+position (a killed sync reads the ranges not done again from their start); a range whose ids arrive out
+of order anyway drops its position.
 """
 
 from __future__ import annotations
@@ -47,11 +49,8 @@ import threading
 import typing as t
 from concurrent.futures import ThreadPoolExecutor
 
-from singer_sdk.exceptions import FatalAPIError
-
 from tap_oracle_wms.client import WmsStream
-from tap_oracle_wms.errors import WmsBadRequestError
-from tap_oracle_wms.pagination import Walk, page_records
+from tap_oracle_wms.pagination import Walk
 
 if t.TYPE_CHECKING:
     import requests
@@ -137,44 +136,20 @@ def job_slice(index: int, count: int, first: int, last: int) -> IdRange:
     return IdRange(edges[index], None if high is None else high + quantum(first, last, count))
 
 
-def id_bounds(stream: EntityStream, filters: dict[str, str]) -> tuple[int, int] | None:
-    """(smallest id, largest id) of the rows matching `filters`; None when there are none."""
+def id_bounds(
+    stream: EntityStream, filters: dict[str, str], extremes: tuple[int, int] | None
+) -> tuple[int, int] | None:
+    """(smallest id, largest id) of the rows matching `filters`; None when there are none. `extremes`:
+    what `stream.id_extremes(filters)` answered, searched by row counts instead when the entity refuses
+    or ignores `ordering`."""
     if not stream.ordering_refused:
-        try:
-            low = _first_id(stream, filters, "id")
-            if low is None:
-                return None
-            high = _first_id(stream, filters, "-id")
-            return low, high if high is not None else low
-        except WmsBadRequestError:
-            stream.ordering_refused = True
-            stream.logger.warning(
-                "Stream '%s': the entity refuses `ordering`; the id bounds of the partitioned full sync "
-                "are searched by row counts",
-                stream.name,
-            )
+        return extremes
     if stream.count_rows(filters) == 0:
         return None
     with ThreadPoolExecutor(max_workers=COUNT_CONCURRENCY) as pool:
         low = _smallest(lambda x: stream.count_rows({**filters, "id__lte": str(x)}) > 0, pool)
         high = _smallest(lambda x: stream.count_rows({**filters, "id__gt": str(x)}) == 0, pool)
     return low, high
-
-
-def _first_id(stream: EntityStream, filters: dict[str, str], ordering: str) -> int | None:
-    """The id of the first row of `filters` in `ordering` (one paged-mode page of one row); raises
-    WmsBadRequestError when the entity refuses `ordering`."""
-    params = {"page_size": 1, **stream.scope_filters(), **filters, "ordering": ordering}
-    what = f"Stream '{stream.name}': the {'smallest' if ordering == 'id' else 'largest'} id"
-    _, body = stream.api.get_with_retries(stream.api.entity_url(stream.name), what, params)
-    rows = page_records(body)
-    if not rows:
-        return None
-    row = rows[0]
-    value = row.get("id") if isinstance(row, dict) else None
-    if not isinstance(value, int):
-        raise FatalAPIError(f"{what}: a row without an integer id: {str(row)[:200]}")
-    return value
 
 
 def _smallest(predicate: t.Callable[[int], bool], pool: ThreadPoolExecutor) -> int:
@@ -196,12 +171,12 @@ class Positions:
     """The partitioned sync's plan in the stream's state and how each written record moves it; used by the
     stream's state manager in the main thread, after each record is written."""
 
-    def __init__(self, state: dict[str, t.Any], logger: t.Any, stream_name: str) -> None:
+    def __init__(self, state: dict[str, t.Any], logger: t.Any, stream_name: str, *, ordered: bool) -> None:
         self.state = state
         self.entries: list[dict[str, t.Any]] = state[PARTITIONS]
         self.ranges = [IdRange(r["lo"], r["hi"]) for r in self.entries]
-        # Whether rows arrive in id order (False once the entity refused `ordering`).
-        self.ordered = True
+        # Whether rows arrive in id order (False when the entity refuses or ignores `ordering`).
+        self.ordered = ordered
         self.unordered: set[int] = set()
         self.logger = logger
         self.stream_name = stream_name

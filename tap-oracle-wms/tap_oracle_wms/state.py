@@ -86,43 +86,62 @@ class WmsStateManager(StreamStateManager):
         context: types.Context | None = None,
         replication_key: str,
     ) -> None:
-        """Advance the bookmark from one emitted record (see the module docstring for the rules)."""
-        value = latest_record.get(replication_key)
-        if value is None or self.paused:
+        """Advance the bookmark from one emitted record (the SDK's record loop; see `records_written`)."""
+        self.records_written((latest_record,), context=context, replication_key=replication_key)
+
+    def records_written(
+        self,
+        records: t.Sequence[types.Record],
+        *,
+        context: types.Context | None = None,
+        replication_key: str,
+    ) -> None:
+        """Advance the bookmark from records emitted in this order (see the module docstring for the
+        rules): one record in record mode, a file's run of records in BATCH mode, where the state is
+        written only after the file. The state ends as if each record had been taken in turn."""
+        if self.paused:
             return
         state = self.get_context_state(context)
         if not self._started:
             self.begin(context, replication_key)
-        if self._max_seen is None or value >= self._max_seen:
-            self._max_seen = value
-        elif self.sorted_so_far:
-            self.logger.warning(
-                "Stream '%s': rows arrive out of %s order (%s after %s); the server ignores `ordering`. "
-                "The bookmark stays at the run's starting point %s until the sync completes.",
-                self.stream_name,
-                replication_key,
-                value,
-                self._max_seen,
-                self._initial,
-            )
-            self.make_unsorted(context, replication_key)
-        if self.positions is not None:
-            self.positions.written(latest_record, self._max_seen)
-
+        positions = self.positions
+        max_seen = self._max_seen
+        for record in records:
+            value = record.get(replication_key)
+            if value is None:
+                continue
+            if max_seen is None or value >= max_seen:
+                max_seen = value
+            elif self.sorted_so_far:
+                self._max_seen = max_seen
+                self.logger.warning(
+                    "Stream '%s': rows arrive out of %s order (%s after %s); the server ignores "
+                    "`ordering`. The bookmark stays at the run's starting point %s until the sync "
+                    "completes.",
+                    self.stream_name,
+                    replication_key,
+                    value,
+                    max_seen,
+                    self._initial,
+                )
+                self.make_unsorted(context, replication_key)
+            if positions is not None:
+                positions.written(record, max_seen)
+        if max_seen is None:
+            return
+        self._max_seen = max_seen
         if self.sorted_so_far:
+            # Rows so far came in order: the largest value seen is the last one's.
             signpost = state.get(SIGNPOST)
-            candidate = signpost if signpost and value > signpost else value
+            candidate = signpost if signpost and max_seen > signpost else max_seen
             current = state.get(BOOKMARK)
             if current is None or candidate > current or state.get(KEY) != replication_key:
                 state[KEY] = replication_key
                 state[BOOKMARK] = candidate
         else:
             markers = state[MARKERS]
-            best = self._max_seen
-            if self._initial and self._initial > best:
-                best = self._initial
             markers[KEY] = replication_key
-            markers[BOOKMARK] = best
+            markers[BOOKMARK] = self._initial if self._initial and self._initial > max_seen else max_seen
 
     def resume_max_seen(self, value: str | None) -> None:
         """The largest value written by the earlier runs of a resumed partitioned full sync (ranges done

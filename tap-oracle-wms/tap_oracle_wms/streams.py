@@ -184,8 +184,10 @@ class EntityStream(WmsStream):
         walks = self.walks(context)
         first = next(walks)
         state = self.get_context_state(context)
-        full_sync = self.incremental and not bookmark_of(state, self.replication_key)
+        reads_all = not bookmark_of(state, self.replication_key)
+        full_sync = self.incremental and reads_all
         partitioned = False
+        extremes = None
         if full_sync:
             resumed = saved_plan(state)
             state[FULL_SYNC] = "in progress"
@@ -193,10 +195,13 @@ class EntityStream(WmsStream):
             state.update(resumed or {})
             self.state_writer.write_state(self.tap_state)
             partitioned = resumed is not None or self.partitioned_full_sync()
+        if reads_all:
+            # Whether rows come in the order asked for (and the bounds of a new partition plan).
+            extremes = self.id_extremes(dict(first.filters))
         for walk in itertools.chain((first,), walks):
             self.begin_walk(walk, context)
             if partitioned and walk.moves_bookmark:
-                self.begin_partitions(context, walk)
+                self.begin_partitions(context, walk, extremes)
             yield walk
         self.state_manager.paused = False
         if partitioned:
@@ -218,24 +223,29 @@ class EntityStream(WmsStream):
             or int(self.config.get("partition_count", 1)) > 1
         )
 
-    def begin_partitions(self, context: t.Any, walk: Walk) -> None:
+    def begin_partitions(self, context: t.Any, walk: Walk, extremes: tuple[int, int] | None) -> None:
         """Start or resume (the state holds a plan) the partitioned read of the full sync's walk: the plan
-        in the state, written at once, and the positions the stream's state manager moves."""
+        in the state, written at once, and the positions the stream's state manager moves (none when the
+        entity refuses or ignores `ordering`). `extremes`: see `id_bounds`."""
         state = self.get_context_state(context)
         if saved_plan(state) is None:
-            state.update(self.new_partition_plan(walk, state))
+            state.update(self.new_partition_plan(walk, state, extremes))
         manager = self.state_manager
         manager.resume_max_seen(state.get(PARTITIONS_MAX_SEEN))
         manager.make_unsorted(context, t.cast("str", self.replication_key))
-        self.positions = manager.positions = Positions(state, self.logger, self.name)
+        self.positions = manager.positions = Positions(
+            state, self.logger, self.name, ordered=not self.ordering_refused
+        )
         self.state_writer.write_state(self.tap_state)
 
-    def new_partition_plan(self, walk: Walk, state: dict[str, t.Any]) -> dict[str, t.Any]:
+    def new_partition_plan(
+        self, walk: Walk, state: dict[str, t.Any], extremes: tuple[int, int] | None
+    ) -> dict[str, t.Any]:
         """The id ranges of a new partitioned full sync: the whole id line, or this partition job's slice
         of it, split into `full_sync_partitions` ranges."""
         count = int(self.config.get("partition_count", 1))
         index = int(self.config.get("partition_index", 0))
-        bounds = id_bounds(self, dict(walk.filters))
+        bounds = id_bounds(self, dict(walk.filters), extremes)
         outer = IdRange(None, None)
         ranges = [outer]
         if bounds is not None:
@@ -281,7 +291,9 @@ class EntityStream(WmsStream):
             self.name,
             walk.label,
             "sequenced" if self.sequenced else "paged",
-            "refused" if self.ordering_refused else ("id" if self.scheme != LINK else walk.ordering),
+            "not used (refused or ignored)"
+            if self.ordering_refused
+            else ("id" if self.scheme != LINK else walk.ordering),
             self.page_size,
         )
 
@@ -300,7 +312,7 @@ class EntityStream(WmsStream):
         for _ in self.run_walks(context):
             pages = self.cursor_pages(context) if self.positions is None else self.partition_pages()
             for page in pages:
-                yield [self.post_process(raw, context) for raw in page]
+                yield self.shape_page(page)
 
     def cursor_pages(self, context: t.Any) -> t.Iterator[list[t.Any]]:
         """The raw records of the current walk, read by one cursor, in lists of up to `page_size`."""
@@ -359,14 +371,21 @@ class EntityStream(WmsStream):
         return self.shaper.decode_page(content)
 
     def post_process(self, row: t.Any, context: t.Any = None) -> dict[str, t.Any] | None:
-        """The contract's record (tap_oracle_wms.shaping), without the properties the catalog deselects."""
-        record = self.shaper.shape(row)
+        """The contract's record (`shape_page` of one row)."""
+        return self.shape_page((row,))[0]
+
+    def shape_page(self, rows: t.Sequence[t.Any]) -> list[dict[str, t.Any]]:
+        """The contract's records (tap_oracle_wms.shaping), without the properties the catalog deselects:
+        record mode shapes one row at a time (`post_process`), BATCH mode a page at a time."""
+        shape = self.shaper.shape
+        records = [shape(row) for row in rows]
         if self.deselected is None:
             mask = self.mask
             self.deselected = [name for name in self.schema["properties"] if not mask[("properties", name)]]
         for name in self.deselected:
-            record.pop(name, None)
-        return record
+            for record in records:
+                record.pop(name, None)
+        return records
 
     def log_progress(self, final: bool = False) -> None:
         """Records so far, rate, the share of the walk's total when the API gives one, and the bookmark."""
@@ -411,11 +430,11 @@ class EntityStream(WmsStream):
         Page by page (`shaped_pages`), not through the SDK's record loop: the loop's per-record work (child
         contexts, the per-record state, counter and limit steps) is a large share of the tap's CPU time in
         the BATCH full sync, where the tap is the pipeline's slowest stage (see bench.tap). What the loop does
-        is done here a page at a time: the bookmark moved record by record by the stream's state manager
-        (`taken`, once the records are in a file), the records counted, the state finalized and written
-        by the SDK when the stream ends (`finalize_state_progress_markers`). Stream maps configured on the
-        tap are not applied to the files (as in the SDK); the Parquet columns follow the schema the SCHEMA
-        message announced.
+        is done here a page at a time: the bookmark moved by the stream's state manager over each run of
+        records put in a file (`taken`, `WmsStateManager.records_written`), the records counted, the state
+        finalized and written by the SDK when the stream ends (`finalize_state_progress_markers`). Stream
+        maps configured on the tap are not applied to the files (as in the SDK); the Parquet columns follow
+        the schema the SCHEMA message announced.
         """
         manager = self.state_manager
         key = self.replication_key if self.incremental else None
@@ -423,8 +442,7 @@ class EntityStream(WmsStream):
 
         def taken(records: list[dict[str, t.Any]]) -> None:
             if key:
-                for record in records:
-                    manager.increment_state(record, context=context, replication_key=key)
+                manager.records_written(records, context=context, replication_key=key)
             counter.increment(len(records))
 
         with counter, self.get_sync_timer():

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 
 import pytest
 from singer_sdk.exceptions import FatalAPIError
 from tap_oracle_wms.errors import WmsAuthError, WmsRetriesExhaustedError
 
-
-def page_requests(sim, entity="allocation"):
-    return [r for r in sim.requests if r.path.endswith(f"/entity/{entity}/")]
+# The tests run in importlib mode: the sibling test module whose helper is shared here is put on the path.
+sys.path.insert(0, str(Path(__file__).parent))
+from test_tap_sync import data_requests as page_requests
 
 
 @pytest.mark.parametrize(
@@ -29,8 +31,9 @@ def page_requests(sim, entity="allocation"):
     ids=lambda f: str(f.get("status") or f.get("kind")),
 )
 def test_tap_transient_fault_on_a_page_is_retried(sim, make_config, run_tap, fault):
-    # The second page of allocation fails twice, then succeeds.
-    injected = sim.faults.add(**fault, times=2, path_contains="/entity/allocation/?", after_requests=1)
+    # The second page of allocation (after the two ordering probes and the first page) fails twice, then
+    # succeeds.
+    injected = sim.faults.add(**fault, times=2, path_contains="/entity/allocation/?", after_requests=3)
     config = make_config(sim, entities=["allocation"], request_timeout=0.5)
     run = run_tap(config)
     assert sorted(r["id"] for r in run.records("allocation")) == sorted(
@@ -43,7 +46,8 @@ def test_tap_retry_after_is_honoured(sim, make_config, run_tap, caplog):
     import logging
     import re
 
-    sim.faults.add(status=429, retry_after=1, times=1, path_contains="/entity/order_hdr/?")
+    # After the two ordering probes: the first page.
+    sim.faults.add(status=429, retry_after=1, times=1, path_contains="/entity/order_hdr/?", after_requests=2)
     with caplog.at_level(logging.WARNING):
         run = run_tap(make_config(sim, entities=["order_hdr"], backoff_max_seconds=0.01))
     assert [r.status for r in page_requests(sim, "order_hdr")] == [429, 200]
@@ -59,7 +63,7 @@ def test_tap_fault_during_discovery_is_retried(sim, make_config, run_tap):
 
 
 def test_tap_gives_up_after_max_retries_with_clear_error(sim, make_config, run_tap):
-    sim.faults.add(status=503, times=None, path_contains="/entity/allocation/?", after_requests=1)
+    sim.faults.add(status=503, times=None, path_contains="/entity/allocation/?", after_requests=3)
     with pytest.raises(WmsRetriesExhaustedError, match=r"giving up after 3 retries \(max_retries\).*503"):
         run_tap(make_config(sim, entities=["allocation"], max_retries=3))
     assert len(page_requests(sim)) == 1 + 4
@@ -70,7 +74,7 @@ def test_tap_auth_errors_fail_at_once(sim, make_config, run_tap, status):
     sim.faults.add(status=status, times=None, path_contains="/entity/allocation/?")
     with pytest.raises(WmsAuthError, match=f"HTTP {status}.*auth_method=basic"):
         run_tap(make_config(sim, entities=["allocation"]))
-    assert len(page_requests(sim)) == 1
+    assert len(page_requests(sim, probes=True)) == 1
 
 
 def test_tap_wrong_password_fails_discovery_without_retry_or_secret(sim, make_config):
@@ -96,7 +100,7 @@ def test_tap_404_on_a_next_page_link_is_an_error_naming_stream_and_url(sim, make
     # A 404 for a page the walk still needs (a sequenced link; a paged page while the last page said rows
     # are left) is not "no rows": the run fails, naming the stream and the URL, and the states written
     # before it never claim rows that were not written.
-    sim.faults.add(status=404, times=1, path_contains="/entity/allocation/?", after_requests=2)
+    sim.faults.add(status=404, times=1, path_contains="/entity/allocation/?", after_requests=4)
     result = tap_cli(config=make_config(sim, entities=["allocation"], page_mode=page_mode))
     assert result.returncode != 0
     assert "Stream 'allocation': HTTP 404 for /prod/wms/lgfapi/v10/entity/allocation/?" in result.stderr
@@ -120,7 +124,7 @@ def test_tap_wrong_base_url_says_so(sim, make_config):
 
 
 def test_tap_cli_exhausted_retries_exit_nonzero_with_state_intact(sim, make_config, tap_cli):
-    sim.faults.add(status=503, times=None, path_contains="/entity/allocation/?", after_requests=2)
+    sim.faults.add(status=503, times=None, path_contains="/entity/allocation/?", after_requests=4)
     config = make_config(sim, entities=["allocation"], max_retries=2)
     result = tap_cli(config=config)
     assert result.returncode != 0
@@ -193,7 +197,7 @@ def test_tap_cli_user_error_is_one_error_line_without_traceback(
 
 
 def test_tap_cli_404_mid_walk_is_one_error_line_without_traceback(sim, make_config, tap_cli):
-    sim.faults.add(status=404, times=1, path_contains="/entity/allocation/?", after_requests=2)
+    sim.faults.add(status=404, times=1, path_contains="/entity/allocation/?", after_requests=4)
     result = tap_cli(config=make_config(sim, entities=["allocation"]))
     assert result.returncode == 1
     assert "Traceback" not in result.stderr

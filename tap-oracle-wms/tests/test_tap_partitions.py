@@ -18,12 +18,9 @@ from tap_oracle_wms.settings import validate_settings
 sys.path.insert(0, str(Path(__file__).parent))
 from test_tap_batch import file_records, messages
 from test_tap_resume import meltano_merge
+from test_tap_sync import data_requests
 
 SIZES = {"allocation": 2000, "order_dtl": 120, "order_hdr": 30, "item": 40}
-
-
-def data_requests(sim, entity="allocation"):
-    return [r for r in sim.requests if r.path.endswith(f"/entity/{entity}/")]
 
 
 def stream_states(run_messages, stream="allocation"):
@@ -103,7 +100,7 @@ def test_tap_partitioned_full_sync_reads_every_row_once_with_the_sequential_book
     assert final == {**sequential.last_state["bookmarks"]["allocation"], **plan_nulled}
     assert final["replication_key_value"] == max(utc(r["mod_ts"]) for r in sim.records("allocation"))
     # Bounds from two one-row pages ordered by id and -id, then four ranges ordered by id.
-    requests = data_requests(sim)
+    requests = data_requests(sim, probes=True)
     assert [r.query.get("ordering") for r in requests[:2]] == ["id", "-id"]
     ranges = {(r.query.get("id__gte"), r.query.get("id__lt")) for r in requests[2:]}
     assert ranges == {(None, "500"), ("500", "1000"), ("1000", "1500"), ("1500", None)}
@@ -140,7 +137,7 @@ def test_tap_partitioned_full_sync_with_every_real_tenant_switch(
         run = run_tap(config)
     assert sorted(r["id"] for r in run.records("allocation")) == list(range(1, 2001))
     assert any("searched by row counts" in r.message for r in caplog.records)
-    served = data_requests(sim)
+    served = data_requests(sim, probes=True)
     assert all("ordering" not in r.query for r in served if r.status == 200)
     assert {r.query["page_size"] for r in served if r.status == 200 and r.query["page_size"] != "1"} == {
         "250"
@@ -203,10 +200,14 @@ def test_tap_killed_partitioned_full_refresh_resumes_each_range_where_it_stopped
     # Each range resumed after its position; no bounds asked again.
     starts = {
         (r.query.get("id__gte"), r.query.get("id__lt"))
-        for r in data_requests(sim)
+        for r in data_requests(sim, probes=True)
         if "id__gt" not in r.query and "cursor" not in r.query
     }
-    assert all(r.query.get("page_size") != "1" for r in data_requests(sim))
+    # The resumed run asks again whether rows come in order (two one-row pages), nothing else of one row.
+    probes = [
+        r.query.get("ordering") for r in data_requests(sim, probes=True) if r.query.get("page_size") == "1"
+    ]
+    assert probes == ["id", "-id"]
     for entry in plan:
         lo = entry["after_id"] + 1 if entry["after_id"] else entry["lo"]
         wanted = (None if lo is None else str(lo), None if entry["hi"] is None else str(entry["hi"]))
@@ -262,3 +263,60 @@ def test_tap_partitioned_sync_error_in_one_range_stops_the_sync_clearly(
     result = tap_cli(config=make_config(sim, entities=["allocation"], full_sync_partitions=4, page_size=50))
     assert result.returncode == 1
     assert "HTTP 403" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("partitions", [1, 4], ids=["one cursor", "4 id ranges"])
+@pytest.mark.parametrize("page_mode", ["sequenced", "paged"])
+def test_tap_killed_full_sync_of_an_entity_ignoring_ordering_resumes_without_losing_a_row(
+    wms_sim_factory, make_config, tap_cli, tmp_path, kill_after_states, utc, page_mode, partitions
+):
+    # The server accepts `ordering` but serves its storage order: ids (and mod_ts) ascend through a third of
+    # the rows, then fall back. Nothing may rely on the order: no keyset pages, no bookmark moved as rows
+    # arrive, no range positions; a killed sync resumed from its last STATE still reads every row.
+    sim = wms_sim_factory(sizes=SIZES, ordering_ignored=("allocation",), latency=0.01)
+    config = make_config(
+        sim, entities=["allocation"], page_size=50, page_mode=page_mode, full_sync_partitions=partitions
+    )
+    killed = kill_after_states(tap_cli(config=config, popen=True), 6)
+    assert killed[-1]["type"] == "STATE"
+    merged: dict = {}
+    for message in killed:
+        if message["type"] == "STATE":
+            merged = meltano_merge(message["value"], merged)
+    before = [m["record"] for m in killed if m["type"] == "RECORD"]
+    assert 0 < len(before) < 2000
+    assert merged["bookmarks"]["allocation"].get("replication_key_value") is None
+    if partitions > 1:
+        assert all(r["after_id"] is None for r in merged["bookmarks"]["allocation"][PARTITIONS])
+
+    state_file = tmp_path / "state.json"
+    state_file.write_text(json.dumps(merged))
+    resumed = tap_cli("--state", str(state_file), config=config)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert resumed.stderr.count("accepts `ordering` but ignores it") == 1
+    out = messages(resumed.stdout)
+    after = [m["record"] for m in out if m["type"] == "RECORD"]
+    assert {r["id"] for r in before} | {r["id"] for r in after} == set(range(1, 2001))
+    final = stream_states(out)[-1]
+    assert final["replication_key_value"] == max(utc(r["mod_ts"]) for r in sim.records("allocation"))
+    assert "full_sync" not in final
+    pages = [r for r in data_requests(sim, probes=True) if r.query["page_size"] != "1"]
+    assert pages and all("id__gt" not in r.query for r in pages)  # no keyset pages
+
+
+def test_tap_full_table_stream_of_an_entity_ignoring_ordering_reads_every_row(
+    wms_sim_factory, make_config, run_tap
+):
+    # A stream replicated FULL_TABLE reads all rows every run; in paged mode keyset pages (`id__gt=<last id>`)
+    # would skip every row behind the first page's largest id when the server ignores `ordering`.
+    from tap_oracle_wms.tap import TapOracleWMS
+
+    sim = wms_sim_factory(sizes=SIZES, ordering_ignored=("allocation",))
+    config = make_config(sim, entities=["allocation"], page_size=50, page_mode="paged")
+    catalog = TapOracleWMS(config=config).catalog_dict
+    for entry in catalog["streams"]:
+        entry["replication_method"] = "FULL_TABLE"
+    run = run_tap(config, catalog=catalog)
+    assert sorted(r["id"] for r in run.records("allocation")) == list(range(1, 2001))
+    pages = [r for r in data_requests(sim) if r.query["page_size"] != "1"]
+    assert pages and all("id__gt" not in r.query for r in pages)

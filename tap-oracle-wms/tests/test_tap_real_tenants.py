@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import datetime
 import logging
+import sys
+from pathlib import Path
 
 import pytest
 
+# The tests run in importlib mode: the sibling test module whose helper is shared here is put on the path.
+sys.path.insert(0, str(Path(__file__).parent))
+from test_tap_sync import data_requests
+
 SIZES = {"allocation": 1000, "order_dtl": 120, "order_hdr": 30, "item": 40}
-
-
-def data_requests(sim, entity):
-    return [r for r in sim.requests if r.path.endswith(f"/entity/{entity}/")]
 
 
 def latest_by_id(*runs, stream="allocation"):
@@ -53,7 +55,7 @@ def test_tap_refused_ordering_read_without_it_bookmark_capped_at_the_end(
         run = run_tap(config)
     assert sorted(r["id"] for r in run.records("allocation")) == list(range(1, 1001))
     assert sum("refuses `ordering`" in r.message for r in caplog.records) == 1
-    allocation = data_requests(sim, "allocation")
+    allocation = data_requests(sim, "allocation", probes=True)
     assert [r.status for r in allocation].count(400) == 1
     assert all("ordering" not in r.query for r in allocation if r.status != 400)
     # Unsorted: no STATE before the end claims a bookmark; the final one is the largest mod_ts seen,
@@ -102,7 +104,7 @@ def test_tap_page_size_never_halved_below_25(wms_sim_factory, make_config, run_t
     from tap_oracle_wms.errors import WmsRetriesExhaustedError
 
     sim = wms_sim_factory(sizes=SIZES)
-    sim.faults.add(504, delay=0, page_size_above=0, times=None, path_contains="/allocation/?")
+    sim.faults.add(504, delay=0, page_size_above=1, times=None, path_contains="/allocation/?")
     with pytest.raises(WmsRetriesExhaustedError, match="HTTP 504"):
         run_tap(make_config(sim, entities=["allocation"], page_size=100, max_retries=1))
     sizes = [int(r.query["page_size"]) for r in data_requests(sim, "allocation")]

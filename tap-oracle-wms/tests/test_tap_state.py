@@ -58,3 +58,39 @@ def test_tap_unsorted_first_run_has_no_bookmark_until_complete():
     state = stream_state(tap_state)
     assert state["replication_key_value"] is None  # null, not absent: see the state module docstring
     assert state["progress_markers"]["replication_key_value"] == T.format(30)
+
+
+def test_tap_records_written_in_runs_leave_the_state_of_one_by_one():
+    # BATCH mode moves the bookmark over each run of records put in a file: the state must end exactly
+    # as the record loop leaves it, record by record, whatever the runs and the order of the rows.
+    import random
+
+    rng = random.Random(7)
+    starts = [
+        {},
+        {"replication_key": "mod_ts", "replication_key_value": T.format(10)},
+        {"replication_key_signpost": T.format(25)},
+        {
+            "replication_key": "mod_ts",
+            "replication_key_value": T.format(10),
+            "replication_key_signpost": T.format(40),
+        },
+    ]
+    for _ in range(200):
+        seconds = [rng.choice([None, *range(60)]) for _ in range(rng.randint(0, 12))]
+        if rng.random() < 0.5:
+            seconds = sorted(s for s in seconds if s is not None)
+        records = [
+            {"id": k} if s is None else {"id": k, "mod_ts": T.format(s)} for k, s in enumerate(seconds)
+        ]
+        start = rng.choice(starts)
+        one_by_one = {"bookmarks": {"s": dict(start)}}
+        mgr = manager(one_by_one)
+        for record in records:
+            mgr.increment_state(record, replication_key="mod_ts")
+        in_runs = {"bookmarks": {"s": dict(start)}}
+        mgr = manager(in_runs)
+        cut = sorted(rng.sample(range(len(records) + 1), k=min(3, len(records) + 1)))
+        for a, b in zip([0, *cut], [*cut, len(records)], strict=True):
+            mgr.records_written(records[a:b], replication_key="mod_ts")
+        assert in_runs == one_by_one, (start, seconds, cut)

@@ -78,6 +78,24 @@ def test_ordering_refused_names_known_entities(wms_sim_factory):
         wms_sim_factory(ordering_refused=("alocation",))
 
 
+def test_ordering_ignored_serves_storage_order_in_both_modes(make_api):
+    api = make_api(ordering_ignored=("order_hdr",))
+    storage = [i for stripe in (0, 1, 2) for i in range(1, 31) if i % 3 == stripe]
+    for mode in ("paged", "sequenced"):
+        for ordering in ("id", "-id", "mod_ts,id", ""):
+            rows = api.follow("order_hdr", ordering=ordering, page_mode=mode, page_size=7)
+            assert [r["id"] for r in rows] == storage
+        assert api.get("order_hdr/", ordering="nope", page_mode=mode).status_code == 400
+    first = [api.get("order_hdr/", ordering=o, page_size=1).json()["results"][0]["id"] for o in ("id", "-id")]
+    assert first == [3, 3]
+    assert [r["id"] for r in api.follow("order_dtl", ordering="-id")][:2] == [120, 119]
+
+
+def test_ordering_ignored_names_known_entities(wms_sim_factory):
+    with pytest.raises(ValueError, match="ordering_ignored"):
+        wms_sim_factory(ordering_ignored=("alocation",))
+
+
 # ----- 3. large pages time out ----------------------------------------------------------------------
 
 
@@ -346,12 +364,16 @@ def test_latency_jitter_is_seeded_and_bounded():
 def test_command_line_switches(simulator_process):
     base = simulator_process(
         "--allocation", "50", "--whole-second-filters", "--ordering-refused", "allocation,item",
+        "--ordering-ignored", "order_hdr",
         "--short-page-every", "2", "--stale-page-count", "1",
         "--latency", "0.01", "--latency-jitter", "0.005",
     )  # fmt: skip
     url = f"{base}/wms/lgfapi/v10/entity/allocation/"
     auth = ("wms", "wms-secret")
     assert requests.get(url, params={"ordering": "id"}, auth=auth, timeout=5).status_code == 400
+    hdr_url = url.replace("allocation", "order_hdr")
+    hdr = requests.get(hdr_url, params={"ordering": "-id"}, auth=auth, timeout=5)
+    assert hdr.json()["results"][0]["id"] == 3
     frac = {"mod_ts__gte": "2025-01-01T00:00:00.5+00:00"}
     assert requests.get(url, params=frac, auth=auth, timeout=5).status_code == 400
     first = requests.get(url, params={"page_size": 10}, auth=auth, timeout=5).json()

@@ -53,6 +53,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="entities that answer 400 to any `ordering` parameter",
     )
     tenant.add_argument(
+        "--ordering-ignored",
+        default="",
+        metavar="ENTITY[,ENTITY]",
+        help="entities that accept any `ordering` parameter but serve their storage order",
+    )
+    tenant.add_argument(
         "--short-page-every",
         type=int,
         default=0,
@@ -101,6 +107,7 @@ def main(argv: list[str] | None = None) -> None:
             page_cache_mb=args.page_cache_mb,
             whole_second_filters=args.whole_second_filters,
             ordering_refused=tuple(e for e in args.ordering_refused.split(",") if e),
+            ordering_ignored=tuple(e for e in args.ordering_ignored.split(",") if e),
             short_page_every=args.short_page_every,
             stale_page_count=args.stale_page_count,
             stale_pages=args.stale_pages,

@@ -49,6 +49,10 @@ DATE_PARTS = {"year", "month", "day", "week_day", "hour", "minute"}
 TEXT_LOOKUPS = {"iexact", "contains", "icontains", "startswith", "istartswith", "endswith", "iendswith"}
 CONTROL_PARAMS = {"page", "page_size", "page_mode", "ordering", "fields", "cursor", "format"}
 INDEXED = {"id", "create_ts", "mod_ts"}
+# Storage order of an entity that ignores `ordering`: rows as if written by this many writers in turn,
+# each writer's rows together (ids 3, 6, 9, .., then 1, 4, 7, .., then 2, 5, 8, ..), ascending within each,
+# so a walk sees ids ascend for a third of the rows before they fall back.
+STORAGE_STRIPES = 3
 RANGE_LOOKUPS = {"exact", "gt", "gte", "lt", "lte", "range"}
 _FRACTION = re.compile(r":\d{2}[.,]\d")  # seconds with a fraction: `10:48:26.157304`
 
@@ -247,6 +251,8 @@ class Plan:
     mode: str
     descending: bool
     sort_keys: list[tuple[Path, bool]] = field(default_factory=list)
+    # Rows in storage order (the entity ignores `ordering`; see STORAGE_STRIPES).
+    storage_order: bool = False
 
 
 class Query:
@@ -260,9 +266,11 @@ class Query:
         *,
         honour_ordering: bool = True,
         refuse_ordering: bool = False,
+        ignore_ordering: bool = False,
         whole_second_filters: bool = False,
     ):
         """`refuse_ordering`: the entity answers 400 to any `ordering` (some real entities do);
+        `ignore_ordering`: the entity validates `ordering` but serves its storage order (STORAGE_STRIPES);
         `whole_second_filters`: time filters with a fraction of a second are refused (400)."""
         self.ds, self.entity = ds, entity
         if refuse_ordering and params.get("ordering"):
@@ -286,13 +294,16 @@ class Query:
             name = o[1:] if desc else o
             resolve_path(ds, entity, name, "ordering")
             self.order.append((name, desc))
-        if not honour_ordering:
+        if not honour_ordering or ignore_ordering:
             self.order = []
+        self.storage_order = ignore_ordering
         # Identifies the row sequence (not the page): count and position caches are keyed on it.
         ignored = {"page", "cursor", "page_size", "fields", "format"}
         self.key = (entity, tuple(sorted((k, v) for k, v in params.items() if k not in ignored)))
 
     def _mode(self) -> tuple[str, bool]:
+        if self.storage_order:
+            return "generic", False
         names = [n for n, _ in self.order]
         dirs = {d for _, d in self.order}
         if len(dirs) > 1:
@@ -337,7 +348,7 @@ class Query:
             items = _merge_by_id(runs, rows)
         if desc:
             items = [("r", it[2], it[1]) if it[0] == "r" else it for it in reversed(items)]
-        plan = Plan(entity, items, residual, mode, desc)
+        plan = Plan(entity, items, residual, mode, desc, storage_order=self.storage_order)
         if mode == "generic":
             plan.sort_keys = [(resolve_path(ds, entity, n, "ordering"), d) for n, d in self.order]
         return plan
@@ -487,6 +498,8 @@ def sorted_rows(ds: Dataset, plan: Plan) -> list[dict]:
     """Generic ordering: every matching row, sorted by the ordering keys (stable, nulls first)."""
     rows, _, _ = walk(ds, plan, (0, None), 0, 1 << 62)
     rows.sort(key=lambda r: r["id"])
+    if plan.storage_order:
+        rows.sort(key=lambda r: r["id"] % STORAGE_STRIPES)
     for path, desc in reversed(plan.sort_keys):
         kind = path.kind
         rows.sort(key=lambda r, p=path, k=kind: _sort_key(_row_value(k, p.get(r))), reverse=desc)

@@ -101,6 +101,7 @@ class WmsSimulator:
         page_cache_mb: float = 0,
         whole_second_filters: bool = False,
         ordering_refused: tuple[str, ...] | list[str] | set[str] = (),
+        ordering_ignored: tuple[str, ...] | list[str] | set[str] = (),
         short_page_every: int = 0,
         stale_page_count: int = 0,
         stale_pages: int = 0,
@@ -119,11 +120,11 @@ class WmsSimulator:
             raise ValueError(f"page_cache_mb must be >= 0 (0 = no cache), got {page_cache_mb!r}")
         if not environment or "/" in environment:
             raise ValueError(f"environment must be a single path segment, got {environment!r}")
-        unknown = set(ordering_refused) - set(ENTITIES)
-        if unknown:
-            raise ValueError(
-                f"ordering_refused names unknown entities {sorted(unknown)}; known: {list(ENTITIES)}"
-            )
+        switches = {"ordering_refused": ordering_refused, "ordering_ignored": ordering_ignored}
+        for name, entities in switches.items():
+            unknown = set(entities) - set(ENTITIES)
+            if unknown:
+                raise ValueError(f"{name} names unknown entities {sorted(unknown)}; known: {list(ENTITIES)}")
         self.seed = seed
         self.environment = environment
         self.api_version = api_version
@@ -134,6 +135,7 @@ class WmsSimulator:
         self.sequenced_ordering = sequenced_ordering
         self.whole_second_filters = whole_second_filters
         self.ordering_refused = frozenset(ordering_refused)
+        self.ordering_ignored = frozenset(ordering_ignored)
         self.paged_quirks = PagedQuirks(short_page_every, stale_page_count, stale_pages)
         self.latency = Latency(latency, latency_jitter, seed)
         self.data = Dataset(seed, sizes, anomaly_rate)
@@ -327,6 +329,7 @@ class WmsSimulator:
                 params,
                 honour_ordering=honour,
                 refuse_ordering=entity in self.ordering_refused,
+                ignore_ordering=entity in self.ordering_ignored,
                 whole_second_filters=self.whole_second_filters,
             )
             if mode == "sequenced":
