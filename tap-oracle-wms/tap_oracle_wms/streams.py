@@ -52,7 +52,8 @@ if t.TYPE_CHECKING:
 # Seconds between progress lines at info level.
 PROGRESS_INTERVAL_SECONDS = 30.0
 CREATED = "create_ts"
-# Stream state key present while a sync that started without a bookmark is in progress (see `run_walks`).
+# Stream state key: "in progress" while a sync that started without a bookmark runs, null once it completed
+# (see `run_walks`).
 FULL_SYNC = "full_sync"
 # Stream state keys a run continues from: null in the STATE that announces a full sync (see `run_walks`).
 RESUME_KEYS = (BOOKMARK, RECONCILE_COUNTS, *PLAN_KEYS)
@@ -207,7 +208,9 @@ class EntityStream(WmsStream):
         if partitioned:
             self.end_partitions(state)
         if full_sync:
-            state.pop(FULL_SYNC, None)
+            # Null, not removed: Meltano merges the STATEs of a `--full-refresh` run onto the old state, where
+            # a key the last STATE lacks keeps the first STATE's "in progress".
+            state[FULL_SYNC] = None
             for key in RESUME_KEYS:
                 # A partitioned sync's plan keys stay, null: Meltano merges each STATE onto the last one, so
                 # only a null replaces the plan's last values.

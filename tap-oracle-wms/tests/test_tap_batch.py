@@ -121,8 +121,9 @@ def test_tap_batch_state_follows_each_file(sim, make_config, tap_cli, tmp_path):
     assert len(seen) == 300
     # Defaults: gzip JSONL.
     assert out[2]["encoding"] == {"format": "jsonl", "compression": "gzip"}
-    # The final STATE is the finished one (no signpost left in it).
+    # The final STATE is the finished one (no signpost left in it, the full sync marked done).
     assert out[-1]["value"]["bookmarks"]["allocation"] == {
+        "full_sync": None,
         "replication_key": "mod_ts",
         "replication_key_value": max(r["mod_ts"] for r in seen),
     }
