@@ -298,28 +298,28 @@ class WmsStream(RESTStream):
                 return None
             high, _ = self.first_id(filters, "-id")
         except WmsBadRequestError:
-            self.ordering_refused = True
-            self.logger.warning(
-                "Stream '%s': the entity refuses `ordering`; it is read unsorted (no keyset pages, the "
-                "bookmark moves when the sync completes, partition bounds searched by row counts)",
-                self.name,
-            )
+            self.read_unordered("the entity refuses `ordering`")
             return None
         if high is None:
             high = low
         if low > high or (low == high and isinstance(matching, int) and matching > 1):
-            self.ordering_refused = True
-            self.logger.warning(
-                "Stream '%s': the server accepts `ordering` but ignores it (ordered by id and by -id, the "
-                "first row is id %d and id %d of %s rows); it is read unsorted (no keyset pages, the "
-                "bookmark moves when the sync completes, partition bounds searched by row counts)",
-                self.name,
-                low,
-                high,
-                matching,
+            self.read_unordered(
+                "the server accepts `ordering` but ignores it (ordered by id and by -id, the first row is "
+                f"id {low} and id {high} of {matching} rows)"
             )
             return None
         return low, high
+
+    def read_unordered(self, reason: str) -> None:
+        """`ordering` is not sent from now on, and nothing relies on the order rows arrive in; `reason`
+        is logged."""
+        self.ordering_refused = True
+        self.logger.warning(
+            "Stream '%s': %s; it is read unsorted (no keyset pages, the bookmark moves when the sync "
+            "completes, partition bounds searched by row counts)",
+            self.name,
+            reason,
+        )
 
     def first_id(self, filters: dict[str, str], ordering: str) -> tuple[int | None, t.Any]:
         """The id of the first row of `filters` in `ordering` (None when none match) and the page's
