@@ -29,6 +29,8 @@ from singer_sdk.helpers._batch import BaseBatchFileEncoding, BatchConfig, Storag
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from tap_oracle_wms.shaping import ContractRecord
+
 # Defaults of the `batch_config` setting's parts.
 DEFAULT_FORMAT = "jsonl"
 DEFAULT_COMPRESSION = "gzip"
@@ -101,7 +103,7 @@ class _JsonlFile:
         )
         self._pending = bytearray()
 
-    def write(self, records: list[dict[str, t.Any]]) -> None:
+    def write(self, records: list[ContractRecord]) -> None:
         # The encoder of the tap's RECORD messages: the same text for every value, one line per record.
         self._pending += record_encoder.encode_lines(records)
         if len(self._pending) >= WRITE_CHUNK_BYTES:
@@ -165,7 +167,7 @@ class _ParquetFile:
         self._fields = arrow_fields(schema)
         self._columns: dict[str, list[t.Any]] = {name: [] for name, _ in self._fields}
 
-    def write(self, records: list[dict[str, t.Any]]) -> None:
+    def write(self, records: list[ContractRecord]) -> None:
         for name, column in self._columns.items():
             column.extend([record.get(name) for record in records])
 
@@ -184,13 +186,13 @@ class _ParquetFile:
 
 
 def write_batches(
-    pages: Iterator[list[dict[str, t.Any]]],
+    pages: Iterator[list[ContractRecord]],
     batch_config: BatchConfig,
     *,
     tap_name: str,
     stream_name: str,
     schema: dict,
-    taken: t.Callable[[list[dict[str, t.Any]]], None],
+    taken: t.Callable[[list[ContractRecord]], None],
 ) -> Iterator[tuple[BaseBatchFileEncoding, list[str]]]:
     """Stream the records of `pages` (lists of records) into files of at most `batch_size` records; yield
     (encoding, [uri]) per file.

@@ -54,7 +54,9 @@ from tap_oracle_wms.pagination import Walk
 
 if t.TYPE_CHECKING:
     import requests
+    from singer_sdk.helpers import types
 
+    from tap_oracle_wms.shaping import ContractRecord
     from tap_oracle_wms.streams import EntityStream
 
 # Stream state keys of a partitioned full sync in progress (see the module docstring).
@@ -187,7 +189,7 @@ class Positions:
                 return k
         return None
 
-    def written(self, record: t.Mapping[str, t.Any], max_seen: str | None) -> None:
+    def written(self, record: types.Record | ContractRecord, max_seen: str | None) -> None:
         """A record is written: its range's position moves to its id (rows in id order only)."""
         self.state[PARTITIONS_MAX_SEEN] = max_seen
         record_id = record.get("id")

@@ -5,8 +5,10 @@ stream, the two steps every record goes through, in record mode and in BATCH mod
 - `decode_page`: a page's JSON decoded by msgspec into records of a type made from the plan (each
   foreign-key object a `ForeignKey`, its `url` skipped; a `*_set` link kept undecoded), the page's
   envelope into a `Page`;
-- `shape`: one such record -> the contract's record: foreign keys become `<field>` (the id) and
-  `<field>_key`, decimal strings exact `Decimal`s, timestamps UTC text, `*_set` fields are dropped.
+- `shape_for(record type)`: the function turning one such record into the contract's record (a
+  `ContractRecord`, which msgspec encodes as the JSON object of its columns): foreign keys become
+  `<field>` (the id) and `<field>_key`, decimal strings exact `Decimal`s, timestamps UTC text, `*_set`
+  fields are dropped. `shape` gives the same record as a dict (record mode).
 """
 
 from __future__ import annotations
@@ -123,40 +125,59 @@ class ForeignKey(msgspec.Struct, gc=False):
     key: t.Any = None
 
 
-# The code of `RecordShaper.shape` for one field of each kind: V is the field's value in the record
-# (`UNSET` when the record lacks it), NAME the field's name and KEY its `_key` column's, as literals.
-_PLAIN_CODE = """\
-    if V is not UNSET:
-        out[NAME] = V
-"""
-# TIMESTAMP: `to_utc_timestamp`, its remembered hours looked up here, the rest through `_timestamp`.
+class ContractRecord(msgspec.Struct, gc=False):
+    """Base of a stream's shaped record type (made by `RecordShaper`): one field per emitted column, each
+    `UNSET` (left out of the encoded record) unless the API's record had it.
+
+    A struct rather than a dict: made in one call, encoded by msgspec from its precomputed field names, and
+    not tracked by the garbage collector (the BATCH full sync shapes a million records in a run).
+    """
+
+    #: column name -> attribute name, set on each made type (not annotated: a class attribute, no field)
+    _attrs = {}
+
+    def get(self, name: str, default: t.Any = None) -> t.Any:
+        """The column's value, `default` when the record lacks it (as `dict.get`)."""
+        attr = self._attrs.get(name)
+        value = default if attr is None else getattr(self, attr)
+        return default if value is _UNSET else value
+
+    def to_dict(self) -> dict[str, t.Any]:
+        """The columns the record has, in order (record mode hands the SDK a dict)."""
+        return {
+            name: value
+            for name, value in zip(self.__struct_encode_fields__, msgspec.structs.astuple(self), strict=True)
+            if value is not _UNSET
+        }
+
+
+# The code of a shape function for one field of each kind: @V is the local holding the field's value in the
+# record (`UNSET` when the record lacks it), rewritten in place into the column's value; @NAME is the field's
+# name as a literal, @K the local holding its `_key` column's value.
 _TIMESTAMP_CODE = """\
-    if V is None or V is UNSET:
-        if V is None:
-            out[NAME] = None
-    elif type(V) is str and len(V) == 32 and (h := utc_hours_get(V[:13] + V[26:])) and mid(V, 13, 26):
-        out[NAME] = f"{h}{V[13:26]}+00:00"
-    elif V == "":
-        out[NAME] = None
+    if @V is None or @V is UNSET:
+        pass
+    elif type(@V) is str and len(@V) == 32 and (h := utc_hours_get(@V[:13] + @V[26:])) and mid(@V, 13, 26):
+        @V = f"{h}{@V[13:26]}+00:00"
+    elif @V == "":
+        @V = None
     else:
-        out[NAME] = timestamp(raw, NAME, V)
+        @V = timestamp(raw, @NAME, @V)
 """
 _DECIMAL_CODE = """\
-    if V is not UNSET:
-        d = decimals_get(V) if type(V) is str else None
-        out[NAME] = number(raw, NAME, V) if d is None else d
+    if @V is not UNSET:
+        d = decimals_get(@V) if type(@V) is str else None
+        @V = number(raw, @NAME, @V) if d is None else d
 """
 # FOREIGN_KEY: the decoder gives a ForeignKey, an int or None (it refuses anything else).
 _FOREIGN_KEY_CODE = """\
-    if V is not UNSET:
-        out[NAME] = V.id if type(V) is ForeignKey else V
-"""
-_KEY_COLUMN_CODE = """\
-    if V is not UNSET:
-        out[KEY] = V.key if type(V) is ForeignKey else None
+    if type(@V) is ForeignKey:
+        @K = @V.key
+        @V = @V.id
+    else:
+        @K = @V if @V is UNSET else None
 """
 _CODE = {
-    PLAIN: _PLAIN_CODE,
     TIMESTAMP: _TIMESTAMP_CODE,
     DECIMAL: _DECIMAL_CODE,
     FOREIGN_KEY: _FOREIGN_KEY_CODE,
@@ -168,9 +189,10 @@ class RecordShaper:
     stream's field plan.
 
     The plan is turned once, when the stream is made (and again when a page brings a field the plan does
-    not know), into a record type for msgspec and one Python function (`shape`) with one block of code
-    per field, its name as a literal. Every record of the stream, in record mode (`post_process`) and in
-    BATCH mode, is decoded and shaped by these two; nothing else shapes records.
+    not know), into a record type for msgspec; for each record type, one Python function with one block
+    of code per field, its name as a literal, makes the shaped record (a `ContractRecord`). Every record
+    of the stream, in record mode (`post_process`) and in BATCH mode, is decoded and shaped by these two;
+    nothing else shapes records.
     """
 
     def __init__(self, stream_name: str, plan: dict[str, int], logger: logging.Logger) -> None:
@@ -180,13 +202,19 @@ class RecordShaper:
         # The fields of the record type: the plan's, then those pages brought that the plan lacks
         # (decoded as DROP: never emitted).
         self.fields: dict[str, int] = dict(plan)
+        # Columns left out of every shaped record (deselected in the catalog).
+        self.omitted: frozenset[str] = frozenset()
         self._warned: set[str] = set()
         # A partitioned full sync decodes pages in several threads: one at a time learns new fields.
         self._learning = threading.Lock()
+        # The fields each record type was made from, and its shape function (made when first asked for):
+        # a page decoded before new fields were learned is shaped by its own type's function.
+        self._fields_of: dict[type, dict[str, int]] = {}
+        self._shapes: dict[type, t.Callable[[t.Any], ContractRecord]] = {}
         self._build()
 
     def _build(self) -> None:
-        """The record type, the page decoder and `shape` for `self.fields`."""
+        """The record type and the page decoder for `self.fields`."""
         names = {name: "id" if name == "id" else f"f{i}" for i, name in enumerate(self.fields)}
         kinds = {FOREIGN_KEY: ForeignKey | int | None, DROP: msgspec.Raw}
         record = msgspec.defstruct(
@@ -199,37 +227,64 @@ class RecordShaper:
             forbid_unknown_fields=True,
             gc=False,
         )
-        self.record_type = record
+        self._fields_of[record] = dict(self.fields)
         self._decoder = msgspec.json.Decoder(Page[record] | list[record], float_hook=decimal.Decimal)  # type: ignore[valid-type]
         self._id_index = list(self.fields).index("id") if "id" in self.fields else None
-        # The contract record of one decoded record (a new dict): only the fields the record has, then
-        # each foreign key's `_key` column; a value that cannot be shaped raises RecordShapeError.
-        self.shape = self._compile()
 
-    def _compile(self) -> t.Callable[[t.Any], dict[str, t.Any]]:
-        """`shape` for the current record type: the fields in its order, then each foreign key's `_key`
-        column in the plan's order."""
-        values = [f"v{i}" for i in range(len(self.fields))]
+    def omit(self, columns: t.Iterable[str]) -> None:
+        """Leave `columns` out of every record shaped from now on."""
+        with self._learning:
+            self.omitted = frozenset(columns)
+            self._shapes.clear()
+
+    def shape_for(self, record_type: type) -> t.Callable[[t.Any], ContractRecord]:
+        """The function shaping one decoded record of `record_type` (as `decode_page` gives them) into the
+        contract's record: only the fields the record has, then each foreign key's `_key` column; a value
+        that cannot be shaped raises RecordShapeError."""
+        shape = self._shapes.get(record_type)
+        if shape is None:
+            with self._learning:
+                shape = self._shapes[record_type] = self._compile(self._fields_of[record_type])
+        return shape
+
+    def shape(self, raw: t.Any) -> dict[str, t.Any]:
+        """One decoded record's contract record as a dict (record mode)."""
+        return self.shape_for(type(raw))(raw).to_dict()
+
+    def _compile(self, fields: dict[str, int]) -> t.Callable[[t.Any], ContractRecord]:
+        """The shape function of the record type made from `fields`: its columns are the fields in their
+        order, then each foreign key's `_key` column in that order, without `self.omitted`."""
+        values = {name: f"v{i}" for i, name in enumerate(fields)}
+        keys = {
+            key_column(name): f"k{i}" for i, (name, kind) in enumerate(fields.items()) if kind == FOREIGN_KEY
+        }
         blocks = [
-            _CODE[kind].replace("V", value).replace("NAME", repr(name))
-            for value, (name, kind) in zip(values, self.fields.items(), strict=True)
+            _CODE[kind].replace("@V", values[name]).replace("@K", f"k{i}").replace("@NAME", repr(name))
+            for i, (name, kind) in enumerate(fields.items())
             if kind in _CODE
         ]
-        blocks += [
-            _KEY_COLUMN_CODE.replace("V", value).replace("KEY", repr(key_column(name)))
-            for value, (name, kind) in zip(values, self.fields.items(), strict=True)
-            if kind == FOREIGN_KEY
-        ]
+        columns = {name: values[name] for name, kind in fields.items() if kind != DROP}
+        columns.update(keys)
+        columns = {name: local for name, local in columns.items() if name not in self.omitted}
+        attrs = {name: f"c{i}" for i, name in enumerate(columns)}
+        record_type = msgspec.defstruct(
+            "Contract",
+            [(attr, t.Any, _UNSET) for attr in attrs.values()],
+            bases=(ContractRecord,),
+            rename={attr: name for name, attr in attrs.items()},
+            namespace={"_attrs": attrs},
+            gc=False,
+        )
         source = (
             "def shape(raw):\n"
-            f"    {', '.join(values)}, = astuple(raw)\n"
-            "    out = {}\n"
+            f"    {', '.join(values.values())}, = astuple(raw)\n"
             f"{''.join(blocks)}"
-            "    return out\n"
+            f"    return Contract({', '.join(columns.values())})\n"
         )
         namespace: dict[str, t.Any] = {
             "UNSET": _UNSET,
             "ForeignKey": ForeignKey,
+            "Contract": record_type,
             "astuple": msgspec.structs.astuple,
             "timestamp": self._timestamp,
             "number": self._number,
@@ -239,7 +294,7 @@ class RecordShaper:
         }
         # Field names enter the source only as repr() literals.
         exec(compile(source, f"<shape {self.stream_name}>", "exec"), namespace)
-        return t.cast("t.Callable[[t.Any], dict[str, t.Any]]", namespace["shape"])
+        return t.cast("t.Callable[[t.Any], ContractRecord]", namespace["shape"])
 
     def decode_page(self, content: bytes) -> t.Any:
         """A page's body: a `Page` of records for `shape` (or a bare list of them), or, for a body that is

@@ -36,6 +36,7 @@ if t.TYPE_CHECKING:
     from singer_sdk.helpers import types
 
     from tap_oracle_wms.partitions import Positions
+    from tap_oracle_wms.shaping import ContractRecord
 
 BOOKMARK = "replication_key_value"
 KEY = "replication_key"
@@ -91,7 +92,7 @@ class WmsStateManager(StreamStateManager):
 
     def records_written(
         self,
-        records: t.Sequence[types.Record],
+        records: t.Sequence[types.Record | ContractRecord],
         *,
         context: types.Context | None = None,
         replication_key: str,

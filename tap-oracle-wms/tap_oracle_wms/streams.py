@@ -39,7 +39,7 @@ from tap_oracle_wms.partitions import (
     split,
 )
 from tap_oracle_wms.reconcile import hours_to_reread
-from tap_oracle_wms.shaping import RecordShaper, to_utc_timestamp
+from tap_oracle_wms.shaping import ContractRecord, RecordShaper, to_utc_timestamp
 from tap_oracle_wms.state import BOOKMARK, RECONCILE_COUNTS, SIGNPOST, WmsStateManager, bookmark_of
 
 if t.TYPE_CHECKING:
@@ -310,7 +310,7 @@ class EntityStream(WmsStream):
             for page in self.partition_pages():
                 yield from page
 
-    def shaped_pages(self, context: t.Any) -> t.Iterator[list[dict[str, t.Any]]]:
+    def shaped_pages(self, context: t.Any) -> t.Iterator[list[ContractRecord]]:
         """The shaped records of every walk of this run, in lists of up to `page_size` (BATCH mode)."""
         for _ in self.run_walks(context):
             pages = self.cursor_pages(context) if self.positions is None else self.partition_pages()
@@ -374,21 +374,20 @@ class EntityStream(WmsStream):
         return self.shaper.decode_page(content)
 
     def post_process(self, row: t.Any, context: t.Any = None) -> dict[str, t.Any] | None:
-        """The contract's record (`shape_page` of one row)."""
-        return self.shape_page((row,))[0]
+        """The contract's record (`shape_page` of one row), as the dict the SDK's record loop takes."""
+        return self.shape_page((row,))[0].to_dict()
 
-    def shape_page(self, rows: t.Sequence[t.Any]) -> list[dict[str, t.Any]]:
+    def shape_page(self, rows: t.Sequence[t.Any]) -> list[ContractRecord]:
         """The contract's records (tap_oracle_wms.shaping), without the properties the catalog deselects:
         record mode shapes one row at a time (`post_process`), BATCH mode a page at a time."""
-        shape = self.shaper.shape
-        records = [shape(row) for row in rows]
         if self.deselected is None:
             mask = self.mask
             self.deselected = [name for name in self.schema["properties"] if not mask[("properties", name)]]
-        for name in self.deselected:
-            for record in records:
-                record.pop(name, None)
-        return records
+            self.shaper.omit(self.deselected)
+        if not rows:
+            return []
+        shape = self.shaper.shape_for(type(rows[0]))
+        return [shape(row) for row in rows]
 
     def log_progress(self, final: bool = False) -> None:
         """Records so far, rate, the share of the walk's total when the API gives one, and the bookmark."""
@@ -443,7 +442,7 @@ class EntityStream(WmsStream):
         key = self.replication_key if self.incremental else None
         counter = self.get_record_counter()
 
-        def taken(records: list[dict[str, t.Any]]) -> None:
+        def taken(records: list[ContractRecord]) -> None:
             if key:
                 manager.records_written(records, context=context, replication_key=key)
             counter.increment(len(records))
