@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import typing as t
 from functools import cached_property
@@ -12,7 +13,7 @@ from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError, FatalAPIError
 
 from tap_oracle_wms.discovery import describe_to_entity
-from tap_oracle_wms.errors import WmsAuthError, errors_exit
+from tap_oracle_wms.errors import WmsAuthError, WmsStateError, errors_exit
 from tap_oracle_wms.http import WmsApi
 from tap_oracle_wms.settings import (
     CONFIG_SCHEMA,
@@ -21,6 +22,7 @@ from tap_oracle_wms.settings import (
     unknown_settings,
     validate_settings,
 )
+from tap_oracle_wms.state import check_state
 from tap_oracle_wms.streams import EntityStream
 
 
@@ -54,8 +56,22 @@ class TapOracleWMS(Tap):
     # inside `errors_exit`, so a user's error ends the tap with one ERROR line and exit code 1.
     @classmethod
     def invoke(cls, *args: t.Any, **kwargs: t.Any) -> None:  # type: ignore[override]
-        """The SDK's sync entry (see `errors_exit`)."""
+        """The SDK's sync entry (see `errors_exit`); a `--state` file that is not JSON fails with one line
+        naming it (the SDK parses it with a traceback, and reads a JSON string as a file name)."""
         with errors_exit(cls.logger):
+            state = kwargs.get("state")
+            if state is not None:
+                text = state.read()
+                name = getattr(state, "name", "")
+                try:
+                    content = json.loads(text)
+                except ValueError as exc:
+                    raise WmsStateError(f"State file {name} cannot be read as JSON: {exc}") from None
+                if not isinstance(content, dict):
+                    raise WmsStateError(
+                        f"State file {name} must hold a JSON object, not {type(content).__name__}"
+                    )
+                kwargs["state"] = io.StringIO(text)
             super().invoke(*args, **kwargs)
 
     @classmethod
@@ -86,6 +102,11 @@ class TapOracleWMS(Tap):
                     f"config file {path} must hold a JSON object, not {type(content).__name__}"
                 )
         return super().cb_config(ctx, param, value)
+
+    def load_state(self, state: dict[str, t.Any]) -> None:
+        """The SDK's documented place to check a state before it is used (see `check_state`)."""
+        check_state(state)
+        super().load_state(state)
 
     @cached_property
     def api(self) -> WmsApi:
