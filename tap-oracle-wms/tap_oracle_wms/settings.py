@@ -29,6 +29,11 @@ MAX_PAGE_SIZE = 1250
 PAGE_MODES = ("sequenced", "paged")
 AUTH_METHODS = ("basic", "oauth2")
 SECRET_SETTINGS = ("password", "oauth_client_secret")
+# Upper bounds of the time settings: beyond them the standard library fails (a bookmark minus the look-back
+# before year 1, a socket timeout or a sleep past the platform's time_t) with a traceback, not a message.
+MAX_LOOKBACK_SECONDS = 100 * 365 * 24 * 3600
+MAX_REQUEST_TIMEOUT = 24 * 3600
+MAX_BACKOFF_SECONDS = 3600
 _ENTITY_NAME = re.compile(r"^[A-Za-z0-9_]+$")
 
 CONFIG_SCHEMA = th.PropertiesList(
@@ -106,7 +111,8 @@ CONFIG_SCHEMA = th.PropertiesList(
         th.IntegerType,
         default=300,
         description="Each incremental run starts this far behind the bookmark, to catch rows whose "
-        "mod_ts was set before they were committed (long transactions).",
+        f"mod_ts was set before they were committed (long transactions); 0..{MAX_LOOKBACK_SECONDS} "
+        "(100 years).",
     ),
     th.Property(
         "read_backdated_rows",
@@ -151,7 +157,10 @@ CONFIG_SCHEMA = th.PropertiesList(
     th.Property("company_code", th.StringType, description="Narrow every request with company_id__code."),
     th.Property("facility_code", th.StringType, description="Narrow every request with facility_id__code."),
     th.Property(
-        "request_timeout", th.NumberType, default=60, description="Seconds to wait for each HTTP response."
+        "request_timeout",
+        th.NumberType,
+        default=60,
+        description=f"Seconds to wait for each HTTP response (0.001..{MAX_REQUEST_TIMEOUT}).",
     ),
     th.Property(
         "max_retries",
@@ -177,13 +186,15 @@ CONFIG_SCHEMA = th.PropertiesList(
         "backoff_base_seconds",
         th.NumberType,
         default=1.0,
-        description="First retry delay; each retry doubles it (plus up to 25% jitter).",
+        description="First retry delay; each retry doubles it (plus up to 25% jitter); "
+        f"0..{MAX_BACKOFF_SECONDS}.",
     ),
     th.Property(
         "backoff_max_seconds",
         th.NumberType,
         default=60.0,
-        description="Longest delay between retries (a longer Retry-After is still honoured).",
+        description="Longest delay between retries (a longer Retry-After is still honoured); "
+        f"0..{MAX_BACKOFF_SECONDS}.",
     ),
     th.Property(
         "batch_config",
@@ -266,8 +277,8 @@ def _check_number(config: t.Mapping[str, t.Any], name: str, low: float, high: fl
     if isinstance(value, bool) or not isinstance(value, int | float | decimal.Decimal):
         return [f"Setting '{name}' must be a number, got {type(value).__name__}"]
     if value < low or (high is not None and value > high):
-        upper = f"..{high:g}" if high is not None else " or more"
-        return [f"Setting '{name}' must be {low:g}{upper}, got {value}"]
+        upper = f"..{high}" if high is not None else " or more"
+        return [f"Setting '{name}' must be {low}{upper}, got {value}"]
     return []
 
 
@@ -330,7 +341,7 @@ def validate_settings(config: t.Mapping[str, t.Any]) -> list[str]:
             f"Setting 'start_date' must be an ISO-8601 date-time with an explicit offset "
             f"(e.g. 2025-01-01T00:00:00+00:00), got {start_date!r}"
         )
-    errors += _check_number(config, "lookback_seconds", 0, None)
+    errors += _check_number(config, "lookback_seconds", 0, MAX_LOOKBACK_SECONDS)
     errors += _check_number(config, "reconcile_hours", 0, 24 * 31)
     if isinstance(config.get("reconcile_hours"), float):
         errors.append("Setting 'reconcile_hours' must be a whole number")
@@ -347,14 +358,32 @@ def validate_settings(config: t.Mapping[str, t.Any]) -> list[str]:
         errors.append(
             f"Setting 'partition_index' must be 0..{count - 1} (partition_count={count}), got {index}"
         )
-    errors += _check_number(config, "request_timeout", 0.001, None)
+    errors += _check_number(config, "request_timeout", 0.001, MAX_REQUEST_TIMEOUT)
     errors += _check_number(config, "max_retries", 0, 100)
-    errors += _check_number(config, "backoff_base_seconds", 0, None)
-    errors += _check_number(config, "backoff_max_seconds", 0, None)
+    errors += _check_number(config, "backoff_base_seconds", 0, MAX_BACKOFF_SECONDS)
+    errors += _check_number(config, "backoff_max_seconds", 0, MAX_BACKOFF_SECONDS)
     errors += validate_batch_settings(config)
     ca_bundle = config.get("ca_bundle")
     if ca_bundle and not os.path.isfile(str(ca_bundle)):
         errors.append(f"Setting 'ca_bundle' must name a readable CA bundle file, got {ca_bundle!r}")
+    return errors
+
+
+def object_setting_errors(
+    config: t.Mapping[str, t.Any], schema: t.Mapping[str, t.Any], path: str = ""
+) -> list[str]:
+    """A message for each setting the schema declares an object (`batch_config`, its `encoding` and
+    `storage`) that holds another kind of value: the SDK's JSON Schema check fills defaults into objects
+    and fails with a traceback on anything else, so it runs only when this finds nothing."""
+    errors = []
+    for name, spec in schema.get("properties", {}).items():
+        value = config.get(name)
+        if value is None or "properties" not in spec:
+            continue
+        if not isinstance(value, dict):
+            errors.append(f"Setting '{path}{name}' must be an object, got {type(value).__name__}")
+        else:
+            errors += object_setting_errors(value, spec, f"{path}{name}.")
     return errors
 
 

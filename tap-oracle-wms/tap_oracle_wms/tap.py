@@ -19,6 +19,7 @@ from tap_oracle_wms.settings import (
     CONFIG_SCHEMA,
     hide_secret_values,
     insecure_url_warning,
+    object_setting_errors,
     unknown_settings,
     validate_settings,
 )
@@ -41,7 +42,9 @@ class TapOracleWMS(Tap):
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         """JSON Schema checks plus the cross-field rules, with secrets hidden from every message; a
         warning for each setting name the tap does not know, and for plain HTTP to another host."""
-        errors = [hide_secret_values(e, self.config) for e in super()._validate_config(raise_errors=False)]
+        errors = object_setting_errors(self.config, self.config_jsonschema) or [
+            hide_secret_values(e, self.config) for e in super()._validate_config(raise_errors=False)
+        ]
         errors += validate_settings(self.config)
         for name in unknown_settings(self.config, self.config_jsonschema):
             self.logger.warning("Setting '%s' is not a setting of %s; it is ignored", name, self.name)
