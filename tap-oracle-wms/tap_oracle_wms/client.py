@@ -102,7 +102,7 @@ class WmsStream(RESTStream):
         return NUMBERED if self.ordering_refused else KEYSET
 
     def get_new_paginator(self) -> WalkPaginator:
-        self.paginator = WalkPaginator(lambda: self.scheme)
+        self.paginator = WalkPaginator(lambda: self.scheme, f"Stream '{self.name}'")
         return self.paginator
 
     def scope_filters(self) -> dict[str, str]:

@@ -37,6 +37,10 @@ class WmsStateError(ValueError):
     """The state given to the tap (`--state`) cannot be continued from: what and where is named."""
 
 
+class WmsPageLoopError(FatalAPIError):
+    """The API's pages do not advance: a `next_page` link the walk was given before."""
+
+
 def tls_error(exc: Exception, url: str | None) -> WmsTLSError:
     """One clear error for a failed TLS handshake (not retried: a certificate does not heal in minutes)."""
     host = urlsplit(url or "").netloc or "the server"

@@ -116,6 +116,26 @@ def test_tap_404_on_a_next_page_link_is_an_error_naming_stream_and_url(sim, make
         assert all(s.get("replication_key_value") is None for s in states)
 
 
+def test_tap_next_page_link_given_twice_is_an_error_not_an_endless_walk(
+    wms_sim_factory, make_config, tap_cli
+):
+    # The second page links back to the first, whose link leads to the second again: each link differs
+    # from the one before it (the SDK's own check), so without remembering the links a walk never ends.
+    sim = wms_sim_factory(sequenced_link_back=True)
+    process = tap_cli(config=make_config(sim, entities=["allocation"]), popen=True, text=True)
+    try:
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 1
+    assert "Traceback" not in stderr
+    errors = error_lines(stderr)
+    assert any("Stream 'allocation': the API's next_page link" in e and "given before" in e for e in errors)
+    records = [json.loads(line)["record"] for line in stdout.splitlines() if '"RECORD"' in line]
+    assert len(records) == 300  # pages 1, 2, then 1 again
+    assert len({r["id"] for r in records}) == 200
+
+
 def test_tap_wrong_base_url_says_so(sim, make_config):
     from tap_oracle_wms.tap import TapOracleWMS
 
