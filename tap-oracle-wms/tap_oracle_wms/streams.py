@@ -83,6 +83,8 @@ class EntityStream(WmsStream):
         self.state_writer = tap.state_writer
         # The id ranges of a partitioned full sync while it runs (tap_oracle_wms.partitions).
         self.positions: Positions | None = None
+        # Whether this run asked if the server honours `ordering` (`id_extremes`, `check_order`).
+        self.order_checked = False
 
     # State: see tap_oracle_wms.state for why the SDK's sorted/unsorted modes are not used as is.
 
@@ -196,6 +198,7 @@ class EntityStream(WmsStream):
             state.update(resumed or {})
             self.state_writer.write_state(self.tap_state)
             partitioned = resumed is not None or self.partitioned_full_sync()
+        self.order_checked = reads_all
         if reads_all:
             # Whether rows come in the order asked for (and the bounds of a new partition plan).
             extremes = self.id_extremes(dict(first.filters))
@@ -337,9 +340,30 @@ class EntityStream(WmsStream):
         if self.incremental and self.walk.moves_bookmark:
             self.state_manager.make_unsorted(self.context, t.cast("str", self.replication_key))
 
+    def check_order(self, response: requests.Response) -> None:
+        """Before the first page of a run with a bookmark that links to a second one is written, ask
+        whether the server honours `ordering` (`id_extremes`), once per run. A walk read in `mod_ts`
+        order moves the bookmark with the rows, in the STATE after each page: if the server ignored the
+        ordering, a run killed after such a STATE would resume past rows it never read (the first row out
+        of order is noticed only when it comes). A run without a bookmark asked before it read; a walk
+        of one page writes its STATE when it is complete; paged-mode walks are unsorted anyway."""
+        if (
+            self.order_checked
+            or self.ordering_refused
+            or self.scheme != LINK
+            or not (self.incremental and self.walk.moves_bookmark and self.state_manager.sorted_so_far)
+            or not page_member(response_body(response), "next_page")
+        ):
+            return
+        self.order_checked = True
+        self.id_extremes(dict(self.walk.filters))
+        if self.ordering_refused:
+            self.reading_unsorted()
+
     def parse_response(self, response: requests.Response) -> t.Iterable[dict[str, t.Any]]:
         """The page's raw records; counts them for the progress lines."""
         records = list(super().parse_response(response))
+        self.check_order(response)
         body = response_body(response)
         total = page_member(body, "result_count")
         # A keyset page's result_count counts the rows after the last id read; a numbered page's, the walk's.
