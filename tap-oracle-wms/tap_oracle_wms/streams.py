@@ -4,7 +4,7 @@ Each run of an incremental stream with a bookmark reads, in this order (tap_orac
 1. with `reconcile_hours`, the clock hours before the look-back window whose row count grew since the
    last run (tap_oracle_wms.reconcile);
 2. unless `read_backdated_rows` is false, the rows created since the bookmark minus the look-back
-   (`create_ts__gte`): rows created after the bookmark with an older `mod_ts` ("backdated");
+   whose `mod_ts` is older than that (`create_ts__gte` and `mod_ts__lt`, "backdated");
 3. the changes: `mod_ts__gte=<bookmark - lookback_seconds>` (or `start_date`, or everything).
 Rows of 1 and 2 never move the bookmark; they come first so that a run killed during them resumes
 from the same bookmark and reads them again.
@@ -164,9 +164,14 @@ class EntityStream(WmsStream):
                     )
                 self.state_manager.set_reconcile_counts(context, counts)
             if self.config.get("read_backdated_rows", True) and CREATED in self.description.plan:
+                # Only the rows the changes walk cannot see (`mod_ts` before its bound): every other row
+                # created since is one of its rows, and would be read and written twice.
                 yield Walk(
-                    f"rows created since {filter_timestamp(bound)}",
-                    {f"{CREATED}__gte": filter_timestamp(bound)},
+                    f"rows created since {filter_timestamp(bound)} with an older {self.replication_key}",
+                    {
+                        f"{CREATED}__gte": filter_timestamp(bound),
+                        f"{self.replication_key}__lt": filter_timestamp(bound),
+                    },
                     moves_bookmark=False,
                 )
         filters = {f"{self.replication_key}__gte": filter_timestamp(bound)} if bound else {}
