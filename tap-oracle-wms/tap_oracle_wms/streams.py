@@ -23,6 +23,7 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 from tap_oracle_wms.batch import batch_config_from_settings, write_batches
 from tap_oracle_wms.client import WmsStream
 from tap_oracle_wms.discovery import KEY_PROPERTY, EntityDescription
+from tap_oracle_wms.errors import WmsStateError
 from tap_oracle_wms.pagination import KEYSET, LINK, Walk, filter_timestamp, page_member, response_body
 from tap_oracle_wms.partitions import (
     PARTITION_JOB,
@@ -40,7 +41,14 @@ from tap_oracle_wms.partitions import (
 )
 from tap_oracle_wms.reconcile import hours_to_reread
 from tap_oracle_wms.shaping import RecordShaper, to_utc_timestamp
-from tap_oracle_wms.state import BOOKMARK, RECONCILE_COUNTS, SIGNPOST, WmsStateManager, bookmark_of
+from tap_oracle_wms.state import (
+    BOOKMARK,
+    RECONCILE_COUNTS,
+    SIGNPOST,
+    STATE_FIX,
+    WmsStateManager,
+    bookmark_of,
+)
 
 if t.TYPE_CHECKING:
     import requests
@@ -130,7 +138,11 @@ class EntityStream(WmsStream):
         state = self.get_context_state(context)
         bookmark = bookmark_of(state, self.replication_key)
         if bookmark:
-            state[BOOKMARK], _ = to_utc_timestamp(str(bookmark))
+            state[BOOKMARK], naive = to_utc_timestamp(str(bookmark))
+            if naive:
+                self.logger.warning(
+                    "Stream '%s': bookmark %r has no offset; read as UTC", self.name, bookmark
+                )
         self.state_manager.begin(context, t.cast("str", self.replication_key))
         return datetime.datetime.fromisoformat(state[BOOKMARK]) if bookmark else None
 
@@ -142,6 +154,14 @@ class EntityStream(WmsStream):
         bookmark = self.starting_bookmark(context)
         lookback = datetime.timedelta(seconds=int(self.config.get("lookback_seconds", 300)))
         bound = bookmark - lookback if bookmark else None
+        now = datetime.datetime.now(datetime.timezone.utc)
+        if bound is not None and bound > now:
+            # The bookmark never moves back: rows changed from now until the bound would never be read.
+            raise WmsStateError(
+                f"State of stream '{self.name}': {BOOKMARK} {bookmark.isoformat()} minus lookback_seconds "
+                f"is later than now ({now.isoformat(timespec='seconds')}): the rows changed until then "
+                f"would never be read. {STATE_FIX}"
+            )
         start_date = self.config.get("start_date")
         if self.incremental and start_date:
             start = datetime.datetime.fromisoformat(start_date.replace("Z", "+00:00"))

@@ -175,3 +175,21 @@ def test_tap_state_it_can_continue_from_is_taken(sim, make_config, run_tap, stre
         make_config(sim, entities=["allocation"]), state={"bookmarks": {"allocation": stream_state}}
     )
     assert run.records("allocation")
+
+
+def test_tap_bookmark_later_than_now_is_an_error_not_a_silent_empty_run(sim, make_config, tap_cli, tmp_path):
+    # A bookmark never moves back: one in the future (a hand edit, a wrong clock) would skip every row
+    # changed from now until then, each run reading nothing and exiting 0.
+    state_file = tmp_path / "state.json"
+    state_file.write_text(
+        allocation_state(replication_key="mod_ts", replication_key_value="2099-01-01T00:00:00Z")
+    )
+    result = tap_cli("--state", str(state_file), config=make_config(sim, entities=["allocation"]))
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+    assert (
+        "State of stream 'allocation': replication_key_value 2099-01-01T00:00:00+00:00 minus "
+        in result.stderr
+    )
+    assert "is later than now" in result.stderr
+    assert '"type":"RECORD"' not in result.stdout
