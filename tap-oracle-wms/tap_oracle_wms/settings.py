@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import json
 import os
 import re
 import typing as t
@@ -382,6 +383,71 @@ def object_setting_errors(
         else:
             errors += object_setting_errors(value, spec, f"{path}{name}.")
     return errors
+
+
+TRUE_WORDS = ("true", "1", "yes", "on")
+FALSE_WORDS = ("false", "0", "no", "off")
+
+
+def environment_settings(
+    schema: t.Mapping[str, t.Any], environ: t.Mapping[str, str], prefix: str
+) -> tuple[dict[str, t.Any], list[str]]:
+    """Settings from the variables `<prefix><SETTING>` (`--config ENV`), each read as the type the schema
+    declares, and a message for each variable that does not read as its type (never quoting a secret's).
+
+    The SDK's own reading fails with a traceback on a whole number or an object it cannot read, reads any
+    word but true/1/yes/on as false (`verify_tls=ture` turned verification off), and passes a number
+    setting on as text, which the schema then refuses (`request_timeout=60`). An empty variable of a typed
+    setting is no setting; a list of names may also be given as `a,b,c`."""
+    config: dict[str, t.Any] = {}
+    errors: list[str] = []
+    for name, spec in schema.get("properties", {}).items():
+        variable = f"{prefix}{name.upper().replace('-', '_')}"
+        text = environ.get(variable)
+        if text is None:
+            continue
+        types = spec.get("type") or []
+        types = [types] if isinstance(types, str) else types
+        kind = next((k for k in ("integer", "number", "boolean", "array", "object") if k in types), "string")
+        if kind == "string":
+            config[name] = text
+            continue
+        if not text.strip():
+            continue
+        shown = "***" if name in SECRET_SETTINGS else repr(text[:100])
+        problem = f"Environment variable {variable} (setting '{name}') must be"
+        try:
+            if kind == "integer":
+                config[name] = int(text)
+            elif kind == "number":
+                value = decimal.Decimal(text.strip())
+                if not value.is_finite():
+                    raise decimal.InvalidOperation(text)
+                config[name] = value
+            elif kind == "boolean":
+                if text.strip().lower() not in (*TRUE_WORDS, *FALSE_WORDS):
+                    errors.append(f"{problem} one of {', '.join(TRUE_WORDS + FALSE_WORDS)}, got {shown}")
+                    continue
+                config[name] = text.strip().lower() in TRUE_WORDS
+            else:
+                config[name] = _json_setting(text, kind)
+        except (ValueError, ArithmeticError):
+            what = {"integer": "a whole number", "number": "a number"}.get(kind, f"a JSON {kind}")
+            errors.append(f"{problem} {what}, got {shown}")
+    return config, errors
+
+
+def _json_setting(text: str, kind: str) -> t.Any:
+    """A JSON array or object setting from a variable's text (`a,b,c` is a list of strings too)."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        if kind == "array" and not text.lstrip().startswith("["):
+            return [item.strip() for item in text.split(",") if item.strip()]
+        raise
+    if not isinstance(value, list if kind == "array" else dict):
+        raise ValueError(text)
+    return value
 
 
 def hide_secret_values(message: str, config: t.Mapping[str, t.Any]) -> str:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import io
 import json
+import os
 import typing as t
 from functools import cached_property
 
@@ -17,6 +19,7 @@ from tap_oracle_wms.errors import WmsAuthError, WmsStateError, errors_exit
 from tap_oracle_wms.http import WmsApi
 from tap_oracle_wms.settings import (
     CONFIG_SCHEMA,
+    environment_settings,
     hide_secret_values,
     insecure_url_warning,
     object_setting_errors,
@@ -91,7 +94,9 @@ class TapOracleWMS(Tap):
 
     @classmethod
     def cb_config(cls, ctx: click.Context, param: click.Option, value: tuple[str, ...]) -> t.Any:
-        """`--config` files; one that is not a JSON object fails with one line naming it."""
+        """`--config` files; one that is not a JSON object fails with one line naming it. `ENV`: the
+        variables are read here (`environment_settings`), over the files, and each that does not read
+        as its setting's type fails with one line naming it."""
         for path in value:
             if path == "ENV":
                 continue
@@ -104,7 +109,16 @@ class TapOracleWMS(Tap):
                 raise click.BadParameter(
                     f"config file {path} must hold a JSON object, not {type(content).__name__}"
                 )
-        return super().cb_config(ctx, param, value)
+        config_input = super().cb_config(ctx, param, tuple(path for path in value if path != "ENV"))
+        if "ENV" in value:
+            schema = copy.deepcopy(cls.config_jsonschema)
+            cls.append_builtin_config(schema)
+            prefix = f"{cls.name.upper().replace('-', '_')}_"
+            settings, errors = environment_settings(schema, os.environ, prefix)
+            if errors:
+                raise click.BadParameter("; ".join(errors))
+            config_input.config.update(settings)
+        return config_input
 
     def load_state(self, state: dict[str, t.Any]) -> None:
         """The SDK's documented place to check a state before it is used (see `check_state`)."""
