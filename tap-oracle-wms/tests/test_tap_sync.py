@@ -146,7 +146,7 @@ def test_tap_empty_incremental_window_404_is_zero_rows(sim, make_config, run_tap
         "bookmarks": {
             "allocation": {
                 "replication_key": "mod_ts",
-                "replication_key_value": "2030-01-01T00:00:00.000000+00:00",
+                "replication_key_value": "2026-01-01T00:00:00.000000+00:00",
             }
         }
     }
@@ -155,7 +155,7 @@ def test_tap_empty_incremental_window_404_is_zero_rows(sim, make_config, run_tap
     assert data_requests(sim, "allocation")[0].status == 404
     assert (
         run.last_state["bookmarks"]["allocation"]["replication_key_value"]
-        == "2030-01-01T00:00:00.000000+00:00"
+        == "2026-01-01T00:00:00.000000+00:00"
     )
 
 
