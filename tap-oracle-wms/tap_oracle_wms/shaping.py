@@ -20,6 +20,7 @@ import typing as t
 
 import msgspec
 
+from tap_oracle_wms.errors import RecordShapeError
 from tap_oracle_wms.pagination import Page, decode_json, page_records
 
 # Field kinds of a shaping plan.
@@ -28,6 +29,8 @@ FOREIGN_KEY = 1
 DECIMAL = 2
 TIMESTAMP = 3
 DROP = 4
+
+__all__ = ["RecordShapeError", "RecordShaper", "key_column", "to_decimal", "to_utc_timestamp"]
 
 _UTC = datetime.timezone.utc
 _UTC_SUFFIX = "+00:00"
@@ -40,10 +43,6 @@ _UTC_HOURS: dict[str, str] = {}
 _UTC_HOURS_MAX = 100_000
 # The digits of a fraction of a second past the sixth (ISO-8601 allows `.` or `,` before the fraction).
 _BEYOND_MICROSECONDS = re.compile(r"[.,][0-9]{6}([0-9]+)")
-
-
-class RecordShapeError(ValueError):
-    """A value the API served cannot be shaped into the contract (names stream, record and field)."""
 
 
 def key_column(field: str) -> str:

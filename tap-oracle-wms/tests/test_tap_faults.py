@@ -238,3 +238,30 @@ def test_tap_cli_bug_keeps_its_traceback(sim, make_config, tmp_path, monkeypatch
     config_file.write_text(json.dumps(make_config(sim, entities=["allocation"])))
     result = CliRunner().invoke(tap.TapOracleWMS.cli, ["--config", str(config_file), "--discover"])
     assert isinstance(result.exception, RuntimeError)
+
+
+@pytest.mark.parametrize(
+    ("field", "served", "why"),
+    [
+        ("alloc_qty", "twelve", "not a decimal number"),
+        ("mod_ts", "2025-04-02T10:00:00.123456789-03:00", "finer than microseconds"),
+        ("picked_ts", "9999-12-31T23:00:00.000000-03:00", "outside years 1..9999"),
+    ],
+)
+def test_tap_cli_value_that_cannot_be_shaped_is_one_error_line_with_states_intact(
+    sim, make_config, tap_cli, field, served, why
+):
+    # The API served it: not the user's mistake, but the run cannot write it as the source has it.
+    sim.update("allocation", [250], pick_user="BAD")
+    sim.data.overlay["allocation"][250][field] = served  # a value the simulator's own updates never make
+    result = tap_cli(config=make_config(sim, entities=["allocation"], page_mode="paged"))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert any(
+        f"Stream 'allocation', record id=250, field '{field}'" in line and why in line
+        for line in error_lines(result.stderr)
+    ), result.stderr[-2000:]
+    records = [json.loads(line)["record"] for line in result.stdout.splitlines() if '"RECORD"' in line]
+    # Every row before it, in id order (keyset pages), and not it.
+    assert [r["id"] for r in records] == list(range(1, len(records) + 1))
+    assert 200 <= len(records) < 250
