@@ -63,12 +63,21 @@ STATE_FIX = (
 
 def check_state(state: t.Any) -> None:
     """Raise WmsStateError naming the stream and the key when the state given to the tap is not one it
-    can continue from: not a JSON object, `bookmarks` or a stream's state not an object, a bookmark that
+    can continue from: not a JSON object, keys but no `bookmarks` (Meltano's `{"singer_state": ...}`),
+    `bookmarks` or a stream's state not an object, a bookmark that
     is no ISO-8601 timestamp (every bookmark of this tap is one), a bookmark without `replication_key` or
     for another key (which would otherwise be ignored: a silent full sync), reconcile counts that are
     not an object of integers. A null bookmark is none (a full sync in progress)."""
     if not isinstance(state, dict):
         raise WmsStateError(f"State must be a JSON object, got {type(state).__name__}. {STATE_FIX}")
+    if "bookmarks" not in state and set(state) - {"currently_syncing"}:
+        # `meltano state get` prints the state wrapped in {"singer_state": ...}: read as it is, no stream
+        # would have a bookmark (a silent full sync of every stream).
+        wrapped = " (give the object under 'singer_state', as `meltano state get` prints it wrapped)"
+        raise WmsStateError(
+            f"State has no 'bookmarks', only {sorted(state)}"
+            f"{wrapped if 'singer_state' in state else ''}. {STATE_FIX}"
+        )
     bookmarks = state.get("bookmarks", {})
     if not isinstance(bookmarks, dict):
         raise WmsStateError(

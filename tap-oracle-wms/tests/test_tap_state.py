@@ -114,6 +114,13 @@ def allocation_state(**stream_state: t.Any) -> str:
         # The SDK reads a JSON string as the name of a state file.
         ('"hello"', "must hold a JSON object, not str"),
         ('{"bookmarks": []}', "'bookmarks' must be an object of stream states, got list"),
+        # What `meltano state get` prints: read as it is, every stream would start over, silently.
+        (
+            '{"singer_state": '
+            + allocation_state(replication_key="mod_ts", replication_key_value=BOOKMARK)
+            + "}",
+            "State has no 'bookmarks', only ['singer_state'] (give the object under 'singer_state'",
+        ),
         ('{"bookmarks": {"allocation": ["x"]}}', "State of stream 'allocation' must be an object"),
         (
             allocation_state(replication_key="mod_ts", replication_key_value="garbage"),
@@ -141,6 +148,7 @@ def allocation_state(**stream_state: t.Any) -> str:
         "not-json",
         "string",
         "bookmarks-list",
+        "meltano-wrapped",
         "stream-list",
         "garbage",
         "integer",
