@@ -66,14 +66,13 @@ def batch_config_from_settings(config: t.Mapping[str, t.Any]) -> BatchConfig | N
 
 
 def validate_batch_settings(config: t.Mapping[str, t.Any]) -> list[str]:
-    """Problems with `batch_config`, each naming the part (JSON Schema checks the types)."""
+    """Problems with `batch_config`, each naming the part (JSON Schema checks the types, and
+    `settings.object_setting_errors` that it and its parts are objects)."""
     raw = config.get("batch_config")
-    if not raw:
-        return []
-    if not isinstance(raw, dict):
-        return ["Setting 'batch_config' must be an object"]
+    if not raw or not isinstance(raw, dict):
+        return []  # a value that is not an object: see settings.object_setting_errors
     errors = []
-    encoding = raw.get("encoding") or {}
+    encoding = raw.get("encoding") if isinstance(raw.get("encoding"), dict) else {}
     if encoding.get("format") not in (None, *FORMATS):
         errors.append(f"Setting 'batch_config.encoding.format' must be one of {', '.join(FORMATS)}")
     if encoding.get("compression") not in (None, *COMPRESSIONS):

@@ -5,8 +5,9 @@ and response checks.
 What real tenants do is handled here, each in one place:
 - an entity that answers 400 to `ordering`: the same request again without it (`request_decorator`),
   logged once per stream; the stream then reads unsorted (`ordering_refused`);
-- an entity that accepts `ordering` but ignores it: found before a run without a bookmark reads
-  (`id_extremes`) and read as one that refuses it;
+- an entity that accepts `ordering` but ignores it: found before a run without a bookmark reads, and
+  before a run with one writes the first page of a longer walk (`id_extremes`), and read as one that
+  refuses it;
 - a page that times out (client timeout or gateway 504): the page size halves, down to 25, and the same
   position is asked again at once (`request_decorator`); the smaller size holds for the rest of the stream;
 - a certificate error fails at once with a clear message (never retried).
@@ -39,6 +40,7 @@ from tap_oracle_wms.pagination import (
     NUMBERED,
     Walk,
     WalkPaginator,
+    page_member,
     page_records,
     query_value,
     response_body,
@@ -102,7 +104,7 @@ class WmsStream(RESTStream):
         return NUMBERED if self.ordering_refused else KEYSET
 
     def get_new_paginator(self) -> WalkPaginator:
-        self.paginator = WalkPaginator(lambda: self.scheme)
+        self.paginator = WalkPaginator(lambda: self.scheme, f"Stream '{self.name}'")
         return self.paginator
 
     def scope_filters(self) -> dict[str, str]:
@@ -281,19 +283,20 @@ class WmsStream(RESTStream):
         return count
 
     def id_extremes(self, filters: dict[str, str]) -> tuple[int, int] | None:
-        """(smallest id, largest id) of the rows matching `filters`, from two one-row paged-mode pages
-        ordered by `id` and by `-id`; None when no row matches or when the entity refuses or ignores
-        `ordering` (then `ordering_refused` is set, and the reason logged).
+        """(smallest id, largest id) of the rows matching `filters`, from two one-row pages (in the
+        stream's page mode: a server may honour `ordering` in one mode and not the other) ordered by `id`
+        and by `-id`; None when no row matches or when the entity refuses or ignores `ordering` (then
+        `ordering_refused` is set, and the reason logged).
 
         A server that accepts `ordering` and ignores it answers both pages with the same first row while
         more rows match (or a "smallest" id above the "largest"): its rows come in an order of its own, so
         keyset pages, a bookmark moved as rows arrive and the positions of a partitioned sync would skip
-        rows. Asked once by a run without a bookmark before it reads (`EntityStream.run_walks`); a run with
-        a bookmark still notices rows arriving out of `mod_ts` order (tap_oracle_wms.state)."""
+        rows. Asked by a run without a bookmark before it reads, and by a run with one before its changes
+        walk reads a second page (`EntityStream.run_walks`, `EntityStream.check_order`)."""
         if self.ordering_refused:
             return None
         try:
-            low, matching = self.first_id(filters, "id")
+            low, more = self.first_id(filters, "id")
             if low is None:
                 return None
             high, _ = self.first_id(filters, "-id")
@@ -302,10 +305,10 @@ class WmsStream(RESTStream):
             return None
         if high is None:
             high = low
-        if low > high or (low == high and isinstance(matching, int) and matching > 1):
+        if low > high or (low == high and more):
             self.read_unordered(
                 "the server accepts `ordering` but ignores it (ordered by id and by -id, the first row is "
-                f"id {low} and id {high} of {matching} rows)"
+                f"id {low} and id {high} while more rows match)"
             )
             return None
         return low, high
@@ -321,20 +324,23 @@ class WmsStream(RESTStream):
             reason,
         )
 
-    def first_id(self, filters: dict[str, str], ordering: str) -> tuple[int | None, t.Any]:
-        """The id of the first row of `filters` in `ordering` (None when none match) and the page's
-        `result_count`: one paged-mode page of one row. Raises WmsBadRequestError on a 400."""
-        params = {"page_size": 1, **self.scope_filters(), **filters, "ordering": ordering}
+    def first_id(self, filters: dict[str, str], ordering: str) -> tuple[int | None, bool]:
+        """The id of the first row of `filters` in `ordering` (None when none match) and whether more rows
+        match (a paged page's `result_count`, a sequenced page's `next_page`): one page of one row in the
+        stream's page mode. Raises WmsBadRequestError on a 400."""
+        mode = {"page_mode": "sequenced"} if self.sequenced else {}
+        params = {"page_size": 1, **mode, **self.scope_filters(), **filters, "ordering": ordering}
         what = f"Stream '{self.name}': the first id by `ordering={ordering}`"
         _, body = self.api.get_with_retries(self.api.entity_url(self.name), what, params)
         rows = page_records(body)
         if not rows:
-            return None, 0
+            return None, False
         row = rows[0]
         value = row.get("id") if isinstance(row, dict) else None
         if not isinstance(value, int):
             raise FatalAPIError(f"{what}: a row without an integer id: {str(row)[:200]}")
-        return value, body.get("result_count") if isinstance(body, dict) else None
+        count = page_member(body, "result_count")
+        return value, count > 1 if isinstance(count, int) else bool(page_member(body, "next_page"))
 
     def response_error_message(self, response: requests.Response) -> str:
         """Status and path only: the SDK default appends the body and header names."""

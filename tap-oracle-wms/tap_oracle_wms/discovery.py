@@ -181,6 +181,16 @@ def describe_to_entity(name: str, payload: t.Any, logger: logging.Logger) -> Ent
     for field_name, props in _field_items(payload):
         raw_type = _type_of(props)
         kind = classify(field_name, raw_type)
+        if field_name == REPLICATION_KEY and kind != "timestamp":
+            # Its values become the bookmark, compared as UTC text with the sync's start (the SDK's
+            # signpost), and its filters are timestamps: kept as served (`-03:00`), they defeat both.
+            logger.warning(
+                "Entity '%s': describe gives the replication key '%s' the type %r; it is read as a timestamp",
+                name,
+                field_name,
+                raw_type,
+            )
+            kind = "timestamp"
         if kind is None:
             if field_name.endswith("_id") and field_name not in PLAIN_ID_FIELDS:
                 kind = "relation"

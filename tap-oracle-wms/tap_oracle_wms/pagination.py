@@ -5,7 +5,8 @@ clock hour re-read). How its pages follow each other depends on the page mode an
 entity accepts `ordering`:
 - `link` (sequenced mode): the API's `next_page` links, followed verbatim (the cursor is opaque; a tap
   that counted pages itself looped forever on a full first page). A null link ends the walk; an empty
-  page with a link does not. A 404 on a link is an error: a link the server gave must exist.
+  page with a link does not. A 404 on a link is an error: a link the server gave must exist, and so is a
+  link the walk was given before (same path and query): following it would read the same pages forever.
 - `keyset` (paged mode): `ordering=id`, and after the first page `id__gt=<largest id read>`, always page
   1. A row changed during the walk keeps its id, so no row moves between pages (offset pages skip one
   and repeat another); `page_count` is never relied on. An empty page, or the 404 of a filtered query
@@ -29,6 +30,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 import msgspec
 from singer_sdk.pagination import BaseAPIPaginator
+
+from tap_oracle_wms.errors import WmsPageLoopError
 
 if t.TYPE_CHECKING:
     import requests
@@ -142,20 +145,35 @@ class WalkPaginator(BaseAPIPaginator):
     number (numbered); see the module docstring. `scheme` is read at every page: an entity refusing
     `ordering` turns a keyset walk into a numbered one from its first page on."""
 
-    def __init__(self, scheme: t.Callable[[], str]) -> None:
+    def __init__(self, scheme: t.Callable[[], str], stream_label: str) -> None:
         super().__init__(None)
         self.scheme = scheme
+        # "Stream '<name>'", for errors.
+        self.stream_label = stream_label
         # Rows read by this walk, and the rows its last paged-mode page said are left to read (None:
         # no page yet, or no `result_count`).
         self.read = 0
         self.remaining: int | None = None
+        # Path and query of every `next_page` link this walk was given (link scheme).
+        self.links: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
 
     def get_next(self, response: requests.Response) -> t.Any:
         body = response_body(response)
         records = page_records(body)
         scheme = self.scheme()
         if scheme == LINK:
-            return page_member(body, "next_page") or None
+            link = page_member(body, "next_page") or None
+            if link is not None:
+                parts = urlsplit(str(link))
+                seen = (parts.path, tuple(sorted(parse_qsl(parts.query, keep_blank_values=True))))
+                if seen in self.links:
+                    raise WmsPageLoopError(
+                        f"{self.stream_label}: the API's next_page link {parts.path}?{parts.query} was given "
+                        "before in this walk; following it would read the same pages forever. State "
+                        "emitted so far is intact: rerun with it to resume."
+                    )
+                self.links.add(seen)
+            return link
         self.read += len(records)
         count = page_member(body, "result_count")
         if isinstance(count, int):

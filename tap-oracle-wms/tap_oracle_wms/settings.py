@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import json
 import os
 import re
 import typing as t
@@ -29,6 +30,11 @@ MAX_PAGE_SIZE = 1250
 PAGE_MODES = ("sequenced", "paged")
 AUTH_METHODS = ("basic", "oauth2")
 SECRET_SETTINGS = ("password", "oauth_client_secret")
+# Upper bounds of the time settings: beyond them the standard library fails (a bookmark minus the look-back
+# before year 1, a socket timeout or a sleep past the platform's time_t) with a traceback, not a message.
+MAX_LOOKBACK_SECONDS = 100 * 365 * 24 * 3600
+MAX_REQUEST_TIMEOUT = 24 * 3600
+MAX_BACKOFF_SECONDS = 3600
 _ENTITY_NAME = re.compile(r"^[A-Za-z0-9_]+$")
 
 CONFIG_SCHEMA = th.PropertiesList(
@@ -151,7 +157,10 @@ CONFIG_SCHEMA = th.PropertiesList(
     th.Property("company_code", th.StringType, description="Narrow every request with company_id__code."),
     th.Property("facility_code", th.StringType, description="Narrow every request with facility_id__code."),
     th.Property(
-        "request_timeout", th.NumberType, default=60, description="Seconds to wait for each HTTP response."
+        "request_timeout",
+        th.NumberType,
+        default=60,
+        description="Seconds to wait for each HTTP response.",
     ),
     th.Property(
         "max_retries",
@@ -266,8 +275,8 @@ def _check_number(config: t.Mapping[str, t.Any], name: str, low: float, high: fl
     if isinstance(value, bool) or not isinstance(value, int | float | decimal.Decimal):
         return [f"Setting '{name}' must be a number, got {type(value).__name__}"]
     if value < low or (high is not None and value > high):
-        upper = f"..{high:g}" if high is not None else " or more"
-        return [f"Setting '{name}' must be {low:g}{upper}, got {value}"]
+        upper = f"..{high}" if high is not None else " or more"
+        return [f"Setting '{name}' must be {low}{upper}, got {value}"]
     return []
 
 
@@ -330,7 +339,7 @@ def validate_settings(config: t.Mapping[str, t.Any]) -> list[str]:
             f"Setting 'start_date' must be an ISO-8601 date-time with an explicit offset "
             f"(e.g. 2025-01-01T00:00:00+00:00), got {start_date!r}"
         )
-    errors += _check_number(config, "lookback_seconds", 0, None)
+    errors += _check_number(config, "lookback_seconds", 0, MAX_LOOKBACK_SECONDS)
     errors += _check_number(config, "reconcile_hours", 0, 24 * 31)
     if isinstance(config.get("reconcile_hours"), float):
         errors.append("Setting 'reconcile_hours' must be a whole number")
@@ -347,15 +356,98 @@ def validate_settings(config: t.Mapping[str, t.Any]) -> list[str]:
         errors.append(
             f"Setting 'partition_index' must be 0..{count - 1} (partition_count={count}), got {index}"
         )
-    errors += _check_number(config, "request_timeout", 0.001, None)
+    errors += _check_number(config, "request_timeout", 0.001, MAX_REQUEST_TIMEOUT)
     errors += _check_number(config, "max_retries", 0, 100)
-    errors += _check_number(config, "backoff_base_seconds", 0, None)
-    errors += _check_number(config, "backoff_max_seconds", 0, None)
+    errors += _check_number(config, "backoff_base_seconds", 0, MAX_BACKOFF_SECONDS)
+    errors += _check_number(config, "backoff_max_seconds", 0, MAX_BACKOFF_SECONDS)
     errors += validate_batch_settings(config)
     ca_bundle = config.get("ca_bundle")
     if ca_bundle and not os.path.isfile(str(ca_bundle)):
         errors.append(f"Setting 'ca_bundle' must name a readable CA bundle file, got {ca_bundle!r}")
     return errors
+
+
+def object_setting_errors(
+    config: t.Mapping[str, t.Any], schema: t.Mapping[str, t.Any], path: str = ""
+) -> list[str]:
+    """A message for each setting the schema declares an object (`batch_config`, its `encoding` and
+    `storage`) that holds another kind of value: the SDK's JSON Schema check fills defaults into objects
+    and fails with a traceback on anything else, so it runs only when this finds nothing."""
+    errors = []
+    for name, spec in schema.get("properties", {}).items():
+        value = config.get(name)
+        if value is None or "properties" not in spec:
+            continue
+        if not isinstance(value, dict):
+            errors.append(f"Setting '{path}{name}' must be an object, got {type(value).__name__}")
+        else:
+            errors += object_setting_errors(value, spec, f"{path}{name}.")
+    return errors
+
+
+TRUE_WORDS = ("true", "1", "yes", "on")
+FALSE_WORDS = ("false", "0", "no", "off")
+
+
+def environment_settings(
+    schema: t.Mapping[str, t.Any], environ: t.Mapping[str, str], prefix: str
+) -> tuple[dict[str, t.Any], list[str]]:
+    """Settings from the variables `<prefix><SETTING>` (`--config ENV`), each read as the type the schema
+    declares, and a message for each variable that does not read as its type (never quoting a secret's).
+
+    The SDK's own reading fails with a traceback on a whole number or an object it cannot read, reads any
+    word but true/1/yes/on as false (`verify_tls=ture` turned verification off), and passes a number
+    setting on as text, which the schema then refuses (`request_timeout=60`). An empty variable of a typed
+    setting is no setting; a list of names may also be given as `a,b,c`."""
+    config: dict[str, t.Any] = {}
+    errors: list[str] = []
+    for name, spec in schema.get("properties", {}).items():
+        variable = f"{prefix}{name.upper().replace('-', '_')}"
+        text = environ.get(variable)
+        if text is None:
+            continue
+        types = spec.get("type") or []
+        types = [types] if isinstance(types, str) else types
+        kind = next((k for k in ("integer", "number", "boolean", "array", "object") if k in types), "string")
+        if kind == "string":
+            config[name] = text
+            continue
+        if not text.strip():
+            continue
+        shown = "***" if name in SECRET_SETTINGS else repr(text[:100])
+        problem = f"Environment variable {variable} (setting '{name}') must be"
+        try:
+            if kind == "integer":
+                config[name] = int(text)
+            elif kind == "number":
+                value = decimal.Decimal(text.strip())
+                if not value.is_finite():
+                    raise decimal.InvalidOperation(text)
+                config[name] = value
+            elif kind == "boolean":
+                if text.strip().lower() not in (*TRUE_WORDS, *FALSE_WORDS):
+                    errors.append(f"{problem} one of {', '.join(TRUE_WORDS + FALSE_WORDS)}, got {shown}")
+                    continue
+                config[name] = text.strip().lower() in TRUE_WORDS
+            else:
+                config[name] = _json_setting(text, kind)
+        except (ValueError, ArithmeticError):
+            what = {"integer": "a whole number", "number": "a number"}.get(kind, f"a JSON {kind}")
+            errors.append(f"{problem} {what}, got {shown}")
+    return config, errors
+
+
+def _json_setting(text: str, kind: str) -> t.Any:
+    """A JSON array or object setting from a variable's text (`a,b,c` is a list of strings too)."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        if kind == "array" and not text.lstrip().startswith("["):
+            return [item.strip() for item in text.split(",") if item.strip()]
+        raise
+    if not isinstance(value, list if kind == "array" else dict):
+        raise ValueError(text)
+    return value
 
 
 def hide_secret_values(message: str, config: t.Mapping[str, t.Any]) -> str:

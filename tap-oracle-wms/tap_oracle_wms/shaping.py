@@ -22,6 +22,7 @@ import typing as t
 
 import msgspec
 
+from tap_oracle_wms.errors import RecordShapeError
 from tap_oracle_wms.pagination import Page, decode_json, page_records
 
 # Field kinds of a shaping plan.
@@ -30,6 +31,8 @@ FOREIGN_KEY = 1
 DECIMAL = 2
 TIMESTAMP = 3
 DROP = 4
+
+__all__ = ["RecordShapeError", "RecordShaper", "key_column", "to_decimal", "to_utc_timestamp"]
 
 _UTC = datetime.timezone.utc
 _UTC_SUFFIX = "+00:00"
@@ -40,10 +43,8 @@ _MINUTES_TO_MICROS = re.compile(r":[0-5][0-9]:[0-5][0-9]\.[0-9]{6}")
 # UTC `YYYY-MM-DDTHH` by local `YYYY-MM-DDTHH` + offset: every timestamp of one hour shares an entry.
 _UTC_HOURS: dict[str, str] = {}
 _UTC_HOURS_MAX = 100_000
-
-
-class RecordShapeError(ValueError):
-    """A value the API served cannot be shaped into the contract (names stream, record and field)."""
+# The digits of a fraction of a second past the sixth (ISO-8601 allows `.` or `,` before the fraction).
+_BEYOND_MICROSECONDS = re.compile(r"[.,][0-9]{6}([0-9]+)")
 
 
 def key_column(field: str) -> str:
@@ -58,13 +59,14 @@ def to_utc_timestamp(value: str) -> tuple[str, bool]:
     format sorts like the instants it names, which the SDK's bookmark logic relies on: it compares
     replication-key values as text (the signpost cap, see the README).
 
-    The API's timestamps carry a whole-hour offset (`-03:00`), which changes only the date and hour:
-    those are converted once per hour and offset through the full parser and remembered (`utc_hour`);
-    minutes to microseconds are kept as served. Any other form goes through the full parser.
+    The API's timestamps carry a whole-hour offset (`-03:00`, `+00:00`), which changes only the date and
+    hour: those are converted once per hour and offset through the full parser and remembered
+    (`utc_hour`); minutes to microseconds are kept as served once they read as such. Any other form goes
+    through the full parser. ValueError for text that is no timestamp, a fraction of a second finer than
+    microseconds (the contract keeps microseconds; trailing zeros are dropped) and an instant outside
+    years 1..9999 in UTC (`9999-12-31T23:00:00-03:00`).
     """
     if len(value) == _CANONICAL_LEN:
-        if value.endswith(_UTC_SUFFIX):
-            return value, False
         utc_hour = _UTC_HOURS.get(value[:13] + value[26:]) or _utc_hour(value)
         if utc_hour is not None and _MINUTES_TO_MICROS.fullmatch(value, 13, 26):
             return f"{utc_hour}{value[13:26]}{_UTC_SUFFIX}", False
@@ -88,12 +90,19 @@ def _utc_hour(value: str) -> str | None:
 
 
 def _parse_to_utc(value: str) -> tuple[str, bool]:
-    """`to_utc_timestamp` through the full ISO-8601 parser."""
+    """`to_utc_timestamp` through the full ISO-8601 parser (which silently drops the digits of a fraction
+    past the sixth: refused here unless they are zeros)."""
     parsed = datetime.datetime.fromisoformat(value)
+    finer = _BEYOND_MICROSECONDS.search(value)
+    if finer and finer.group(1).strip("0"):
+        raise ValueError("a fraction of a second finer than microseconds")
     naive = parsed.tzinfo is None
     if naive:
         parsed = parsed.replace(tzinfo=_UTC)
-    return parsed.astimezone(_UTC).isoformat(timespec="microseconds"), naive
+    try:
+        return parsed.astimezone(_UTC).isoformat(timespec="microseconds"), naive
+    except OverflowError:
+        raise ValueError("outside years 1..9999 in UTC") from None
 
 
 def to_decimal(value: t.Any) -> decimal.Decimal | None:
@@ -371,7 +380,9 @@ class RecordShaper:
         try:
             text, naive = to_utc_timestamp(value)
         except (TypeError, ValueError) as exc:
-            raise self._fail(self._record_id(raw), field, value, "not an ISO-8601 timestamp") from exc
+            raise self._fail(
+                self._record_id(raw), field, value, f"not an ISO-8601 timestamp the contract holds: {exc}"
+            ) from exc
         if naive:
             self._warn_once(
                 field,

@@ -32,6 +32,10 @@ import typing as t
 # documented override point, and its class lives in this private module.
 from singer_sdk.streams._state import StreamStateManager
 
+from tap_oracle_wms.discovery import REPLICATION_KEY
+from tap_oracle_wms.errors import WmsStateError
+from tap_oracle_wms.shaping import to_utc_timestamp
+
 if t.TYPE_CHECKING:
     from singer_sdk.helpers import types
 
@@ -51,6 +55,62 @@ def bookmark_of(state: t.Mapping[str, t.Any], replication_key: str | None) -> t.
     """The stream state's bookmark for `replication_key`; None when it has none, holds a null (a
     sync without a bookmark is in progress) or belongs to another replication key."""
     return state.get(BOOKMARK) if replication_key and state.get(KEY) == replication_key else None
+
+
+STATE_FIX = (
+    "Fix the state, or start that stream over with a full sync (Meltano: run the job with --full-refresh)."
+)
+
+
+def check_state(state: t.Any) -> None:
+    """Raise WmsStateError naming the stream and the key when the state given to the tap is not one it
+    can continue from: not a JSON object, keys but no `bookmarks` (Meltano's `{"singer_state": ...}`),
+    `bookmarks` or a stream's state not an object, a bookmark that
+    is no ISO-8601 timestamp (every bookmark of this tap is one), a bookmark without `replication_key` or
+    for another key (which would otherwise be ignored: a silent full sync), reconcile counts that are
+    not an object of integers. A null bookmark is none (a full sync in progress)."""
+    if not isinstance(state, dict):
+        raise WmsStateError(f"State must be a JSON object, got {type(state).__name__}. {STATE_FIX}")
+    if "bookmarks" not in state and set(state) - {"currently_syncing"}:
+        # `meltano state get` prints the state wrapped in {"singer_state": ...}: read as it is, no stream
+        # would have a bookmark (a silent full sync of every stream).
+        wrapped = " (give the object under 'singer_state', as `meltano state get` prints it wrapped)"
+        raise WmsStateError(
+            f"State has no 'bookmarks', only {sorted(state)}"
+            f"{wrapped if 'singer_state' in state else ''}. {STATE_FIX}"
+        )
+    bookmarks = state.get("bookmarks", {})
+    if not isinstance(bookmarks, dict):
+        raise WmsStateError(
+            f"State: 'bookmarks' must be an object of stream states, got {type(bookmarks).__name__}. "
+            f"{STATE_FIX}"
+        )
+    for stream, stream_state in bookmarks.items():
+        what = f"State of stream '{stream}'"
+        if not isinstance(stream_state, dict):
+            raise WmsStateError(f"{what} must be an object, got {type(stream_state).__name__}. {STATE_FIX}")
+        value, key = stream_state.get(BOOKMARK), stream_state.get(KEY)
+        if value is not None:
+            if key != REPLICATION_KEY:
+                raise WmsStateError(
+                    f"{what}: {BOOKMARK} {value!r} is for {KEY} {key!r}; this tap bookmarks "
+                    f"{REPLICATION_KEY!r}. {STATE_FIX}"
+                )
+            try:
+                to_utc_timestamp(value if isinstance(value, str) else "")
+            except ValueError as exc:
+                why = f" ({exc})" if isinstance(value, str) else ""
+                raise WmsStateError(
+                    f"{what}: {BOOKMARK} {value!r} is not an ISO-8601 timestamp{why}. {STATE_FIX}"
+                ) from None
+        counts = stream_state.get(RECONCILE_COUNTS)
+        if counts is not None and not (
+            isinstance(counts, dict) and all(type(n) is int for n in counts.values())
+        ):
+            raise WmsStateError(
+                f"{what}: {RECONCILE_COUNTS} must be an object of row counts by hour, got "
+                f"{str(counts)[:100]}. {STATE_FIX}"
+            )
 
 
 class WmsStateManager(StreamStateManager):

@@ -4,7 +4,7 @@ Each run of an incremental stream with a bookmark reads, in this order (tap_orac
 1. with `reconcile_hours`, the clock hours before the look-back window whose row count grew since the
    last run (tap_oracle_wms.reconcile);
 2. unless `read_backdated_rows` is false, the rows created since the bookmark minus the look-back
-   (`create_ts__gte`): rows created after the bookmark with an older `mod_ts` ("backdated");
+   whose `mod_ts` is older than that (`create_ts__gte` and `mod_ts__lt`, "backdated");
 3. the changes: `mod_ts__gte=<bookmark - lookback_seconds>` (or `start_date`, or everything).
 Rows of 1 and 2 never move the bookmark; they come first so that a run killed during them resumes
 from the same bookmark and reads them again.
@@ -23,6 +23,7 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 from tap_oracle_wms.batch import batch_config_from_settings, write_batches
 from tap_oracle_wms.client import WmsStream
 from tap_oracle_wms.discovery import KEY_PROPERTY, EntityDescription
+from tap_oracle_wms.errors import WmsStateError
 from tap_oracle_wms.pagination import KEYSET, LINK, Walk, filter_timestamp, page_member, response_body
 from tap_oracle_wms.partitions import (
     PARTITION_JOB,
@@ -40,7 +41,14 @@ from tap_oracle_wms.partitions import (
 )
 from tap_oracle_wms.reconcile import hours_to_reread
 from tap_oracle_wms.shaping import ContractRecord, RecordShaper, to_utc_timestamp
-from tap_oracle_wms.state import BOOKMARK, RECONCILE_COUNTS, SIGNPOST, WmsStateManager, bookmark_of
+from tap_oracle_wms.state import (
+    BOOKMARK,
+    RECONCILE_COUNTS,
+    SIGNPOST,
+    STATE_FIX,
+    WmsStateManager,
+    bookmark_of,
+)
 
 if t.TYPE_CHECKING:
     import requests
@@ -83,6 +91,8 @@ class EntityStream(WmsStream):
         self.state_writer = tap.state_writer
         # The id ranges of a partitioned full sync while it runs (tap_oracle_wms.partitions).
         self.positions: Positions | None = None
+        # Whether this run asked if the server honours `ordering` (`id_extremes`, `check_order`).
+        self.order_checked = False
 
     # State: see tap_oracle_wms.state for why the SDK's sorted/unsorted modes are not used as is.
 
@@ -128,7 +138,11 @@ class EntityStream(WmsStream):
         state = self.get_context_state(context)
         bookmark = bookmark_of(state, self.replication_key)
         if bookmark:
-            state[BOOKMARK], _ = to_utc_timestamp(str(bookmark))
+            state[BOOKMARK], naive = to_utc_timestamp(str(bookmark))
+            if naive:
+                self.logger.warning(
+                    "Stream '%s': bookmark %r has no offset; read as UTC", self.name, bookmark
+                )
         self.state_manager.begin(context, t.cast("str", self.replication_key))
         return datetime.datetime.fromisoformat(state[BOOKMARK]) if bookmark else None
 
@@ -140,6 +154,14 @@ class EntityStream(WmsStream):
         bookmark = self.starting_bookmark(context)
         lookback = datetime.timedelta(seconds=int(self.config.get("lookback_seconds", 300)))
         bound = bookmark - lookback if bookmark else None
+        now = datetime.datetime.now(datetime.timezone.utc)
+        if bound is not None and bound > now:
+            # The bookmark never moves back: rows changed from now until the bound would never be read.
+            raise WmsStateError(
+                f"State of stream '{self.name}': {BOOKMARK} {bookmark.isoformat()} minus lookback_seconds "
+                f"is later than now ({now.isoformat(timespec='seconds')}): the rows changed until then "
+                f"would never be read. {STATE_FIX}"
+            )
         start_date = self.config.get("start_date")
         if self.incremental and start_date:
             start = datetime.datetime.fromisoformat(start_date.replace("Z", "+00:00"))
@@ -162,9 +184,14 @@ class EntityStream(WmsStream):
                     )
                 self.state_manager.set_reconcile_counts(context, counts)
             if self.config.get("read_backdated_rows", True) and CREATED in self.description.plan:
+                # Only the rows the changes walk cannot see (`mod_ts` before its bound): every other row
+                # created since is one of its rows, and would be read and written twice.
                 yield Walk(
-                    f"rows created since {filter_timestamp(bound)}",
-                    {f"{CREATED}__gte": filter_timestamp(bound)},
+                    f"rows created since {filter_timestamp(bound)} with an older {self.replication_key}",
+                    {
+                        f"{CREATED}__gte": filter_timestamp(bound),
+                        f"{self.replication_key}__lt": filter_timestamp(bound),
+                    },
                     moves_bookmark=False,
                 )
         filters = {f"{self.replication_key}__gte": filter_timestamp(bound)} if bound else {}
@@ -196,6 +223,7 @@ class EntityStream(WmsStream):
             state.update(resumed or {})
             self.state_writer.write_state(self.tap_state)
             partitioned = resumed is not None or self.partitioned_full_sync()
+        self.order_checked = reads_all
         if reads_all:
             # Whether rows come in the order asked for (and the bounds of a new partition plan).
             extremes = self.id_extremes(dict(first.filters))
@@ -337,9 +365,30 @@ class EntityStream(WmsStream):
         if self.incremental and self.walk.moves_bookmark:
             self.state_manager.make_unsorted(self.context, t.cast("str", self.replication_key))
 
+    def check_order(self, response: requests.Response) -> None:
+        """Before the first page of a run with a bookmark that links to a second one is written, ask
+        whether the server honours `ordering` (`id_extremes`), once per run. A walk read in `mod_ts`
+        order moves the bookmark with the rows, in the STATE after each page: if the server ignored the
+        ordering, a run killed after such a STATE would resume past rows it never read (the first row out
+        of order is noticed only when it comes). A run without a bookmark asked before it read; a walk
+        of one page writes its STATE when it is complete; paged-mode walks are unsorted anyway."""
+        if (
+            self.order_checked
+            or self.ordering_refused
+            or self.scheme != LINK
+            or not (self.incremental and self.walk.moves_bookmark and self.state_manager.sorted_so_far)
+            or not page_member(response_body(response), "next_page")
+        ):
+            return
+        self.order_checked = True
+        self.id_extremes(dict(self.walk.filters))
+        if self.ordering_refused:
+            self.reading_unsorted()
+
     def parse_response(self, response: requests.Response) -> t.Iterable[dict[str, t.Any]]:
         """The page's raw records; counts them for the progress lines."""
         records = list(super().parse_response(response))
+        self.check_order(response)
         body = response_body(response)
         total = page_member(body, "result_count")
         # A keyset page's result_count counts the rows after the last id read; a numbered page's, the walk's.

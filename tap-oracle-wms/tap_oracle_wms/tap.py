@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import copy
+import io
 import json
+import os
 import typing as t
 from functools import cached_property
 
@@ -12,15 +15,18 @@ from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError, FatalAPIError
 
 from tap_oracle_wms.discovery import describe_to_entity
-from tap_oracle_wms.errors import WmsAuthError, errors_exit
+from tap_oracle_wms.errors import WmsAuthError, WmsStateError, errors_exit
 from tap_oracle_wms.http import WmsApi
 from tap_oracle_wms.settings import (
     CONFIG_SCHEMA,
+    environment_settings,
     hide_secret_values,
     insecure_url_warning,
+    object_setting_errors,
     unknown_settings,
     validate_settings,
 )
+from tap_oracle_wms.state import check_state
 from tap_oracle_wms.streams import EntityStream
 
 
@@ -39,7 +45,9 @@ class TapOracleWMS(Tap):
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         """JSON Schema checks plus the cross-field rules, with secrets hidden from every message; a
         warning for each setting name the tap does not know, and for plain HTTP to another host."""
-        errors = [hide_secret_values(e, self.config) for e in super()._validate_config(raise_errors=False)]
+        errors = object_setting_errors(self.config, self.config_jsonschema) or [
+            hide_secret_values(e, self.config) for e in super()._validate_config(raise_errors=False)
+        ]
         errors += validate_settings(self.config)
         for name in unknown_settings(self.config, self.config_jsonschema):
             self.logger.warning("Setting '%s' is not a setting of %s; it is ignored", name, self.name)
@@ -54,8 +62,22 @@ class TapOracleWMS(Tap):
     # inside `errors_exit`, so a user's error ends the tap with one ERROR line and exit code 1.
     @classmethod
     def invoke(cls, *args: t.Any, **kwargs: t.Any) -> None:  # type: ignore[override]
-        """The SDK's sync entry (see `errors_exit`)."""
+        """The SDK's sync entry (see `errors_exit`); a `--state` file that is not JSON fails with one line
+        naming it (the SDK parses it with a traceback, and reads a JSON string as a file name)."""
         with errors_exit(cls.logger):
+            state = kwargs.get("state")
+            if state is not None:
+                text = state.read()
+                name = getattr(state, "name", "")
+                try:
+                    content = json.loads(text)
+                except ValueError as exc:
+                    raise WmsStateError(f"State file {name} cannot be read as JSON: {exc}") from None
+                if not isinstance(content, dict):
+                    raise WmsStateError(
+                        f"State file {name} must hold a JSON object, not {type(content).__name__}"
+                    )
+                kwargs["state"] = io.StringIO(text)
             super().invoke(*args, **kwargs)
 
     @classmethod
@@ -72,7 +94,9 @@ class TapOracleWMS(Tap):
 
     @classmethod
     def cb_config(cls, ctx: click.Context, param: click.Option, value: tuple[str, ...]) -> t.Any:
-        """`--config` files; one that is not a JSON object fails with one line naming it."""
+        """`--config` files; one that is not a JSON object fails with one line naming it. `ENV`: the
+        variables are read here (`environment_settings`), over the files, and each that does not read
+        as its setting's type fails with one line naming it."""
         for path in value:
             if path == "ENV":
                 continue
@@ -85,7 +109,21 @@ class TapOracleWMS(Tap):
                 raise click.BadParameter(
                     f"config file {path} must hold a JSON object, not {type(content).__name__}"
                 )
-        return super().cb_config(ctx, param, value)
+        config_input = super().cb_config(ctx, param, tuple(path for path in value if path != "ENV"))
+        if "ENV" in value:
+            schema = copy.deepcopy(cls.config_jsonschema)
+            cls.append_builtin_config(schema)
+            prefix = f"{cls.name.upper().replace('-', '_')}_"
+            settings, errors = environment_settings(schema, os.environ, prefix)
+            if errors:
+                raise click.BadParameter("; ".join(errors))
+            config_input.config.update(settings)
+        return config_input
+
+    def load_state(self, state: dict[str, t.Any]) -> None:
+        """The SDK's documented place to check a state before it is used (see `check_state`)."""
+        check_state(state)
+        super().load_state(state)
 
     @cached_property
     def api(self) -> WmsApi:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from pathlib import Path
 
 import pytest
 from tap_oracle_wms.discovery import (
@@ -12,9 +14,10 @@ from tap_oracle_wms.discovery import (
     normalise_type_name,
     parse_required,
 )
-from tap_oracle_wms.shaping import DECIMAL, DROP, FOREIGN_KEY, PLAIN, TIMESTAMP
+from tap_oracle_wms.shaping import DECIMAL, DROP, FOREIGN_KEY, PLAIN, TIMESTAMP, RecordShaper
 
 LOG = logging.getLogger("test")
+FIXTURES = Path(__file__).parent / "fixtures"
 
 
 @pytest.mark.parametrize(
@@ -137,3 +140,19 @@ def test_tap_describe_fields_as_list_and_missing_mod_ts():
 def test_tap_describe_without_fields_fails_clearly():
     with pytest.raises(ValueError, match="'empty': describe returned no fields"):
         describe_to_entity("empty", {"parameters": []}, LOG)
+
+
+@pytest.mark.parametrize("mod_ts_type", ["ZonedDateTime", "DATE", "varchar", None])
+def test_tap_replication_key_of_another_described_type_is_read_as_a_timestamp(caplog, mod_ts_type):
+    # The recorded describe with mod_ts typed otherwise (type names are unconfirmed): shaped as served,
+    # its -03:00 values reached the bookmark and defeated the signpost cap (a text comparison).
+    payload = json.loads((FIXTURES / "allocation_describe.json").read_text())
+    payload["fields"]["mod_ts"]["type"] = mod_ts_type
+    with caplog.at_level(logging.WARNING):
+        entity = describe_to_entity("allocation", payload, LOG)
+    assert entity.plan["mod_ts"] == TIMESTAMP
+    assert entity.schema["properties"]["mod_ts"] == {"type": ["string", "null"], "format": "date-time"}
+    assert any("replication key 'mod_ts'" in r.getMessage() for r in caplog.records)
+    shaper = RecordShaper("allocation", entity.plan, LOG)
+    page = shaper.decode_page(b'{"results": [{"id": 1, "mod_ts": "2025-05-31T21:00:01.831732-03:00"}]}')
+    assert shaper.shape(page.results[0])["mod_ts"] == "2025-06-01T00:00:01.831732+00:00"

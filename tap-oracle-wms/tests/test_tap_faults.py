@@ -116,6 +116,26 @@ def test_tap_404_on_a_next_page_link_is_an_error_naming_stream_and_url(sim, make
         assert all(s.get("replication_key_value") is None for s in states)
 
 
+def test_tap_next_page_link_given_twice_is_an_error_not_an_endless_walk(
+    wms_sim_factory, make_config, tap_cli
+):
+    # The second page links back to the first, whose link leads to the second again: each link differs
+    # from the one before it (the SDK's own check), so without remembering the links a walk never ends.
+    sim = wms_sim_factory(sequenced_link_back=True)
+    process = tap_cli(config=make_config(sim, entities=["allocation"]), popen=True, text=True)
+    try:
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 1
+    assert "Traceback" not in stderr
+    errors = error_lines(stderr)
+    assert any("Stream 'allocation': the API's next_page link" in e and "given before" in e for e in errors)
+    records = [json.loads(line)["record"] for line in stdout.splitlines() if '"RECORD"' in line]
+    assert len(records) == 300  # pages 1, 2, then 1 again
+    assert len({r["id"] for r in records}) == 200
+
+
 def test_tap_wrong_base_url_says_so(sim, make_config):
     from tap_oracle_wms.tap import TapOracleWMS
 
@@ -218,3 +238,30 @@ def test_tap_cli_bug_keeps_its_traceback(sim, make_config, tmp_path, monkeypatch
     config_file.write_text(json.dumps(make_config(sim, entities=["allocation"])))
     result = CliRunner().invoke(tap.TapOracleWMS.cli, ["--config", str(config_file), "--discover"])
     assert isinstance(result.exception, RuntimeError)
+
+
+@pytest.mark.parametrize(
+    ("field", "served", "why"),
+    [
+        ("alloc_qty", "twelve", "not a decimal number"),
+        ("mod_ts", "2025-04-02T10:00:00.123456789-03:00", "finer than microseconds"),
+        ("picked_ts", "9999-12-31T23:00:00.000000-03:00", "outside years 1..9999"),
+    ],
+)
+def test_tap_cli_value_that_cannot_be_shaped_is_one_error_line_with_states_intact(
+    sim, make_config, tap_cli, field, served, why
+):
+    # The API served it: not the user's mistake, but the run cannot write it as the source has it.
+    sim.update("allocation", [250], pick_user="BAD")
+    sim.data.overlay["allocation"][250][field] = served  # a value the simulator's own updates never make
+    result = tap_cli(config=make_config(sim, entities=["allocation"], page_mode="paged"))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert any(
+        f"Stream 'allocation', record id=250, field '{field}'" in line and why in line
+        for line in error_lines(result.stderr)
+    ), result.stderr[-2000:]
+    records = [json.loads(line)["record"] for line in result.stdout.splitlines() if '"RECORD"' in line]
+    # Every row before it, in id order (keyset pages), and not it.
+    assert [r["id"] for r in records] == list(range(1, len(records) + 1))
+    assert 200 <= len(records) < 250

@@ -78,6 +78,38 @@ def test_tap_timestamps_normalised_to_utc():
     assert to_utc_timestamp("2025-06-01T00:00:01.5")[1] is True
 
 
+@pytest.mark.parametrize(
+    ("served", "emitted"),
+    [
+        ("2025-06-18T10:48:26.1+05:30", "2025-06-18T05:18:26.100000+00:00"),
+        ("2025-06-18T10:48:26-00:00", "2025-06-18T10:48:26.000000+00:00"),
+        ("2025-06-18T10:48:26.123456+00:00", "2025-06-18T10:48:26.123456+00:00"),
+        ("2025-06-18T10:48:26.123456000-03:00", "2025-06-18T13:48:26.123456+00:00"),
+        ("9999-12-31T20:59:59.999999-03:00", "9999-12-31T23:59:59.999999+00:00"),
+    ],
+)
+def test_tap_timestamp_edges_keep_the_instant_to_the_microsecond(served, emitted):
+    assert shaper().shape_one({"id": 7, "mod_ts": served})["mod_ts"] == emitted
+
+
+@pytest.mark.parametrize(
+    ("served", "why"),
+    [
+        # Python's parser would keep .123456 and drop 789 without a word.
+        ("2025-06-18T10:48:26.123456789-03:00", "finer than microseconds"),
+        ("2025-06-18T10:48:26.1234567Z", "finer than microseconds"),
+        # A "never" sentinel in a facility zone west of UTC lands in year 10000 in UTC.
+        ("9999-12-31T23:00:00.000000-03:00", "outside years 1..9999"),
+        ("0001-01-01T00:00:00.000000+01:00", "outside years 1..9999"),
+        # Canonical length and a UTC offset, but no date.
+        ("2025-13-45T99:99:99.999999+00:00", "month must be in 1..12"),
+    ],
+)
+def test_tap_timestamp_the_contract_cannot_hold_is_an_error_naming_record_and_field(served, why):
+    with pytest.raises(RecordShapeError, match=rf"record id=7, field 'mod_ts': .*{why}"):
+        shaper().shape_one({"id": 7, "mod_ts": served})
+
+
 def test_tap_bad_values_name_stream_record_and_field():
     with pytest.raises(RecordShapeError, match=r"'allocation', record id=7, field 'alloc_qty'"):
         shaper().shape_one({"id": 7, "alloc_qty": "twelve"})

@@ -6,6 +6,8 @@ import datetime
 import json
 import signal
 
+import pytest
+
 
 def test_tap_killed_run_resumed_from_last_state_equals_data_set(
     wms_sim_factory, make_config, tap_cli, tmp_path, utc, kill_after_states
@@ -123,3 +125,53 @@ def test_tap_full_refresh_killed_at_once_and_merged_by_meltano_resumes_as_a_full
     assert final["replication_key_value"] == max(
         r["record"]["mod_ts"] for r in messages if r["type"] == "RECORD"
     )
+
+
+@pytest.mark.parametrize(
+    "switch",
+    [{"ordering_ignored": ("allocation",)}, {"sequenced_ordering": "ignore"}],
+    ids=["ignored-in-both-modes", "ignored-in-sequenced-mode"],
+)
+def test_tap_killed_incremental_run_of_a_server_ignoring_ordering_resumes_without_a_gap(
+    wms_sim_factory, make_config, tap_cli, tmp_path, kill_after_states, switch
+):
+    # 600 changes in id order over 60 hours: the server serves them in its own order, and its first rows
+    # ascend in mod_ts for a page or more. A bookmark moved with those rows, in the STATE after the first
+    # page, is past rows not read yet: a run killed there and resumed from that STATE skipped them.
+    sim = wms_sim_factory(sizes={"allocation": 600, "order_dtl": 120, "order_hdr": 30, "item": 40}, **switch)
+    config = make_config(sim, entities=["allocation"], page_size=50, read_backdated_rows=False)
+    first = tap_cli(config=config)
+    assert first.returncode == 0, first.stderr[-2000:]
+    state_file = tmp_path / "state.json"
+    state_file.write_text(json.dumps([json.loads(m) for m in first.stdout.splitlines()][-1]["value"]))
+    for row_id in range(1, 601):
+        if row_id % 10 == 0:
+            sim.advance_clock(3600)
+        sim.update("allocation", [row_id], pick_user="CHANGED")
+
+    sim.clear_requests()
+    crashed = tap_cli("--state", str(state_file), config=config, popen=True)
+    read = kill_after_states(crashed, 2)
+    assert crashed.returncode == -signal.SIGKILL
+    probes = [r.query.get("ordering") for r in sim.requests if r.query.get("page_size") == "1"]
+    state_file.write_text(json.dumps([m["value"] for m in read if m["type"] == "STATE"][-1]))
+    resumed = tap_cli("--state", str(state_file), config=config)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    records = [m["record"] for m in read if m["type"] == "RECORD"]
+    records += [m["record"] for m in map(json.loads, resumed.stdout.splitlines()) if m["type"] == "RECORD"]
+    assert {r["id"] for r in records if r["pick_user"] == "CHANGED"} == set(range(1, 601))
+    assert probes == ["id", "-id"]  # asked once, when the walk linked to a second page
+
+
+def test_tap_incremental_run_of_one_page_asks_no_ordering_probe(sim, make_config, tap_cli, tmp_path):
+    # The every-minute run: its changes fit one page, whose STATE comes once the walk is complete.
+    config = make_config(sim, entities=["allocation"], read_backdated_rows=False)
+    first = tap_cli(config=config)
+    state_file = tmp_path / "state.json"
+    state_file.write_text(json.dumps([json.loads(m) for m in first.stdout.splitlines()][-1]["value"]))
+    sim.advance_clock(3600)
+    sim.update("allocation", [5, 77, 250], pick_user="CHANGED")
+    sim.clear_requests()
+    second = tap_cli("--state", str(state_file), config=config)
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert not [r for r in sim.requests if r.query.get("page_size") == "1"]

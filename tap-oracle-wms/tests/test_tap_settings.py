@@ -29,6 +29,11 @@ GOOD = {"base_url": "http://127.0.0.1:9/prod", "username": "u", "password": "s3c
         ({"lookback_seconds": -1}, "lookback_seconds"),
         ({"max_retries": -1}, "max_retries"),
         ({"request_timeout": 0}, "request_timeout"),
+        # Past these the standard library fails with a traceback (date before year 1, time_t overflow).
+        ({"lookback_seconds": 10**11}, "lookback_seconds"),
+        ({"request_timeout": 1e300}, "request_timeout"),
+        ({"backoff_base_seconds": 1e300}, "backoff_base_seconds"),
+        ({"backoff_max_seconds": 10**6}, "backoff_max_seconds"),
         ({"ca_bundle": "/nonexistent/ca.pem"}, "ca_bundle"),
     ],
 )
@@ -39,6 +44,22 @@ def test_tap_invalid_setting_named_at_start(change, setting):
         TapOracleWMS(config=config)
     assert any(setting in e for e in info.value.errors)
     assert not any("s3cret-pw" in e for e in info.value.errors)
+
+
+@pytest.mark.parametrize(
+    ("batch_config", "message"),
+    [
+        ([], "Setting 'batch_config' must be an object, got list"),
+        ("jsonl", "Setting 'batch_config' must be an object, got str"),
+        ({"encoding": "jsonl"}, "Setting 'batch_config.encoding' must be an object, got str"),
+        ({"storage": ["/tmp"]}, "Setting 'batch_config.storage' must be an object, got list"),
+    ],
+)
+def test_tap_object_setting_of_another_kind_is_named(batch_config, message):
+    # The SDK's JSON Schema check fills in defaults and failed with an AttributeError on these.
+    with pytest.raises(ConfigValidationError) as info:
+        TapOracleWMS(config={**GOOD, "batch_config": batch_config})
+    assert message in info.value.errors
 
 
 def test_tap_secret_never_in_validation_errors():

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import typing as t
+
+import pytest
 from tap_oracle_wms.state import WmsStateManager
 
 T = "2025-06-01T00:00:{:02d}.000000+00:00"
@@ -94,3 +98,106 @@ def test_tap_records_written_in_runs_leave_the_state_of_one_by_one():
         for a, b in zip([0, *cut], [*cut, len(records)], strict=True):
             mgr.records_written(records[a:b], replication_key="mod_ts")
         assert in_runs == one_by_one, (start, seconds, cut)
+
+
+BOOKMARK = "2025-03-31T22:16:11.747399+00:00"
+
+
+def allocation_state(**stream_state: t.Any) -> str:
+    return json.dumps({"bookmarks": {"allocation": stream_state}})
+
+
+@pytest.mark.parametrize(
+    ("state_text", "message"),
+    [
+        ("{not json", "cannot be read as JSON"),
+        # The SDK reads a JSON string as the name of a state file.
+        ('"hello"', "must hold a JSON object, not str"),
+        ('{"bookmarks": []}', "'bookmarks' must be an object of stream states, got list"),
+        # What `meltano state get` prints: read as it is, every stream would start over, silently.
+        (
+            '{"singer_state": '
+            + allocation_state(replication_key="mod_ts", replication_key_value=BOOKMARK)
+            + "}",
+            "State has no 'bookmarks', only ['singer_state'] (give the object under 'singer_state'",
+        ),
+        ('{"bookmarks": {"allocation": ["x"]}}', "State of stream 'allocation' must be an object"),
+        (
+            allocation_state(replication_key="mod_ts", replication_key_value="garbage"),
+            "replication_key_value 'garbage' is not an ISO-8601 timestamp",
+        ),
+        (
+            allocation_state(replication_key="mod_ts", replication_key_value=12345),
+            "replication_key_value 12345 is not an ISO-8601 timestamp",
+        ),
+        # Without these two the bookmark was ignored: a silent full sync.
+        (
+            allocation_state(replication_key_value=BOOKMARK),
+            "is for replication_key None; this tap bookmarks 'mod_ts'",
+        ),
+        (
+            allocation_state(replication_key="create_ts", replication_key_value=BOOKMARK),
+            "is for replication_key 'create_ts'",
+        ),
+        (
+            allocation_state(replication_key="mod_ts", replication_key_value=BOOKMARK, reconcile_counts=[1]),
+            "reconcile_counts must be an object of row counts by hour",
+        ),
+    ],
+    ids=[
+        "not-json",
+        "string",
+        "bookmarks-list",
+        "meltano-wrapped",
+        "stream-list",
+        "garbage",
+        "integer",
+        "no-key",
+        "other-key",
+        "counts",
+    ],
+)
+def test_tap_state_it_cannot_continue_from_is_one_error_line_before_any_record(
+    sim, make_config, tap_cli, tmp_path, state_text, message
+):
+    state_file = tmp_path / "state.json"
+    state_file.write_text(state_text)
+    result = tap_cli("--state", str(state_file), config=make_config(sim, entities=["allocation"]))
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if "| ERROR" in line]
+    assert len(errors) == 1 and message in errors[0], result.stderr[-2000:]
+    assert '"type":"RECORD"' not in result.stdout
+
+
+@pytest.mark.parametrize(
+    "stream_state",
+    [
+        {"replication_key": "mod_ts", "replication_key_value": "2025-03-31T19:16:11.747399-03:00"},
+        # A full sync in progress: a null bookmark is none.
+        {"replication_key_value": None, "full_sync": "in progress"},
+    ],
+)
+def test_tap_state_it_can_continue_from_is_taken(sim, make_config, run_tap, stream_state):
+    run = run_tap(
+        make_config(sim, entities=["allocation"]), state={"bookmarks": {"allocation": stream_state}}
+    )
+    assert run.records("allocation")
+
+
+def test_tap_bookmark_later_than_now_is_an_error_not_a_silent_empty_run(sim, make_config, tap_cli, tmp_path):
+    # A bookmark never moves back: one in the future (a hand edit, a wrong clock) would skip every row
+    # changed from now until then, each run reading nothing and exiting 0.
+    state_file = tmp_path / "state.json"
+    state_file.write_text(
+        allocation_state(replication_key="mod_ts", replication_key_value="2099-01-01T00:00:00Z")
+    )
+    result = tap_cli("--state", str(state_file), config=make_config(sim, entities=["allocation"]))
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+    assert (
+        "State of stream 'allocation': replication_key_value 2099-01-01T00:00:00+00:00 minus "
+        in result.stderr
+    )
+    assert "is later than now" in result.stderr
+    assert '"type":"RECORD"' not in result.stdout

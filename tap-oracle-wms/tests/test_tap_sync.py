@@ -106,8 +106,10 @@ def test_tap_incremental_filter_syntax_and_lookback(sim, make_config, run_tap):
     # Parsed by the server: a '+' that was not sent as %2B would have become a space. Whole seconds.
     assert first.query["mod_ts__gte"] == "2025-02-01T14:55:00+00:00"
     assert first.query["ordering"] == "mod_ts,id"
-    # The backdated-rows walk comes first, from the same bound, by create_ts.
+    # The backdated-rows walk comes first, from the same bound, by create_ts, of the rows the changes walk
+    # cannot see.
     assert backdated.query["create_ts__gte"] == "2025-02-01T14:55:00+00:00"
+    assert backdated.query["mod_ts__lt"] == "2025-02-01T14:55:00+00:00"
     assert "mod_ts__gte" not in backdated.query
     assert first.query["company_id__code"] == "GNOS"
     assert first.query["facility_id__code"] == "DC01"
@@ -144,7 +146,7 @@ def test_tap_empty_incremental_window_404_is_zero_rows(sim, make_config, run_tap
         "bookmarks": {
             "allocation": {
                 "replication_key": "mod_ts",
-                "replication_key_value": "2030-01-01T00:00:00.000000+00:00",
+                "replication_key_value": "2026-01-01T00:00:00.000000+00:00",
             }
         }
     }
@@ -153,7 +155,7 @@ def test_tap_empty_incremental_window_404_is_zero_rows(sim, make_config, run_tap
     assert data_requests(sim, "allocation")[0].status == 404
     assert (
         run.last_state["bookmarks"]["allocation"]["replication_key_value"]
-        == "2030-01-01T00:00:00.000000+00:00"
+        == "2026-01-01T00:00:00.000000+00:00"
     )
 
 

@@ -151,3 +151,46 @@ def test_tap_certificate_error_on_the_token_endpoint_fails_at_once(https_server)
     )
     with pytest.raises(WmsTLSError, match=r"TLS certificate check failed for 127\.0\.0\.1"):
         TapOracleWMS(config=settings)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        # The SDK's reading: a traceback (int("abc")), a JSON error traceback, and a typo read as false
+        # (TLS verification silently off).
+        ("PAGE_SIZE", "abc", "(setting 'page_size') must be a whole number, got 'abc'"),
+        ("BATCH_CONFIG", "gzip", "(setting 'batch_config') must be a JSON object, got 'gzip'"),
+        ("VERIFY_TLS", "ture", "(setting 'verify_tls') must be one of true, 1, yes, on, false, 0, no, off"),
+        ("READ_BACKDATED_ROWS", "nope", "(setting 'read_backdated_rows') must be one of"),
+    ],
+)
+def test_tap_environment_setting_of_the_wrong_type_is_one_line_naming_it(
+    sim, make_config, tap_cli, variable, value, message
+):
+    result = tap_cli(
+        "--config",
+        "ENV",
+        config=make_config(sim, entities=["allocation"]),
+        env={f"TAP_ORACLE_WMS_{variable}": value},
+    )
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert f"Environment variable TAP_ORACLE_WMS_{variable} {message}" in result.stderr
+    assert result.stdout == ""
+
+
+def test_tap_environment_settings_read_as_their_types(sim, make_config, tap_cli):
+    # A number setting came through as text, which the schema refused ('60' is not of type 'number').
+    env = {
+        "TAP_ORACLE_WMS_REQUEST_TIMEOUT": "60",
+        "TAP_ORACLE_WMS_PAGE_SIZE": "70",
+        "TAP_ORACLE_WMS_ENTITIES": "allocation",
+        "TAP_ORACLE_WMS_READ_BACKDATED_ROWS": "False",
+    }
+    config = make_config(sim, entities=["order_hdr"], page_size=100)
+    result = tap_cli("--config", "ENV", config=config, env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    records = [line for line in result.stdout.splitlines() if '"type":"RECORD"' in line]
+    assert len(records) == 300 and all('"stream":"allocation"' in line for line in records)
+    pages = [r for r in sim.requests if r.path.endswith("/entity/allocation/")]
+    assert {r.query["page_size"] for r in pages} == {"1", "70"}  # the ordering probe, the walk

@@ -384,3 +384,17 @@ def test_command_line_switches(simulator_process):
     assert requests.post(f"{base}/__sim__/faults", json=fault, timeout=5).status_code == 200
     assert requests.get(url, params={"page_size": 6}, auth=auth, timeout=5).status_code == 504
     assert requests.get(url, params={"page_size": 5}, auth=auth, timeout=5).json()["results"]
+
+
+# ----- misbehaving servers: a cursor that links back -------------------------------------------------
+
+
+def test_sequenced_link_back_loops_between_the_first_two_pages(make_api):
+    api = make_api(sequenced_link_back=True)
+    first = api.get("order_hdr/", page_size=4, page_mode="sequenced").json()
+    second = api.url(first["next_page"]).json()
+    assert "cursor=" not in second["next_page"]
+    again = api.url(second["next_page"]).json()
+    assert [r["id"] for r in again["results"]] == [r["id"] for r in first["results"]]
+    assert again["next_page"] == first["next_page"]
+    assert [r["id"] for r in second["results"]] == [5, 6, 7, 8]

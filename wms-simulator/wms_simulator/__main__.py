@@ -83,6 +83,12 @@ def build_parser() -> argparse.ArgumentParser:
     tenant.add_argument(
         "--latency-jitter", type=float, default=0.0, help="give or take up to this many seconds (0)"
     )
+    broken = p.add_argument_group("misbehaving servers, for clients' guards (off by default)")
+    broken.add_argument(
+        "--sequenced-link-back",
+        action="store_true",
+        help="a sequenced page reached by a cursor links back to the walk's first page (a loop)",
+    )
     return p
 
 
@@ -113,6 +119,7 @@ def main(argv: list[str] | None = None) -> None:
             stale_pages=args.stale_pages,
             latency=args.latency,
             latency_jitter=args.latency_jitter,
+            sequenced_link_back=args.sequenced_link_back,
         )
         sim.start()
     except (ValueError, OSError) as exc:

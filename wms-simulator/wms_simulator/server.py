@@ -107,6 +107,7 @@ class WmsSimulator:
         stale_pages: int = 0,
         latency: float = 0.0,
         latency_jitter: float = 0.0,
+        sequenced_link_back: bool = False,
     ) -> None:
         if describe_variant not in DESCRIBE_VARIANTS:
             raise ValueError(f"describe_variant must be one of {DESCRIBE_VARIANTS}, got {describe_variant!r}")
@@ -137,6 +138,7 @@ class WmsSimulator:
         self.ordering_refused = frozenset(ordering_refused)
         self.ordering_ignored = frozenset(ordering_ignored)
         self.paged_quirks = PagedQuirks(short_page_every, stale_page_count, stale_pages)
+        self.sequenced_link_back = sequenced_link_back
         self.latency = Latency(latency, latency_jitter, seed)
         self.data = Dataset(seed, sizes, anomaly_rate)
         self.auth = Auth(
@@ -416,15 +418,21 @@ class WmsSimulator:
                     next_text = f"m={mod},{last['id']}"
         if not rows and not token and query.has_filters:
             raise QueryError(404, "NOT_FOUND", "No records found matching the query.")
+        link = self._link(path, params, "cursor", encode_cursor(next_text)) if more else None
+        if link and token and self.sequenced_link_back:
+            # A cursor that restarts: a page reached by a cursor links to the walk's first page.
+            link = self._link(path, params, "cursor", None)
         return {
-            "next_page": self._link(path, params, "cursor", encode_cursor(next_text)) if more else None,
+            "next_page": link,
             "previous_page": None,
             "results": query.project(rows),
         }
 
-    def _link(self, path: str, params: dict[str, str], name: str, value: str) -> str:
+    def _link(self, path: str, params: dict[str, str], name: str, value: str | None) -> str:
+        """The URL of `path` with `params`, `name` set to `value` (None: neither `page` nor `cursor`)."""
         merged = {k: v for k, v in params.items() if k not in ("page", "cursor")}
-        merged[name] = value
+        if value is not None:
+            merged[name] = value
         qs = "&".join(f"{quote(k, safe='!')}={quote(v, safe=',:')}" for k, v in merged.items())
         return f"{self.root_url}{path}?{qs}"
 
