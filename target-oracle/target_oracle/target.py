@@ -421,6 +421,26 @@ class TargetOracle(SQLTarget):
             cls.logger.error("%s", exc)
             sys.exit(1)
 
+    def get_sink(
+        self,
+        stream_name: str,
+        *,
+        record: dict | None = None,
+        schema: dict | None = None,
+        key_properties: t.Sequence[str] | None = None,
+    ) -> OracleSink:
+        """The SDK's sink lookup. A new SCHEMA (or new key properties) for a stream that has a sink makes
+        the SDK start a new sink and keep the old one, with its records, for its next ``drain_all``: the
+        new sink's batches could then commit before the old one's, and an older version of a key overwrite
+        a newer one. So everything pending is committed first (and the latest STATE written), in message
+        order, before the new sink is set up."""
+        if schema is not None and self.sink_exists(stream_name):
+            self.drain_all()
+        return t.cast(
+            OracleSink,
+            super().get_sink(stream_name, record=record, schema=schema, key_properties=key_properties),
+        )
+
     def claim_table(self, sink: OracleSink) -> None:
         """Register the table of a sink's stream; a second stream resolving to the same table (case,
         punctuation, ``schema-table`` stream names, ``table_prefix``) fails at its SCHEMA, naming both."""

@@ -72,6 +72,12 @@ EXPECTED: dict[str, t.Any] = {
     "sdc_names": (StreamSetupError, "property '_sdc_extracted_at' has the name of a metadata column"),
     "sdc_other_names": ("sdc", '"ID", "_SDC_SOURCE"', [(1, "erp")]),
     "schema_changes": ("evolve", '"ID", "N", "ADDED"', [(1, Decimal(5), None), (2, Decimal("2.5"), "new")]),
+    # records taken before a new SCHEMA of their stream land before the records after it (last one wins)
+    "schema_change_pending_records": (
+        "resent",
+        '"ID", "STATUS", "NOTE"',
+        [(1, "new", "after the schema change"), (2, "old", None)],
+    ),
     "empty_strings": (RefusedValueError, "Stream 'codes', key code='', field 'code': empty string"),
     # a UTC instant before year 1 or after 9999 (neither Python nor Oracle's TIMESTAMP holds it)
     "datetime_before_year_1": (RefusedValueError, "key id=2, field 'at': .* not an ISO-8601 date-time"),
