@@ -302,6 +302,8 @@ class OracleSink(SQLSink[OracleConnector]):
             keys = self.key_properties if self.load_method != APPEND_ONLY else []
             self._ddl(self.strategy.create_table_sql(self.schema_name, self.table_name, self._columns, keys))
             existing = self._read_columns(self.table_name) or dict(self._columns)
+        elif self.uses_staging:
+            self._check_primary_key()
         for col, kind in self._columns:
             have = existing.get(col)
             if have is None:
@@ -312,6 +314,22 @@ class OracleSink(SQLSink[OracleConnector]):
                 self._widen(col, have, kind)
                 existing[col] = kind
         self._table_kinds = existing
+
+    def _check_primary_key(self) -> None:
+        """An existing table's primary key must be the stream's key properties: the MERGE matches rows on
+        them, so with other keys one record would replace several rows (DuckDB) or fail the batch with a
+        unique-constraint error (Oracle)."""
+        sql, params = self.strategy.primary_key_query(self.schema_name, self.table_name)
+        have = [row[0] for row in self._execute(sql, params).fetchall()]
+        if set(have) != set(self.key_properties):
+            msg = (
+                f"Stream '{self.stream_name}': table {self.table_ref} has the primary key "
+                f"({', '.join(have) or 'none'}) but the stream's key properties are "
+                f"({', '.join(self.key_properties)}); upserting on other keys would merge or duplicate "
+                "rows. Load into a new table (table_prefix), change the table's primary key by hand, or use "
+                "load_method append-only"
+            )
+            raise StreamSetupError(msg)
 
     def _must_widen(self, col: str, have: str, want: str) -> bool:
         """True when the column must change type; raises when no safe widening exists."""

@@ -78,6 +78,11 @@ EXPECTED: dict[str, t.Any] = {
         '"ID", "STATUS", "NOTE"',
         [(1, "new", "after the schema change"), (2, "old", None)],
     ),
+    # the table's primary key is (ID, LINE): a MERGE on ID alone would fold both rows of id 1 into one
+    "key_properties_changed": (
+        StreamSetupError,
+        "Stream 'rekeyed': table .* has the primary key (ID, LINE) but the stream's key properties are (ID)",
+    ),
     "empty_strings": (RefusedValueError, "Stream 'codes', key code='', field 'code': empty string"),
     # a UTC instant before year 1 or after 9999 (neither Python nor Oracle's TIMESTAMP holds it)
     "datetime_before_year_1": (RefusedValueError, "key id=2, field 'at': .* not an ISO-8601 date-time"),
