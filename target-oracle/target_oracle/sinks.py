@@ -188,7 +188,7 @@ class OracleSink(SQLSink[OracleConnector]):
         if not self.validate_schema:
             return None
         if self._compiled is None:
-            self._compiled = CompiledValidator(self.schema)
+            self._compiled = CompiledValidator(self.schema, where=self._where)
         return self._compiled
 
     def _parse_timestamps_in_record(self, record: dict, schema: dict, treatment: t.Any) -> None:
@@ -495,8 +495,8 @@ class OracleSink(SQLSink[OracleConnector]):
         if validate and (validator := self.get_validator()) is not None:
             try:
                 validator.validate(record)
-            except InvalidRecord:
-                self.logger.exception("Record validation failed")
+            except InvalidRecord as exc:
+                self.logger.error("Record validation failed: %s", exc.error_message)
                 if self.fail_on_record_validation_exception:
                     raise
         keys = self.key_props_raw
@@ -526,10 +526,11 @@ class OracleSink(SQLSink[OracleConnector]):
                         value,
                     )
 
-    def _where(self, record: dict, field: str) -> str:
-        """``Stream 's', key id=3, field 'qty'`` for messages about one value."""
+    def _where(self, record: dict, field: str | None) -> str:
+        """``Stream 's', key id=3, field 'qty'`` for messages about one value (no field: the record)."""
         key = ", ".join(f"{p}={record.get(p)!r}" for p in self.key_props_raw) or "none"
-        return f"Stream '{self.stream_name}', key {key}, field '{field}'"
+        where = f"Stream '{self.stream_name}', key {key}"
+        return f"{where}, field '{field}'" if field is not None else where
 
     def process_record(self, record: dict, context: dict) -> None:
         """The SDK's path (stream maps, flattening): the record is validated and parsed already."""

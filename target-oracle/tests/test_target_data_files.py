@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from singer_sdk.exceptions import InvalidRecord
 from target_oracle.errors import RefusedValueError, StreamSetupError
 from target_oracle.target import TargetOracle
 
@@ -82,6 +83,11 @@ EXPECTED: dict[str, t.Any] = {
     "key_properties_changed": (
         StreamSetupError,
         "Stream 'rekeyed': table .* has the primary key (ID, LINE) but the stream's key properties are (ID)",
+    ),
+    # a value of another type than the schema's is refused naming stream, key and field (1 is no boolean)
+    "invalid_record": (
+        InvalidRecord,
+        "Stream 'typed', key id=2, field 'flag': data.flag must be boolean or null",
     ),
     "empty_strings": (RefusedValueError, "Stream 'codes', key code='', field 'code': empty string"),
     # a UTC instant before year 1 or after 9999 (neither Python nor Oracle's TIMESTAMP holds it)
