@@ -76,7 +76,8 @@ SUPERSEDED_PROPERTY = "_sdc_superseded_at"
 SUPERSEDED_COLUMN = "_SDC_SUPERSEDED_AT"
 #: spooled values are written as the text DuckDB casts (exact numbers, UTC timestamps, JSON text).
 _SPOOL = DuckDBStrategy()
-_DECODE = msgspec.json.Decoder(float_hook=decimal.Decimal).decode
+#: a JSON line decoded with its numbers as exact Decimals (the SDK's reader decodes messages alike)
+decode_json = msgspec.json.Decoder(float_hook=decimal.Decimal).decode
 _ENCODE = msgspec.json.Encoder(enc_hook=str).encode
 
 #: spool files are ``<temp dir>/target-oracle-spool-<pid>-<random>.jsonl`` (copies of BATCH files too).
@@ -441,7 +442,7 @@ class OracleSink(SQLSink[OracleConnector]):
         if self._valid_sql is not None and self._quarantine_of is None and not has_long_number(line):
             self.write_spool(line if line[-1:] == b"\n" else line + b"\n")
         else:
-            self.spool_message(_DECODE(line))
+            self.spool_message(decode_json(line))
         return self._took(1)
 
     def takes_lines_as_is(self, scan: bytes) -> bool:
@@ -748,7 +749,7 @@ class OracleSink(SQLSink[OracleConnector]):
             raise BatchMessageError(msg) from exc
         for number, line in lines:
             try:
-                record = _DECODE(line)
+                record = decode_json(line)
             except msgspec.DecodeError as exc:
                 record = exc
             if not isinstance(record, dict):  # not a BatchMessageError: nothing of the spool is committed
@@ -869,7 +870,7 @@ class OracleSink(SQLSink[OracleConnector]):
         else:
             rows = ld.read_lines(source, set(numbers))
         for _, line in rows:
-            data = _DECODE(line)
+            data = decode_json(line)
             self._check_record((data.get("record") or {}) if source.messages else data)
 
     def _load_error(self, exc: BaseException, count: int) -> TargetLoadError:

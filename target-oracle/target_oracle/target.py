@@ -14,16 +14,23 @@ import time
 import typing as t
 from collections import Counter, defaultdict
 
+import msgspec
 import sqlalchemy as sa
 from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecReader
-from singer_sdk.exceptions import ConfigValidationError, InvalidRecord, MissingKeyPropertiesError
+from singer_sdk.exceptions import (
+    ConfigValidationError,
+    InvalidRecord,
+    MissingKeyPropertiesError,
+    RecordsWithoutSchemaException,
+)
 from singer_sdk.mapper import SameRecordTransform
+from singer_sdk.singerlib.exceptions import InvalidInputLine, SingerReadError
 from singer_sdk.sql import SQLTarget
 
 from target_oracle.connector import DEFAULT_DUCKDB_THREADS
 from target_oracle.errors import StreamSetupError, TargetError
-from target_oracle.sinks import APPEND_ONLY, OVERWRITE, UPSERT, OracleSink
+from target_oracle.sinks import APPEND_ONLY, OVERWRITE, UPSERT, OracleSink, decode_json
 
 CONFIG_SCHEMA = th.PropertiesList(
     th.Property(
@@ -255,6 +262,16 @@ class FastReader(MsgSpecReader):
     def default_input(self) -> t.IO:
         return sys.stdin.buffer
 
+    def deserialize_json(self, line: bytes) -> dict:  # type: ignore[override]
+        """One message decoded as the SDK's msgspec reader does; a line that is not JSON fails naming it
+        (the SDK's reader also logs a traceback for it, which a tap's broken line does not need)."""
+        try:
+            return decode_json(line)
+        except msgspec.DecodeError as exc:
+            shown = line[:200].decode("utf-8", "replace").rstrip("\n")
+            msg = f"Unable to parse line as JSON ({exc}): {shown}"
+            raise InvalidInputLine(msg) from None
+
     def process_lines(
         self, file_input: t.IO | None, callbacks: dict[str, t.Callable[[dict], None]]
     ) -> Counter:
@@ -328,8 +345,8 @@ class FastReader(MsgSpecReader):
                 self._records += 1
                 self._run_stream = (stream, b'{"type":"RECORD","stream":"' + stream + b'",')
                 return
-        # what the SDK reader's own line loop does (``_current_message`` for its error messages, and
-        # ``_process_unknown_message``): its loop has no public hook for a line, so it is written out here
+        # what the SDK reader's own line loop does (``_current_message`` for its error messages): its loop
+        # has no public hook for a line, so it is written out here
         self._current_message = line
         line_dict = self.deserialize_json(line)
         self.assert_line_requires(line_dict, requires={"type"})
@@ -337,7 +354,11 @@ class FastReader(MsgSpecReader):
         if callback := self._callbacks.get(record_type):
             callback(line_dict)
         else:
-            self._process_unknown_message(line_dict)
+            msg = (
+                f"Unknown Singer message type {record_type!r} (stream {line_dict.get('stream')!r}); "
+                f"the target reads {', '.join(sorted(self._callbacks))}"
+            )
+            raise InvalidInputLine(msg)
         self._stats[record_type] += 1
 
 
@@ -417,9 +438,36 @@ class TargetOracle(SQLTarget):
         message alone (no traceback) and the exit code is 1."""
         try:
             super().invoke(*args, **kwargs)
-        except (TargetError, InvalidRecord, MissingKeyPropertiesError) as exc:
+        except (
+            TargetError,
+            InvalidRecord,
+            MissingKeyPropertiesError,
+            RecordsWithoutSchemaException,
+            SingerReadError,
+        ) as exc:
             cls.logger.error("%s", exc)
             sys.exit(1)
+
+    # The SDK looks a BATCH or ACTIVATE_VERSION message's stream up without checking it has had a SCHEMA
+    # (a KeyError naming the stream alone); these private handlers have no public hook, so the check that
+    # its RECORD handler makes is added here.
+    def _process_batch_message(self, message_dict: dict) -> None:
+        self._assert_schema_before("BATCH", message_dict)
+        super()._process_batch_message(message_dict)
+
+    def _process_activate_version_message(self, message_dict: dict) -> None:
+        self._assert_schema_before("ACTIVATE_VERSION", message_dict)
+        super()._process_activate_version_message(message_dict)
+
+    def _assert_schema_before(self, message_type: str, message_dict: dict) -> None:
+        """A message of a stream that has had no SCHEMA fails naming the stream and the message type."""
+        stream = message_dict.get("stream")
+        if stream not in self.mapper.stream_maps:
+            msg = (
+                f"A {message_type} message for stream '{stream}' came before the stream's SCHEMA message; "
+                "check that the tap (or the mapper) sends SCHEMA first"
+            )
+            raise RecordsWithoutSchemaException(msg)
 
     def get_sink(
         self,
