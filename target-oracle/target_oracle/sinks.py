@@ -442,7 +442,7 @@ class OracleSink(SQLSink[OracleConnector]):
         if self._valid_sql is not None and self._quarantine_of is None and not has_long_number(line):
             self.write_spool(line if line[-1:] == b"\n" else line + b"\n")
         else:
-            self.spool_message(decode_json(line))
+            self.spool_message(self._decode(line, "RECORD message"))
         return self._took(1)
 
     def takes_lines_as_is(self, scan: bytes) -> bool:
@@ -477,6 +477,39 @@ class OracleSink(SQLSink[OracleConnector]):
         self._check_record(record)
         self._note_superseded(record)
         self._spool_checked(record, message.get("time_extracted"), message.get("version"))
+
+    def _decode(self, line: bytes, where: str) -> dict:
+        """A line holding a JSON object, decoded with exact numbers. Anything else (not JSON, text that is
+        not Unicode such as half of a UTF-16 surrogate pair, not an object) fails naming the stream, where
+        the line is, the reason and the line's start, which shows a record's key."""
+        try:
+            value = decode_json(line)
+        except msgspec.DecodeError as exc:
+            reason = str(exc)
+        else:
+            if isinstance(value, dict):
+                return value
+            reason = "not an object"
+        shown = line[:200].decode("utf-8", "replace").rstrip()
+        raise TargetLoadError(
+            f"Stream '{self.stream_name}': {where} is not a valid JSON object ({reason}): {shown}"
+        )
+
+    def _find_unreadable(self, source: ld.Source, what: str) -> None:
+        """After DuckDB failed to read a batch's JSONL files: the first line Python cannot decode either
+        fails the batch naming it (``_decode``); nothing found (the file itself is unreadable, or the
+        reason is one only DuckDB has): nothing raised."""
+        if source.format != ld.JSONL:
+            return
+        try:
+            for number, line in ld.read_lines(source, None):
+                self._decode(
+                    line, f"record {number} of the batch" if source.messages else f"{what}, record {number}"
+                )
+        except TargetLoadError:
+            raise
+        except Exception as exc:  # the file's own fault (e.g. a truncated gzip): DuckDB's message says it
+            self.logger.debug("Reading %s in Python failed too: %s", what, exc)
 
     def _spool_checked(self, record: dict, extracted: t.Any, version: t.Any) -> None:
         get = record.get
@@ -748,14 +781,8 @@ class OracleSink(SQLSink[OracleConnector]):
             msg = f"Stream '{self.stream_name}': BATCH file(s) {self._urls(source)} could not be read: {exc}"
             raise BatchMessageError(msg) from exc
         for number, line in lines:
-            try:
-                record = decode_json(line)
-            except msgspec.DecodeError as exc:
-                record = exc
-            if not isinstance(record, dict):  # not a BatchMessageError: nothing of the spool is committed
-                what = record if isinstance(record, Exception) else "not a JSON object"
-                where = f"BATCH file(s) {self._urls(source)}, record {number}"
-                raise TargetLoadError(f"Stream '{self.stream_name}': {where}: {what}")
+            # a bad line: a TargetLoadError, not a BatchMessageError (nothing of the spool is committed)
+            record = self._decode(line, f"BATCH file(s) {self._urls(source)}, record {number}")
             extracted, version = record.get("_sdc_extracted_at"), record.get("_sdc_table_version")
             self.spool_message({"record": record, "time_extracted": extracted, "version": version})
         self._took(len(lines))  # counted with the spool's records (``_close_spool``)
@@ -793,6 +820,7 @@ class OracleSink(SQLSink[OracleConnector]):
             except Exception as exc:
                 if isinstance(exc, (TargetLoadError, InvalidRecord)):
                     raise
+                self._find_unreadable(source, what)
                 msg = f"Stream '{self.stream_name}': {what} could not be read: {exc}"
                 raise TargetLoadError(msg) from exc
             if suspects:

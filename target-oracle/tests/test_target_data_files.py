@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from singer_sdk.exceptions import InvalidRecord
-from target_oracle.errors import RefusedValueError, StreamSetupError
+from target_oracle.errors import RefusedValueError, StreamSetupError, TargetLoadError
 from target_oracle.target import TargetOracle
 
 DATA = Path(__file__).parent / "data_files"
@@ -88,6 +88,17 @@ EXPECTED: dict[str, t.Any] = {
     "invalid_record": (
         InvalidRecord,
         "Stream 'typed', key id=2, field 'flag': data.flag must be boolean or null",
+    ),
+    # text that is not Unicode (half of a UTF-16 pair) cannot be stored: the record is named by its line
+    "lone_surrogate": (
+        TargetLoadError,
+        "Stream 'text': record 2 of the batch is not a valid JSON object (.*): "
+        '{"type":"RECORD","stream":"text","record":{"id": 2, ',
+    ),
+    "lone_surrogate_long_number": (
+        TargetLoadError,
+        "Stream 'text': RECORD message is not a valid JSON object (.*): "
+        '{"type":"RECORD","stream":"text","record":{"id": 2, ',
     ),
     "empty_strings": (RefusedValueError, "Stream 'codes', key code='', field 'code': empty string"),
     # a UTC instant before year 1 or after 9999 (neither Python nor Oracle's TIMESTAMP holds it)
