@@ -351,8 +351,8 @@ class OracleSink(SQLSink[OracleConnector]):
             return True
         if have in k.TEXT_KINDS:
             return False  # text columns hold any value as text
-        if have in k.WIDENINGS.get(want, ()) or (want == k.BOOLEAN and have in {k.INTEGER, k.NUMBER}):
-            return False  # the column is already wider than the schema asks
+        if have in k.WIDENINGS.get(want, ()) or k.value_kind(have, want) == want:
+            return False  # the column is already wider than the schema asks (booleans: 1 and 0)
         msg = (
             f"Stream '{self.stream_name}': column {self.table_name}.{col} is {s.type_sql(have)} "
             f"but the schema now asks for {s.type_sql(want)}; that change cannot be made "
@@ -389,7 +389,7 @@ class OracleSink(SQLSink[OracleConnector]):
 
     # -- records: every batch is a file DuckDB reads (see loading.py) -------------------------------
     def _prepare_converters(self) -> None:
-        kinds = [self._table_kinds[col] for col, _ in self._columns]
+        kinds = [k.value_kind(self._table_kinds[col], kind) for col, kind in self._columns]
         metadata = self.include_sdc_metadata_properties
         self._load_cols = [
             ld.Column(prop, col, kind, _METADATA_ORIGINS.get(prop, "record") if metadata else "record")

@@ -73,6 +73,8 @@ EXPECTED: dict[str, t.Any] = {
     "sdc_names": (StreamSetupError, "property '_sdc_extracted_at' has the name of a metadata column"),
     "sdc_other_names": ("sdc", '"ID", "_SDC_SOURCE"', [(1, "erp")]),
     "schema_changes": ("evolve", '"ID", "N", "ADDED"', [(1, Decimal(5), None), (2, Decimal("2.5"), "new")]),
+    # the integer column is kept (it holds booleans): true and false land as 1 and 0
+    "schema_change_integer_to_boolean": ("flags", '"ID", "F"', [(1, 5), (2, 1), (3, 0), (4, None)]),
     # records taken before a new SCHEMA of their stream land before the records after it (last one wins)
     "schema_change_pending_records": (
         "resent",
