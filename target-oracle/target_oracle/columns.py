@@ -52,6 +52,8 @@ WIDENINGS: dict[str, tuple[str, ...]] = {
 }
 #: kinds whose columns can hold a value of any kind as text.
 TEXT_KINDS = frozenset({STRING, CLOB, JSON})
+#: kinds stored as CLOB on Oracle, which cannot be in a primary key (ORA-02329)
+NOT_KEY_KINDS = frozenset({CLOB, JSON})
 
 
 def value_kind(column_kind: str, schema_kind: str) -> str:

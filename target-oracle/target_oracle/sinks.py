@@ -272,10 +272,18 @@ class OracleSink(SQLSink[OracleConnector]):
             seen[col] = prop
             props.append(prop)
             cols.append((col, k.kind_for_schema(prop_schema)))
+        kinds = dict(cols)
         for key in self.key_properties:
             if key not in seen:
                 msg = f"Stream '{self.stream_name}': key property '{key}' is not in the schema"
                 raise TargetLoadError(msg)
+            if self.uses_staging and kinds[key] in k.NOT_KEY_KINDS:
+                msg = (
+                    f"Stream '{self.stream_name}': key property '{seen[key]}' is stored as CLOB (an object, "
+                    "an array or text over 4000 bytes), which Oracle cannot put in a primary key; key the "
+                    "stream on scalar properties (a stream map can add one) or use load_method append-only"
+                )
+                raise StreamSetupError(msg)
         return props, cols
 
     def _execute(self, sql: str, params: t.Sequence[t.Any] | None = None) -> t.Any:
@@ -361,7 +369,7 @@ class OracleSink(SQLSink[OracleConnector]):
         raise TargetLoadError(msg)
 
     def _widen(self, col: str, have: str, want: str) -> None:
-        if col in self.key_properties and want in {k.CLOB, k.JSON}:
+        if col in self.key_properties and want in k.NOT_KEY_KINDS:
             msg = f"Stream '{self.stream_name}': key column {col} cannot become a CLOB"
             raise TargetLoadError(msg)
         self.logger.info("Widening %s.%s from %s to %s", self.table_name, col, have, want)
