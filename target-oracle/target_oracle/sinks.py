@@ -934,7 +934,10 @@ class OracleSink(SQLSink[OracleConnector]):
         s = self.strategy
         cols = self._staging_columns()
         self._begin()
-        if self.load_method == OVERWRITE and not self._overwritten():
+        # the run's first batch of the table empties it, in its transaction (a replay deletes again)
+        emptied = self._target_ref.overwritten_tables
+        overwrite = self.load_method == OVERWRITE and self.table_ref not in emptied
+        if overwrite:
             self._execute(s.delete_all_sql(self.table_ref))
         updated = 0
         if self.uses_staging:
@@ -957,18 +960,12 @@ class OracleSink(SQLSink[OracleConnector]):
         if self._marks:
             self._apply_marks(ld.BATCH_TABLE)
         self._conn.commit()
+        if overwrite:
+            emptied.add(self.table_ref)
         self.summary["updated"] += updated
         self.summary["inserted"] += rows - updated
         if s.name == "duckdb":
             self.connector.set_memory_limit(self._conn)  # ``auto`` follows the rows now in the tables
-
-    def _overwritten(self) -> bool:
-        """True once this run has emptied the table (later batches and later sinks only add)."""
-        done: set[str] = self._target_ref.__dict__.setdefault("_target_oracle_overwritten", set())
-        if self.table_ref in done:
-            return True
-        done.add(self.table_ref)
-        return False
 
     def _begin(self) -> None:
         self.strategy.begin(self._conn)
