@@ -638,27 +638,30 @@ class OracleSink(SQLSink[OracleConnector]):
         if self._marks and not self.current_size and self._conn is not None:
             self._begin()
             try:
-                self._apply_marks(None)
+                marked = self._apply_marks(None)
                 self._conn.commit()
+                self._marks = []
+                self.summary["marked"] += marked
             except Exception as exc:
                 self._rollback()
                 raise self._load_error(exc, 0) from exc
 
-    def _apply_marks(self, batch: str | None) -> None:
+    def _apply_marks(self, batch: str | None) -> int:
         """Inside the load's transaction: set ``_SDC_SUPERSEDED_AT`` on the rows whose key was quarantined
         after the version this batch (``batch``: its table) or an earlier load holds; a row this batch loads
         from a record taken after the quarantined version stays current (the load cleared its mark). Set
-        based: one query finds the batch's last row of each marked key, one UPDATE marks the rest."""
-        marks, self._marks = self._marks, []
+        based: one query finds the batch's last row of each marked key, one UPDATE marks the rest. Returns
+        the rows marked; the caller forgets the marks once the transaction is committed (a transaction
+        rolled back and replayed marks them again)."""
+        marks = self._marks
         if batch is not None:
             newer = self._newer_in_batch(marks, batch)
             marks = [mark for i, mark in enumerate(marks) if i not in newer]
         if marks:
             keys = [(col, self._table_kinds[col]) for col in self.key_properties]
             rows = [(when, *key) for key, _, when in marks]
-            self.summary["marked"] += self.strategy.mark_superseded(
-                self._conn, self.table_ref, SUPERSEDED_COLUMN, keys, rows
-            )
+            return self.strategy.mark_superseded(self._conn, self.table_ref, SUPERSEDED_COLUMN, keys, rows)
+        return 0
 
     def _newer_in_batch(self, marks: list[tuple[tuple, int, dt.datetime]], batch: str) -> set[int]:
         """The indexes of the marks whose key has a row in the batch taken after the quarantined version."""
@@ -957,11 +960,12 @@ class OracleSink(SQLSink[OracleConnector]):
                 self._execute(sql)
         else:
             s.load_select(self._conn, self._reader(), self.table_ref, cols, select)
-        if self._marks:
-            self._apply_marks(ld.BATCH_TABLE)
+        marked = self._apply_marks(ld.BATCH_TABLE) if self._marks else 0
         self._conn.commit()
+        self._marks = []
         if overwrite:
             emptied.add(self.table_ref)
+        self.summary["marked"] += marked
         self.summary["updated"] += updated
         self.summary["inserted"] += rows - updated
         if s.name == "duckdb":

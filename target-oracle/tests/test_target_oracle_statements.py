@@ -237,3 +237,29 @@ def test_new_key_properties_for_an_existing_table_fail_on_oracle_before_any_merg
             sg.record("lines", {"id": 1, "line": 2}),
         )
     assert sum(sql.startswith("MERGE") for sql in sent) == 1  # the first batch only
+
+
+def test_a_batch_replayed_after_a_transient_error_at_commit_sends_its_superseded_marks_again(sg, monkeypatch):
+    """The marks are in the batch's transaction: its rollback undoes them, so the replay sets them again."""
+    statements: list[str] = []
+    catalog = Catalog()
+    faults = ["commit"]
+
+    class DroppedAtCommit(RecordingConnection):
+        def commit(self) -> None:
+            if faults and any("_SDC_SUPERSEDED_AT" in sql for sql in self.sent):
+                faults.pop()
+                raise RuntimeError("DPY-4011: the database or network closed the connection")
+
+    monkeypatch.setattr(OracleConnector, "open_dbapi", lambda self: DroppedAtCommit(statements, catalog))
+    rejected = {"record_hash": {"type": "string"}, "id": {"type": ["integer", "null"]}}
+    _run(
+        sg,
+        sg.schema("items", {"id": {"type": "integer"}, "v": {"type": ["string", "null"]}}),
+        sg.record("items", {"id": 1, "v": "valid"}),
+        sg.schema("items_rejected", rejected, keys=["record_hash"]),
+        sg.record("items_rejected", {"record_hash": "h", "id": 1}),
+        sg.record("items", {"id": 2, "v": "valid"}),
+    )
+    marks = [sql for sql in statements if sql.startswith("UPDATE") and "_SDC_SUPERSEDED_AT" in sql]
+    assert not faults and len(marks) == 2  # the first attempt's, rolled back, and the replay's
