@@ -30,6 +30,7 @@ from singer_sdk.sql import SQLTarget
 
 from target_oracle.connector import DEFAULT_DUCKDB_THREADS
 from target_oracle.errors import StreamSetupError, TargetError
+from target_oracle.naming import STAGING_SUFFIX
 from target_oracle.sinks import APPEND_ONLY, OVERWRITE, UPSERT, OracleSink, decode_json
 
 CONFIG_SCHEMA = th.PropertiesList(
@@ -496,6 +497,13 @@ class TargetOracle(SQLTarget):
         punctuation, ``schema-table`` stream names, ``table_prefix``) fails at its SCHEMA, naming both."""
         self._direct.clear()  # a new sink (a new stream, or a new schema for one)
         table = f"{sink.schema_name}.{sink.table_name}" if sink.schema_name else sink.table_name
+        if sink.table_name.endswith(STAGING_SUFFIX):
+            msg = (
+                f"Stream '{sink.stream_name}': its table {table} ends in {STAGING_SUFFIX}, the name of the "
+                f"staging table of table {sink.table_name.removesuffix(STAGING_SUFFIX)} (a temporary table "
+                "the target drops and re-creates); rename the stream with a stream map alias (stream_maps)"
+            )
+            raise StreamSetupError(msg)
         owner = self._table_streams.setdefault(table, sink.stream_name)
         if owner != sink.stream_name:
             msg = (

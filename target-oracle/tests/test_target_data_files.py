@@ -27,6 +27,9 @@ EXPECTED: dict[str, t.Any] = {
         [(1, "a", "b", 3, "c")],
     ),
     "stream_collision": (StreamSetupError, "Streams 'Orders' and 'orders' both load into table"),
+    # ORDERS__STG is the name of ORDERS' staging table on Oracle (a global temporary table, dropped and
+    # re-created when ORDERS' columns change): a stream's table cannot have it
+    "staging_table_name": (StreamSetupError, "Stream 'orders__stg': its table .* ends in __STG"),
     "stream_collision_schema_table": (StreamSetupError, "Streams 'sales-orders' and 'orders' both load"),
     "big_numbers": (
         "big",

@@ -263,3 +263,13 @@ def test_a_batch_replayed_after_a_transient_error_at_commit_sends_its_superseded
     )
     marks = [sql for sql in statements if sql.startswith("UPDATE") and "_SDC_SUPERSEDED_AT" in sql]
     assert not faults and len(marks) == 2  # the first attempt's, rolled back, and the replay's
+
+
+def test_a_stream_whose_table_is_named_like_a_staging_table_fails_before_any_ddl(sg, sent):
+    """ORDERS' staging table is ORDERS__STG: a stream loading a real ORDERS__STG would have it dropped
+    (or its rows loaded into the temporary table, gone at each commit)."""
+    from target_oracle.errors import StreamSetupError
+
+    with pytest.raises(StreamSetupError, match=r"Stream 'orders__stg': its table .* ends in __STG"):
+        _run(sg, sg.schema("orders__stg", {"id": {"type": "integer"}}), sg.record("orders__stg", {"id": 1}))
+    assert not [sql for sql in sent if "ORDERS__STG" in sql]
