@@ -33,7 +33,13 @@ from target_oracle import loading as ld
 from target_oracle.batch_files import TEMP_PREFIX, BatchFile, discard_copy, open_batch_file, remove_batch_file
 from target_oracle.connector import OracleConnector
 from target_oracle.dialects import DuckDBStrategy
-from target_oracle.errors import BatchMessageError, RefusedValueError, StreamSetupError, TargetLoadError
+from target_oracle.errors import (
+    BatchMessageError,
+    RefusedValueError,
+    StreamSetupError,
+    TargetError,
+    TargetLoadError,
+)
 from target_oracle.loading import has_long_number
 from target_oracle.naming import conform_identifier, staging_name
 from target_oracle.validation import CompiledValidator
@@ -991,8 +997,18 @@ class OracleSink(SQLSink[OracleConnector]):
 
     # -- versions ----------------------------------------------------------------------------------
     def activate_version(self, new_version: int) -> None:
-        """Hard-delete (``hard_delete``) or mark deleted the rows of older table versions."""
+        """Hard-delete (``hard_delete``) or mark deleted the rows of older table versions. Without
+        ``add_record_metadata`` the rows carry no version, so every row, the current version's too, would
+        count as older: the message fails the run instead, after the records before it are committed."""
         self._target_ref.drain_one(self)
+        if not self.include_sdc_metadata_properties:
+            msg = (
+                f"Stream '{self.stream_name}': ACTIVATE_VERSION {new_version} cannot tell old rows from "
+                "current ones: with add_record_metadata false the rows carry no table version, and every "
+                "row would be deleted. Set add_record_metadata true, or process_activate_version_messages "
+                "false to ignore these messages"
+            )
+            raise TargetError(msg)
         for col, kind in ((VERSION_COLUMN, k.INTEGER), (DELETED_COLUMN, k.TIMESTAMP)):
             if col not in self._table_kinds:
                 for sql in self.strategy.add_column_sql(self.table_ref, col, kind):
