@@ -40,7 +40,7 @@ from target_oracle.errors import (
     TargetError,
     TargetLoadError,
 )
-from target_oracle.loading import has_long_number
+from target_oracle.loading import read_in_python
 from target_oracle.naming import conform_identifier, staging_name
 from target_oracle.validation import CompiledValidator
 
@@ -451,9 +451,10 @@ class OracleSink(SQLSink[OracleConnector]):
 
     def take_line(self, line: bytes) -> bool:
         """A RECORD line handed over by the reader: spooled as it arrived when the schema's rules render in
-        SQL and it holds no long number (the fast path), else decoded, checked and made exact first; counted.
-        True when the sink is full (``is_full``, without its chain of properties: this runs once a line)."""
-        if self._valid_sql is not None and self._quarantine_of is None and not has_long_number(line):
+        SQL and DuckDB may read it (``read_in_python``: the fast path), else decoded, checked and made
+        exact first; counted. True when the sink is full (``is_full``, without its chain of properties:
+        this runs once a line)."""
+        if self._valid_sql is not None and self._quarantine_of is None and not read_in_python(line):
             self.write_spool(line if line[-1:] == b"\n" else line + b"\n")
         else:
             self.spool_message(self._decode(line, "RECORD message"))
@@ -461,13 +462,13 @@ class OracleSink(SQLSink[OracleConnector]):
 
     def takes_lines_as_is(self, scan: bytes) -> bool:
         """True when RECORD lines held in ``scan`` may go to ``take_lines``: ``take_line`` would spool each
-        as it arrived (the schema's rules render in SQL, no long number), and no gathered BATCH files must
-        be drained before the first of them."""
+        as it arrived (the schema's rules render in SQL, nothing to read in Python), and no gathered BATCH
+        files must be drained before the first of them."""
         return (
             self._valid_sql is not None
             and self._quarantine_of is None
             and (self._spool is not None or self._pending is None)
-            and not has_long_number(scan)
+            and not read_in_python(scan)
         )
 
     def take_lines(self, lines: t.Any, count: int) -> bool:
@@ -509,7 +510,13 @@ class OracleSink(SQLSink[OracleConnector]):
             f"Stream '{self.stream_name}': {where} is not a valid JSON object ({reason}): {shown}"
         )
 
-    def _find_unreadable(self, source: ld.Source, what: str) -> None:
+    def _line_where(self, source: ld.Source, number: int) -> str:
+        """Where line ``number`` of a batch is, for messages: in the spool, or in the BATCH files."""
+        if source.messages:
+            return f"record {number} of the batch"
+        return f"BATCH file(s) {self._urls(source)}, record {number}"
+
+    def _find_unreadable(self, source: ld.Source) -> None:
         """After DuckDB failed to read a batch's JSONL files: the first line Python cannot decode either
         fails the batch naming it (``_decode``); nothing found (the file itself is unreadable, or the
         reason is one only DuckDB has): nothing raised."""
@@ -517,13 +524,11 @@ class OracleSink(SQLSink[OracleConnector]):
             return
         try:
             for number, line in ld.read_lines(source, None):
-                self._decode(
-                    line, f"record {number} of the batch" if source.messages else f"{what}, record {number}"
-                )
+                self._decode(line, self._line_where(source, number))
         except TargetLoadError:
             raise
         except Exception as exc:  # the file's own fault (e.g. a truncated gzip): DuckDB's message says it
-            self.logger.debug("Reading %s in Python failed too: %s", what, exc)
+            self.logger.debug("Reading the batch in Python failed too: %s", exc)
 
     def _spool_checked(self, record: dict, extracted: t.Any, version: t.Any) -> None:
         get = record.get
@@ -722,7 +727,7 @@ class OracleSink(SQLSink[OracleConnector]):
         they hold ``batch_size_rows`` records; then all of them load as one batch (one read, one staging +
         MERGE, one commit) and are removed. A STATE after them is held until that commit.
 
-        Files DuckDB may not read exactly (a long number) and a quarantine stream's files (each record's
+        Files DuckDB may not read exactly (``read_in_python``) and a quarantine stream's files (each record's
         key marks a superseded row) are read in Python into this sink's spool instead, like RECORD
         messages, and removed once the spool is committed. Either way the sink drains when it is full, not
         per message: a quarantine stream's small files never force a load of the other streams."""
@@ -744,8 +749,8 @@ class OracleSink(SQLSink[OracleConnector]):
 
     def _take_source(self, source: ld.Source) -> None:
         """The local files of one BATCH message: gathered, or read into the spool (``take_batch_files``)."""
-        rows, long_numbers = (0, True) if self._quarantine_of is not None else self._scan(source)
-        if long_numbers:
+        rows, in_python = (0, True) if self._quarantine_of is not None else self._scan(source)
+        if in_python:
             self._spool_files(source)  # opening the spool lands gathered files first (``_spool_write``)
         else:
             encoding = (source.format, source.compression)
@@ -763,7 +768,7 @@ class OracleSink(SQLSink[OracleConnector]):
             self._target_ref.drain_one(self)
 
     def _scan(self, source: ld.Source) -> tuple[int, bool]:
-        """Records in the files (an estimate: lines) and whether a line holds a long number."""
+        """Records in the files (an estimate: lines) and whether a line must be read in Python."""
         try:
             if source.format == ld.PARQUET:
                 count = self._reader().execute(ld.parquet_count_sql(source))
@@ -788,7 +793,7 @@ class OracleSink(SQLSink[OracleConnector]):
                     remove_batch_file(file, keep=keep)
 
     def _spool_files(self, source: ld.Source) -> None:
-        """BATCH files read in Python (long numbers, or a quarantine stream's records, whose keys mark
+        """BATCH files read in Python (``read_in_python``, or a quarantine stream's records, whose keys mark
         superseded rows): decoded, checked and spooled exactly like RECORD messages; the files are removed
         once the spool holding them is committed."""
         self.logger.info("Stream '%s': BATCH file(s) read in Python", self.stream_name)
@@ -837,7 +842,7 @@ class OracleSink(SQLSink[OracleConnector]):
             except Exception as exc:
                 if isinstance(exc, (TargetLoadError, InvalidRecord)):
                     raise
-                self._find_unreadable(source, what)
+                self._find_unreadable(source)
                 msg = f"Stream '{self.stream_name}': {what} could not be read: {exc}"
                 raise TargetLoadError(msg) from exc
             if suspects:
@@ -914,8 +919,8 @@ class OracleSink(SQLSink[OracleConnector]):
             rows = ((n, text.encode()) for n, text in self._reader().execute(sql).fetchall())
         else:
             rows = ld.read_lines(source, set(numbers))
-        for _, line in rows:
-            data = decode_json(line)
+        for number, line in rows:
+            data = self._decode(line, self._line_where(source, number))
             self._check_record((data.get("record") or {}) if source.messages else data)
 
     def _load_error(self, exc: BaseException, count: int) -> TargetLoadError:

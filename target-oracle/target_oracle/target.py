@@ -256,7 +256,7 @@ class FastReader(MsgSpecReader):
     #: set by the target: (stream name as bytes, raw line) -> True when the line was taken.
     take_record: t.Callable[[bytes, bytes], bool] | None = None
     #: set by the target: (stream name as bytes, lines each ending in a newline, their count, bytes to
-    #: scan for long numbers) -> True when all the lines were taken, False when none was.
+    #: scan for what must be read in Python) -> True when all the lines were taken, False when none was.
     take_run: t.Callable[[bytes, t.Any, int, bytes], bool] | None = None
 
     @property
@@ -571,7 +571,8 @@ class TargetOracle(SQLTarget):
 
     def _spool_run(self, stream: bytes, lines: t.Any, count: int, scan: bytes) -> bool:
         """``count`` consecutive RECORD lines of a stream without stream maps (``lines``: bytes or a
-        memoryview, each line ending in a newline; ``scan``: bytes holding them, looked at for long numbers):
+        memoryview, each line ending in a newline; ``scan``: bytes holding them, looked at for what must be
+        read in Python):
         spooled with one write per batch they fall in, counted, the sink drained each time it is full, as
         line by line. False, nothing taken, when a line needs ``take_line``'s own path (decoding, or BATCH
         files gathered before a first record that must land first)."""

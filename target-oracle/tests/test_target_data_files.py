@@ -107,6 +107,12 @@ EXPECTED: dict[str, t.Any] = {
     ),
     # an object is a CLOB on Oracle, which cannot be in a primary key: refused on DuckDB too
     "key_object": (StreamSetupError, "Stream 'keyed': key property 'id' is stored as CLOB"),
+    # NaN (Python's json.dumps writes it) is not JSON: refused like any line that is not, even in an object
+    "not_a_number": (
+        TargetLoadError,
+        "Stream 'readings': RECORD message is not a valid JSON object (.*): "
+        '{"type":"RECORD","stream":"readings","record":{"id": 2, ',
+    ),
     "empty_strings": (RefusedValueError, "Stream 'codes', key code='', field 'code': empty string"),
     # a UTC instant before year 1 or after 9999 (neither Python nor Oracle's TIMESTAMP holds it)
     "datetime_before_year_1": (RefusedValueError, "key id=2, field 'at': .* not an ISO-8601 date-time"),
