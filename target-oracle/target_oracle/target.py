@@ -484,13 +484,15 @@ class TargetOracle(SQLTarget):
         the SDK start a new sink and keep the old one, with its records, for its next ``drain_all``: the
         new sink's batches could then commit before the old one's, and an older version of a key overwrite
         a newer one. So everything pending is committed first (and the latest STATE written), in message
-        order, before the new sink is set up."""
+        order, before the new sink is set up; the old sink, empty, then closes its connections."""
+        old = None
         if schema is not None and self.sink_exists(stream_name):
             self.drain_all()
-        return t.cast(
-            OracleSink,
-            super().get_sink(stream_name, record=record, schema=schema, key_properties=key_properties),
-        )
+            old = super().get_sink(stream_name)
+        sink = super().get_sink(stream_name, record=record, schema=schema, key_properties=key_properties)
+        if old is not None and old is not sink:
+            old.clean_up()
+        return t.cast(OracleSink, sink)
 
     def claim_table(self, sink: OracleSink) -> None:
         """Register the table of a sink's stream; a second stream resolving to the same table (case,
