@@ -417,6 +417,8 @@ class OracleSink(SQLSink[OracleConnector]):
         self._key_idx = [self._props.index(key) for key in self.key_props_raw]
         limit = self.strategy.string_byte_limit
         self._limited = [i for i, kind in enumerate(kinds) if kind == k.STRING] if limit else []
+        #: the schema has object or array properties: lines with NaN/Infinity go to Python
+        self._nested = any(kind == k.JSON for _, kind in self._columns)
         #: (property, kind) of the record values the storage contract checks
         self._contract_checks = [
             (c.prop, c.kind)
@@ -454,7 +456,8 @@ class OracleSink(SQLSink[OracleConnector]):
         SQL and DuckDB may read it (``read_in_python``: the fast path), else decoded, checked and made
         exact first; counted. True when the sink is full (``is_full``, without its chain of properties:
         this runs once a line)."""
-        if self._valid_sql is not None and self._quarantine_of is None and not read_in_python(line):
+        as_is = self._valid_sql is not None and self._quarantine_of is None
+        if as_is and not read_in_python(line, nested=self._nested):
             self.write_spool(line if line[-1:] == b"\n" else line + b"\n")
         else:
             self.spool_message(self._decode(line, "RECORD message"))
@@ -468,7 +471,7 @@ class OracleSink(SQLSink[OracleConnector]):
             self._valid_sql is not None
             and self._quarantine_of is None
             and (self._spool is not None or self._pending is None)
-            and not read_in_python(scan)
+            and not read_in_python(scan, nested=self._nested)
         )
 
     def take_lines(self, lines: t.Any, count: int) -> bool:
@@ -773,7 +776,7 @@ class OracleSink(SQLSink[OracleConnector]):
             if source.format == ld.PARQUET:
                 count = self._reader().execute(ld.parquet_count_sql(source))
                 return int(count.fetchone()[0]), False
-            scans = [ld.scan_jsonl(path, source.compression) for path in source.files]
+            scans = [ld.scan_jsonl(path, source.compression, nested=self._nested) for path in source.files]
         except Exception as exc:
             msg = f"Stream '{self.stream_name}': BATCH file(s) {self._urls(source)} could not be read: {exc}"
             raise BatchMessageError(msg) from exc
