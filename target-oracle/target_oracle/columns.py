@@ -52,6 +52,17 @@ WIDENINGS: dict[str, tuple[str, ...]] = {
 }
 #: kinds whose columns can hold a value of any kind as text.
 TEXT_KINDS = frozenset({STRING, CLOB, JSON})
+#: kinds stored as CLOB on Oracle, which cannot be in a primary key (ORA-02329)
+NOT_KEY_KINDS = frozenset({CLOB, JSON})
+
+
+def value_kind(column_kind: str, schema_kind: str) -> str:
+    """The kind a property's values are converted as, in a column of ``column_kind``: the column's, but for
+    booleans kept in a number column (a property that became boolean keeps its wider column), which convert
+    as booleans: 1 and 0 (on Oracle as NUMBER values; DuckDB casts BOOLEAN to DECIMAL on insert)."""
+    if schema_kind == BOOLEAN and column_kind in {INTEGER, NUMBER}:
+        return BOOLEAN
+    return column_kind
 
 
 def column_type(kind: str, database: str) -> str:

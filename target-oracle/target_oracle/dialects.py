@@ -157,6 +157,10 @@ class DialectStrategy:
     def columns_query(self, schema: str | None, table: str) -> tuple[str, list[t.Any]]:
         raise NotImplementedError  # pragma: no cover - abstract
 
+    def primary_key_query(self, schema: str | None, table: str) -> tuple[str, list[t.Any]]:
+        """The names of a table's primary-key columns, one a row (none: no primary key)."""
+        raise NotImplementedError  # pragma: no cover - abstract
+
     # -- DML ---------------------------------------------------------------------------------------
     def insert_sql(self, table_ref: str, cols: Sequence[tuple[str, str]]) -> str:
         """Array-bind INSERT (one placeholder per column)."""
@@ -331,6 +335,21 @@ class OracleStrategy(DialectStrategy):
             )
         return f"SELECT {cols} FROM USER_TAB_COLUMNS WHERE TABLE_NAME = :1 ORDER BY COLUMN_ID", [table]
 
+    def primary_key_query(self, schema: str | None, table: str) -> tuple[str, list[t.Any]]:
+        if schema:
+            return (
+                "SELECT cc.COLUMN_NAME FROM ALL_CONSTRAINTS c JOIN ALL_CONS_COLUMNS cc"
+                " ON cc.OWNER = c.OWNER AND cc.CONSTRAINT_NAME = c.CONSTRAINT_NAME"
+                " WHERE c.CONSTRAINT_TYPE = 'P' AND c.OWNER = :1 AND c.TABLE_NAME = :2 ORDER BY cc.POSITION",
+                [schema, table],
+            )
+        return (
+            "SELECT cc.COLUMN_NAME FROM USER_CONSTRAINTS c JOIN USER_CONS_COLUMNS cc"
+            " ON cc.CONSTRAINT_NAME = c.CONSTRAINT_NAME"
+            " WHERE c.CONSTRAINT_TYPE = 'P' AND c.TABLE_NAME = :1 ORDER BY cc.POSITION",
+            [table],
+        )
+
     def exists_error(self, exc: BaseException) -> bool:
         return error_code(exc) in {"ORA-00955", "ORA-01430"}
 
@@ -452,6 +471,14 @@ class DuckDBStrategy(DialectStrategy):
             "SELECT column_name, data_type FROM information_schema.columns"
             " WHERE table_catalog = current_database() AND table_schema = $1 AND table_name = $2"
             " ORDER BY ordinal_position",
+            [schema or "main", table],
+        )
+
+    def primary_key_query(self, schema: str | None, table: str) -> tuple[str, list[t.Any]]:
+        return (
+            "SELECT unnest(constraint_column_names) FROM duckdb_constraints()"
+            " WHERE constraint_type = 'PRIMARY KEY' AND database_name = current_database()"
+            " AND schema_name = $1 AND table_name = $2",
             [schema or "main", table],
         )
 

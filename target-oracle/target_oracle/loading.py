@@ -14,8 +14,9 @@ records, gzip or not, or Parquet). For each source the same three statements are
   deduplicated rows, which DuckDB inserts into its staging table and the Oracle path fetches in chunks for
   array binds.
 
-DuckDB's JSON reader parses non-integer numbers as doubles; lines holding a run of 16 or more digits (a value
-a double may not keep exactly) are therefore decoded in Python and spooled with such values as exact text.
+DuckDB's JSON reader parses non-integer numbers as doubles and accepts NaN and Infinity; lines holding a run
+of 16 or more digits (a value a double may not keep exactly), NaN or Infinity are therefore decoded in Python
+(``read_in_python``) and spooled with such values as exact text, or refused.
 """
 
 from __future__ import annotations
@@ -41,6 +42,21 @@ _RUN = b"d" * 16
 def has_long_number(line: bytes) -> bool:
     """True when the line holds a ``LONG_NUMBER`` run (about 20x faster than the regex on such lines)."""
     return _RUN in line.translate(_DIGITS)
+
+
+def has_non_finite(line: bytes) -> bool:
+    """True when the line holds ``NaN`` or ``Infinity`` (Python's ``json.dumps`` writes them for such
+    floats): not JSON, but DuckDB's reader accepts them and a JSON column keeps them as they are, while
+    Python's decoder refuses the line, naming it. A string holding those letters only takes the slower,
+    exact path."""
+    return b"NaN" in line or b"Infinity" in line
+
+
+def read_in_python(line: bytes, *, nested: bool) -> bool:
+    """True when the line (or lines) must be decoded in Python rather than by DuckDB's JSON reader: a long
+    number, or, when the stream has JSON columns (``nested``: only there would DuckDB keep a non-finite
+    value; elsewhere the check of the batch finds it), ``NaN`` or ``Infinity``."""
+    return has_long_number(line) or (nested and has_non_finite(line))
 
 
 #: JSON-schema type -> SQL true when the raw JSON text ``{f}`` of a non-null value has that type. The text is
@@ -460,16 +476,18 @@ def _open_binary(path: str, compression: str) -> t.IO[bytes]:
     return gzip.open(path, "rb") if compression == "gzip" else open(path, "rb")
 
 
-def scan_jsonl(path: str, compression: str) -> tuple[int, bool]:
-    """One pass over a JSONL file: its line count and whether a line holds a ``LONG_NUMBER`` run (then the
-    file is read in Python). Lines end in newlines, which never count as digits, so no run spans two lines."""
+def scan_jsonl(path: str, compression: str, *, nested: bool) -> tuple[int, bool]:
+    """One pass over a JSONL file: its line count and whether a line must be read in Python
+    (``read_in_python``). Lines end in newlines, which never count as digits, so no run spans two lines."""
     rows, found, tail, last = 0, False, b"", b"\n"
     with _open_binary(path, compression) as fin:
         while chunk := fin.read(1 << 20):
             rows += chunk.count(b"\n")
             last = chunk[-1:]
             if not found:  # the run may start in the tail of the chunk before (no copy of the whole chunk)
-                found = has_long_number(tail + chunk[: len(_RUN) - 1]) or has_long_number(chunk)
+                found = read_in_python(tail + chunk[: len(_RUN) - 1], nested=nested) or read_in_python(
+                    chunk, nested=nested
+                )
                 tail = chunk[-(len(_RUN) - 1) :]
     return rows + (last != b"\n"), found
 

@@ -39,6 +39,10 @@ def conform_identifier(name: str, max_bytes: int = MAX_IDENTIFIER_BYTES) -> str:
     return f"{_cut_to_bytes(cleaned, max_bytes - _HASH_CHARS - 1)}_{digest}"
 
 
+#: the staging table of table ``T`` is ``T__STG`` (so no stream's table may end in it)
+STAGING_SUFFIX = "__STG"
+
+
 def staging_name(table_name: str) -> str:
     """Name of the reusable staging table that belongs to ``table_name``."""
-    return conform_identifier(f"{table_name}__STG")
+    return conform_identifier(f"{table_name}{STAGING_SUFFIX}")

@@ -33,8 +33,14 @@ from target_oracle import loading as ld
 from target_oracle.batch_files import TEMP_PREFIX, BatchFile, discard_copy, open_batch_file, remove_batch_file
 from target_oracle.connector import OracleConnector
 from target_oracle.dialects import DuckDBStrategy
-from target_oracle.errors import BatchMessageError, RefusedValueError, StreamSetupError, TargetLoadError
-from target_oracle.loading import has_long_number
+from target_oracle.errors import (
+    BatchMessageError,
+    RefusedValueError,
+    StreamSetupError,
+    TargetError,
+    TargetLoadError,
+)
+from target_oracle.loading import read_in_python
 from target_oracle.naming import conform_identifier, staging_name
 from target_oracle.validation import CompiledValidator
 
@@ -76,7 +82,8 @@ SUPERSEDED_PROPERTY = "_sdc_superseded_at"
 SUPERSEDED_COLUMN = "_SDC_SUPERSEDED_AT"
 #: spooled values are written as the text DuckDB casts (exact numbers, UTC timestamps, JSON text).
 _SPOOL = DuckDBStrategy()
-_DECODE = msgspec.json.Decoder(float_hook=decimal.Decimal).decode
+#: a JSON line decoded with its numbers as exact Decimals (the SDK's reader decodes messages alike)
+decode_json = msgspec.json.Decoder(float_hook=decimal.Decimal).decode
 _ENCODE = msgspec.json.Encoder(enc_hook=str).encode
 
 #: spool files are ``<temp dir>/target-oracle-spool-<pid>-<random>.jsonl`` (copies of BATCH files too).
@@ -188,7 +195,7 @@ class OracleSink(SQLSink[OracleConnector]):
         if not self.validate_schema:
             return None
         if self._compiled is None:
-            self._compiled = CompiledValidator(self.schema)
+            self._compiled = CompiledValidator(self.schema, where=self._where)
         return self._compiled
 
     def _parse_timestamps_in_record(self, record: dict, schema: dict, treatment: t.Any) -> None:
@@ -271,10 +278,18 @@ class OracleSink(SQLSink[OracleConnector]):
             seen[col] = prop
             props.append(prop)
             cols.append((col, k.kind_for_schema(prop_schema)))
+        kinds = dict(cols)
         for key in self.key_properties:
             if key not in seen:
                 msg = f"Stream '{self.stream_name}': key property '{key}' is not in the schema"
                 raise TargetLoadError(msg)
+            if self.uses_staging and kinds[key] in k.NOT_KEY_KINDS:
+                msg = (
+                    f"Stream '{self.stream_name}': key property '{seen[key]}' is stored as CLOB (an object, "
+                    "an array or text over 4000 bytes), which Oracle cannot put in a primary key; key the "
+                    "stream on scalar properties (a stream map can add one) or use load_method append-only"
+                )
+                raise StreamSetupError(msg)
         return props, cols
 
     def _execute(self, sql: str, params: t.Sequence[t.Any] | None = None) -> t.Any:
@@ -302,6 +317,8 @@ class OracleSink(SQLSink[OracleConnector]):
             keys = self.key_properties if self.load_method != APPEND_ONLY else []
             self._ddl(self.strategy.create_table_sql(self.schema_name, self.table_name, self._columns, keys))
             existing = self._read_columns(self.table_name) or dict(self._columns)
+        elif self.uses_staging:
+            self._check_primary_key()
         for col, kind in self._columns:
             have = existing.get(col)
             if have is None:
@@ -312,6 +329,22 @@ class OracleSink(SQLSink[OracleConnector]):
                 self._widen(col, have, kind)
                 existing[col] = kind
         self._table_kinds = existing
+
+    def _check_primary_key(self) -> None:
+        """An existing table's primary key must be the stream's key properties: the MERGE matches rows on
+        them, so with other keys one record would replace several rows (DuckDB) or fail the batch with a
+        unique-constraint error (Oracle)."""
+        sql, params = self.strategy.primary_key_query(self.schema_name, self.table_name)
+        have = [row[0] for row in self._execute(sql, params).fetchall()]
+        if set(have) != set(self.key_properties):
+            msg = (
+                f"Stream '{self.stream_name}': table {self.table_ref} has the primary key "
+                f"({', '.join(have) or 'none'}) but the stream's key properties are "
+                f"({', '.join(self.key_properties)}); upserting on other keys would merge or duplicate "
+                "rows. Load into a new table (table_prefix), change the table's primary key by hand, or use "
+                "load_method append-only"
+            )
+            raise StreamSetupError(msg)
 
     def _must_widen(self, col: str, have: str, want: str) -> bool:
         """True when the column must change type; raises when no safe widening exists."""
@@ -332,8 +365,8 @@ class OracleSink(SQLSink[OracleConnector]):
             return True
         if have in k.TEXT_KINDS:
             return False  # text columns hold any value as text
-        if have in k.WIDENINGS.get(want, ()) or (want == k.BOOLEAN and have in {k.INTEGER, k.NUMBER}):
-            return False  # the column is already wider than the schema asks
+        if have in k.WIDENINGS.get(want, ()) or k.value_kind(have, want) == want:
+            return False  # the column is already wider than the schema asks (booleans: 1 and 0)
         msg = (
             f"Stream '{self.stream_name}': column {self.table_name}.{col} is {s.type_sql(have)} "
             f"but the schema now asks for {s.type_sql(want)}; that change cannot be made "
@@ -342,7 +375,7 @@ class OracleSink(SQLSink[OracleConnector]):
         raise TargetLoadError(msg)
 
     def _widen(self, col: str, have: str, want: str) -> None:
-        if col in self.key_properties and want in {k.CLOB, k.JSON}:
+        if col in self.key_properties and want in k.NOT_KEY_KINDS:
             msg = f"Stream '{self.stream_name}': key column {col} cannot become a CLOB"
             raise TargetLoadError(msg)
         self.logger.info("Widening %s.%s from %s to %s", self.table_name, col, have, want)
@@ -370,7 +403,7 @@ class OracleSink(SQLSink[OracleConnector]):
 
     # -- records: every batch is a file DuckDB reads (see loading.py) -------------------------------
     def _prepare_converters(self) -> None:
-        kinds = [self._table_kinds[col] for col, _ in self._columns]
+        kinds = [k.value_kind(self._table_kinds[col], kind) for col, kind in self._columns]
         metadata = self.include_sdc_metadata_properties
         self._load_cols = [
             ld.Column(prop, col, kind, _METADATA_ORIGINS.get(prop, "record") if metadata else "record")
@@ -384,6 +417,8 @@ class OracleSink(SQLSink[OracleConnector]):
         self._key_idx = [self._props.index(key) for key in self.key_props_raw]
         limit = self.strategy.string_byte_limit
         self._limited = [i for i, kind in enumerate(kinds) if kind == k.STRING] if limit else []
+        #: the schema has object or array properties: lines with NaN/Infinity go to Python
+        self._nested = any(kind == k.JSON for _, kind in self._columns)
         #: (property, kind) of the record values the storage contract checks
         self._contract_checks = [
             (c.prop, c.kind)
@@ -418,23 +453,25 @@ class OracleSink(SQLSink[OracleConnector]):
 
     def take_line(self, line: bytes) -> bool:
         """A RECORD line handed over by the reader: spooled as it arrived when the schema's rules render in
-        SQL and it holds no long number (the fast path), else decoded, checked and made exact first; counted.
-        True when the sink is full (``is_full``, without its chain of properties: this runs once a line)."""
-        if self._valid_sql is not None and self._quarantine_of is None and not has_long_number(line):
+        SQL and DuckDB may read it (``read_in_python``: the fast path), else decoded, checked and made
+        exact first; counted. True when the sink is full (``is_full``, without its chain of properties:
+        this runs once a line)."""
+        as_is = self._valid_sql is not None and self._quarantine_of is None
+        if as_is and not read_in_python(line, nested=self._nested):
             self.write_spool(line if line[-1:] == b"\n" else line + b"\n")
         else:
-            self.spool_message(_DECODE(line))
+            self.spool_message(self._decode(line, "RECORD message"))
         return self._took(1)
 
     def takes_lines_as_is(self, scan: bytes) -> bool:
         """True when RECORD lines held in ``scan`` may go to ``take_lines``: ``take_line`` would spool each
-        as it arrived (the schema's rules render in SQL, no long number), and no gathered BATCH files must
-        be drained before the first of them."""
+        as it arrived (the schema's rules render in SQL, nothing to read in Python), and no gathered BATCH
+        files must be drained before the first of them."""
         return (
             self._valid_sql is not None
             and self._quarantine_of is None
             and (self._spool is not None or self._pending is None)
-            and not has_long_number(scan)
+            and not read_in_python(scan, nested=self._nested)
         )
 
     def take_lines(self, lines: t.Any, count: int) -> bool:
@@ -459,6 +496,43 @@ class OracleSink(SQLSink[OracleConnector]):
         self._note_superseded(record)
         self._spool_checked(record, message.get("time_extracted"), message.get("version"))
 
+    def _decode(self, line: bytes, where: str) -> dict:
+        """A line holding a JSON object, decoded with exact numbers. Anything else (not JSON, text that is
+        not Unicode such as half of a UTF-16 surrogate pair, not an object) fails naming the stream, where
+        the line is, the reason and the line's start, which shows a record's key."""
+        try:
+            value = decode_json(line)
+        except msgspec.DecodeError as exc:
+            reason = str(exc)
+        else:
+            if isinstance(value, dict):
+                return value
+            reason = "not an object"
+        shown = line[:200].decode("utf-8", "replace").rstrip()
+        raise TargetLoadError(
+            f"Stream '{self.stream_name}': {where} is not a valid JSON object ({reason}): {shown}"
+        )
+
+    def _line_where(self, source: ld.Source, number: int) -> str:
+        """Where line ``number`` of a batch is, for messages: in the spool, or in the BATCH files."""
+        if source.messages:
+            return f"record {number} of the batch"
+        return f"BATCH file(s) {self._urls(source)}, record {number}"
+
+    def _find_unreadable(self, source: ld.Source) -> None:
+        """After DuckDB failed to read a batch's JSONL files: the first line Python cannot decode either
+        fails the batch naming it (``_decode``); nothing found (the file itself is unreadable, or the
+        reason is one only DuckDB has): nothing raised."""
+        if source.format != ld.JSONL:
+            return
+        try:
+            for number, line in ld.read_lines(source, None):
+                self._decode(line, self._line_where(source, number))
+        except TargetLoadError:
+            raise
+        except Exception as exc:  # the file's own fault (e.g. a truncated gzip): DuckDB's message says it
+            self.logger.debug("Reading the batch in Python failed too: %s", exc)
+
     def _spool_checked(self, record: dict, extracted: t.Any, version: t.Any) -> None:
         get = record.get
         values = {
@@ -477,8 +551,8 @@ class OracleSink(SQLSink[OracleConnector]):
         if validate and (validator := self.get_validator()) is not None:
             try:
                 validator.validate(record)
-            except InvalidRecord:
-                self.logger.exception("Record validation failed")
+            except InvalidRecord as exc:
+                self.logger.error("Record validation failed: %s", exc.error_message)
                 if self.fail_on_record_validation_exception:
                     raise
         keys = self.key_props_raw
@@ -508,10 +582,11 @@ class OracleSink(SQLSink[OracleConnector]):
                         value,
                     )
 
-    def _where(self, record: dict, field: str) -> str:
-        """``Stream 's', key id=3, field 'qty'`` for messages about one value."""
+    def _where(self, record: dict, field: str | None) -> str:
+        """``Stream 's', key id=3, field 'qty'`` for messages about one value (no field: the record)."""
         key = ", ".join(f"{p}={record.get(p)!r}" for p in self.key_props_raw) or "none"
-        return f"Stream '{self.stream_name}', key {key}, field '{field}'"
+        where = f"Stream '{self.stream_name}', key {key}"
+        return f"{where}, field '{field}'" if field is not None else where
 
     def process_record(self, record: dict, context: dict) -> None:
         """The SDK's path (stream maps, flattening): the record is validated and parsed already."""
@@ -577,27 +652,30 @@ class OracleSink(SQLSink[OracleConnector]):
         if self._marks and not self.current_size and self._conn is not None:
             self._begin()
             try:
-                self._apply_marks(None)
+                marked = self._apply_marks(None)
                 self._conn.commit()
+                self._marks = []
+                self.summary["marked"] += marked
             except Exception as exc:
                 self._rollback()
                 raise self._load_error(exc, 0) from exc
 
-    def _apply_marks(self, batch: str | None) -> None:
+    def _apply_marks(self, batch: str | None) -> int:
         """Inside the load's transaction: set ``_SDC_SUPERSEDED_AT`` on the rows whose key was quarantined
         after the version this batch (``batch``: its table) or an earlier load holds; a row this batch loads
         from a record taken after the quarantined version stays current (the load cleared its mark). Set
-        based: one query finds the batch's last row of each marked key, one UPDATE marks the rest."""
-        marks, self._marks = self._marks, []
+        based: one query finds the batch's last row of each marked key, one UPDATE marks the rest. Returns
+        the rows marked; the caller forgets the marks once the transaction is committed (a transaction
+        rolled back and replayed marks them again)."""
+        marks = self._marks
         if batch is not None:
             newer = self._newer_in_batch(marks, batch)
             marks = [mark for i, mark in enumerate(marks) if i not in newer]
         if marks:
             keys = [(col, self._table_kinds[col]) for col in self.key_properties]
             rows = [(when, *key) for key, _, when in marks]
-            self.summary["marked"] += self.strategy.mark_superseded(
-                self._conn, self.table_ref, SUPERSEDED_COLUMN, keys, rows
-            )
+            return self.strategy.mark_superseded(self._conn, self.table_ref, SUPERSEDED_COLUMN, keys, rows)
+        return 0
 
     def _newer_in_batch(self, marks: list[tuple[tuple, int, dt.datetime]], batch: str) -> set[int]:
         """The indexes of the marks whose key has a row in the batch taken after the quarantined version."""
@@ -652,7 +730,7 @@ class OracleSink(SQLSink[OracleConnector]):
         they hold ``batch_size_rows`` records; then all of them load as one batch (one read, one staging +
         MERGE, one commit) and are removed. A STATE after them is held until that commit.
 
-        Files DuckDB may not read exactly (a long number) and a quarantine stream's files (each record's
+        Files DuckDB may not read exactly (``read_in_python``) and a quarantine stream's files (each record's
         key marks a superseded row) are read in Python into this sink's spool instead, like RECORD
         messages, and removed once the spool is committed. Either way the sink drains when it is full, not
         per message: a quarantine stream's small files never force a load of the other streams."""
@@ -674,8 +752,8 @@ class OracleSink(SQLSink[OracleConnector]):
 
     def _take_source(self, source: ld.Source) -> None:
         """The local files of one BATCH message: gathered, or read into the spool (``take_batch_files``)."""
-        rows, long_numbers = (0, True) if self._quarantine_of is not None else self._scan(source)
-        if long_numbers:
+        rows, in_python = (0, True) if self._quarantine_of is not None else self._scan(source)
+        if in_python:
             self._spool_files(source)  # opening the spool lands gathered files first (``_spool_write``)
         else:
             encoding = (source.format, source.compression)
@@ -693,12 +771,12 @@ class OracleSink(SQLSink[OracleConnector]):
             self._target_ref.drain_one(self)
 
     def _scan(self, source: ld.Source) -> tuple[int, bool]:
-        """Records in the files (an estimate: lines) and whether a line holds a long number."""
+        """Records in the files (an estimate: lines) and whether a line must be read in Python."""
         try:
             if source.format == ld.PARQUET:
                 count = self._reader().execute(ld.parquet_count_sql(source))
                 return int(count.fetchone()[0]), False
-            scans = [ld.scan_jsonl(path, source.compression) for path in source.files]
+            scans = [ld.scan_jsonl(path, source.compression, nested=self._nested) for path in source.files]
         except Exception as exc:
             msg = f"Stream '{self.stream_name}': BATCH file(s) {self._urls(source)} could not be read: {exc}"
             raise BatchMessageError(msg) from exc
@@ -718,7 +796,7 @@ class OracleSink(SQLSink[OracleConnector]):
                     remove_batch_file(file, keep=keep)
 
     def _spool_files(self, source: ld.Source) -> None:
-        """BATCH files read in Python (long numbers, or a quarantine stream's records, whose keys mark
+        """BATCH files read in Python (``read_in_python``, or a quarantine stream's records, whose keys mark
         superseded rows): decoded, checked and spooled exactly like RECORD messages; the files are removed
         once the spool holding them is committed."""
         self.logger.info("Stream '%s': BATCH file(s) read in Python", self.stream_name)
@@ -728,14 +806,8 @@ class OracleSink(SQLSink[OracleConnector]):
             msg = f"Stream '{self.stream_name}': BATCH file(s) {self._urls(source)} could not be read: {exc}"
             raise BatchMessageError(msg) from exc
         for number, line in lines:
-            try:
-                record = _DECODE(line)
-            except msgspec.DecodeError as exc:
-                record = exc
-            if not isinstance(record, dict):  # not a BatchMessageError: nothing of the spool is committed
-                what = record if isinstance(record, Exception) else "not a JSON object"
-                where = f"BATCH file(s) {self._urls(source)}, record {number}"
-                raise TargetLoadError(f"Stream '{self.stream_name}': {where}: {what}")
+            # a bad line: a TargetLoadError, not a BatchMessageError (nothing of the spool is committed)
+            record = self._decode(line, f"BATCH file(s) {self._urls(source)}, record {number}")
             extracted, version = record.get("_sdc_extracted_at"), record.get("_sdc_table_version")
             self.spool_message({"record": record, "time_extracted": extracted, "version": version})
         self._took(len(lines))  # counted with the spool's records (``_close_spool``)
@@ -773,6 +845,7 @@ class OracleSink(SQLSink[OracleConnector]):
             except Exception as exc:
                 if isinstance(exc, (TargetLoadError, InvalidRecord)):
                     raise
+                self._find_unreadable(source)
                 msg = f"Stream '{self.stream_name}': {what} could not be read: {exc}"
                 raise TargetLoadError(msg) from exc
             if suspects:
@@ -849,8 +922,8 @@ class OracleSink(SQLSink[OracleConnector]):
             rows = ((n, text.encode()) for n, text in self._reader().execute(sql).fetchall())
         else:
             rows = ld.read_lines(source, set(numbers))
-        for _, line in rows:
-            data = _DECODE(line)
+        for number, line in rows:
+            data = self._decode(line, self._line_where(source, number))
             self._check_record((data.get("record") or {}) if source.messages else data)
 
     def _load_error(self, exc: BaseException, count: int) -> TargetLoadError:
@@ -878,7 +951,10 @@ class OracleSink(SQLSink[OracleConnector]):
         s = self.strategy
         cols = self._staging_columns()
         self._begin()
-        if self.load_method == OVERWRITE and not self._overwritten():
+        # the run's first batch of the table empties it, in its transaction (a replay deletes again)
+        emptied = self._target_ref.overwritten_tables
+        overwrite = self.load_method == OVERWRITE and self.table_ref not in emptied
+        if overwrite:
             self._execute(s.delete_all_sql(self.table_ref))
         updated = 0
         if self.uses_staging:
@@ -898,21 +974,16 @@ class OracleSink(SQLSink[OracleConnector]):
                 self._execute(sql)
         else:
             s.load_select(self._conn, self._reader(), self.table_ref, cols, select)
-        if self._marks:
-            self._apply_marks(ld.BATCH_TABLE)
+        marked = self._apply_marks(ld.BATCH_TABLE) if self._marks else 0
         self._conn.commit()
+        self._marks = []
+        if overwrite:
+            emptied.add(self.table_ref)
+        self.summary["marked"] += marked
         self.summary["updated"] += updated
         self.summary["inserted"] += rows - updated
         if s.name == "duckdb":
             self.connector.set_memory_limit(self._conn)  # ``auto`` follows the rows now in the tables
-
-    def _overwritten(self) -> bool:
-        """True once this run has emptied the table (later batches and later sinks only add)."""
-        done: set[str] = self._target_ref.__dict__.setdefault("_target_oracle_overwritten", set())
-        if self.table_ref in done:
-            return True
-        done.add(self.table_ref)
-        return False
 
     def _begin(self) -> None:
         self.strategy.begin(self._conn)
@@ -934,8 +1005,18 @@ class OracleSink(SQLSink[OracleConnector]):
 
     # -- versions ----------------------------------------------------------------------------------
     def activate_version(self, new_version: int) -> None:
-        """Hard-delete (``hard_delete``) or mark deleted the rows of older table versions."""
+        """Hard-delete (``hard_delete``) or mark deleted the rows of older table versions. Without
+        ``add_record_metadata`` the rows carry no version, so every row, the current version's too, would
+        count as older: the message fails the run instead, after the records before it are committed."""
         self._target_ref.drain_one(self)
+        if not self.include_sdc_metadata_properties:
+            msg = (
+                f"Stream '{self.stream_name}': ACTIVATE_VERSION {new_version} cannot tell old rows from "
+                "current ones: with add_record_metadata false the rows carry no table version, and every "
+                "row would be deleted. Set add_record_metadata true, or process_activate_version_messages "
+                "false to ignore these messages"
+            )
+            raise TargetError(msg)
         for col, kind in ((VERSION_COLUMN, k.INTEGER), (DELETED_COLUMN, k.TIMESTAMP)):
             if col not in self._table_kinds:
                 for sql in self.strategy.add_column_sql(self.table_ref, col, kind):

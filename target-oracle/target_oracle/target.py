@@ -14,16 +14,24 @@ import time
 import typing as t
 from collections import Counter, defaultdict
 
+import msgspec
 import sqlalchemy as sa
 from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecReader
-from singer_sdk.exceptions import ConfigValidationError, InvalidRecord, MissingKeyPropertiesError
+from singer_sdk.exceptions import (
+    ConfigValidationError,
+    InvalidRecord,
+    MissingKeyPropertiesError,
+    RecordsWithoutSchemaException,
+)
 from singer_sdk.mapper import SameRecordTransform
+from singer_sdk.singerlib.exceptions import InvalidInputLine, SingerReadError
 from singer_sdk.sql import SQLTarget
 
 from target_oracle.connector import DEFAULT_DUCKDB_THREADS
 from target_oracle.errors import StreamSetupError, TargetError
-from target_oracle.sinks import APPEND_ONLY, OVERWRITE, UPSERT, OracleSink
+from target_oracle.naming import STAGING_SUFFIX
+from target_oracle.sinks import APPEND_ONLY, OVERWRITE, UPSERT, OracleSink, decode_json
 
 CONFIG_SCHEMA = th.PropertiesList(
     th.Property(
@@ -248,12 +256,22 @@ class FastReader(MsgSpecReader):
     #: set by the target: (stream name as bytes, raw line) -> True when the line was taken.
     take_record: t.Callable[[bytes, bytes], bool] | None = None
     #: set by the target: (stream name as bytes, lines each ending in a newline, their count, bytes to
-    #: scan for long numbers) -> True when all the lines were taken, False when none was.
+    #: scan for what must be read in Python) -> True when all the lines were taken, False when none was.
     take_run: t.Callable[[bytes, t.Any, int, bytes], bool] | None = None
 
     @property
     def default_input(self) -> t.IO:
         return sys.stdin.buffer
+
+    def deserialize_json(self, line: bytes) -> dict:  # type: ignore[override]
+        """One message decoded as the SDK's msgspec reader does; a line that is not JSON fails naming it
+        (the SDK's reader also logs a traceback for it, which a tap's broken line does not need)."""
+        try:
+            return decode_json(line)
+        except msgspec.DecodeError as exc:
+            shown = line[:200].decode("utf-8", "replace").rstrip("\n")
+            msg = f"Unable to parse line as JSON ({exc}): {shown}"
+            raise InvalidInputLine(msg) from None
 
     def process_lines(
         self, file_input: t.IO | None, callbacks: dict[str, t.Callable[[dict], None]]
@@ -328,8 +346,8 @@ class FastReader(MsgSpecReader):
                 self._records += 1
                 self._run_stream = (stream, b'{"type":"RECORD","stream":"' + stream + b'",')
                 return
-        # what the SDK reader's own line loop does (``_current_message`` for its error messages, and
-        # ``_process_unknown_message``): its loop has no public hook for a line, so it is written out here
+        # what the SDK reader's own line loop does (``_current_message`` for its error messages): its loop
+        # has no public hook for a line, so it is written out here
         self._current_message = line
         line_dict = self.deserialize_json(line)
         self.assert_line_requires(line_dict, requires={"type"})
@@ -337,7 +355,11 @@ class FastReader(MsgSpecReader):
         if callback := self._callbacks.get(record_type):
             callback(line_dict)
         else:
-            self._process_unknown_message(line_dict)
+            msg = (
+                f"Unknown Singer message type {record_type!r} (stream {line_dict.get('stream')!r}); "
+                f"the target reads {', '.join(sorted(self._callbacks))}"
+            )
+            raise InvalidInputLine(msg)
         self._stats[record_type] += 1
 
 
@@ -358,6 +380,8 @@ class TargetOracle(SQLTarget):
         self._table_streams: dict[str, str] = {}
         #: table -> rows inserted, updated, marked superseded, seconds loading (logged at the end)
         self._summary: dict[str, dict[str, t.Any]] = {}
+        #: tables that ``load_method: overwrite`` has emptied in this run (in a committed batch)
+        self.overwritten_tables: set[str] = set()
         super().__init__(*args, **kwargs)
         # Sinks drain one after the other (the SDK's __init__ sets its default of 8 threads, so this follows
         # it): they share one database connection, and each commit may drain the others and write a STATE.
@@ -417,15 +441,71 @@ class TargetOracle(SQLTarget):
         message alone (no traceback) and the exit code is 1."""
         try:
             super().invoke(*args, **kwargs)
-        except (TargetError, InvalidRecord, MissingKeyPropertiesError) as exc:
+        except (
+            TargetError,
+            InvalidRecord,
+            MissingKeyPropertiesError,
+            RecordsWithoutSchemaException,
+            SingerReadError,
+        ) as exc:
             cls.logger.error("%s", exc)
             sys.exit(1)
+
+    # The SDK looks a BATCH or ACTIVATE_VERSION message's stream up without checking it has had a SCHEMA
+    # (a KeyError naming the stream alone); these private handlers have no public hook, so the check that
+    # its RECORD handler makes is added here.
+    def _process_batch_message(self, message_dict: dict) -> None:
+        self._assert_schema_before("BATCH", message_dict)
+        super()._process_batch_message(message_dict)
+
+    def _process_activate_version_message(self, message_dict: dict) -> None:
+        self._assert_schema_before("ACTIVATE_VERSION", message_dict)
+        super()._process_activate_version_message(message_dict)
+
+    def _assert_schema_before(self, message_type: str, message_dict: dict) -> None:
+        """A message of a stream that has had no SCHEMA fails naming the stream and the message type."""
+        stream = message_dict.get("stream")
+        if stream not in self.mapper.stream_maps:
+            msg = (
+                f"A {message_type} message for stream '{stream}' came before the stream's SCHEMA message; "
+                "check that the tap (or the mapper) sends SCHEMA first"
+            )
+            raise RecordsWithoutSchemaException(msg)
+
+    def get_sink(
+        self,
+        stream_name: str,
+        *,
+        record: dict | None = None,
+        schema: dict | None = None,
+        key_properties: t.Sequence[str] | None = None,
+    ) -> OracleSink:
+        """The SDK's sink lookup. A new SCHEMA (or new key properties) for a stream that has a sink makes
+        the SDK start a new sink and keep the old one, with its records, for its next ``drain_all``: the
+        new sink's batches could then commit before the old one's, and an older version of a key overwrite
+        a newer one. So everything pending is committed first (and the latest STATE written), in message
+        order, before the new sink is set up; the old sink, empty, then closes its connections."""
+        old = None
+        if schema is not None and self.sink_exists(stream_name):
+            self.drain_all()
+            old = super().get_sink(stream_name)
+        sink = super().get_sink(stream_name, record=record, schema=schema, key_properties=key_properties)
+        if old is not None and old is not sink:
+            old.clean_up()
+        return t.cast(OracleSink, sink)
 
     def claim_table(self, sink: OracleSink) -> None:
         """Register the table of a sink's stream; a second stream resolving to the same table (case,
         punctuation, ``schema-table`` stream names, ``table_prefix``) fails at its SCHEMA, naming both."""
         self._direct.clear()  # a new sink (a new stream, or a new schema for one)
         table = f"{sink.schema_name}.{sink.table_name}" if sink.schema_name else sink.table_name
+        if sink.table_name.endswith(STAGING_SUFFIX):
+            msg = (
+                f"Stream '{sink.stream_name}': its table {table} ends in {STAGING_SUFFIX}, the name of the "
+                f"staging table of table {sink.table_name.removesuffix(STAGING_SUFFIX)} (a temporary table "
+                "the target drops and re-creates); rename the stream with a stream map alias (stream_maps)"
+            )
+            raise StreamSetupError(msg)
         owner = self._table_streams.setdefault(table, sink.stream_name)
         if owner != sink.stream_name:
             msg = (
@@ -493,7 +573,8 @@ class TargetOracle(SQLTarget):
 
     def _spool_run(self, stream: bytes, lines: t.Any, count: int, scan: bytes) -> bool:
         """``count`` consecutive RECORD lines of a stream without stream maps (``lines``: bytes or a
-        memoryview, each line ending in a newline; ``scan``: bytes holding them, looked at for long numbers):
+        memoryview, each line ending in a newline; ``scan``: bytes holding them, looked at for what must be
+        read in Python):
         spooled with one write per batch they fall in, counted, the sink drained each time it is full, as
         line by line. False, nothing taken, when a line needs ``take_line``'s own path (decoding, or BATCH
         files gathered before a first record that must land first)."""

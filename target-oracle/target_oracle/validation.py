@@ -28,8 +28,12 @@ def _without_formats(schema: t.Any) -> t.Any:
 class CompiledValidator(BaseJSONSchemaValidator):
     """Validate records with a schema compiled to Python once per sink."""
 
-    def __init__(self, schema: dict[str, t.Any]) -> None:
+    def __init__(
+        self, schema: dict[str, t.Any], where: t.Callable[[dict, str | None], str] | None = None
+    ) -> None:
         super().__init__(schema)
+        #: (record, field or None) -> where a bad value is (``Stream 's', key id=3, field 'qty'``)
+        self._where = where
         #: top-level properties that may be integers: a number with no fractional part (1.0) is one there
         self._integers = [
             name
@@ -43,8 +47,9 @@ class CompiledValidator(BaseJSONSchemaValidator):
             raise InvalidJSONSchema(msg) from exc
 
     def validate(self, record: dict[str, t.Any]) -> None:
-        """Raise ``InvalidRecord`` naming the field (``data.qty must be number``). An integral decimal in an
-        integer property (``1.0``) becomes that integer first, as the storage contract stores it."""
+        """Raise ``InvalidRecord`` naming the stream, the key and the field (``Stream 's', key id=3, field
+        'qty': data.qty must be number``). An integral decimal in an integer property (``1.0``) becomes that
+        integer first, as the storage contract stores it."""
         for name in self._integers:
             value = record.get(name)
             if isinstance(value, decimal.Decimal) and value.is_finite() and value == int(value):
@@ -52,4 +57,8 @@ class CompiledValidator(BaseJSONSchemaValidator):
         try:
             self._validate(record)
         except fastjsonschema.JsonSchemaValueException as exc:
-            raise InvalidRecord(exc.message, record) from exc
+            message = exc.message
+            if self._where is not None:
+                field = ".".join(str(part) for part in exc.path[1:]) or None  # path: ["data", "qty"]
+                message = f"{self._where(record, field)}: {message}"
+            raise InvalidRecord(message, record) from exc

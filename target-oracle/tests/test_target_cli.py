@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import duckdb
+import pytest
 
 SECRET = "n0t-in-logs-42"
 
@@ -115,4 +116,27 @@ def test_cli_a_batch_file_with_a_date_time_before_year_1_exits_non_zero_naming_s
     result = _cli(["--config", str(cfg)], lines, tmp_path)
     assert result.returncode != 0
     assert "Stream 'items', key id=2, field 'at': '0001-01-01T00:30:00+01:00' refused" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("message", "named"),
+    [
+        ('{"type": "RECORD", "stream": "orphan_stream", "record": {"id": 1}}', "orphan_stream"),
+        ('{"type": "ACTIVATE_VERSION", "stream": "orphan_stream", "version": 2}', "orphan_stream"),
+        (
+            '{"type": "BATCH", "stream": "orphan_stream", "manifest": [], '
+            '"encoding": {"format": "jsonl", "compression": "none"}}',
+            "orphan_stream",
+        ),
+        ('{"type": "RECORD", "stream": "cut_line"', "cut_line"),
+        ('{"type": "FOO", "stream": "s"}', "FOO"),
+    ],
+)
+def test_cli_a_bad_singer_message_exits_non_zero_naming_it_without_a_traceback(tmp_path, message, named):
+    cfg = tmp_path / "config.json"
+    cfg.write_text(json.dumps({"sqlalchemy_url": "duckdb:///out.duckdb"}))
+    result = _cli(["--config", str(cfg)], message + "\n", tmp_path)
+    assert result.returncode == 1
+    assert named in result.stderr
     assert "Traceback" not in result.stderr

@@ -12,7 +12,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from target_oracle.errors import RefusedValueError, StreamSetupError
+from singer_sdk.exceptions import InvalidRecord
+from target_oracle.errors import RefusedValueError, StreamSetupError, TargetLoadError
 from target_oracle.target import TargetOracle
 
 DATA = Path(__file__).parent / "data_files"
@@ -26,6 +27,9 @@ EXPECTED: dict[str, t.Any] = {
         [(1, "a", "b", 3, "c")],
     ),
     "stream_collision": (StreamSetupError, "Streams 'Orders' and 'orders' both load into table"),
+    # ORDERS__STG is the name of ORDERS' staging table on Oracle (a global temporary table, dropped and
+    # re-created when ORDERS' columns change): a stream's table cannot have it
+    "staging_table_name": (StreamSetupError, "Stream 'orders__stg': its table .* ends in __STG"),
     "stream_collision_schema_table": (StreamSetupError, "Streams 'sales-orders' and 'orders' both load"),
     "big_numbers": (
         "big",
@@ -72,6 +76,43 @@ EXPECTED: dict[str, t.Any] = {
     "sdc_names": (StreamSetupError, "property '_sdc_extracted_at' has the name of a metadata column"),
     "sdc_other_names": ("sdc", '"ID", "_SDC_SOURCE"', [(1, "erp")]),
     "schema_changes": ("evolve", '"ID", "N", "ADDED"', [(1, Decimal(5), None), (2, Decimal("2.5"), "new")]),
+    # the integer column is kept (it holds booleans): true and false land as 1 and 0
+    "schema_change_integer_to_boolean": ("flags", '"ID", "F"', [(1, 5), (2, 1), (3, 0), (4, None)]),
+    # records taken before a new SCHEMA of their stream land before the records after it (last one wins)
+    "schema_change_pending_records": (
+        "resent",
+        '"ID", "STATUS", "NOTE"',
+        [(1, "new", "after the schema change"), (2, "old", None)],
+    ),
+    # the table's primary key is (ID, LINE): a MERGE on ID alone would fold both rows of id 1 into one
+    "key_properties_changed": (
+        StreamSetupError,
+        "Stream 'rekeyed': table .* has the primary key (ID, LINE) but the stream's key properties are (ID)",
+    ),
+    # a value of another type than the schema's is refused naming stream, key and field (1 is no boolean)
+    "invalid_record": (
+        InvalidRecord,
+        "Stream 'typed', key id=2, field 'flag': data.flag must be boolean or null",
+    ),
+    # text that is not Unicode (half of a UTF-16 pair) cannot be stored: the record is named by its line
+    "lone_surrogate": (
+        TargetLoadError,
+        "Stream 'text': record 2 of the batch is not a valid JSON object (.*): "
+        '{"type":"RECORD","stream":"text","record":{"id": 2, ',
+    ),
+    "lone_surrogate_long_number": (
+        TargetLoadError,
+        "Stream 'text': RECORD message is not a valid JSON object (.*): "
+        '{"type":"RECORD","stream":"text","record":{"id": 2, ',
+    ),
+    # an object is a CLOB on Oracle, which cannot be in a primary key: refused on DuckDB too
+    "key_object": (StreamSetupError, "Stream 'keyed': key property 'id' is stored as CLOB"),
+    # NaN (Python's json.dumps writes it) is not JSON: refused like any line that is not, even in an object
+    "not_a_number": (
+        TargetLoadError,
+        "Stream 'readings': RECORD message is not a valid JSON object (.*): "
+        '{"type":"RECORD","stream":"readings","record":{"id": 2, ',
+    ),
     "empty_strings": (RefusedValueError, "Stream 'codes', key code='', field 'code': empty string"),
     # a UTC instant before year 1 or after 9999 (neither Python nor Oracle's TIMESTAMP holds it)
     "datetime_before_year_1": (RefusedValueError, "key id=2, field 'at': .* not an ISO-8601 date-time"),

@@ -95,3 +95,19 @@ def test_value_over_the_string_byte_limit_widens_the_column_before_the_batch(
     with duckdb.connect(str(tmp_path / "w.duckdb")) as conn:
         rows = conn.execute('SELECT "ID", "BODY" FROM "WIDE" ORDER BY 1').fetchall()
     assert rows == [(0, "s"), (1, "s"), (2, text), (3, "s")]
+
+
+def test_overwrite_replayed_after_a_transient_error_still_empties_the_table(monkeypatch, tmp_path, sg):
+    """The replay of the run's first batch deletes the earlier runs' rows again (the rollback undid it)."""
+    url = f"duckdb:///{tmp_path / 'o.duckdb'}"
+    schema = sg.schema("faulty", {"id": {"type": "integer"}, "v": {"type": "string"}})
+    sg.run({"sqlalchemy_url": url}, schema, *[sg.record("faulty", {"id": i, "v": "old"}) for i in range(3)])
+    _inject(monkeypatch, "DPY-4011: the database or network closed the connection", times=1)
+    sg.run(
+        {"sqlalchemy_url": url, "load_method": "overwrite"},
+        schema,
+        *[sg.record("faulty", {"id": i, "v": "new"}) for i in (1, 7)],
+    )
+    with duckdb.connect(str(tmp_path / "o.duckdb")) as conn:
+        rows = conn.execute('SELECT "ID", "V" FROM "FAULTY" ORDER BY 1').fetchall()
+    assert rows == [(1, "new"), (7, "new")]

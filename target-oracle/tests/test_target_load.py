@@ -10,6 +10,7 @@ import json
 from decimal import Decimal
 
 import pytest
+from target_oracle.errors import TargetError
 
 ALLOCATION_PROPS = {
     "id": {"type": "integer"},
@@ -256,3 +257,19 @@ def test_activate_version_soft_and_hard_delete(sg, backend, hard_delete):
     else:
         assert [(r[0], r[1], r[2]) for r in rows] == [(0, "v1", 1), (1, "v1", 1), (2, "v2", 2), (3, "v2", 2)]
         assert [r[3] is not None for r in rows] == [True, True, False, False]
+
+
+@pytest.mark.parametrize("hard_delete", [False, True])
+def test_activate_version_without_record_metadata_fails_and_deletes_nothing(sg, backend, hard_delete):
+    """Without add_record_metadata the rows carry no table version, so every row would count as older."""
+    props = {"id": {"type": "integer"}, "v": {"type": "string"}}
+    cfg = backend.config(hard_delete=hard_delete, add_record_metadata=False)
+    with pytest.raises(TargetError, match=r"Stream 'plain': ACTIVATE_VERSION .* add_record_metadata"):
+        sg.run(
+            cfg,
+            sg.schema("plain", props),
+            *[sg.record("plain", {"id": i, "v": "v1"}, version=1) for i in range(3)],
+            {"type": "ACTIVATE_VERSION", "stream": "plain", "version": 1},
+        )
+    assert backend.rows("plain", '"ID", "V"') == [(0, "v1"), (1, "v1"), (2, "v1")]
+    assert "_SDC_DELETED_AT" not in backend.columns(f"{backend.prefix}PLAIN")

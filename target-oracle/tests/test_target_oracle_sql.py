@@ -134,6 +134,12 @@ def test_oracle_catalog_query_and_kinds():
     sql, params = ORACLE.columns_query("OIC", "WMS_ALLOCATION")
     assert "ALL_TAB_COLUMNS" in sql and params == ["OIC", "WMS_ALLOCATION"]
     assert re.search(r"OWNER = :1 AND TABLE_NAME = :2", sql)
+    # the primary key: in the target schema, or the login user's
+    sql, params = ORACLE.primary_key_query("OIC", "WMS_ALLOCATION")
+    assert "ALL_CONS_COLUMNS" in sql and "c.OWNER = :1 AND c.TABLE_NAME = :2" in sql
+    assert params == ["OIC", "WMS_ALLOCATION"] and sql.endswith("ORDER BY cc.POSITION")
+    sql, params = ORACLE.primary_key_query(None, "WMS_ALLOCATION")
+    assert "USER_CONS_COLUMNS" in sql and "c.TABLE_NAME = :1" in sql and params == ["WMS_ALLOCATION"]
     kinds = {
         ("NUMBER", 38, 0): k.INTEGER,
         ("NUMBER", 38, 10): k.NUMBER,

@@ -28,15 +28,19 @@ _COLUMN = re.compile(r'"([^"]+)" (NUMBER\((\d+)(?:,(\d+))?\)|VARCHAR2\(4000 BYTE
 
 
 class Catalog:
-    """The tables the recorded DDL made, answered as ``ALL_TAB_COLUMNS`` rows (so schema changes ALTER)."""
+    """The tables the recorded DDL made, answered as ``ALL_TAB_COLUMNS`` rows (so schema changes ALTER) and
+    their primary keys as ``ALL_CONS_COLUMNS`` rows."""
 
     def __init__(self) -> None:
         self.tables: dict[str, list[tuple]] = {}
+        self.keys: dict[str, list[tuple]] = {}
 
     def record(self, sql: str) -> None:
         sql = sql.strip()
         if match := re.match(r'(?:CREATE (?:GLOBAL TEMPORARY )?TABLE|ALTER TABLE) "([^"]+)"\."([^"]+)"', sql):
             table = match.group(2)
+            if key := re.search(r"PRIMARY KEY \(([^)]*)\)", sql):
+                self.keys[table] = [(name,) for name in re.findall(r'"([^"]+)"', key.group(1))]
             if sql.startswith("CREATE") or " ADD (" in sql:
                 for name, spec, precision, scale in _COLUMN.findall(sql):
                     kind = spec.split("(")[0]
@@ -46,6 +50,14 @@ class Catalog:
 
     def columns(self, params: t.Any) -> list[tuple]:
         return list(self.tables.get(params[1], [])) if params else []
+
+    def answer(self, sql: str, params: t.Any) -> list[tuple]:
+        """The rows of a catalog query (none for any other statement)."""
+        if "ALL_TAB_COLUMNS" in sql:
+            return self.columns(params)
+        if "ALL_CONS_COLUMNS" in sql:
+            return list(self.keys.get(params[1], []))
+        return []
 
 
 class RecordingCursor:
@@ -60,7 +72,7 @@ class RecordingCursor:
     def execute(self, sql: str, params: t.Any = None) -> RecordingCursor:
         self.sent.append(sql)
         self.catalog.record(sql)
-        self.rows = self.catalog.columns(params) if "ALL_TAB_COLUMNS" in sql else []
+        self.rows = self.catalog.answer(sql, params)
         return self
 
     def executemany(self, sql: str, rows: t.Any) -> None:
@@ -205,5 +217,59 @@ def test_every_statement_sent_to_oracle_parses_as_oracle_sql_within_oracles_limi
         "TIMESTAMP(6)",
         "NUMBER(38,10)",
         "VARCHAR2(4000 BYTE)",
+        "CONSTRAINT_TYPE = 'P'",
     ):
         assert fragment in text, fragment
+
+
+def test_new_key_properties_for_an_existing_table_fail_on_oracle_before_any_merge(sg, sent):
+    from target_oracle.errors import StreamSetupError
+
+    props = {"id": {"type": "integer"}, "line": {"type": "integer"}}
+    with pytest.raises(
+        StreamSetupError, match=r"primary key \(ID, LINE\) but the stream's key properties are \(ID\)"
+    ):
+        _run(
+            sg,
+            sg.schema("lines", props, keys=["id", "line"]),
+            sg.record("lines", {"id": 1, "line": 1}),
+            sg.schema("lines", props, keys=["id"]),
+            sg.record("lines", {"id": 1, "line": 2}),
+        )
+    assert sum(sql.startswith("MERGE") for sql in sent) == 1  # the first batch only
+
+
+def test_a_batch_replayed_after_a_transient_error_at_commit_sends_its_superseded_marks_again(sg, monkeypatch):
+    """The marks are in the batch's transaction: its rollback undoes them, so the replay sets them again."""
+    statements: list[str] = []
+    catalog = Catalog()
+    faults = ["commit"]
+
+    class DroppedAtCommit(RecordingConnection):
+        def commit(self) -> None:
+            if faults and any("_SDC_SUPERSEDED_AT" in sql for sql in self.sent):
+                faults.pop()
+                raise RuntimeError("DPY-4011: the database or network closed the connection")
+
+    monkeypatch.setattr(OracleConnector, "open_dbapi", lambda self: DroppedAtCommit(statements, catalog))
+    rejected = {"record_hash": {"type": "string"}, "id": {"type": ["integer", "null"]}}
+    _run(
+        sg,
+        sg.schema("items", {"id": {"type": "integer"}, "v": {"type": ["string", "null"]}}),
+        sg.record("items", {"id": 1, "v": "valid"}),
+        sg.schema("items_rejected", rejected, keys=["record_hash"]),
+        sg.record("items_rejected", {"record_hash": "h", "id": 1}),
+        sg.record("items", {"id": 2, "v": "valid"}),
+    )
+    marks = [sql for sql in statements if sql.startswith("UPDATE") and "_SDC_SUPERSEDED_AT" in sql]
+    assert not faults and len(marks) == 2  # the first attempt's, rolled back, and the replay's
+
+
+def test_a_stream_whose_table_is_named_like_a_staging_table_fails_before_any_ddl(sg, sent):
+    """ORDERS' staging table is ORDERS__STG: a stream loading a real ORDERS__STG would have it dropped
+    (or its rows loaded into the temporary table, gone at each commit)."""
+    from target_oracle.errors import StreamSetupError
+
+    with pytest.raises(StreamSetupError, match=r"Stream 'orders__stg': its table .* ends in __STG"):
+        _run(sg, sg.schema("orders__stg", {"id": {"type": "integer"}}), sg.record("orders__stg", {"id": 1}))
+    assert not [sql for sql in sent if "ORDERS__STG" in sql]

@@ -86,7 +86,8 @@ def test_a_bad_batch_file_fails_after_the_batch_before_commits(sg, backend, tmp_
     good.write_text('{"id": 1, "qty": 1.5}\n{"id": 2, "qty": 2}\n')
     bad.write_text('{"id": 3, "qty": \n')
     batch = {"type": "BATCH", "stream": "items", "encoding": {"format": "jsonl", "compression": "none"}}
-    with pytest.raises(TargetLoadError, match=r"Stream 'items': BATCH file\(s\) \S*bad\.jsonl could not be"):
+    named = r"Stream 'items': BATCH file\(s\) \S*bad\.jsonl, record 1 is not a valid JSON object"
+    with pytest.raises(TargetLoadError, match=named):
         sg.run(
             backend.config(batch_size_rows=2),
             sg.schema("items", PROPS),
