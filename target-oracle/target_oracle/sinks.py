@@ -237,12 +237,28 @@ class OracleSink(SQLSink[OracleConnector]):
         self._props, self._columns = self._plan_columns()
         remove_orphan_spools()
         self._conn = self.connector.open_dbapi()
+        self._check_charset()
         if self.schema_name and (sql := self.strategy.create_schema_sql(self.schema_name)):
             self._execute(sql)
         self._sync_table()
         self._prepare_converters()
         if self.uses_staging:
             self._sync_staging()
+
+    def _check_charset(self) -> None:
+        """Text is stored as sent only in a Unicode database: another character set fails the stream
+        before any DDL, naming it (Oracle would replace the characters it lacks without an error)."""
+        sql = self.strategy.charset_sql()
+        if sql is None:
+            return
+        charset = str(self._execute(sql).fetchone()[0])
+        if charset not in self.strategy.unicode_charsets:
+            msg = (
+                f"Stream '{self.stream_name}': the database character set is {charset}, not AL32UTF8: "
+                "Oracle would replace every character it lacks (an emoji, most non-Latin text) without an "
+                "error, so text would not be stored as sent. Load into a database created with AL32UTF8"
+            )
+            raise TargetError(msg)
 
     def _check_metadata_names(self) -> None:
         """A property of the stream named like a metadata column the SDK fills (``_sdc_extracted_at``) or
