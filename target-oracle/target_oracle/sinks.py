@@ -476,7 +476,7 @@ class OracleSink(SQLSink[OracleConnector]):
         if as_is and not read_in_python(line, nested=self._nested):
             self.write_spool(line if line[-1:] == b"\n" else line + b"\n")
         else:
-            self.spool_message(self._decode(line, "RECORD message"))
+            self.spool_message(self._decode(line))
         return self._took(1)
 
     def takes_lines_as_is(self, scan: bytes) -> bool:
@@ -512,10 +512,11 @@ class OracleSink(SQLSink[OracleConnector]):
         self._note_superseded(record)
         self._spool_checked(record, message.get("time_extracted"), message.get("version"))
 
-    def _decode(self, line: bytes, where: str) -> dict:
+    def _decode(self, line: bytes, source: ld.Source | None = None, number: int = 0) -> dict:
         """A line holding a JSON object, decoded with exact numbers. Anything else (not JSON, text that is
         not Unicode such as half of a UTF-16 surrogate pair, not an object) fails naming the stream, where
-        the line is, the reason and the line's start, which shows a record's key."""
+        the line is (line ``number`` of ``source``, ``_line_where``; no source: a RECORD message), the
+        reason and the line's start, which shows a record's key."""
         try:
             value = decode_json(line)
         except msgspec.DecodeError as exc:
@@ -525,6 +526,7 @@ class OracleSink(SQLSink[OracleConnector]):
                 return value
             reason = "not an object"
         shown = line[:200].decode("utf-8", "replace").rstrip()
+        where = "RECORD message" if source is None else self._line_where(source, number)
         raise TargetLoadError(
             f"Stream '{self.stream_name}': {where} is not a valid JSON object ({reason}): {shown}"
         )
@@ -543,7 +545,7 @@ class OracleSink(SQLSink[OracleConnector]):
             return
         try:
             for number, line in ld.read_lines(source, None):
-                self._decode(line, self._line_where(source, number))
+                self._decode(line, source, number)
         except TargetLoadError:
             raise
         except Exception as exc:  # the file's own fault (e.g. a truncated gzip): DuckDB's message says it
@@ -823,7 +825,7 @@ class OracleSink(SQLSink[OracleConnector]):
             raise BatchMessageError(msg) from exc
         for number, line in lines:
             # a bad line: a TargetLoadError, not a BatchMessageError (nothing of the spool is committed)
-            record = self._decode(line, f"BATCH file(s) {self._urls(source)}, record {number}")
+            record = self._decode(line, source, number)
             extracted, version = record.get("_sdc_extracted_at"), record.get("_sdc_table_version")
             self.spool_message({"record": record, "time_extracted": extracted, "version": version})
         self._took(len(lines))  # counted with the spool's records (``_close_spool``)
@@ -939,7 +941,7 @@ class OracleSink(SQLSink[OracleConnector]):
         else:
             rows = ld.read_lines(source, set(numbers))
         for number, line in rows:
-            data = self._decode(line, self._line_where(source, number))
+            data = self._decode(line, source, number)
             self._check_record((data.get("record") or {}) if source.messages else data)
 
     def _load_error(self, exc: BaseException, count: int) -> TargetLoadError:
