@@ -575,7 +575,8 @@ class OracleSink(SQLSink[OracleConnector]):
                     raise
         keys = self.key_props_raw
         if missing := [p for p in keys if p not in record]:
-            msg = f"Stream '{self.stream_name}': record without its key property {missing[0]!r}"
+            shown = k.dump_json(record)[:200]  # the rest of the record, to find it by
+            msg = f"Stream '{self.stream_name}': record without its key property {missing[0]!r}: {shown}"
             raise MissingKeyPropertiesError(msg)
         if any(record.get(p) is None or record.get(p) == "" for p in keys):
             empty = next(p for p in keys if record.get(p) is None or record.get(p) == "")
