@@ -134,6 +134,13 @@ class DialectStrategy:
         """Statement creating a schema, or None where schemas are users made by a DBA (Oracle)."""
         return None
 
+    #: database character sets that store any Unicode text as sent (empty: no check, the text is UTF-8)
+    unicode_charsets: frozenset[str] = frozenset()
+
+    def charset_sql(self) -> str | None:
+        """The query of the database's character set, or None where text is always Unicode (DuckDB)."""
+        return None
+
     def create_table_sql(
         self, schema: str | None, table: str, cols: Sequence[tuple[str, str]], keys: Sequence[str]
     ) -> str:
@@ -309,6 +316,13 @@ class OracleStrategy(DialectStrategy):
 
     def clear_staging_sql(self, staging_ref: str) -> str | None:
         return None  # ON COMMIT DELETE ROWS (and rollback) leave the GTT empty for the next batch.
+
+    #: AL32UTF8, and the older UTF8 (CESU-8), hold every Unicode character; any other character set has
+    #: Oracle replace what it lacks (an emoji in WE8MSWIN1252) without an error
+    unicode_charsets = frozenset({"AL32UTF8", "UTF8"})
+
+    def charset_sql(self) -> str | None:
+        return "SELECT VALUE FROM NLS_DATABASE_PARAMETERS WHERE PARAMETER = 'NLS_CHARACTERSET'"
 
     def add_column_sql(self, table_ref: str, column: str, kind: str) -> list[str]:
         return [f"ALTER TABLE {table_ref} ADD ({self.quote(column)} {self.type_sql(kind)})"]

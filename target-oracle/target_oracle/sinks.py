@@ -237,12 +237,28 @@ class OracleSink(SQLSink[OracleConnector]):
         self._props, self._columns = self._plan_columns()
         remove_orphan_spools()
         self._conn = self.connector.open_dbapi()
+        self._check_charset()
         if self.schema_name and (sql := self.strategy.create_schema_sql(self.schema_name)):
             self._execute(sql)
         self._sync_table()
         self._prepare_converters()
         if self.uses_staging:
             self._sync_staging()
+
+    def _check_charset(self) -> None:
+        """Text is stored as sent only in a Unicode database: another character set fails the stream
+        before any DDL, naming it (Oracle would replace the characters it lacks without an error)."""
+        sql = self.strategy.charset_sql()
+        if sql is None:
+            return
+        charset = str(self._execute(sql).fetchone()[0])
+        if charset not in self.strategy.unicode_charsets:
+            msg = (
+                f"Stream '{self.stream_name}': the database character set is {charset}, not AL32UTF8: "
+                "Oracle would replace every character it lacks (an emoji, most non-Latin text) without an "
+                "error, so text would not be stored as sent. Load into a database created with AL32UTF8"
+            )
+            raise TargetError(msg)
 
     def _check_metadata_names(self) -> None:
         """A property of the stream named like a metadata column the SDK fills (``_sdc_extracted_at``) or
@@ -460,7 +476,7 @@ class OracleSink(SQLSink[OracleConnector]):
         if as_is and not read_in_python(line, nested=self._nested):
             self.write_spool(line if line[-1:] == b"\n" else line + b"\n")
         else:
-            self.spool_message(self._decode(line, "RECORD message"))
+            self.spool_message(self._decode(line))
         return self._took(1)
 
     def takes_lines_as_is(self, scan: bytes) -> bool:
@@ -496,10 +512,11 @@ class OracleSink(SQLSink[OracleConnector]):
         self._note_superseded(record)
         self._spool_checked(record, message.get("time_extracted"), message.get("version"))
 
-    def _decode(self, line: bytes, where: str) -> dict:
+    def _decode(self, line: bytes, source: ld.Source | None = None, number: int = 0) -> dict:
         """A line holding a JSON object, decoded with exact numbers. Anything else (not JSON, text that is
         not Unicode such as half of a UTF-16 surrogate pair, not an object) fails naming the stream, where
-        the line is, the reason and the line's start, which shows a record's key."""
+        the line is (line ``number`` of ``source``, ``_line_where``; no source: a RECORD message), the
+        reason and the line's start, which shows a record's key."""
         try:
             value = decode_json(line)
         except msgspec.DecodeError as exc:
@@ -509,6 +526,7 @@ class OracleSink(SQLSink[OracleConnector]):
                 return value
             reason = "not an object"
         shown = line[:200].decode("utf-8", "replace").rstrip()
+        where = "RECORD message" if source is None else self._line_where(source, number)
         raise TargetLoadError(
             f"Stream '{self.stream_name}': {where} is not a valid JSON object ({reason}): {shown}"
         )
@@ -527,7 +545,7 @@ class OracleSink(SQLSink[OracleConnector]):
             return
         try:
             for number, line in ld.read_lines(source, None):
-                self._decode(line, self._line_where(source, number))
+                self._decode(line, source, number)
         except TargetLoadError:
             raise
         except Exception as exc:  # the file's own fault (e.g. a truncated gzip): DuckDB's message says it
@@ -557,7 +575,8 @@ class OracleSink(SQLSink[OracleConnector]):
                     raise
         keys = self.key_props_raw
         if missing := [p for p in keys if p not in record]:
-            msg = f"Stream '{self.stream_name}': record without its key property {missing[0]!r}"
+            shown = k.dump_json(record)[:200]  # the rest of the record, to find it by
+            msg = f"Stream '{self.stream_name}': record without its key property {missing[0]!r}: {shown}"
             raise MissingKeyPropertiesError(msg)
         if any(record.get(p) is None or record.get(p) == "" for p in keys):
             empty = next(p for p in keys if record.get(p) is None or record.get(p) == "")
@@ -807,7 +826,7 @@ class OracleSink(SQLSink[OracleConnector]):
             raise BatchMessageError(msg) from exc
         for number, line in lines:
             # a bad line: a TargetLoadError, not a BatchMessageError (nothing of the spool is committed)
-            record = self._decode(line, f"BATCH file(s) {self._urls(source)}, record {number}")
+            record = self._decode(line, source, number)
             extracted, version = record.get("_sdc_extracted_at"), record.get("_sdc_table_version")
             self.spool_message({"record": record, "time_extracted": extracted, "version": version})
         self._took(len(lines))  # counted with the spool's records (``_close_spool``)
@@ -923,7 +942,7 @@ class OracleSink(SQLSink[OracleConnector]):
         else:
             rows = ld.read_lines(source, set(numbers))
         for number, line in rows:
-            data = self._decode(line, self._line_where(source, number))
+            data = self._decode(line, source, number)
             self._check_record((data.get("record") or {}) if source.messages else data)
 
     def _load_error(self, exc: BaseException, count: int) -> TargetLoadError:

@@ -574,10 +574,9 @@ class TargetOracle(SQLTarget):
     def _spool_run(self, stream: bytes, lines: t.Any, count: int, scan: bytes) -> bool:
         """``count`` consecutive RECORD lines of a stream without stream maps (``lines``: bytes or a
         memoryview, each line ending in a newline; ``scan``: bytes holding them, looked at for what must be
-        read in Python):
-        spooled with one write per batch they fall in, counted, the sink drained each time it is full, as
-        line by line. False, nothing taken, when a line needs ``take_line``'s own path (decoding, or BATCH
-        files gathered before a first record that must land first)."""
+        read in Python): spooled with one write per batch they fall in, counted, the sink drained each time
+        it is full, as line by line. False, nothing taken, when a line needs ``take_line``'s own path
+        (decoding, or BATCH files gathered before a first record that must land first)."""
         sink = self._direct_sink(stream)
         if sink is None or not sink.takes_lines_as_is(scan):
             return False

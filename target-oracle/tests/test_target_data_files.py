@@ -12,7 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from singer_sdk.exceptions import InvalidRecord
+from singer_sdk.exceptions import InvalidRecord, MissingKeyPropertiesError
 from target_oracle.errors import RefusedValueError, StreamSetupError, TargetLoadError
 from target_oracle.target import TargetOracle
 
@@ -112,6 +112,11 @@ EXPECTED: dict[str, t.Any] = {
         TargetLoadError,
         "Stream 'readings': RECORD message is not a valid JSON object (.*): "
         '{"type":"RECORD","stream":"readings","record":{"id": 2, ',
+    ),
+    # a record without a key property is named by what it has, so it can be found
+    "key_missing": (
+        MissingKeyPropertiesError,
+        'Stream \'lines\': record without its key property \'line\': {"order_id":7,"sku":"B-2"}',
     ),
     "empty_strings": (RefusedValueError, "Stream 'codes', key code='', field 'code': empty string"),
     # a UTC instant before year 1 or after 9999 (neither Python nor Oracle's TIMESTAMP holds it)

@@ -31,9 +31,10 @@ class Catalog:
     """The tables the recorded DDL made, answered as ``ALL_TAB_COLUMNS`` rows (so schema changes ALTER) and
     their primary keys as ``ALL_CONS_COLUMNS`` rows."""
 
-    def __init__(self) -> None:
+    def __init__(self, charset: str = "AL32UTF8") -> None:
         self.tables: dict[str, list[tuple]] = {}
         self.keys: dict[str, list[tuple]] = {}
+        self.charset = charset
 
     def record(self, sql: str) -> None:
         sql = sql.strip()
@@ -57,6 +58,8 @@ class Catalog:
             return self.columns(params)
         if "ALL_CONS_COLUMNS" in sql:
             return list(self.keys.get(params[1], []))
+        if "NLS_DATABASE_PARAMETERS" in sql:
+            return [(self.charset,)]
         return []
 
 
@@ -86,7 +89,7 @@ class RecordingCursor:
         return self.rows
 
     def fetchone(self) -> tuple:
-        return (0,)
+        return self.rows[0] if self.rows else (0,)
 
 
 class RecordingConnection:
@@ -218,6 +221,7 @@ def test_every_statement_sent_to_oracle_parses_as_oracle_sql_within_oracles_limi
         "NUMBER(38,10)",
         "VARCHAR2(4000 BYTE)",
         "CONSTRAINT_TYPE = 'P'",
+        "NLS_CHARACTERSET",
     ):
         assert fragment in text, fragment
 
@@ -273,3 +277,16 @@ def test_a_stream_whose_table_is_named_like_a_staging_table_fails_before_any_ddl
     with pytest.raises(StreamSetupError, match=r"Stream 'orders__stg': its table .* ends in __STG"):
         _run(sg, sg.schema("orders__stg", {"id": {"type": "integer"}}), sg.record("orders__stg", {"id": 1}))
     assert not [sql for sql in sent if "ORDERS__STG" in sql]
+
+
+def test_a_database_character_set_other_than_unicode_fails_before_any_ddl(sg, monkeypatch):
+    """Oracle replaces a character its database character set lacks (an emoji in WE8MSWIN1252) without an
+    error: the target refuses such a database rather than alter text."""
+    from target_oracle.errors import TargetError
+
+    statements: list[str] = []
+    catalog = Catalog(charset="WE8MSWIN1252")
+    monkeypatch.setattr(OracleConnector, "open_dbapi", lambda self: RecordingConnection(statements, catalog))
+    with pytest.raises(TargetError, match=r"character set is WE8MSWIN1252, not AL32UTF8"):
+        _run(sg, sg.schema("items", {"id": {"type": "integer"}}), sg.record("items", {"id": 1}))
+    assert not [sql for sql in statements if sql.startswith(("CREATE", "ALTER", "INSERT", "MERGE"))]
