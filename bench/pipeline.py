@@ -1,6 +1,7 @@
 """Pipeline benchmark: `meltano run tap-oracle-wms mapper-wms-validate target-oracle`, simulator -> DuckDB.
 
     .venv/bin/python -m bench.pipeline --rows 100000 1000000 --repeats 3
+    .venv/bin/python -m bench.pipeline --rows 1000000 --repeats 5 --no-record --no-shell --incremental-rows 0
 
 Measured interleaved in one run, per row count, on one `wms-simulator` process of N allocation rows, warm
 by default (`bench.inputs.allocation_simulator(rows, warm=True)`: every allocation page rendered once before
@@ -371,6 +372,7 @@ def main(argv: list[str] | None = None) -> None:
         "--changed", type=int, default=10_000, help="rows changed before each incremental run"
     )
     parser.add_argument("--no-batch", action="store_true", help="skip the BATCH-mode figures")
+    parser.add_argument("--no-record", action="store_true", help="skip the record-mode full sync")
     parser.add_argument(
         "--batch-variants",
         nargs="*",
@@ -411,7 +413,9 @@ def main(argv: list[str] | None = None) -> None:
     for rows in sorted(args.rows):
         singer_allocation(rows)  # the floor's input, made before any timing
         with allocation_simulator(rows, warm=not args.cold) as sim:
-            subjects = {RECORD: with_stages(RECORD, rows, record_subject(sim.base_url, rows))}
+            subjects = {}
+            if not args.no_record:
+                subjects[RECORD] = with_stages(RECORD, rows, record_subject(sim.base_url, rows))
             if batch:
                 subjects[BATCH] = with_stages(BATCH, rows, batch_subject(sim.base_url, rows))
                 for variant in args.batch_variants:
