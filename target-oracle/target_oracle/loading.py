@@ -298,15 +298,16 @@ def materialize_sql(
     sequence: int,
     table: str = BATCH_TABLE,
 ) -> str:
-    """Read the files once into the batch's temp table: position, converted values ``v0..vk`` and the
-    flags the check needs (``__suspect``: rows the Python checks must see; ``__failed``: a value that did
-    not convert).
+    """Read the files once into the batch's temp table: position, converted values ``v0..vk`` and the flags
+    the check needs (``__suspect``: rows the Python checks must see; ``__failed``: a value that did not
+    convert).
 
     ``valid`` is SQL true for rows that surely pass the rules (``sql_validation``); None sends every row to
     the Python checks. Rows are suspect too when a key is null or empty, when a value's text is not one the
-    storage contract surely stores exactly (``contract.EXACT_TEXT``: the Python check then refuses it or
-    warns about a date-time without offset), or when a value did not convert. Checked (re-encoded) rows
-    passed those checks when they were spooled.
+    storage contract surely stores exactly (``contract.EXACT_TEXT``: the Python check then refuses it or warns
+    about a date-time without offset), or when a value did not convert, or when it has no property at all (its
+    line may hold no object: a JSON null record reads as a row of NULLs). Checked (re-encoded) rows passed
+    those checks when they were spooled.
     """
     suspect = ["true" if valid is None else f"NOT ({valid})"]
     suspect += [f"f{i} IS NULL OR f{i} = '\"\"'" for i in key_fields]  # absent, null or ""
@@ -330,6 +331,8 @@ def materialize_sql(
         if (present := _presence(col, i)) is not None:
             failed.append(f"(v{i} IS NULL AND {present} IS NOT NULL)")
     suspect += [inexact_sql(raw, fields) for raw, fields in exact_fields.items()]
+    if record_fields := [f"f{i}" for i, col in enumerate(cols) if col.origin == "record"]:
+        suspect.append("(" + " AND ".join(f"{f} IS NULL" for f in record_fields) + ")")
     any_failed = " OR ".join(failed) or "false"
     names = ", ".join(f"v{i}" for i in range(len(cols)))
     return (

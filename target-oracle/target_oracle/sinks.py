@@ -507,10 +507,21 @@ class OracleSink(SQLSink[OracleConnector]):
 
     def spool_message(self, message: dict) -> None:
         """A decoded RECORD message: validated and key-checked here, spooled as exact text."""
-        record = message.get("record") or {}
+        record = self._record_of(message, "RECORD message")
         self._check_record(record)
         self._note_superseded(record)
         self._spool_checked(record, message.get("time_extracted"), message.get("version"))
+
+    def _record_of(self, message: dict, where: str) -> dict:
+        """The record of a RECORD message (``where``: where the message is, for the error): a JSON object,
+        or the stream fails (a ``null`` record would load as a row of NULLs)."""
+        record = message.get("record")
+        if isinstance(record, dict):
+            return record
+        raise TargetLoadError(
+            f"Stream '{self.stream_name}': {where}: the record of a RECORD message must be a JSON object, "
+            f"not {_ENCODE(record).decode()[:100]}"
+        )
 
     def _decode(self, line: bytes, source: ld.Source | None = None, number: int = 0) -> dict:
         """A line holding a JSON object, decoded with exact numbers. Anything else (not JSON, text that is
@@ -943,7 +954,8 @@ class OracleSink(SQLSink[OracleConnector]):
             rows = ld.read_lines(source, set(numbers))
         for number, line in rows:
             data = self._decode(line, source, number)
-            self._check_record((data.get("record") or {}) if source.messages else data)
+            where = self._line_where(source, number)
+            self._check_record(self._record_of(data, where) if source.messages else data)
 
     def _load_error(self, exc: BaseException, count: int) -> TargetLoadError:
         from target_oracle.dialects import error_code

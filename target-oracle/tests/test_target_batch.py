@@ -16,6 +16,7 @@ from decimal import Decimal
 import duckdb
 import pytest
 from singer_sdk.exceptions import InvalidRecord
+from target_oracle.sinks import TargetLoadError
 
 PROPS = {
     "id": {"type": "integer"},
@@ -165,6 +166,19 @@ def test_invalid_record_in_a_batch_file_names_the_field(sg, backend, tmp_path):
     with pytest.raises(InvalidRecord, match="qty"):
         sg.run(backend.config(), sg.schema("items", PROPS), _batch("items", [path], compression="none"))
     assert backend.rows("items", '"ID"') == []
+
+
+def test_a_batch_file_line_holding_no_object_fails_naming_it_and_loads_nothing(sg, backend, tmp_path):
+    # a JSON null line reads as a row of NULLs in SQL; in a stream without keys nothing else flags it
+    path = tmp_path / "nulls.json"
+    _write_jsonl(path, ['{"qty": 1}', "null"], "none")
+    with pytest.raises(TargetLoadError, match=r"nulls\.json, record 2 is not a valid JSON object .*: null"):
+        sg.run(
+            backend.config(load_method="append-only"),
+            sg.schema("items", {"qty": PROPS["qty"]}, keys=[]),
+            _batch("items", [path], compression="none"),
+        )
+    assert backend.rows("items", '"QTY"', order='"QTY"') == []
 
 
 def test_records_and_batches_apply_in_message_order(sg, backend, tmp_path):

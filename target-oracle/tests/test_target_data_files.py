@@ -118,6 +118,17 @@ EXPECTED: dict[str, t.Any] = {
         MissingKeyPropertiesError,
         'Stream \'lines\': record without its key property \'line\': {"order_id":7,"sku":"B-2"}',
     ),
+    # a RECORD message whose record is null would load as a row of NULLs (SQL path, and Python path: a
+    # long number in the line)
+    "record_null": (
+        TargetLoadError,
+        "Stream 'notes': record 2 of the batch: the record of a RECORD message must be a JSON object, "
+        "not null",
+    ),
+    "record_null_long_number": (
+        TargetLoadError,
+        "Stream 'notes': RECORD message: the record of a RECORD message must be a JSON object, not null",
+    ),
     "empty_strings": (RefusedValueError, "Stream 'codes', key code='', field 'code': empty string"),
     # a UTC instant before year 1 or after 9999 (neither Python nor Oracle's TIMESTAMP holds it)
     "datetime_before_year_1": (RefusedValueError, "key id=2, field 'at': .* not an ISO-8601 date-time"),
