@@ -219,7 +219,8 @@ class WmsSession(requests.Session):
     requests merges `REQUESTS_CA_BUNDLE` / `CURL_CA_BUNDLE` into each `Session.request` over
     `Session.verify`, so `verify_tls: false` or a `ca_bundle` would silently lose to the environment;
     `Session.send` (the SDK's path) never reads the environment. `verify` is decided once (`tls_verify`)
-    and every request uses it, whichever path sends it; proxies still come from the environment.
+    and every request uses it, whichever path sends it; proxies still come from the environment, resolved
+    once per origin (`proxies_for`).
 
     `Response.content` reads a body 10 KB at a time (`requests.models.CONTENT_CHUNK_SIZE`, no setting),
     about 140 reads through urllib3 for a page of 1,250 allocation rows: more CPU than the bytes are worth.
@@ -227,7 +228,13 @@ class WmsSession(requests.Session):
     same call as before (so a broken body still fails inside the SDK's retry loop).
     """
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._proxies_by_origin: dict[tuple[t.Any, ...], dict[str, str]] = {}
+
     def send(self, request: requests.PreparedRequest, **kwargs: t.Any) -> requests.Response:
+        if "proxies" not in kwargs:
+            kwargs["proxies"] = self.proxies_for(request)
         stream = kwargs.pop("stream", False)
         response = super().send(request, stream=True, **kwargs)
         if not stream and response.raw is not None:
@@ -235,6 +242,21 @@ class WmsSession(requests.Session):
             # to choose the chunk size `content` reads with.
             response._content = b"".join(response.iter_content(BODY_CHUNK_BYTES))
         return response
+
+    def proxies_for(self, request: requests.PreparedRequest) -> dict[str, str]:
+        """The proxies of the request's origin, as `requests.utils.resolve_proxies` gives them (from
+        `Session.proxies` and, with `trust_env`, the environment's `*_PROXY` and `NO_PROXY`), asked once
+        per origin: requests asks for every request, scanning the whole environment twice (about a
+        millisecond in a process Meltano starts with its settings as variables), and neither changes
+        during a run."""
+        parts = urlsplit(str(request.url))
+        key = (parts.scheme, parts.netloc, self.trust_env, tuple(sorted(self.proxies.items())))
+        proxies = self._proxies_by_origin.get(key)
+        if proxies is None:
+            proxies = self._proxies_by_origin[key] = requests.utils.resolve_proxies(
+                request, self.proxies, self.trust_env
+            )
+        return dict(proxies)
 
     def merge_environment_settings(
         self, url: t.Any, proxies: t.Any, stream: t.Any, verify: t.Any, cert: t.Any

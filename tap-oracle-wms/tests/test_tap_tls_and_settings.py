@@ -194,3 +194,33 @@ def test_tap_environment_settings_read_as_their_types(sim, make_config, tap_cli)
     assert len(records) == 300 and all('"stream":"allocation"' in line for line in records)
     pages = [r for r in sim.requests if r.path.endswith("/entity/allocation/")]
     assert {r.query["page_size"] for r in pages} == {"1", "70"}  # the ordering probe, the walk
+
+
+def test_tap_environment_proxy_serves_every_request_of_an_origin(monkeypatch):
+    """Proxies come from the environment (resolved once per origin, `WmsSession.proxies_for`)."""
+    import requests
+    from tap_oracle_wms.http import make_session
+
+    seen: list[str] = []
+
+    class Proxy(Handler):
+        def do_GET(self) -> None:
+            seen.append(self.path)  # a proxy is asked for the absolute URL
+            super().do_GET()
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    for name in ("NO_PROXY", "no_proxy", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{server.server_address[1]}")
+    url = "http://wms.example.test/prod/wms/lgfapi/v10/entity/"
+    try:
+        session = make_session({})
+        for _ in range(2):
+            prepared = session.prepare_request(requests.Request("GET", url))
+            assert session.send(prepared, timeout=10).json() == LISTING
+        assert seen == [url, url]
+        monkeypatch.setenv("NO_PROXY", "wms.example.test")
+        assert make_session({}).proxies_for(prepared) == {}
+    finally:
+        server.shutdown()
