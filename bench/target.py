@@ -183,6 +183,11 @@ def main(argv: list[str] | None = None) -> None:
         help="only the default upsert (and --revisions), the peer and the floor (no other variants)",
     )
     parser.add_argument(
+        "--all-cores",
+        action="store_true",
+        help="with --lean, also the upsert with duckdb_threads 0 (DuckDB on every core, as the floor runs)",
+    )
+    parser.add_argument(
         "--peer-max-rows",
         type=int,
         default=None,
@@ -254,6 +259,7 @@ def main(argv: list[str] | None = None) -> None:
         if not args.lean:
             subjects["target-oracle append-only"] = lambda: run_ours(append_cfg)
             subjects["target-oracle upsert, duckdb_memory_limit 16GB"] = lambda: run_ours(uncapped_cfg)
+        if not args.lean or args.all_cores:
             subjects["target-oracle upsert, duckdb_threads 0"] = lambda: run_ours(all_cores_cfg)
         if not args.no_batch and not args.lean:
             subjects["target-oracle BATCH upsert"] = lambda b=batches[0]: run_batch(*b)

@@ -562,3 +562,26 @@ def test_parquet_on_an_fsspec_url_lands_like_a_local_file(sg, backend, tmp_path)
     sg.run(backend.config(), sg.schema("items", PROPS), message)
     assert backend.rows("items", '"ID", "NAME"') == [(1, "Grüße 東京 🚚"), (2, "last one wins"), (3, None)]
     assert not fs.exists("/landing/items.parquet")
+
+
+def test_order_holds_across_row_groups_threads_and_files(sg, backend, tmp_path):
+    # 300,000 rows over three files and several DuckDB row groups, read on every core: the last row of each
+    # key wins, and the line of an invalid row near the end is found (the message names its key)
+    keys = 1000
+    paths = []
+    for part in range(3):
+        path = tmp_path / f"part{part}.json"
+        rows = range(part * 100_000, (part + 1) * 100_000)
+        _write_jsonl(path, [f'{{"id": {i % keys}, "qty": {i}}}' for i in rows], "none")
+        paths.append(path)
+    config = backend.config(duckdb_threads=0, batch_size_rows=1_000_000)
+    props = {"id": PROPS["id"], "qty": PROPS["qty"]}
+    sg.run(config, sg.schema("items", props), _batch("items", paths, compression="none"))
+    assert backend.rows("items", '"ID", "QTY"') == [(i, 299_000 + i) for i in range(keys)]
+
+    lines = [f'{{"id": {i % keys}, "qty": {i}}}' for i in range(250_000)]
+    lines[249_000] = '{"id": 999999, "qty": "late"}'
+    _write_jsonl(paths[0], lines[:120_000], "none")
+    _write_jsonl(paths[1], lines[120_000:], "none")
+    with pytest.raises(InvalidRecord, match=r"key id=999999, field 'qty'"):
+        sg.run(config, sg.schema("items", props), _batch("items", paths[:2], compression="none"))
