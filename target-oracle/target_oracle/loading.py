@@ -4,10 +4,9 @@ A batch is a list of files DuckDB reads itself: the sink's *spool* (the RECORD m
 arrived, plus lines the target re-encoded, see ``sinks.py``), or the files of a Singer BATCH message (JSONL of
 records, gzip or not, or Parquet). For each source the same three statements are built here:
 
-- ``source_sql``: a subquery giving ``__n`` (position in the batch: the last record per key wins; the
-  batch's table has ``POSITION`` instead), ``__checked`` (the line was already validated and made exact in
-  Python), ``__te``/``__v`` (the message's ``time_extracted`` and ``version``) and ``f0..fk``, the raw JSON
-  value of each schema property;
+- ``source_sql``: a subquery giving ``__n`` (position in the batch: the last record per key wins),
+  ``__checked`` (the line was already validated and made exact in Python), ``__te``/``__v`` (the message's
+  ``time_extracted`` and ``version``) and ``f0..fk``, the raw JSON value of each schema property;
 - ``check_sql``: one aggregate pass finding the rows that may be invalid (a conservative SQL rendering of the
   schema's type and length rules; those rows are re-checked by the very same Python validator record mode
   uses, so verdicts and messages are unchanged), over-long strings and the duplicate count;
@@ -130,13 +129,9 @@ def _struct(props: Sequence[str]) -> str:
     return "STRUCT(" + ", ".join(f"{qid(p)} JSON" for p in props) + ")"
 
 
-def source_sql(
-    source: Source, props: Sequence[str], parquet_columns: Sequence[str] = (), *, numbered: bool = True
-) -> str:
-    """The subquery every statement reads: ``__n, __checked, __te, __v, f0..fk`` (raw JSON values); without
-    ``__n`` when not ``numbered`` (``materialize_sql``: the batch's table numbers its rows itself)."""
+def source_sql(source: Source, props: Sequence[str], parquet_columns: Sequence[str] = ()) -> str:
+    """The subquery every statement reads: ``__n, __checked, __te, __v, f0..fk`` (raw JSON values)."""
     files = file_list(source)
-    n = "row_number() OVER () AS __n, " if numbered else ""
     if source.format == PARQUET:
         have = set(parquet_columns)
         values = [f"to_json({qid(p)})" if p in have else "NULL::JSON" for p in props]
@@ -144,7 +139,7 @@ def source_sql(
         v = f"TRY_CAST({qid('_sdc_table_version')} AS BIGINT)" if "_sdc_table_version" in have else "NULL"
         fields = ", ".join(f"{value} AS f{i}" for i, value in enumerate(values))
         return (
-            f"SELECT {n}false AS __checked, {te} AS __te, {v} AS __v, {fields} "
+            f"SELECT row_number() OVER () AS __n, false AS __checked, {te} AS __te, {v} AS __v, {fields} "
             f"FROM read_parquet({files}, union_by_name = true)"
         )
     opts = f"format = 'newline_delimited', compression = {lit(source.compression)}"
@@ -166,7 +161,7 @@ def source_sql(
         checked = "false"
     spec = "{" + ", ".join(f"{lit(name)}: {lit(typ)}" for name, typ in columns.items()) + "}"
     return (
-        f"SELECT {n}{checked} AS __checked, {te} AS __te, {v} AS __v, {fields} "
+        f"SELECT row_number() OVER () AS __n, {checked} AS __checked, {te} AS __te, {v} AS __v, {fields} "
         f"FROM read_json({files}, {opts}, columns = {spec})"
     )
 
@@ -274,12 +269,6 @@ def text_sql(index: int) -> str:
 
 
 BATCH_TABLE = "__batch"
-#: A row's position in the batch (1-based, as ``read_lines`` counts) in the batch's table. The table is made
-#: by one SELECT over one file reader, whose row order DuckDB preserves (its "order preservation" rules), so
-#: the ``rowid`` of that fresh table is the order of the files' lines. A ``row_number() OVER ()`` in the read
-#: gives the same numbers, but DuckDB computes that window in one more pass, on one thread (measured: 0.17 s
-#: of the 0.75 s it takes to make the table of 100,000 allocation records).
-POSITION = "(rowid + 1)"
 
 
 #: kinds whose value is the text of the raw JSON value (``value_sql``): no conversion that could fail.
@@ -309,8 +298,7 @@ def materialize_sql(
     sequence: int,
     table: str = BATCH_TABLE,
 ) -> str:
-    """Read the files once into the batch's temp table: converted values ``v0..vk`` (the position is the
-    table's ``POSITION``; ``source`` is ``source_sql`` not ``numbered``) and the flags
+    """Read the files once into the batch's temp table: position, converted values ``v0..vk`` and the flags
     the check needs (``__suspect``: rows the Python checks must see; ``__failed``: a value that did not
     convert).
 
@@ -348,7 +336,7 @@ def materialize_sql(
     any_failed = " OR ".join(failed) or "false"
     names = ", ".join(f"v{i}" for i in range(len(cols)))
     return (
-        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT {names}, "
+        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT __n, {names}, "
         f"NOT __checked AND (__failed OR {' OR '.join(suspect)}) AS __suspect, __failed "
         f"FROM (SELECT *, ({any_failed}) AS __failed "
         f"FROM (SELECT *, {', '.join(values)} FROM ({source}) src) converted) flagged"
@@ -378,8 +366,7 @@ def check_sql(key_cols: Sequence[int], limited: Sequence[int], table: str = BATC
     dupes = f"count(*) - count(DISTINCT ({keys}))" if key_cols else "0"
     longs = ", ".join(f"max(strlen(v{i})) > {k.VARCHAR_MAX_BYTES}" for i in limited)
     return (
-        f"SELECT count(*), list({POSITION} ORDER BY rowid) FILTER (WHERE __suspect), {dupes}, "
-        f"[{longs}]::BOOLEAN[], "
+        f"SELECT count(*), list(__n ORDER BY __n) FILTER (WHERE __suspect), {dupes}, [{longs}]::BOOLEAN[], "
         f"count(*) FILTER (WHERE __failed) FROM {table}"
     )
 
@@ -415,7 +402,7 @@ def batch_select_sql(cols: Sequence[Column], key_cols: Sequence[int], table: str
     sql = f"SELECT {values} FROM {table}"
     if key_cols:
         part = ", ".join(f"v{i}" for i in key_cols)
-        sql += f" QUALIFY row_number() OVER (PARTITION BY {part} ORDER BY rowid DESC) = 1"
+        sql += f" QUALIFY row_number() OVER (PARTITION BY {part} ORDER BY __n DESC) = 1"
     return sql
 
 
@@ -463,7 +450,7 @@ def last_positions_sql(key_fields: Sequence[int], key_kinds: Sequence[str], tabl
     last row, for each key the batch holds."""
     on = " AND ".join(f"b.v{i} = m.k{j}" for j, i in enumerate(key_fields))
     return (
-        f"SELECT m.__i, max(b.rowid) + 1 FROM ({marks_sql(key_kinds, times=False)}) m "
+        f"SELECT m.__i, max(b.__n) FROM ({marks_sql(key_kinds, times=False)}) m "
         f"JOIN {table} b ON {on} GROUP BY m.__i"
     )
 

@@ -869,8 +869,7 @@ class OracleSink(SQLSink[OracleConnector]):
                     described = reader.execute(ld.parquet_columns_sql(source))
                     parquet_cols = [row[0] for row in described.fetchall()]
                 src = ld.source_sql(source, self._props, parquet_cols)
-                unnumbered = ld.source_sql(source, self._props, parquet_cols, numbered=False)
-                times = self._materialize(unnumbered, table)
+                times = self._materialize(src, table)
                 check = ld.check_sql(key_cols, limited, table)
                 total, suspects, dupes, longs, failed = reader.execute(check).fetchone()
             except Exception as exc:
