@@ -10,9 +10,11 @@ entity accepts `ordering`:
 - `keyset` (paged mode): `ordering=id`, and after the first page `id__gt=<largest id read>`, always page
   1. A row changed during the walk keeps its id, so no row moves between pages (offset pages skip one
   and repeat another); `page_count` is never relied on. An empty page, or the 404 of a filtered query
-  that matches nothing, ends the walk.
+  that matches nothing, ends the walk. A page holding an id not above its `id__gt` is an error: the API
+  does not apply that filter, and the walk would never end.
 - `numbered` (paged mode, the entity refuses `ordering`): `page=N`, the one scheme left. Only an empty
-  page or a 404 (a page beyond the last) ends it: a short page and a `page_count` that drops do not.
+  page or a 404 (a page beyond the last) ends it: a short page and a `page_count` that drops do not. A
+  page holding the very rows of the page before is an error: the API does not apply `page`.
 
 In both paged schemes each page's `result_count` tells how many rows the walk still has to read
 (`WalkPaginator.remaining`). When none remain, a 404 ends the walk and so does a 5xx: the phantom last
@@ -156,6 +158,9 @@ class WalkPaginator(BaseAPIPaginator):
         self.remaining: int | None = None
         # Path and query of every `next_page` link this walk was given (link scheme).
         self.links: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
+        # The ids of the last numbered page (numbered scheme): the next page holding the very same rows
+        # means the API does not apply `page`.
+        self.last_ids: tuple[int, ...] = ()
 
     def get_next(self, response: requests.Response) -> t.Any:
         body = response_body(response)
@@ -181,9 +186,26 @@ class WalkPaginator(BaseAPIPaginator):
             self.remaining = max(0, count - (len(records) if scheme == KEYSET else self.read))
         if not records:
             return None
+        url = response.request.url or ""
         if scheme == KEYSET:
+            after = self.current_value
+            if after is not None and min(record.id for record in records) <= after:
+                raise WmsPageLoopError(
+                    f"{self.stream_label}: the page asked for ids above {after} (id__gt) holds lower ones: "
+                    f"the API does not apply id__gt ({url}), so the walk would read the same rows forever. "
+                    "Set page_mode: sequenced for this tenant. State emitted so far is intact."
+                )
             return max(record.id for record in records)
-        return int(query_value(response.request.url or "", "page") or 1) + 1
+        ids = tuple(record.id for record in records)
+        page = int(query_value(url, "page") or 1)
+        if page > 1 and ids == self.last_ids:
+            raise WmsPageLoopError(
+                f"{self.stream_label}: page {page} holds the same rows as page {page - 1}: the API does not "
+                f"apply page ({url}), so the walk would read the same page forever. Set page_mode: sequenced "
+                "for this tenant. State emitted so far is intact."
+            )
+        self.last_ids = ids
+        return page + 1
 
     def continue_if_empty(self, response: requests.Response) -> bool:
         """An empty page ends a walk, except a sequenced page that still links to a next one."""

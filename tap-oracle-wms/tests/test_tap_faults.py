@@ -136,6 +136,35 @@ def test_tap_next_page_link_given_twice_is_an_error_not_an_endless_walk(
     assert len({r["id"] for r in records}) == 200
 
 
+@pytest.mark.parametrize(
+    ("ignored", "refused", "said"),
+    [
+        ("id__gt", (), "holds lower ones: the API does not apply id__gt"),
+        ("page", ("allocation",), "page 2 holds the same rows as page 1: the API does not apply page"),
+    ],
+)
+def test_tap_a_paged_server_not_applying_its_page_parameter_is_an_error_not_an_endless_walk(
+    wms_sim_factory, make_config, tap_cli, ignored, refused, said
+):
+    # keyset pages (id__gt) and, for an entity refusing `ordering`, numbered pages (page=N): a server that
+    # drops that parameter serves the first page again and again
+    sim = wms_sim_factory(params_ignored=(ignored,), ordering_refused=refused)
+    config = make_config(sim, entities=["allocation"], page_mode="paged")
+    process = tap_cli(config=config, popen=True, text=True)
+    try:
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 1
+    assert "Traceback" not in stderr
+    assert any(
+        f"Stream 'allocation': {'page' if ignored == 'page' else 'the page'}" in e and said in e
+        for e in error_lines(stderr)
+    )
+    records = [json.loads(line)["record"] for line in stdout.splitlines() if '"RECORD"' in line]
+    assert len({r["id"] for r in records}) == len(records) // 2  # the first page, twice
+
+
 def test_tap_wrong_base_url_says_so(sim, make_config):
     from tap_oracle_wms.tap import TapOracleWMS
 

@@ -398,3 +398,25 @@ def test_sequenced_link_back_loops_between_the_first_two_pages(make_api):
     assert [r["id"] for r in again["results"]] == [r["id"] for r in first["results"]]
     assert again["next_page"] == first["next_page"]
     assert [r["id"] for r in second["results"]] == [5, 6, 7, 8]
+
+
+# ----- misbehaving servers: query parameters ignored ---------------------------------------------------
+
+
+def test_params_ignored_serve_the_first_page_again(make_api):
+    api = make_api(params_ignored=("page", "id__gt"))
+    first = [r["id"] for r in api.get("order_hdr/", page_size=4, ordering="id").json()["results"]]
+    assert first == [1, 2, 3, 4]
+    third = api.get("order_hdr/", page_size=4, ordering="id", page=3).json()
+    assert [r["id"] for r in third["results"]] == first
+    after = api.get("order_hdr/", page_size=4, ordering="id", id__gt=4).json()
+    assert [r["id"] for r in after["results"]] == first
+    honest = make_api()
+    assert [
+        r["id"] for r in honest.get("order_hdr/", page_size=4, ordering="id", id__gt=4).json()["results"]
+    ] == [
+        5,
+        6,
+        7,
+        8,
+    ]

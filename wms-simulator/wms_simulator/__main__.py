@@ -89,6 +89,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="a sequenced page reached by a cursor links back to the walk's first page (a loop)",
     )
+    broken.add_argument(
+        "--params-ignored",
+        default="",
+        metavar="PARAM[,PARAM]",
+        help="query parameters data pages do not apply, e.g. page or id__gt (the same page again)",
+    )
     return p
 
 
@@ -120,6 +126,7 @@ def main(argv: list[str] | None = None) -> None:
             latency=args.latency,
             latency_jitter=args.latency_jitter,
             sequenced_link_back=args.sequenced_link_back,
+            params_ignored=tuple(p for p in args.params_ignored.split(",") if p),
         )
         sim.start()
     except (ValueError, OSError) as exc:

@@ -108,6 +108,7 @@ class WmsSimulator:
         latency: float = 0.0,
         latency_jitter: float = 0.0,
         sequenced_link_back: bool = False,
+        params_ignored: tuple[str, ...] | list[str] | set[str] = (),
     ) -> None:
         if describe_variant not in DESCRIBE_VARIANTS:
             raise ValueError(f"describe_variant must be one of {DESCRIBE_VARIANTS}, got {describe_variant!r}")
@@ -139,6 +140,7 @@ class WmsSimulator:
         self.ordering_ignored = frozenset(ordering_ignored)
         self.paged_quirks = PagedQuirks(short_page_every, stale_page_count, stale_pages)
         self.sequenced_link_back = sequenced_link_back
+        self.params_ignored = frozenset(params_ignored)
         self.latency = Latency(latency, latency_jitter, seed)
         self.data = Dataset(seed, sizes, anomaly_rate)
         self.auth = Auth(
@@ -303,6 +305,8 @@ class WmsSimulator:
             return body
 
     def _page(self, entity: str, path: str, params: dict[str, str]) -> dict:
+        if self.params_ignored:
+            params = {k: v for k, v in params.items() if k not in self.params_ignored}
         raw_size = params.get("page_size")
         try:
             size = int(raw_size) if raw_size not in (None, "") else self.page_size_default
