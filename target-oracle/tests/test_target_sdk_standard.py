@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -10,6 +12,8 @@ from target_oracle.target import TargetOracle
 
 # A real file (not :memory:) so every sink of a test writes into the same database.
 _DB = Path(tempfile.mkdtemp(prefix="target-oracle-sdk-")) / "sdk.duckdb"
+# the class takes its config when it is made, so the folder outlives any fixture: removed at exit
+atexit.register(shutil.rmtree, _DB.parent, ignore_errors=True)
 
 TestTargetOracleStandard = get_target_test_class(
     TargetOracle,
