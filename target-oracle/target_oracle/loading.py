@@ -218,8 +218,11 @@ def sql_validation(
     return " AND ".join(parts) if parts else "true"
 
 
-def value_sql(col: Column, index: int, *, for_oracle: bool, now: str, sequence: int) -> str:
-    """The typed value of one column from the raw JSON ``f<index>`` (or the message/batch metadata)."""
+def value_sql(
+    col: Column, index: int, *, for_oracle: bool, now: str, sequence: int, version: int | None = None
+) -> str:
+    """The typed value of one column from the raw JSON ``f<index>`` (or the message/batch metadata).
+    ``version``: the table version of a row that carries none (the stream's last ACTIVATE_VERSION)."""
     # to naive UTC: a finite instant's microseconds as they are (half the CPU of the session-time-zone cast,
     # same values under the connection's UTC); infinities keep that cast (they become its min/max timestamps)
     ts = (
@@ -230,7 +233,8 @@ def value_sql(col: Column, index: int, *, for_oracle: bool, now: str, sequence: 
     if col.origin == "extracted":
         return ts.format("__te")
     if col.origin == "version":
-        return "CAST(__v AS DECIMAL(38, 0))"
+        v = "__v" if version is None else f"coalesce(__v, {int(version)})"
+        return f"CAST({v} AS DECIMAL(38, 0))"
     if col.origin == "now":
         return f"CAST({lit(now)} AS TIMESTAMP)"
     if col.origin == "sequence":
@@ -296,6 +300,7 @@ def materialize_sql(
     for_oracle: bool,
     now: str,
     sequence: int,
+    version: int | None = None,
     table: str = BATCH_TABLE,
 ) -> str:
     """Read the files once into the batch's temp table: position, converted values ``v0..vk`` and the flags
@@ -315,7 +320,7 @@ def materialize_sql(
     #: contract.EXACT_TEXT pattern -> the raw values it must match
     exact_fields: dict[str, list[str]] = {}
     for i, col in enumerate(cols):
-        value = value_sql(col, i, for_oracle=for_oracle, now=now, sequence=sequence)
+        value = value_sql(col, i, for_oracle=for_oracle, now=now, sequence=sequence, version=version)
         values.append(f"{value.replace('CAST(', 'TRY_CAST(')} AS v{i}")
         if col.origin == "record" and (exact := contract.EXACT_TEXT.get(col.kind)) is not None:
             # matched on the raw JSON text: a number as written, a string with its quotes (one with escapes,
@@ -379,11 +384,13 @@ def select_sql(
     for_oracle: bool,
     now: str,
     sequence: int,
+    version: int | None = None,
 ) -> str:
     """Typed rows in target column order straight from the files (strict conversions: a bad value raises);
     with keys, only the last row per key (MERGE needs unique keys)."""
     values = ", ".join(
-        f"{value_sql(c, i, for_oracle=for_oracle, now=now, sequence=sequence)} AS {qid(c.name)}"
+        f"{value_sql(c, i, for_oracle=for_oracle, now=now, sequence=sequence, version=version)} "
+        f"AS {qid(c.name)}"
         for i, c in enumerate(cols)
     )
     sql = f"SELECT {values} FROM ({source}) src"

@@ -907,6 +907,7 @@ class OracleSink(SQLSink[OracleConnector]):
             for_oracle=self.strategy.name == "oracle",
             now=times[0],
             sequence=times[1],
+            version=self.active_version,
             table=table,
         )
         self._reader().execute(sql)
@@ -927,7 +928,13 @@ class OracleSink(SQLSink[OracleConnector]):
         keys = self.key_properties if self.uses_staging else []
         now, sequence = times
         from_files = ld.select_sql(
-            src, self._load_cols, keys, for_oracle=self.strategy.name == "oracle", now=now, sequence=sequence
+            src,
+            self._load_cols,
+            keys,
+            for_oracle=self.strategy.name == "oracle",
+            now=now,
+            sequence=sequence,
+            version=self.active_version,
         )
         select = from_files if strict else ld.batch_select_sql(self._load_cols, key_cols, table)
         for attempt in range(1, MAX_ATTEMPTS + 1):
@@ -1035,6 +1042,14 @@ class OracleSink(SQLSink[OracleConnector]):
             self._sync_staging()
 
     # -- versions ----------------------------------------------------------------------------------
+    @property
+    def active_version(self) -> int | None:
+        """The table version of the stream's last ACTIVATE_VERSION: the version of its rows that carry none
+        (the lines of BATCH files, a RECORD message without ``version``). Without it such rows would have no
+        version, and the ACTIVATE_VERSION ending the sync would delete or mark the very rows it activates.
+        Kept by the target, so it outlives a sink replaced by a new SCHEMA."""
+        return self._target_ref.active_versions.get(self.stream_name)
+
     def activate_version(self, new_version: int) -> None:
         """Hard-delete (``hard_delete``) or mark deleted the rows of older table versions. Without
         ``add_record_metadata`` the rows carry no version, so every row, the current version's too, would
@@ -1064,6 +1079,7 @@ class OracleSink(SQLSink[OracleConnector]):
                     s.soft_delete_sql(self.table_ref, VERSION_COLUMN, DELETED_COLUMN), [now, new_version]
                 )
             self._conn.commit()
+            self._target_ref.active_versions[self.stream_name] = new_version
         except Exception as exc:
             self._rollback()
             raise self._load_error(exc, 0) from exc

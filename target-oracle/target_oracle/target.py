@@ -382,6 +382,8 @@ class TargetOracle(SQLTarget):
         self._summary: dict[str, dict[str, t.Any]] = {}
         #: tables that ``load_method: overwrite`` has emptied in this run (in a committed batch)
         self.overwritten_tables: set[str] = set()
+        #: stream -> the version of its last ACTIVATE_VERSION (``OracleSink.active_version``)
+        self.active_versions: dict[str, int] = {}
         super().__init__(*args, **kwargs)
         # Sinks drain one after the other (the SDK's __init__ sets its default of 8 threads, so this follows
         # it): they share one database connection, and each commit may drain the others and write a STATE.

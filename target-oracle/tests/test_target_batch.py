@@ -585,3 +585,34 @@ def test_order_holds_across_row_groups_threads_and_files(sg, backend, tmp_path):
     _write_jsonl(paths[1], lines[120_000:], "none")
     with pytest.raises(InvalidRecord, match=r"key id=999999, field 'qty'"):
         sg.run(config, sg.schema("items", props), _batch("items", paths[:2], compression="none"))
+
+
+@pytest.mark.parametrize("hard_delete", [False, True])
+def test_rows_without_a_version_take_the_streams_activated_version(sg, backend, tmp_path, hard_delete):
+    # BATCH file lines carry no table version (nor need a RECORD message): they belong to the version the
+    # stream's last ACTIVATE_VERSION named, so the ACTIVATE_VERSION ending the sync keeps them
+    props = {"id": PROPS["id"], "name": PROPS["name"]}
+    cfg = backend.config(hard_delete=hard_delete)
+
+    def sync(version: int, ids: list[int]) -> None:
+        path = tmp_path / f"v{version}.json"
+        _write_jsonl(path, [json.dumps({"id": i, "name": f"v{version}"}) for i in ids[:-1]], "none")
+        sg.run(
+            cfg,
+            sg.schema("items", props),
+            {"type": "ACTIVATE_VERSION", "stream": "items", "version": version},
+            _batch("items", [path], compression="none"),
+            {"type": "RECORD", "stream": "items", "record": {"id": ids[-1], "name": f"v{version}"}},
+            {"type": "ACTIVATE_VERSION", "stream": "items", "version": version},
+        )
+
+    sync(1, [1, 2, 3])
+    rows = backend.rows("items", '"ID", "NAME", "_SDC_TABLE_VERSION", "_SDC_DELETED_AT"')
+    assert rows == [(1, "v1", 1, None), (2, "v1", 1, None), (3, "v1", 1, None)]
+    sync(2, [2, 3])
+    rows = backend.rows("items", '"ID", "NAME", "_SDC_TABLE_VERSION", "_SDC_DELETED_AT"')
+    if hard_delete:
+        assert rows == [(2, "v2", 2, None), (3, "v2", 2, None)]
+    else:
+        assert [r[:3] for r in rows] == [(1, "v1", 1), (2, "v2", 2), (3, "v2", 2)]
+        assert [r[3] is not None for r in rows] == [True, False, False]
