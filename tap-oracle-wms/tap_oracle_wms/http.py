@@ -122,8 +122,9 @@ def check_response(
     """Validate one response and return its body decoded by `decode` (plain JSON unless a stream gives
     its page decoder); None for 404 (no rows).
 
-    Raises RetriableAPIError for 429/5xx and for 2xx bodies that are not complete JSON (truncated
-    transfers), WmsAuthError for 401/403 and FatalAPIError for any other client error.
+    Raises RetriableAPIError for 429/5xx and for 2xx JSON bodies that are not complete JSON (truncated
+    transfers), WmsAuthError for 401/403 and FatalAPIError for any other client error and for a 2xx body
+    of another content type that is not JSON (another server's page: retrying cannot help).
     """
     status = response.status_code
     if status == HTTPStatus.NOT_FOUND:
@@ -149,6 +150,15 @@ def check_response(
     try:
         return decode(response.content)
     except msgspec.DecodeError as exc:
+        content_type = response.headers.get("Content-Type", "")
+        if content_type and "json" not in content_type.lower():
+            # not a transfer cut short: another server's page (a sign-in page, a proxy's own answer)
+            start = response.content[:60].decode("utf-8", "replace")
+            raise FatalAPIError(
+                f"HTTP {status} {response.reason} for {label} is {content_type}, not JSON ({start!r}...): "
+                "something other than the WMS API answered (a sign-in page or a proxy in front of it?); "
+                "check base_url and the network path to the API"
+            ) from None
         raise RetriableAPIError(
             f"Truncated or invalid JSON body ({len(response.content)} bytes) for {label}: {exc}",
             response,

@@ -165,6 +165,20 @@ def test_tap_a_paged_server_not_applying_its_page_parameter_is_an_error_not_an_e
     assert len({r["id"] for r in records}) == len(records) // 2  # the first page, twice
 
 
+def test_tap_an_html_page_instead_of_json_fails_at_once_naming_it(sim, make_config, tap_cli):
+    # a sign-in page answered with 200 is no transient fault: no retries, one clear line
+    injected = sim.faults.add("html", times=None, path_contains="/entity/allocation/?", after_requests=3)
+    result = tap_cli(config=make_config(sim, entities=["allocation"], max_retries=5))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert any(
+        "is text/html; charset=utf-8, not JSON ('<!DOCTYPE html>" in e and "check base_url" in e
+        for e in error_lines(result.stderr)
+    )
+    assert injected.fired == 1
+    assert "retrying" not in result.stderr
+
+
 def test_tap_wrong_base_url_says_so(sim, make_config):
     from tap_oracle_wms.tap import TapOracleWMS
 

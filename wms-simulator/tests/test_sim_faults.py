@@ -48,6 +48,15 @@ def test_truncate_gives_invalid_json_with_valid_http(api):
     assert api.get("allocation/").json()["results"]
 
 
+def test_html_is_a_sign_in_page_with_200(api):
+    api.sim.faults.add("html")
+    r = api.get("allocation/")
+    assert r.status_code == 200
+    assert r.headers["Content-Type"].startswith("text/html")
+    assert r.text.startswith("<!DOCTYPE html>")
+    assert api.get("allocation/").json()["results"]
+
+
 def test_incomplete_body_is_a_broken_read(api):
     api.sim.faults.add("incomplete")
     with pytest.raises(requests.exceptions.ChunkedEncodingError):

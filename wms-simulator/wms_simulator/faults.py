@@ -7,12 +7,12 @@ import threading
 from dataclasses import dataclass
 
 STATUS_KINDS = {401, 403, 404, 429, 500, 502, 503, 504}
-OTHER_KINDS = {"reset", "truncate", "incomplete", "slow"}
+OTHER_KINDS = {"reset", "truncate", "incomplete", "slow", "html"}
 
 
 @dataclass
 class Fault:
-    """One rule. `kind` is an HTTP status (int) or "reset" / "truncate" / "incomplete" / "slow"."""
+    """One rule. `kind` is an HTTP status (int) or "reset" / "truncate" / "incomplete" / "slow" / "html"."""
 
     kind: int | str
     retry_after: float | None = None

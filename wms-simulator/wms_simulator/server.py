@@ -48,6 +48,14 @@ _ENCODER = msgspec.json.Encoder()
 dumps = _ENCODER.encode
 
 
+JSON_TYPE = "application/json"
+#: The `"html"` fault's body: a sign-in page, as a single sign-on proxy in front of the API answers.
+SIGN_IN_PAGE = (
+    b"<!DOCTYPE html>\n<html><head><title>Sign In</title></head>"
+    b"<body><form method='post' action='/oauth2/v1/authorize'><input name='username'></form></body></html>\n"
+)
+
+
 def error_body(status: int, message: str | None = None, details: dict | None = None, code: str = "") -> dict:
     """The documented error body: {reference, code, message, details}."""
     default_code, default_message = ERROR_MESSAGES.get(status, ("ERROR", "Error."))
@@ -541,10 +549,12 @@ class _Handler(BaseHTTPRequestHandler):
             info.status = status
             self.sim.requests.append(info)
 
-    def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+    def _send(
+        self, status: int, body: bytes, headers: dict[str, str] | None = None, content_type: str = JSON_TYPE
+    ) -> None:
         self._log(status)
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         for k, v in (headers or {}).items():
             self.send_header(k, v)
@@ -608,6 +618,9 @@ class _Handler(BaseHTTPRequestHandler):
                 self._log(0)
                 self._reset()
                 return 0
+            elif fault.kind == "html":
+                self._send(200, SIGN_IN_PAGE, content_type="text/html; charset=utf-8")
+                return 200
             elif isinstance(fault.kind, int):
                 headers = {}
                 if fault.retry_after is not None:
