@@ -35,6 +35,7 @@ SECRET_SETTINGS = ("password", "oauth_client_secret")
 MAX_LOOKBACK_SECONDS = 100 * 365 * 24 * 3600
 MAX_REQUEST_TIMEOUT = 24 * 3600
 MAX_BACKOFF_SECONDS = 3600
+MAX_RECONCILE_HOURS = 24 * 31
 _ENTITY_NAME = re.compile(r"^[A-Za-z0-9_]+$")
 
 CONFIG_SCHEMA = th.PropertiesList(
@@ -112,7 +113,8 @@ CONFIG_SCHEMA = th.PropertiesList(
         th.IntegerType,
         default=300,
         description="Each incremental run starts this far behind the bookmark, to catch rows whose "
-        "mod_ts was set before they were committed (long transactions).",
+        f"mod_ts was set before they were committed (long transactions); 0..{MAX_LOOKBACK_SECONDS} "
+        "(100 years).",
     ),
     th.Property(
         "read_backdated_rows",
@@ -128,7 +130,8 @@ CONFIG_SCHEMA = th.PropertiesList(
         default=0,
         description="Late commits beyond lookback_seconds: count the rows of each of this many clock hours "
         "up to the run's lower bound (one small request per hour), keep the counts in the state, and "
-        "re-read every hour whose count grew since the last run. 0 = off.",
+        "re-read every hour whose count grew since the last run. 0 = off; at most "
+        f"{MAX_RECONCILE_HOURS} (31 days).",
     ),
     th.Property(
         "full_sync_partitions",
@@ -160,14 +163,14 @@ CONFIG_SCHEMA = th.PropertiesList(
         "request_timeout",
         th.NumberType,
         default=60,
-        description="Seconds to wait for each HTTP response.",
+        description=f"Seconds to wait for each HTTP response; 0.001..{MAX_REQUEST_TIMEOUT}.",
     ),
     th.Property(
         "max_retries",
         th.IntegerType,
         default=8,
         description="Retries of a failed request (429, 5xx, timeout, reset, truncated body) before the run "
-        "fails; with the default backoff they span about three minutes.",
+        "fails; with the default backoff they span about three minutes; 0..100.",
     ),
     th.Property(
         "verify_tls",
@@ -186,13 +189,15 @@ CONFIG_SCHEMA = th.PropertiesList(
         "backoff_base_seconds",
         th.NumberType,
         default=1.0,
-        description="First retry delay; each retry doubles it (plus up to 25% jitter).",
+        description="First retry delay; each retry doubles it (plus up to 25% jitter); "
+        f"0..{MAX_BACKOFF_SECONDS}.",
     ),
     th.Property(
         "backoff_max_seconds",
         th.NumberType,
         default=60.0,
-        description="Longest delay between retries (a longer Retry-After is still honoured).",
+        description="Longest delay between retries (a longer Retry-After is still honoured); "
+        f"0..{MAX_BACKOFF_SECONDS}.",
     ),
     th.Property(
         "batch_config",
@@ -340,7 +345,7 @@ def validate_settings(config: t.Mapping[str, t.Any]) -> list[str]:
             f"(e.g. 2025-01-01T00:00:00+00:00), got {start_date!r}"
         )
     errors += _check_number(config, "lookback_seconds", 0, MAX_LOOKBACK_SECONDS)
-    errors += _check_number(config, "reconcile_hours", 0, 24 * 31)
+    errors += _check_number(config, "reconcile_hours", 0, MAX_RECONCILE_HOURS)
     if isinstance(config.get("reconcile_hours"), float):
         errors.append("Setting 'reconcile_hours' must be a whole number")
     for name, low, high in (
