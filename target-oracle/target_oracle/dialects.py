@@ -204,6 +204,10 @@ class DialectStrategy:
         on = " AND ".join(f"t.{q(key)} = s.{q(key)}" for key in keys)
         return f"SELECT COUNT(*) FROM {source} s WHERE EXISTS (SELECT 1 FROM {target_ref} t WHERE {on})"
 
+    def sequence_count_sql(self, table_ref: str, column: str) -> str:
+        """The rows of one batch (its ``_SDC_SEQUENCE``, the bind) in the table: whether it committed."""
+        return f"SELECT COUNT(*) FROM {table_ref} WHERE {self.quote(column)} = {self.placeholder(1)}"
+
     def mark_superseded_sql(self, table_ref: str, column: str, keys: Sequence[str]) -> str:
         """Set the superseded time (first bind) on the row of one key (the next binds, in key order)."""
         where = " AND ".join(f"{self.quote(key)} = {self.placeholder(n)}" for n, key in enumerate(keys, 2))

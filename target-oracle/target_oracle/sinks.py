@@ -15,6 +15,7 @@ table's rows inside the first batch's transaction, then loads like the other met
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import decimal
 import os
@@ -66,6 +67,7 @@ _SDK_METADATA = (
 )
 VERSION_COLUMN = "_SDC_TABLE_VERSION"
 DELETED_COLUMN = "_SDC_DELETED_AT"
+SEQUENCE_COLUMN = "_SDC_SEQUENCE"
 
 
 #: where the ``_sdc_*`` columns come from when ``add_record_metadata`` is on (see ``loading.value_sql``).
@@ -110,6 +112,15 @@ def _alive(pid: int) -> bool:
     return True
 
 
+@dataclasses.dataclass(frozen=True)
+class _Committing:
+    """A batch's transaction being committed: its bookkeeping once committed (``done``), and whether loading
+    it again after an unknown outcome is harmless (a MERGE, or the run's first overwrite)."""
+
+    done: t.Callable[[], None]
+    replays_harmlessly: bool
+
+
 class OracleSink(SQLSink[OracleConnector]):
     """Loads one stream into one table through staging + MERGE (see module docstring)."""
 
@@ -139,6 +150,8 @@ class OracleSink(SQLSink[OracleConnector]):
         #: superseded keys to mark: (key values, this sink's position when the newer version was
         #: quarantined, when it was quarantined)
         self._marks: list[tuple[tuple, int, dt.datetime]] = []
+        #: the batch whose commit is under way (``_load``), for an error met while committing
+        self._committing: _Committing | None = None
         self._batch_start = 0
         self._direct_records = 0
         #: BATCH files read into the spool in Python (``_spool_files``): removed once the spool is committed
@@ -942,14 +955,43 @@ class OracleSink(SQLSink[OracleConnector]):
                 self._load(select, total)
                 return
             except Exception as exc:
+                committing, self._committing = self._committing, None
                 self._rollback()
                 if self.strategy.is_transient(exc) and attempt < MAX_ATTEMPTS:
                     self.logger.warning("Transient error (%s), reconnecting; attempt %d", exc, attempt + 1)
                     time.sleep(0.5 * attempt)
                     self._reconnect()
+                    if committing is not None and self._committed_before(committing, sequence, total):
+                        return
                     select = from_files
                     continue
                 raise self._load_error(exc, total) from exc
+
+    def _committed_before(self, committing: _Committing, sequence: int, total: int) -> bool:
+        """After a connection lost while committing: whether the commit went through (then its bookkeeping
+        is done). A MERGE or the run's first overwrite replays harmlessly either way; an appended batch
+        would land twice, so its ``_SDC_SEQUENCE`` is looked for, and without that column the run stops."""
+        if committing.replays_harmlessly:
+            return False
+        if SEQUENCE_COLUMN not in self._table_kinds:
+            msg = (
+                f"Stream '{self.stream_name}': the connection was lost while committing a batch of {total} "
+                f"rows appended to {self.table_ref}. Whether it committed cannot be told without the "
+                f"{SEQUENCE_COLUMN} column (add_record_metadata is false), and loading it again could "
+                "append its rows twice: check the table, then rerun from the last STATE"
+            )
+            raise TargetLoadError(msg)
+        sql = self.strategy.sequence_count_sql(self.table_ref, SEQUENCE_COLUMN)
+        if not int(self._execute(sql, [sequence]).fetchone()[0]):
+            return False
+        self.logger.warning(
+            "Stream '%s': the batch of %d rows was committed before the connection was lost: not loaded "
+            "again",
+            self.stream_name,
+            total,
+        )
+        committing.done()
+        return True
 
     def _check_suspects(self, source: ld.Source, numbers: list[int], parquet_cols: list[str]) -> None:
         """Rows SQL could not clear: run record mode's own checks on them (raises on the first bad one)."""
@@ -1013,13 +1055,19 @@ class OracleSink(SQLSink[OracleConnector]):
         else:
             s.load_select(self._conn, self._reader(), self.table_ref, cols, select)
         marked = self._apply_marks(ld.BATCH_TABLE) if self._marks else 0
+
+        def done() -> None:
+            self._marks = []
+            if overwrite:
+                emptied.add(self.table_ref)
+            self.summary["marked"] += marked
+            self.summary["updated"] += updated
+            self.summary["inserted"] += rows - updated
+
+        self._committing = _Committing(done, replays_harmlessly=self.uses_staging or overwrite)
         self._conn.commit()
-        self._marks = []
-        if overwrite:
-            emptied.add(self.table_ref)
-        self.summary["marked"] += marked
-        self.summary["updated"] += updated
-        self.summary["inserted"] += rows - updated
+        self._committing = None
+        done()
         if s.name == "duckdb":
             self.connector.set_memory_limit(self._conn)  # ``auto`` follows the rows now in the tables
 

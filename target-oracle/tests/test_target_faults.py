@@ -111,3 +111,58 @@ def test_overwrite_replayed_after_a_transient_error_still_empties_the_table(monk
     with duckdb.connect(str(tmp_path / "o.duckdb")) as conn:
         rows = conn.execute('SELECT "ID", "V" FROM "FAULTY" ORDER BY 1').fetchall()
     assert rows == [(1, "new"), (7, "new")]
+
+
+class _LostAtCommit:
+    """A real DuckDB connection whose next commit is lost: it commits (``committed``) or not, then raises
+    ``DPY-4011`` as a connection dropped before the database's answer arrived."""
+
+    def __init__(self, conn, faults: list[bool]) -> None:
+        self._conn = conn
+        self._faults = faults
+
+    def commit(self):
+        if self._faults:
+            if self._faults.pop():
+                self._conn.commit()
+            raise RuntimeError("DPY-4011: the database or network closed the connection")
+        return self._conn.commit()
+
+    def __getattr__(self, name):
+        return getattr(self._conn, name)
+
+
+def _append(monkeypatch, tmp_path, sg, *, committed: bool, metadata: bool = True):
+    faults = [committed]
+    real_open = OracleConnector.open_dbapi
+    monkeypatch.setattr(OracleConnector, "open_dbapi", lambda self: _LostAtCommit(real_open(self), faults))
+    url = f"duckdb:///{tmp_path / 'a.duckdb'}"
+    try:
+        sg.run(
+            {"sqlalchemy_url": url, "load_method": "append-only", "add_record_metadata": metadata},
+            sg.schema("events", {"id": {"type": "integer"}, "v": {"type": "string"}}),
+            *[sg.record("events", {"id": i, "v": "x"}) for i in range(10)],
+        )
+    finally:
+        assert not faults
+        with duckdb.connect(str(tmp_path / "a.duckdb")) as conn:
+            rows = conn.execute('SELECT "ID" FROM "EVENTS" ORDER BY 1').fetchall()
+        assert rows == [(i,) for i in range(10)]  # each row once
+
+
+@pytest.mark.parametrize("committed", [True, False], ids=["committed", "not-committed"])
+def test_an_appended_batch_whose_commit_answer_is_lost_lands_once(
+    monkeypatch, tmp_path, sg, caplog, committed
+):
+    _append(monkeypatch, tmp_path, sg, committed=committed)
+    said = "was committed before the connection was lost: not loaded again" in caplog.text
+    assert said is committed
+
+
+def test_an_appended_batch_whose_commit_answer_is_lost_without_metadata_stops_the_run(
+    monkeypatch, tmp_path, sg
+):
+    with pytest.raises(
+        Exception, match=r"Stream 'events': the connection was lost while committing .* twice"
+    ):
+        _append(monkeypatch, tmp_path, sg, committed=True, metadata=False)

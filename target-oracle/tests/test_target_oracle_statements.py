@@ -269,6 +269,34 @@ def test_a_batch_replayed_after_a_transient_error_at_commit_sends_its_superseded
     assert not faults and len(marks) == 2  # the first attempt's, rolled back, and the replay's
 
 
+def test_an_appended_batch_whose_commit_answer_is_lost_is_looked_for_with_oracle_sql(sg, monkeypatch):
+    """After a connection lost while committing, an append-only batch is looked for by its _SDC_SEQUENCE
+    before it is loaded again (here not found: the recording connection keeps no rows, so it is replayed)."""
+    statements: list[str] = []
+    faults = ["commit"]
+
+    class LostAtCommit(RecordingConnection):
+        def commit(self) -> None:
+            if faults and any(sql.startswith("INSERT") for sql in self.sent):
+                faults.pop()
+                raise RuntimeError("DPY-4011: the database or network closed the connection")
+
+    catalog = Catalog()
+    monkeypatch.setattr(OracleConnector, "open_dbapi", lambda self: LostAtCommit(statements, catalog))
+    _run(
+        sg,
+        sg.schema("events", {"id": {"type": "integer"}}, keys=[]),
+        sg.record("events", {"id": 2}),
+        load_method="append-only",
+    )
+    looked = [sql for sql in statements if '"_SDC_SEQUENCE" = :1' in sql]
+    assert not faults and len(looked) == 1
+    assert looked[0] == 'SELECT COUNT(*) FROM "OIC"."EVENTS" WHERE "_SDC_SEQUENCE" = :1'
+    for sql in statements:
+        _check_limits(sql, _oracle_parse(sql))
+    assert sum(sql.startswith('INSERT INTO "OIC"."EVENTS"') for sql in statements) == 2  # replayed
+
+
 def test_a_stream_whose_table_is_named_like_a_staging_table_fails_before_any_ddl(sg, sent):
     """ORDERS' staging table is ORDERS__STG: a stream loading a real ORDERS__STG would have it dropped
     (or its rows loaded into the temporary table, gone at each commit)."""
