@@ -5,7 +5,10 @@ Long transactions commit rows whose `mod_ts` is already behind the bookmark by m
 rows of each of the `reconcile_hours` clock hours up to the one holding the run's lower bound (one
 paged-mode request per hour with `page_size=1`, whose `result_count` is the count; up to
 COUNT_CONCURRENCY at once), compares with the counts the stream's state kept from the last run, and
-re-reads every hour whose count grew. A row that left an hour (changed again, so its `mod_ts` moved on)
+re-reads every hour whose count grew. An hour with rows that the kept counts lack (the window moved on
+to it since: with an hourly reconcile run, the hour before) is re-read too: the rows committed into it
+late, between the run that read its rows and this first count, are part of that count and would never
+show as growth. A row that left an hour (changed again, so its `mod_ts` moved on)
 while a late one arrived leaves the count unchanged: that late row is not found.
 """
 
@@ -42,7 +45,8 @@ def hour_filters(key: str, hour: datetime.datetime) -> dict[str, str]:
 def hours_to_reread(
     stream: EntityStream, context: t.Any, bound: datetime.datetime, hours: int
 ) -> tuple[list[datetime.datetime], dict[str, int]]:
-    """(the hours whose count grew since the counts kept in the stream's state, the new counts by hour).
+    """(the hours whose count grew since the counts kept in the stream's state, or that hold rows and
+    were not counted before, the new counts by hour).
 
     The new counts are for the caller to keep once those hours are read again: a run killed before
     that finds the same growth next time.
@@ -53,14 +57,17 @@ def hours_to_reread(
         key = t.cast("str", stream.replication_key)
         counted = pool.map(lambda hour: stream.count_rows(hour_filters(key, hour)), window)
         counts = dict(zip(labels, counted, strict=True))
-    kept = stream.get_context_state(context).get(RECONCILE_COUNTS) or {}
+    kept = stream.get_context_state(context).get(RECONCILE_COUNTS)
+    # No counts at all: the first run with the setting (or after a full sync) only counts. An hour the
+    # kept counts lack is one the window reached since: rows committed late into it before this count
+    # are part of its count, so it is read whole once, like an hour that grew.
     grown = [
         hour
         for hour in window
-        if filter_timestamp(hour) in kept and counts[filter_timestamp(hour)] > kept[filter_timestamp(hour)]
+        if kept is not None and counts[filter_timestamp(hour)] > kept.get(filter_timestamp(hour), 0)
     ]
     stream.logger.info(
-        "Stream '%s': reconcile counted %d hours from %s; %d grew since the last run%s",
+        "Stream '%s': reconcile counted %d hours from %s; %d grew or were not counted before%s",
         stream.name,
         len(window),
         filter_timestamp(window[0]),

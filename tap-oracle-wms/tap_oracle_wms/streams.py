@@ -173,7 +173,7 @@ class EntityStream(WmsStream):
                 grown, counts = hours_to_reread(self, context, bound, hours)
                 for hour in grown:
                     yield Walk(
-                        f"hour {filter_timestamp(hour)} re-read (its row count grew)",
+                        f"hour {filter_timestamp(hour)} re-read (its count grew or is new)",
                         {
                             f"{self.replication_key}__gte": filter_timestamp(hour),
                             f"{self.replication_key}__lt": filter_timestamp(

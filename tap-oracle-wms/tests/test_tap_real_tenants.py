@@ -180,6 +180,33 @@ def test_tap_reconcile_rereads_hours_whose_count_grew(wms_sim_factory, make_conf
     assert not set(late) & {r["id"] for r in fourth.records("allocation")}
 
 
+def test_tap_reconcile_reads_an_hour_it_counts_for_the_first_time(wms_sim_factory, make_config, run_tap, utc):
+    """The hourly reconcile job: by its next run the bookmark (moved by the minute's runs) is in an hour it
+    never counted. Rows committed late into that hour meanwhile, beyond the look-back, are part of its first
+    count: taken as its baseline they would never show as growth, so the hour is read whole once."""
+    sim = wms_sim_factory(sizes=SIZES)
+    reconcile = make_config(sim, entities=["allocation"], lookback_seconds=300, reconcile_hours=3)
+    minute = {**reconcile, "reconcile_hours": 0}
+    sim.advance_clock(3 * 3600)
+    sim.update("allocation", [1], pick_user="NOW")
+    first = run_tap(minute)
+    second = run_tap(reconcile, state=first.last_state)  # the first run with the setting only counts
+    kept = second.last_state["bookmarks"]["allocation"]["reconcile_counts"]
+    sim.advance_clock(2 * 3600)
+    sim.update("allocation", [2], pick_user="LATER")
+    third = run_tap(minute, state=second.last_state)  # the minute's runs move the bookmark on
+    state = third.last_state["bookmarks"]["allocation"]
+    assert state["replication_key_value"] == utc(sim.get("allocation", 2)["mod_ts"])
+    assert state["reconcile_counts"] == kept
+    late = sim.insert("allocation", 2, mod_ts_ago=3600, create_ts_ago=3600)
+    hour = datetime.datetime.fromisoformat(utc(sim.get("allocation", late[0])["mod_ts"]))
+    assert hour.replace(minute=0, second=0, microsecond=0).isoformat() not in kept
+    fourth = run_tap(reconcile, state=third.last_state)
+    assert set(late) <= {r["id"] for r in fourth.records("allocation")}
+    fifth = run_tap(reconcile, state=fourth.last_state)
+    assert not set(late) & {r["id"] for r in fifth.records("allocation")}
+
+
 @pytest.mark.parametrize("ordering_refused", [(), ("allocation",)], ids=["keyset", "numbered"])
 @pytest.mark.parametrize("stale_pages", [0, 100], ids=["stale first half", "stale to the end"])
 def test_tap_paged_stale_page_count_phantom_500_and_short_pages_end_cleanly(
