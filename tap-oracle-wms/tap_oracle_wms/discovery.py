@@ -243,6 +243,14 @@ def describe_to_entity(name: str, payload: t.Any, logger: logging.Logger) -> Ent
 
     if not plan:
         raise ValueError(f"Entity '{name}': describe returned no fields")
+    for field_name, kind in plan.items():
+        if kind == FOREIGN_KEY and key_column(field_name) in plan:
+            # One column would carry both values, one of them silently lost.
+            raise ValueError(
+                f"Entity '{name}': field '{key_column(field_name)}' has the name of the column that carries "
+                f"the key of foreign key '{field_name}' (data contract: <field>_key); the two cannot both "
+                "be emitted"
+            )
     if KEY_PROPERTY not in plan:
         logger.warning("Entity '%s': describe does not list 'id'; adding it as the integer key", name)
         plan[KEY_PROPERTY] = PLAIN

@@ -142,6 +142,17 @@ def test_tap_describe_without_fields_fails_clearly():
         describe_to_entity("empty", {"parameters": []}, LOG)
 
 
+@pytest.mark.parametrize("order", ["foreign key first", "key column first"])
+def test_tap_a_field_named_like_a_foreign_keys_key_column_fails_discovery(order):
+    # `item_id` emits `item_id` and `item_id_key`: a described `item_id_key` field went into the same
+    # column, and one of the two values was silently lost in every record.
+    fields = {"id": {"type": "pk"}, "item_id": {"type": "relation"}, "item_id_key": {"type": "varchar"}}
+    if order == "key column first":
+        fields = dict(reversed(fields.items()))
+    with pytest.raises(ValueError, match=r"'odd': field 'item_id_key' .* foreign key 'item_id'"):
+        describe_to_entity("odd", {"fields": fields}, LOG)
+
+
 @pytest.mark.parametrize("mod_ts_type", ["ZonedDateTime", "DATE", "varchar", None])
 def test_tap_replication_key_of_another_described_type_is_read_as_a_timestamp(caplog, mod_ts_type):
     # The recorded describe with mod_ts typed otherwise (type names are unconfirmed): shaped as served,
