@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import typing as t
 from http import HTTPStatus
-from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from singer_sdk import RESTStream
@@ -31,6 +30,7 @@ from tap_oracle_wms.http import (
     describe_failure,
     fail_fast_on_tls,
     give_up_clearly,
+    on_origin,
     request_label,
 )
 from tap_oracle_wms.pagination import (
@@ -135,8 +135,7 @@ class WmsStream(RESTStream):
         host those of `base_url`, so credentials are never sent to a host the user did not name."""
         token = page.next_page_token
         if token is not None and self.scheme == LINK:
-            link, base = urlsplit(str(token)), urlsplit(self.url_base)
-            url = urlunsplit((base.scheme, base.netloc, link.path, link.query, ""))
+            url = on_origin(str(token), self.url_base)
             if self.ordering_refused:
                 url = with_query_value(url, "ordering", None)
             return HTTPRequest(url=url, method="GET", headers=self.http_headers, params={})

@@ -14,7 +14,7 @@ import random
 import time
 import typing as t
 from http import HTTPStatus
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import backoff  # provided by singer-sdk's python-backoff dependency
 import msgspec
@@ -23,7 +23,13 @@ from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 
 from tap_oracle_wms.auth import build_auth
 from tap_oracle_wms.discovery import entity_names_from_listing
-from tap_oracle_wms.errors import WmsAuthError, WmsBadRequestError, WmsRetriesExhaustedError, tls_error
+from tap_oracle_wms.errors import (
+    WmsAuthError,
+    WmsBadRequestError,
+    WmsPageLoopError,
+    WmsRetriesExhaustedError,
+    tls_error,
+)
 from tap_oracle_wms.pagination import decode_json
 
 # Longest Retry-After honoured; a gateway asking for more is treated as an outage.
@@ -304,6 +310,13 @@ def fail_fast_on_tls(func: t.Callable[..., t.Any]) -> t.Callable[..., t.Any]:
     return call
 
 
+def on_origin(link: str, base: str) -> str:
+    """A link the API served, with the scheme and host of `base` (the `base_url`) and its own path and
+    query unchanged: credentials are never sent to a host the user did not name."""
+    parts, origin = urlsplit(link), urlsplit(base)
+    return urlunsplit((origin.scheme, origin.netloc, parts.path, parts.query, ""))
+
+
 class WmsApi:
     """Session, credentials and retry policy of one run, shared by discovery and all streams."""
 
@@ -347,8 +360,26 @@ class WmsApi:
         return body
 
     def list_entities(self) -> list[str]:
-        """Names the API lists at `/entity/` (this also proves connectivity and credentials)."""
-        return entity_names_from_listing(self.get_json(self.entity_url(), "entity list"))
+        """Names the API lists at `/entity/` (this also proves connectivity and credentials): every page
+        of a list served in paged form (`results` and a `next_page` link), not only the first."""
+        url: str | None = self.entity_url()
+        names: set[str] = set()
+        links: set[str] = set()
+        while url:
+            body = self.get_json(url, "entity list")
+            names.update(entity_names_from_listing(body))
+            paged = isinstance(body, dict) and isinstance(body.get("results"), list)
+            link = body.get("next_page") if paged else None
+            if not link:
+                break
+            url = on_origin(str(link), self.api_root)
+            if url in links:
+                raise WmsPageLoopError(
+                    f"entity list: the API's next_page link {url} was given before; following it would "
+                    "read the same pages forever"
+                )
+            links.add(url)
+        return sorted(names)
 
     def describe(self, entity: str) -> t.Any:
         """The describe payload of one entity."""

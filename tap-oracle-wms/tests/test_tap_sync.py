@@ -259,6 +259,20 @@ def test_tap_star_discovers_every_listed_entity(sim, make_config):
     assert hdr["replication_key"] == "mod_ts"
 
 
+def test_tap_an_entity_list_in_paged_form_is_read_to_its_last_page(wms_sim_factory, make_config):
+    # The list's form is unconfirmed; in paged form only its first page was read: `["*"]` silently left
+    # out the entities of the later pages, and naming one of them failed as "not listed".
+    from tap_oracle_wms.tap import TapOracleWMS
+
+    sim = wms_sim_factory(entity_list_page_size=4)
+    tap = TapOracleWMS(config=make_config(sim, entities=["*"]))
+    assert sorted(tap.streams) == ["allocation", "company", "facility", "item", "order_dtl", "order_hdr"]
+    tap = TapOracleWMS(config=make_config(sim, entities=["item"]))
+    assert list(tap.streams) == ["item"]
+    listing = [r for r in sim.requests if r.path.endswith("/entity/")]
+    assert [r.query.get("page") for r in listing] == [None, "2", None, "2"]
+
+
 def test_tap_unknown_entity_named_in_settings_fails_clearly(sim, make_config):
     from singer_sdk.exceptions import FatalAPIError
     from tap_oracle_wms.tap import TapOracleWMS

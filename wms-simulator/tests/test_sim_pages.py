@@ -12,6 +12,20 @@ def test_entity_list_is_flat_object_of_urls(api):
     assert body["allocation"] == f"{api.sim.api_url}/entity/allocation/"
 
 
+def test_entity_list_in_paged_form_links_page_by_page(make_api):
+    api = make_api(entity_list_page_size=4)
+    first = api.get().json()
+    assert set(first) == {"result_count", "page_count", "page_nbr", "next_page", "previous_page", "results"}
+    assert (first["result_count"], first["page_count"], first["page_nbr"]) == (6, 2, 1)
+    assert first["results"][0] == {"name": "allocation", "url": f"{api.sim.api_url}/entity/allocation/"}
+    assert parse_qs(urlsplit(first["next_page"]).query) == {"page": ["2"]}
+    second = api.get(page=2).json()
+    assert second["next_page"] is None and len(second["results"]) == 2
+    names = [e["name"] for e in first["results"] + second["results"]]
+    assert sorted(names) == ["allocation", "company", "facility", "item", "order_dtl", "order_hdr"]
+    assert api.get(page=3).status_code == 404
+
+
 def test_paged_mode_shape_and_next_page_urls_keep_every_filter(api):
     r = api.get("allocation/", page_size=50, status_id__in="0,10,90,99", ordering="id")
     body = r.json()

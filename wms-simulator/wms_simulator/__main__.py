@@ -95,6 +95,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PARAM[,PARAM]",
         help="query parameters data pages do not apply, e.g. page or id__gt (the same page again)",
     )
+    p.add_argument(
+        "--entity-list-page-size",
+        type=int,
+        default=0,
+        metavar="N",
+        help="serve the entity list in paged form, N names a page (0: one flat object)",
+    )
     return p
 
 
@@ -127,6 +134,7 @@ def main(argv: list[str] | None = None) -> None:
             latency_jitter=args.latency_jitter,
             sequenced_link_back=args.sequenced_link_back,
             params_ignored=tuple(p for p in args.params_ignored.split(",") if p),
+            entity_list_page_size=args.entity_list_page_size,
         )
         sim.start()
     except (ValueError, OSError) as exc:

@@ -117,6 +117,7 @@ class WmsSimulator:
         latency_jitter: float = 0.0,
         sequenced_link_back: bool = False,
         params_ignored: tuple[str, ...] | list[str] | set[str] = (),
+        entity_list_page_size: int = 0,
     ) -> None:
         if describe_variant not in DESCRIBE_VARIANTS:
             raise ValueError(f"describe_variant must be one of {DESCRIBE_VARIANTS}, got {describe_variant!r}")
@@ -126,6 +127,10 @@ class WmsSimulator:
             raise ValueError(f"sequenced_ordering must be 'honour' or 'ignore', got {sequenced_ordering!r}")
         if not 1 <= page_size_default <= page_size_max:
             raise ValueError(f"page_size_default must be within 1..{page_size_max}, got {page_size_default}")
+        if entity_list_page_size < 0:
+            raise ValueError(
+                f"entity_list_page_size must be >= 0 (0 = one flat object), got {entity_list_page_size}"
+            )
         if page_cache_mb < 0:
             raise ValueError(f"page_cache_mb must be >= 0 (0 = no cache), got {page_cache_mb!r}")
         if not environment or "/" in environment:
@@ -149,6 +154,7 @@ class WmsSimulator:
         self.paged_quirks = PagedQuirks(short_page_every, stale_page_count, stale_pages)
         self.sequenced_link_back = sequenced_link_back
         self.params_ignored = frozenset(params_ignored)
+        self.entity_list_page_size = entity_list_page_size
         self.latency = Latency(latency, latency_jitter, seed)
         self.data = Dataset(seed, sizes, anomaly_rate)
         self.auth = Auth(
@@ -165,6 +171,33 @@ class WmsSimulator:
         self._positions: OrderedDict = OrderedDict()
         self._counts: OrderedDict = OrderedDict()
         self.page_cache = PageCache(int(page_cache_mb * 1024 * 1024))
+
+    def _entity_list_page(self, params: dict[str, str]) -> dict:
+        """A page of the entity list in paged form (`entity_list_page_size`): `results` of
+        `{"name", "url"}` objects, `?page=N`, `next_page` linking on while names are left."""
+        size = self.entity_list_page_size
+        try:
+            page = int(params.get("page", "1"))
+        except ValueError:
+            raise QueryError(
+                400, "VALIDATION_ERROR", "Invalid input.", {"page": ["Enter a whole number."]}
+            ) from None
+        names = list(ENTITIES)
+        pages = max(1, -(-len(names) // size))
+        if not 1 <= page <= pages:
+            raise QueryError(404, "NOT_FOUND", f"Page {page} does not exist.")
+        link = f"{self.api_url}/entity/?page="
+        return {
+            "result_count": len(names),
+            "page_count": pages,
+            "page_nbr": page,
+            "next_page": f"{link}{page + 1}" if page < pages else None,
+            "previous_page": f"{link}{page - 1}" if page > 1 else None,
+            "results": [
+                {"name": name, "url": f"{self.api_url}/entity/{name}/"}
+                for name in names[(page - 1) * size : page * size]
+            ],
+        }
 
     # ----- lifecycle -------------------------------------------------------------------------------
     def start(self) -> WmsSimulator:
@@ -672,6 +705,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _route(self, rest: list[str], path: str, params: dict[str, str], info: RequestInfo) -> object:
         sim = self.sim
         if not rest:
+            if sim.entity_list_page_size:
+                return sim._entity_list_page(params)
             return {name: f"{sim.api_url}/entity/{name}/" for name in ENTITIES}
         entity = rest[0]
         info.entity = entity
