@@ -489,3 +489,17 @@ def insecure_url_warning(config: t.Mapping[str, t.Any]) -> str | None:
     if parts.scheme != "http" or host in ("localhost", "::1") or host.startswith("127."):
         return None
     return f"Setting 'base_url' is plain http:// to {host}: credentials and data travel unencrypted; use https://"
+
+
+def future_start_date_warning(config: t.Mapping[str, t.Any]) -> str | None:
+    """A warning when `start_date` is later than now: every run reads nothing until then, exit code 0
+    (a mistyped year would otherwise go unnoticed)."""
+    value = config.get("start_date")
+    start = _parse_offset_datetime(value) if isinstance(value, str) else None
+    now = datetime.datetime.now(datetime.timezone.utc)
+    if start is None or start <= now:
+        return None
+    return (
+        f"Setting 'start_date' {value} is later than now ({now.isoformat(timespec='seconds')}): no row "
+        "is read until then"
+    )

@@ -20,6 +20,7 @@ from tap_oracle_wms.http import WmsApi
 from tap_oracle_wms.settings import (
     CONFIG_SCHEMA,
     environment_settings,
+    future_start_date_warning,
     hide_secret_values,
     insecure_url_warning,
     object_setting_errors,
@@ -51,9 +52,9 @@ class TapOracleWMS(Tap):
         errors += validate_settings(self.config)
         for name in unknown_settings(self.config, self.config_jsonschema):
             self.logger.warning("Setting '%s' is not a setting of %s; it is ignored", name, self.name)
-        warning = insecure_url_warning(self.config)
-        if warning:
-            self.logger.warning(warning)
+        for warning in (insecure_url_warning(self.config), future_start_date_warning(self.config)):
+            if warning:
+                self.logger.warning(warning)
         if errors and raise_errors:
             raise ConfigValidationError("Config validation failed", errors=errors)
         return errors

@@ -122,6 +122,17 @@ def test_tap_plain_http_to_another_host_warned():
         assert insecure_url_warning({"base_url": url}) is None
 
 
+def test_tap_start_date_later_than_now_warned_by_name(sim, make_config, tap_cli):
+    # Every run read nothing, exit 0, and nothing said why (a mistyped year went unnoticed).
+    config = make_config(sim, entities=["order_hdr"], start_date="2062-01-01T00:00:00+00:00")
+    result = tap_cli(config=config)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert not [line for line in result.stdout.splitlines() if '"RECORD"' in line]
+    assert "Setting 'start_date' 2062-01-01T00:00:00+00:00 is later than now" in result.stderr
+    past = tap_cli(config=make_config(sim, entities=["order_hdr"], start_date="2025-01-01T00:00:00+00:00"))
+    assert "start_date" not in past.stderr
+
+
 @pytest.mark.parametrize("content", ['{"base_url": "https://x/prod",', "[1, 2]"], ids=["truncated", "a list"])
 def test_tap_malformed_config_file_is_one_line_naming_it(tmp_path, content):
     import sys
