@@ -146,6 +146,12 @@ class TapOracleWMS(Tap):
             )
         return wanted
 
+    def catalog_selects(self, name: str) -> bool:
+        """Whether the run's input catalog selects entity `name`: a sync asked for it, so an entity that
+        cannot be described fails the run instead of being skipped (as `["*"]` discovery skips it)."""
+        entry = self.input_catalog.get_stream(name) if self.input_catalog is not None else None
+        return entry is not None and bool(entry.metadata.resolve_selection()[()])
+
     def discover_streams(self) -> list[EntityStream]:
         wildcard = list(self.config.get("entities") or []) == ["*"]
         streams = []
@@ -156,7 +162,7 @@ class TapOracleWMS(Tap):
             except WmsAuthError:
                 raise
             except (FatalAPIError, ValueError) as exc:
-                if not wildcard:
+                if not wildcard or self.catalog_selects(name):
                     raise FatalAPIError(f"Discovery of entity '{name}' failed: {exc}") from exc
                 self.logger.warning("Entity '%s' skipped: its describe failed (%s)", name, exc)
                 continue

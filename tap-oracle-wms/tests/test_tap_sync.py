@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import json
 
 import pytest
 
@@ -257,6 +258,30 @@ def test_tap_star_discovers_every_listed_entity(sim, make_config):
     assert "order_dtl_set" not in hdr["schema"]["properties"]
     assert hdr["key_properties"] == ["id"]
     assert hdr["replication_key"] == "mod_ts"
+
+
+def test_tap_star_sync_fails_on_a_selected_entity_it_cannot_describe(sim, make_config, tap_cli, tmp_path):
+    # `["*"]` skips an entity whose describe fails; a sync whose catalog selects it skipped it too, exit 0,
+    # so an entity whose describe kept failing was never synced again while every run succeeded.
+    from tap_oracle_wms.tap import TapOracleWMS
+
+    config = make_config(sim, entities=["*"], max_retries=0)
+    catalog = TapOracleWMS(config=config).catalog_dict
+    sim.faults.add(500, path_contains="/entity/item/describe", times=None)
+    catalog_file = tmp_path / "catalog.json"
+    catalog_file.write_text(json.dumps(catalog))
+    result = tap_cli("--catalog", str(catalog_file), config=config)
+    assert result.returncode == 1
+    assert "Discovery of entity 'item' failed" in result.stderr
+    assert "Traceback" not in result.stderr
+    for entry in catalog["streams"]:
+        if entry["tap_stream_id"] == "item":
+            root = next(m for m in entry["metadata"] if m["breadcrumb"] == [])
+            root["metadata"]["selected"] = False
+    catalog_file.write_text(json.dumps(catalog))
+    result = tap_cli("--catalog", str(catalog_file), config=config)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Entity 'item' skipped: its describe failed" in result.stderr
 
 
 def test_tap_an_entity_list_in_paged_form_is_read_to_its_last_page(wms_sim_factory, make_config):
