@@ -120,9 +120,14 @@ class Source:
     messages: bool = False
 
 
+#: DuckDB expands ``*``, ``?`` and ``[...]`` in a file name as a glob pattern; each in brackets is itself
+_GLOB_CHARS = re.compile(r"[*?\[]")
+
+
 def file_list(source: Source) -> str:
-    """The source's files as a DuckDB list literal, for ``read_json`` / ``read_parquet``."""
-    return "[" + ", ".join(lit(f) for f in source.files) + "]"
+    """The source's files as a DuckDB list literal, for ``read_json`` / ``read_parquet``. Each name is
+    matched literally: ``part[1].json`` would otherwise read ``part1.json`` (another file) instead."""
+    return "[" + ", ".join(lit(_GLOB_CHARS.sub(r"[\g<0>]", f)) for f in source.files) + "]"
 
 
 def _struct(props: Sequence[str]) -> str:

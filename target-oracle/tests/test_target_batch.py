@@ -616,3 +616,16 @@ def test_rows_without_a_version_take_the_streams_activated_version(sg, backend, 
     else:
         assert [r[:3] for r in rows] == [(1, "v1", 1), (2, "v2", 2), (3, "v2", 2)]
         assert [r[3] is not None for r in rows] == [True, False, False]
+
+
+@pytest.mark.parametrize("name", ["part[1].json", "part*.json", "part?.json"])
+def test_a_batch_file_whose_name_holds_glob_characters_is_read_itself(sg, backend, tmp_path, name):
+    # DuckDB reads a name holding * ? [ as a glob pattern: part[1].json read part1.json, another file,
+    # and the named file was then removed as loaded
+    decoy = tmp_path / "part1.json"
+    _write_jsonl(decoy, ['{"id": 9, "name": "another file"}'], "none")
+    path = tmp_path / name
+    _write_jsonl(path, ['{"id": 1, "name": "the named file"}'], "none")
+    sg.run(backend.config(), sg.schema("items", PROPS), _batch("items", [path], compression="none"))
+    assert backend.rows("items", '"ID", "NAME"') == [(1, "the named file")]
+    assert decoy.exists() and not path.exists()
