@@ -782,9 +782,20 @@ class OracleSink(SQLSink[OracleConnector]):
             msg = f"Stream '{self.stream_name}': BATCH format '{fmt}' is not supported (jsonl, parquet)"
             raise BatchMessageError(msg)
         taken: list[BatchFile] = []
+        named = {file.identity for file in self._batch_files.values()}
         try:
             for url in files:
-                taken.append(open_batch_file(self.stream_name, url))
+                file = open_batch_file(self.stream_name, url)
+                if file.identity in named:  # read twice, its records would land twice (append-only)
+                    discard_copy(file)
+                    msg = (
+                        f"Stream '{self.stream_name}': BATCH file {url} is named twice (in this message or "
+                        "a BATCH message whose files are not loaded yet); each file must be named once, "
+                        "so that its records land once"
+                    )
+                    raise BatchMessageError(msg)
+                named.add(file.identity)
+                taken.append(file)
             self._batch_files.update((file.path, file) for file in taken)
             compression = "gzip" if (encoding.compression or "none").lower() == "gzip" else "none"
             self._take_source(ld.Source(tuple(file.path for file in taken), fmt, compression))
@@ -835,7 +846,7 @@ class OracleSink(SQLSink[OracleConnector]):
         keep = bool(self.config.get("keep_batch_files", False))
         for source in sources:
             for path in source.files:
-                if (file := self._batch_files.pop(path, None)) is not None:  # a file named twice: once
+                if (file := self._batch_files.pop(path, None)) is not None:
                     remove_batch_file(file, keep=keep)
 
     def _spool_files(self, source: ld.Source) -> None:

@@ -16,6 +16,7 @@ from decimal import Decimal
 import duckdb
 import pytest
 from singer_sdk.exceptions import InvalidRecord
+from target_oracle.errors import BatchMessageError
 from target_oracle.sinks import TargetLoadError
 
 PROPS = {
@@ -629,3 +630,24 @@ def test_a_batch_file_whose_name_holds_glob_characters_is_read_itself(sg, backen
     sg.run(backend.config(), sg.schema("items", PROPS), _batch("items", [path], compression="none"))
     assert backend.rows("items", '"ID", "NAME"') == [(1, "the named file")]
     assert decoy.exists() and not path.exists()
+
+
+def test_a_batch_file_named_twice_fails_instead_of_landing_twice(sg, backend, tmp_path):
+    # DuckDB reads a file listed twice twice: appended, every record of it landed twice, exit 0
+    path = tmp_path / "once.json"
+    _write_jsonl(path, ['{"id": 1, "name": "a"}', '{"id": 2, "name": "b"}'], "none")
+    twice = {**_batch("items", [path], compression="none"), "manifest": [path.as_uri(), str(path)]}
+    config = backend.config(load_method="append-only")
+    with pytest.raises(BatchMessageError, match=r"BATCH file .*once\.json is named twice"):
+        sg.run(config, sg.schema("items", PROPS), twice)
+    assert backend.rows("items", '"ID"') == []
+    assert path.exists()
+    # named again by a later message while the first one's files are gathered: they land once, then it fails
+    with pytest.raises(BatchMessageError, match=r"BATCH file .*once\.json is named twice"):
+        sg.run(
+            config,
+            sg.schema("items", PROPS),
+            _batch("items", [path], compression="none"),
+            _batch("items", [path], compression="none"),
+        )
+    assert backend.rows("items", '"ID", "NAME"') == [(1, "a"), (2, "b")]
