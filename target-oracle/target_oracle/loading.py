@@ -5,8 +5,9 @@ arrived, plus lines the target re-encoded, see ``sinks.py``), or the files of a 
 records, gzip or not, or Parquet). For each source the same three statements are built here:
 
 - ``source_sql``: a subquery giving ``__n`` (position in the batch: the last record per key wins),
-  ``__checked`` (the line was already validated and made exact in Python), ``__te``/``__v`` (the message's
-  ``time_extracted`` and ``version``) and ``f0..fk``, the raw JSON value of each schema property;
+  ``__checked`` (the line was already validated and made exact in Python: it holds ``CHECKED``),
+  ``__te``/``__v`` (the message's ``time_extracted`` and ``version``) and ``f0..fk``, the raw JSON value of
+  each schema property;
 - ``check_sql``: one aggregate pass finding the rows that may be invalid (a conservative SQL rendering of the
   schema's type and length rules; those rows are re-checked by the very same Python validator record mode
   uses, so verdicts and messages are unchanged), over-long strings and the duplicate count;
@@ -25,6 +26,7 @@ import dataclasses
 import gzip
 import re
 import typing as t
+import uuid
 
 from target_oracle import columns as k
 from target_oracle import contract
@@ -86,6 +88,9 @@ _OBJECT_KEYWORDS = frozenset(
 )
 
 JSONL, PARQUET = "jsonl", "parquet"
+#: a spool line the sink validated and made exact in Python carries ``"__checked": CHECKED`` (see
+#: ``source_sql``): a value no RECORD message arriving as it was sent can hold, since a tap cannot know it
+CHECKED = uuid.uuid4().hex
 
 
 def lit(text: str) -> str:
@@ -153,10 +158,10 @@ def source_sql(source: Source, props: Sequence[str], parquet_columns: Sequence[s
             "record": _struct(props),
             "time_extracted": "VARCHAR",
             "version": "BIGINT",
-            "__checked": "BOOLEAN",
+            "__checked": "VARCHAR",
         }
         fields = ", ".join(f"record.{qid(p)} AS f{i}" for i, p in enumerate(props))
-        te, v, checked = "time_extracted", "version", "coalesce(__checked, false)"
+        te, v, checked = "time_extracted", "version", f"coalesce(__checked = {lit(CHECKED)}, false)"
     else:
         extra = [p for p in ("_sdc_extracted_at", "_sdc_table_version") if p not in props]
         columns = {p: "JSON" for p in [*props, *extra]}

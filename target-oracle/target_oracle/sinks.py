@@ -583,7 +583,7 @@ class OracleSink(SQLSink[OracleConnector]):
                 self._props, self._converters, [get(p) for p in self._props], strict=True
             )
         }
-        line = {"record": values, "time_extracted": extracted, "version": version, "__checked": True}
+        line = {"record": values, "time_extracted": extracted, "version": version, "__checked": ld.CHECKED}
         self.write_spool(_ENCODE(line) + b"\n")
 
     def _check_record(self, record: dict, *, validate: bool = True) -> None:
