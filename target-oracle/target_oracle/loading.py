@@ -386,6 +386,16 @@ def check_sql(key_cols: Sequence[int], limited: Sequence[int], table: str = BATC
     )
 
 
+def long_text_row_sql(index: int, key_cols: Sequence[int], table: str = BATCH_TABLE) -> str:
+    """The byte length of column ``index`` and the key values (as text) of the first row where it holds
+    more than VARCHAR2's bytes."""
+    keys = "".join(f", CAST(v{i} AS VARCHAR)" for i in key_cols)
+    return (
+        f"SELECT strlen(v{index}){keys} FROM {table} WHERE strlen(v{index}) > {k.VARCHAR_MAX_BYTES} "
+        "ORDER BY __n LIMIT 1"
+    )
+
+
 def select_sql(
     source: str,
     cols: Sequence[Column],

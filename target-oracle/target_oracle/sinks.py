@@ -444,8 +444,11 @@ class OracleSink(SQLSink[OracleConnector]):
         #: the key properties as the records name them
         self.key_props_raw = [by_col[key] for key in self.key_properties]
         self._key_idx = [self._props.index(key) for key in self.key_props_raw]
-        limit = self.strategy.string_byte_limit
-        self._limited = [i for i, kind in enumerate(kinds) if kind == k.STRING] if limit else []
+        strings = [i for i, kind in enumerate(kinds) if kind == k.STRING]
+        #: text columns whose values over VARCHAR2's bytes are looked for: on Oracle every one (it becomes a
+        #: CLOB), on DuckDB the keys (refused on both: a CLOB cannot be in Oracle's primary key)
+        keyed = [i for i in strings if i in self._key_idx]
+        self._limited = strings if self.strategy.string_byte_limit else keyed
         #: the schema has object or array properties: lines with NaN/Infinity go to Python
         self._nested = any(kind == k.JSON for _, kind in self._columns)
         #: (property, kind) of the record values the storage contract checks
@@ -905,6 +908,8 @@ class OracleSink(SQLSink[OracleConnector]):
             if suspects:
                 self._check_suspects(source, suspects, parquet_cols)
             for i, too_long in zip(limited, longs or (), strict=False):
+                if too_long and i in self._key_idx:
+                    self._refuse_long_key(reader, table, i)
                 if too_long:
                     self._too_long.add(i)
             if dupes:
@@ -1024,6 +1029,18 @@ class OracleSink(SQLSink[OracleConnector]):
         return TargetLoadError(
             f"Stream '{self.stream_name}': batch of {count} rows into {self.table_ref} "
             f"rolled back [{code}]: {exc}"
+        )
+
+    def _refuse_long_key(self, reader: t.Any, table: str, index: int) -> None:
+        """A key value over VARCHAR2's 4000 bytes stops the run on both databases, naming its record's key."""
+        row = reader.execute(ld.long_text_row_sql(index, self._key_idx, table)).fetchone()
+        shown = {
+            p: v if len(v) <= 40 else f"{v[:40]}..." for p, v in zip(self.key_props_raw, row[1:], strict=True)
+        }
+        prop = self._props[index]
+        raise RefusedValueError(
+            f"{self._where(shown, prop)}: a value of {row[0]} bytes refused: a key property is at most "
+            f"{k.VARCHAR_MAX_BYTES} bytes (VARCHAR2 on Oracle; a CLOB cannot be in a primary key)"
         )
 
     def _widen_too_long(self) -> None:
