@@ -249,7 +249,7 @@ class OracleSink(SQLSink[OracleConnector]):
         self.summary = self._target_ref.table_summary(self.table_ref)
         self._props, self._columns = self._plan_columns()
         remove_orphan_spools()
-        self._conn = self.connector.open_dbapi()
+        self._connect()
         self._check_charset()
         if self.schema_name and (sql := self.strategy.create_schema_sql(self.schema_name)):
             self._execute(sql)
@@ -1099,6 +1099,12 @@ class OracleSink(SQLSink[OracleConnector]):
         if s.name == "duckdb":
             self.connector.set_memory_limit(self._conn)  # ``auto`` follows the rows now in the tables
 
+    def _connect(self) -> None:
+        """The sink's own connection, its session set up (``session_sql``)."""
+        self._conn = self.connector.open_dbapi()
+        for sql in self.strategy.session_sql():
+            self._execute(sql)
+
     def _begin(self) -> None:
         self.strategy.begin(self._conn)
 
@@ -1113,7 +1119,7 @@ class OracleSink(SQLSink[OracleConnector]):
             self._conn.close()
         except Exception as exc:
             self.logger.debug("Close failed: %s", exc)
-        self._conn = self.connector.open_dbapi()
+        self._connect()
         if self.uses_staging:
             self._sync_staging()
 
