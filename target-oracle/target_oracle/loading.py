@@ -490,6 +490,42 @@ def parquet_columns_sql(source: Source) -> str:
     return f"DESCRIBE SELECT * FROM read_parquet({file_list(source)}, union_by_name = true)"
 
 
+def parquet_schema_sql(source: Source) -> str:
+    """Every file's schema elements in order (``parquet_top_level_names`` reads the top-level ones)."""
+    return f"SELECT file_name, name, num_children FROM parquet_schema({file_list(source)})"
+
+
+def parquet_top_level_names(rows: Sequence[tuple[str, str, int | None]]) -> set[str]:
+    """The top-level column names of ``parquet_schema_sql``'s rows: each file's schema is a tree written
+    depth first, a root holding the columns, each with its ``num_children`` (nested fields) after it."""
+    names: set[str] = set()
+    elements = iter(rows)
+
+    def skip(children: int) -> None:
+        for _ in range(children):
+            skip(next(elements)[2] or 0)
+
+    for _file, _root, columns in elements:
+        for _ in range(columns or 0):
+            _, name, children = next(elements)
+            names.add(name)
+            skip(children or 0)
+    return names
+
+
+def case_variants(names: set[str], props: Sequence[str]) -> list[tuple[str, str]]:
+    """(property, column) for each column whose name equals a property's only when case is ignored."""
+    by_lower: dict[str, list[str]] = {}
+    for prop in props:
+        by_lower.setdefault(prop.lower(), []).append(prop)
+    return [
+        (prop, name)
+        for name in sorted(names)
+        for prop in by_lower.get(name.lower(), [])
+        if name != prop and name not in props
+    ]
+
+
 def drop_batch_sql(table: str = BATCH_TABLE) -> str:
     return f"DROP TABLE IF EXISTS {table}"
 

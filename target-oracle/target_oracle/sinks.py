@@ -893,6 +893,7 @@ class OracleSink(SQLSink[OracleConnector]):
             try:
                 parquet_cols: list[str] = []
                 if source.format == ld.PARQUET:
+                    self._check_parquet_names(reader, source)
                     described = reader.execute(ld.parquet_columns_sql(source))
                     parquet_cols = [row[0] for row in described.fetchall()]
                 src = ld.source_sql(source, self._props, parquet_cols)
@@ -1008,6 +1009,21 @@ class OracleSink(SQLSink[OracleConnector]):
         )
         committing.done()
         return True
+
+    def _check_parquet_names(self, reader: t.Any, source: ld.Source) -> None:
+        """DuckDB binds Parquet columns by name without case (``Qty`` and ``qty`` in one file become ``Qty``
+        and ``qty_1``; across files, one column): a column spelled like a property but for case, in any of
+        the batch's files, fails the batch rather than lose or mix up that property's values."""
+        names = ld.parquet_top_level_names(reader.execute(ld.parquet_schema_sql(source)).fetchall())
+        if variants := ld.case_variants(names, self._props):
+            prop, name = variants[0]
+            msg = (
+                f"Stream '{self.stream_name}': BATCH file(s) {self._urls(source)} hold a column '{name}', "
+                f"which differs from property '{prop}' only in case; Parquet columns are read without "
+                "case, so its values could land in the wrong property or be lost. Write the property's "
+                "own spelling in every file"
+            )
+            raise TargetLoadError(msg)
 
     def _check_suspects(self, source: ld.Source, numbers: list[int], parquet_cols: list[str]) -> None:
         """Rows SQL could not clear: run record mode's own checks on them (raises on the first bad one)."""

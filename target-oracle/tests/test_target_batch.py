@@ -651,3 +651,21 @@ def test_a_batch_file_named_twice_fails_instead_of_landing_twice(sg, backend, tm
             _batch("items", [path], compression="none"),
         )
     assert backend.rows("items", '"ID", "NAME"') == [(1, "a"), (2, "b")]
+
+
+@pytest.mark.parametrize("first", ["QTY", "qty"])
+def test_parquet_columns_spelled_like_a_property_but_for_case_fail_the_batch(sg, backend, tmp_path, first):
+    # DuckDB unites Parquet columns by name without case: with QTY in one file and qty in the next, the
+    # batch held one column: named QTY, the property qty read NULL for every file (its values lost); named
+    # qty, the undeclared QTY's values landed as qty
+    other = "qty" if first == "QTY" else "QTY"
+    paths = [tmp_path / "a.parquet", tmp_path / "b.parquet"]
+    with duckdb.connect() as conn:
+        for i, (path, name) in enumerate(zip(paths, (first, other), strict=True)):
+            conn.execute(f"COPY (SELECT {i + 1} AS id, {i + 5} AS \"{name}\") TO '{path}' (FORMAT parquet)")
+    with pytest.raises(
+        TargetLoadError, match="hold a column 'QTY', which differs from property 'qty' only in case"
+    ):
+        sg.run(backend.config(), sg.schema("items", PROPS), _batch("items", paths, "parquet", "none"))
+    assert backend.rows("items", '"ID"') == []
+    assert all(path.exists() for path in paths)
