@@ -530,11 +530,12 @@ def drop_batch_sql(table: str = BATCH_TABLE) -> str:
     return f"DROP TABLE IF EXISTS {table}"
 
 
-def rows_as_json_sql(source: str, props: Sequence[str], numbers: Sequence[int]) -> str:
-    """The rows numbered ``numbers`` of ``source`` as ``(__n, JSON text of the record)``, in order."""
+def rows_as_json_sql(source: str, props: Sequence[str], numbers: Sequence[int] | None) -> str:
+    """The rows numbered ``numbers`` (None: every row) of ``source`` as ``(__n, JSON text of the record)``,
+    in order."""
     fields = ", ".join(f"{lit(p)}: f{i}" for i, p in enumerate(props))
-    wanted = ", ".join(str(int(n)) for n in numbers)
-    return f"SELECT __n, to_json({{{fields}}}) FROM ({source}) src WHERE __n IN ({wanted}) ORDER BY __n"
+    wanted = "" if numbers is None else f"WHERE __n IN ({', '.join(str(int(n)) for n in numbers)}) "
+    return f"SELECT __n, to_json({{{fields}}}) FROM ({source}) src {wanted}ORDER BY __n"
 
 
 def _open_binary(path: str, compression: str) -> t.IO[bytes]:

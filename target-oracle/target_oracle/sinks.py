@@ -858,7 +858,12 @@ class OracleSink(SQLSink[OracleConnector]):
         once the spool holding them is committed."""
         self.logger.info("Stream '%s': BATCH file(s) read in Python", self.stream_name)
         try:  # read whole before any record is spooled: a file that fails to read leaves no part behind
-            lines = list(ld.read_lines(source, None))
+            if source.format == ld.PARQUET:
+                lines = self._parquet_lines(source)
+            else:
+                lines = list(ld.read_lines(source, None))
+        except TargetLoadError:
+            raise
         except Exception as exc:
             msg = f"Stream '{self.stream_name}': BATCH file(s) {self._urls(source)} could not be read: {exc}"
             raise BatchMessageError(msg) from exc
@@ -1025,12 +1030,22 @@ class OracleSink(SQLSink[OracleConnector]):
             )
             raise TargetLoadError(msg)
 
+    def _parquet_lines(
+        self, source: ld.Source, parquet_cols: list[str] | None = None, numbers: list[int] | None = None
+    ) -> list[tuple[int, bytes]]:
+        """Rows of Parquet files (those numbered ``numbers``, None: all) as JSON lines of their records,
+        numbered as in the batch's table; ``parquet_cols``: the files' columns when already read."""
+        reader = self._reader()
+        if parquet_cols is None:
+            self._check_parquet_names(reader, source)
+            parquet_cols = [row[0] for row in reader.execute(ld.parquet_columns_sql(source)).fetchall()]
+        sql = ld.rows_as_json_sql(ld.source_sql(source, self._props, parquet_cols), self._props, numbers)
+        return [(n, text.encode()) for n, text in reader.execute(sql).fetchall()]
+
     def _check_suspects(self, source: ld.Source, numbers: list[int], parquet_cols: list[str]) -> None:
         """Rows SQL could not clear: run record mode's own checks on them (raises on the first bad one)."""
         if source.format == ld.PARQUET:
-            src = ld.source_sql(source, self._props, parquet_cols)
-            sql = ld.rows_as_json_sql(src, self._props, numbers)
-            rows = ((n, text.encode()) for n, text in self._reader().execute(sql).fetchall())
+            rows: t.Iterable[tuple[int, bytes]] = self._parquet_lines(source, parquet_cols, numbers)
         else:
             rows = ld.read_lines(source, set(numbers))
         for number, line in rows:

@@ -669,3 +669,31 @@ def test_parquet_columns_spelled_like_a_property_but_for_case_fail_the_batch(sg,
         sg.run(backend.config(), sg.schema("items", PROPS), _batch("items", paths, "parquet", "none"))
     assert backend.rows("items", '"ID"') == []
     assert all(path.exists() for path in paths)
+
+
+def test_quarantine_parquet_files_load_and_mark_superseded_rows(sg, backend, tmp_path):
+    # a quarantine stream's files are read in Python: a Parquet file was read as JSON lines and failed
+    # ("record 1 is not a valid JSON object ... PAR1"), so a mapper writing Parquet stopped at its first
+    # quarantined record
+    passed, quarantined = tmp_path / "passed.parquet", tmp_path / "rejected.parquet"
+    _write_parquet(passed, ['{"id": 1, "name": "valid"}', '{"id": 2, "name": "valid"}'], tmp_path)
+    with duckdb.connect() as conn:
+        conn.execute(
+            "COPY (SELECT 'h1' AS record_hash, 2 AS id, {'id': 2, 'qty': 1.5} AS record, "
+            "TIMESTAMPTZ '2024-05-01 12:00:00+02' AS rejected_at) "
+            f"TO '{quarantined}' (FORMAT parquet)"
+        )
+    sg.run(
+        backend.config(),
+        sg.schema("items", PROPS),
+        sg.schema("items_rejected", REJECTED, keys=["record_hash"]),
+        _batch("items", [passed], "parquet", "none"),
+        _batch("items_rejected", [quarantined], "parquet", "none"),
+    )
+    marked = dt.datetime(2024, 5, 1, 10, 0)
+    assert backend.rows("items", '"ID", "_SDC_SUPERSEDED_AT"') == [(1, None), (2, marked)]
+    record = backend.rows("items_rejected", '"RECORD_HASH", "ID", "RECORD"', order='"ID"')
+    assert [(h, i, json.loads(r, parse_float=Decimal)) for h, i, r in record] == [
+        ("h1", 2, {"id": 2, "qty": Decimal("1.5")})
+    ]
+    assert not passed.exists() and not quarantined.exists()
