@@ -135,6 +135,25 @@ EXPECTED: dict[str, t.Any] = {
         RefusedValueError,
         "Stream 'keys', key code=.*, field 'code': a value of 4002 bytes refused",
     ),
+    # a schema's decimals (multipleOf, minimum, maximum, enum) against exact record numbers: fastjsonschema
+    # writes them as float literals, so 0.1 was below "minimum": 0.1, 1.5 not in "enum": [1.5], and a
+    # multipleOf ended the run in a TypeError traceback
+    "multiple_of": (
+        InvalidRecord,
+        "Stream 'prices', key id=2, field 'price': data.price must be multiple of 0.01",
+    ),
+    "number_rules_valid": (
+        "prices",
+        '"ID", "PRICE", "RATE"',
+        [
+            (1, Decimal("19.01"), "1.5"),
+            (2, Decimal("12345678901234.3"), "0.5"),
+            (3, None, None),
+            (4, Decimal("0.1"), None),
+        ],
+    ),
+    # and 0.3 passed "exclusiveMinimum": 0.3 (0.3 > 0.29999999999999998889), stored
+    "number_exclusive_minimum": (InvalidRecord, "key id=2, field 'rate': data.rate must be bigger than 0.3"),
     # a RECORD message carrying the key the target's spool marks lines checked in Python with ("__checked")
     # skipped every check: 0.123456789012 was rounded to 0.1234567890
     "record_marked_checked": (RefusedValueError, "key id=2, field 'x': .* more than 10 decimal places"),
