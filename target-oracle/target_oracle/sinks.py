@@ -112,6 +112,19 @@ def _alive(pid: int) -> bool:
     return True
 
 
+class _Sequence:
+    """``_SDC_SEQUENCE`` of a batch: its millisecond, raised above every one given before in this process,
+    so no two batches share one (a batch whose commit answer was lost is looked for by it:
+    ``_committed_before``; two batches in one millisecond made the second look committed)."""
+
+    last = 0
+
+    @classmethod
+    def next(cls) -> int:
+        cls.last = max(round(time.time() * 1000), cls.last + 1)
+        return cls.last
+
+
 @dataclasses.dataclass(frozen=True)
 class _Committing:
     """A batch's transaction being committed: its bookkeeping once committed (``done``), and whether loading
@@ -933,7 +946,7 @@ class OracleSink(SQLSink[OracleConnector]):
     def _materialize(self, src: str, table: str) -> tuple[str, int]:
         """The batch's files read once into its table by the reader (see ``loading.materialize_sql``)."""
         now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None).isoformat()
-        times = (now, round(time.time() * 1000))
+        times = (now, _Sequence.next())
         sql = ld.materialize_sql(
             src,
             self._load_cols,
