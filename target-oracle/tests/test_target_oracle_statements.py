@@ -36,6 +36,8 @@ class Catalog:
         self.tables: dict[str, list[tuple]] = {}
         self.keys: dict[str, list[tuple]] = {}
         self.charset = charset
+        #: (statement, rows) of each array bind
+        self.bound: list[tuple[str, list]] = []
 
     def record(self, sql: str) -> None:
         sql = sql.strip()
@@ -81,7 +83,7 @@ class RecordingCursor:
 
     def executemany(self, sql: str, rows: t.Any) -> None:
         self.sent.append(sql)
-        list(rows)
+        self.catalog.bound.append((sql, list(rows)))
 
     def setinputsizes(self, *sizes: t.Any) -> None:
         pass
@@ -258,6 +260,36 @@ def test_new_key_properties_for_an_existing_table_fail_on_oracle_before_any_merg
             sg.record("lines", {"id": 1, "line": 2}),
         )
     assert sum(sql.startswith("MERGE") for sql in sent) == 1  # the first batch only
+
+
+def test_superseded_marks_bind_keys_as_their_columns_store_them(sg, monkeypatch):
+    """A quarantined record's key binds as its column's type: a date-time as naive UTC, a number as a number.
+    Bound as sent (text), Oracle reads it with the session's NLS format against a TIMESTAMP (ORA-01843) or a
+    NUMBER (ORA-01722) and the load fails, where DuckDB converts it and marks the row; a key that does not
+    convert marks nothing, as on DuckDB."""
+    import datetime as dt
+    from decimal import Decimal
+
+    statements: list[str] = []
+    catalog = Catalog()
+    monkeypatch.setattr(OracleConnector, "open_dbapi", lambda self: RecordingConnection(statements, catalog))
+    props = {"at": {"type": "string", "format": "date-time"}, "n": {"type": "integer"}}
+    rejected = {
+        "record_hash": {"type": "string"},
+        "at": {"type": ["string", "null"]},
+        "n": {"type": ["string", "integer", "null"]},
+    }
+    quarantined = {"at": "2024-01-01T02:00:00+02:00", "rejected_at": "2024-05-01T00:00:00Z"}
+    _run(
+        sg,
+        sg.schema("events", props, keys=["at", "n"]),
+        sg.record("events", {"at": "2024-01-01T00:00:00Z", "n": 1}),
+        sg.schema("events_rejected", rejected, keys=["record_hash"]),
+        sg.record("events_rejected", {"record_hash": "h1", **quarantined, "n": 1}),
+        sg.record("events_rejected", {"record_hash": "h2", **quarantined, "n": "x1"}),
+    )
+    marks = [rows for sql, rows in catalog.bound if sql.startswith("UPDATE")]
+    assert marks == [[(dt.datetime(2024, 5, 1), dt.datetime(2024, 1, 1), Decimal(1))]]
 
 
 def test_a_batch_replayed_after_a_transient_error_at_commit_sends_its_superseded_marks_again(sg, monkeypatch):
