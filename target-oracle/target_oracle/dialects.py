@@ -20,8 +20,6 @@ What differs:
 
 from __future__ import annotations
 
-import datetime as dt
-import decimal
 import functools
 import re
 import typing as t
@@ -31,7 +29,7 @@ from sqlalchemy.schema import CreateTable
 from sqlalchemy.types import UserDefinedType
 
 from target_oracle import columns as k
-from target_oracle.loading import key_text, marks_binds, marks_sql
+from target_oracle.loading import marks_binds, marks_sql
 
 if t.TYPE_CHECKING:
     from collections.abc import Sequence
@@ -61,26 +59,6 @@ _SHARED_CONVERTERS: dict[str, Converter] = {
     k.DATE: k.to_date,
     k.JSON: k.to_json_text,
 }
-
-
-def _key_bind(kind: str, value: t.Any) -> t.Any:
-    """A quarantined record's key value as its column stores it (a date-time as naive UTC, a number as a
-    Decimal), for an Oracle bind: Oracle would read text against a TIMESTAMP or NUMBER column with the
-    session's NLS format (ORA-01843, ORA-01722). Raises ValueError (or ArithmeticError) when it does not
-    convert."""
-    text = key_text(value)
-    if kind in {k.INTEGER, k.NUMBER}:
-        number = decimal.Decimal(text)
-        if not number.is_finite():
-            raise ValueError(text)
-        return number
-    if kind == k.BOOLEAN:
-        return int({"true": 1, "false": 0}[text])
-    if kind == k.TIMESTAMP:
-        return k.to_utc_naive(text)
-    if kind == k.DATE:
-        return dt.date.fromisoformat(text)
-    return text
 
 
 class ContractType(UserDefinedType):
@@ -250,18 +228,8 @@ class DialectStrategy:
         """Set the superseded time on the rows of the marked keys (``keys``: column and kind; each mark: the
         time, then the key's values), in order (a later mark of a key wins): one array-bind UPDATE, one
         round trip. Returns the rows updated."""
-        rows = []
-        for when, *key in marks:
-            try:
-                rows.append(
-                    (when, *(_key_bind(kind, value) for (_, kind), value in zip(keys, key, strict=True)))
-                )
-            except (ValueError, TypeError, KeyError, ArithmeticError):
-                continue  # no row of the table has a key that does not convert (DuckDB: TRY_CAST, NULL)
-        if not rows:
-            return 0
         cursor = conn.cursor()
-        cursor.executemany(self.mark_superseded_sql(table_ref, column, [c for c, _ in keys]), rows)
+        cursor.executemany(self.mark_superseded_sql(table_ref, column, [c for c, _ in keys]), list(marks))
         return int(cursor.rowcount)
 
     def rowcount(self, result: t.Any) -> int:

@@ -23,6 +23,7 @@ of 16 or more digits (a value a double may not keep exactly), NaN or Infinity ar
 from __future__ import annotations
 
 import dataclasses
+import decimal
 import gzip
 import re
 import typing as t
@@ -440,6 +441,8 @@ def key_text(value: t.Any) -> str:
         return value
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, decimal.Decimal):
+        return format(value, "f")
     return repr(value) if isinstance(value, float) else str(value)
 
 

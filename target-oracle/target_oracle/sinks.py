@@ -697,9 +697,14 @@ class OracleSink(SQLSink[OracleConnector]):
         main = self._supersedes
         if main is None:
             return
-        key = tuple(record.get(p) for p in main.key_props_raw)
-        if any(v is None or v == "" for v in key):
+        raw = [record.get(p) for p in main.key_props_raw]
+        if any(v is None or v == "" for v in raw):
             return
+        try:  # the key as the source table holds it
+            kinds = [main._table_kinds[col] for col in main.key_properties]
+            key = tuple(k.key_value(kind, v) for kind, v in zip(kinds, raw, strict=True))
+        except ValueError:
+            return  # no row of the source table has that key
         at = record.get("rejected_at")
         parsed = contract.parse_timestamp(at) if isinstance(at, str) else None
         when = parsed[0] if parsed else dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
