@@ -140,6 +140,17 @@ def _struct(props: Sequence[str]) -> str:
     return "STRUCT(" + ", ".join(f"{qid(p)} JSON" for p in props) + ")"
 
 
+def _version_sql(text: str) -> str:
+    """A row's table version from its text (SQL ``text``): an integer (``5.0`` is 5), or the read fails naming
+    it (a cast rounds 1.5 to 2, which made the row count as the newer version at ACTIVATE_VERSION)."""
+    text = f"({text})"
+    return (
+        f"CASE WHEN {text} IS NULL THEN NULL WHEN regexp_full_match({text}, '-?[0-9]{{1,18}}(\\.0*)?') "
+        f"THEN CAST({text} AS BIGINT) ELSE error('a table version (a RECORD message''s version, a BATCH "
+        f"record''s _sdc_table_version) must be an integer, not ' || {text}) END"
+    )
+
+
 def source_sql(source: Source, props: Sequence[str], parquet_columns: Sequence[str] = ()) -> str:
     """The subquery every statement reads: ``__n, __checked, __te, __v, f0..fk`` (raw JSON values)."""
     files = file_list(source)
@@ -147,7 +158,11 @@ def source_sql(source: Source, props: Sequence[str], parquet_columns: Sequence[s
         have = set(parquet_columns)
         values = [f"to_json({qid(p)})" if p in have else "NULL::JSON" for p in props]
         te = f"to_json({qid('_sdc_extracted_at')})->>'$'" if "_sdc_extracted_at" in have else "NULL"
-        v = f"TRY_CAST({qid('_sdc_table_version')} AS BIGINT)" if "_sdc_table_version" in have else "NULL"
+        v = (
+            _version_sql(f"CAST({qid('_sdc_table_version')} AS VARCHAR)")
+            if "_sdc_table_version" in have
+            else "NULL"
+        )
         fields = ", ".join(f"{value} AS f{i}" for i, value in enumerate(values))
         return (
             f"SELECT row_number() OVER () AS __n, false AS __checked, {te} AS __te, {v} AS __v, {fields} "
@@ -158,17 +173,18 @@ def source_sql(source: Source, props: Sequence[str], parquet_columns: Sequence[s
         columns = {
             "record": _struct(props),
             "time_extracted": "VARCHAR",
-            "version": "BIGINT",
+            "version": "JSON",
             "__checked": "VARCHAR",
         }
         fields = ", ".join(f"record.{qid(p)} AS f{i}" for i, p in enumerate(props))
-        te, v, checked = "time_extracted", "version", f"coalesce(__checked = {lit(CHECKED)}, false)"
+        te, v = "time_extracted", _version_sql("version->>'$'")
+        checked = f"coalesce(__checked = {lit(CHECKED)}, false)"
     else:
         extra = [p for p in ("_sdc_extracted_at", "_sdc_table_version") if p not in props]
         columns = {p: "JSON" for p in [*props, *extra]}
         fields = ", ".join(f"{qid(p)} AS f{i}" for i, p in enumerate(props))
         te = f"{qid('_sdc_extracted_at')}->>'$'"
-        v = f"TRY_CAST({qid('_sdc_table_version')}->>'$' AS BIGINT)"
+        v = _version_sql(f"{qid('_sdc_table_version')}->>'$'")
         checked = "false"
     spec = "{" + ", ".join(f"{lit(name)}: {lit(typ)}" for name, typ in columns.items()) + "}"
     return (

@@ -697,3 +697,21 @@ def test_quarantine_parquet_files_load_and_mark_superseded_rows(sg, backend, tmp
         ("h1", 2, {"id": 2, "qty": Decimal("1.5")})
     ]
     assert not passed.exists() and not quarantined.exists()
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
+def test_a_batch_records_table_version_that_is_no_integer_fails_the_batch(sg, backend, tmp_path, fmt):
+    # _sdc_table_version 1.5 was cast to 2 (the row then counted as version 2 at ACTIVATE_VERSION)
+    lines = ['{"id": 1, "_sdc_table_version": 5}', '{"id": 2, "_sdc_table_version": 1.5}']
+    path = tmp_path / f"versions.{fmt}"
+    if fmt == "parquet":
+        with duckdb.connect() as conn:
+            conn.execute(
+                "COPY (SELECT * FROM (VALUES (1, 5.0), (2, 1.5)) v(id, _sdc_table_version)) "
+                f"TO '{path}' (FORMAT parquet)"
+            )
+    else:
+        _write_jsonl(path, lines, "none")
+    with pytest.raises(TargetLoadError, match=r"table version .* must be an integer, not 1\.5"):
+        sg.run(backend.config(), sg.schema("items", PROPS), _batch("items", [path], fmt, "none"))
+    assert backend.rows("items", '"ID"') == []
