@@ -171,6 +171,8 @@ class OracleSink(SQLSink[OracleConnector]):
         self._spooled_files: list[ld.Source] = []
         #: local path -> the BATCH file (manifest URL) it is, for the files taken and not yet removed
         self._batch_files: dict[str, BatchFile] = {}
+        #: the identities (``BatchFile.identity``) of those files: a file named again is refused
+        self._named: set[str] = set()
         #: gathered BATCH files not loaded yet: (format, compression, paths)
         self._pending: tuple[str, str, list[str]] | None = None
         super().__init__(target, stream_name, schema, key_properties, connector)
@@ -803,11 +805,12 @@ class OracleSink(SQLSink[OracleConnector]):
             msg = f"Stream '{self.stream_name}': BATCH format '{fmt}' is not supported (jsonl, parquet)"
             raise BatchMessageError(msg)
         taken: list[BatchFile] = []
-        named = {file.identity for file in self._batch_files.values()}
+        named: set[str] = set()
         try:
             for url in files:
                 file = open_batch_file(self.stream_name, url)
-                if file.identity in named:  # read twice, its records would land twice (append-only)
+                # read twice, its records would land twice (append-only)
+                if file.identity in named or file.identity in self._named:
                     discard_copy(file)
                     msg = (
                         f"Stream '{self.stream_name}': BATCH file {url} is named twice (in this message or "
@@ -818,11 +821,13 @@ class OracleSink(SQLSink[OracleConnector]):
                 named.add(file.identity)
                 taken.append(file)
             self._batch_files.update((file.path, file) for file in taken)
+            self._named |= named
             compression = "gzip" if (encoding.compression or "none").lower() == "gzip" else "none"
             self._take_source(ld.Source(tuple(file.path for file in taken), fmt, compression))
         except BaseException:
             for file in taken:  # not committed: local copies go, the files themselves stay for a rerun
                 discard_copy(self._batch_files.pop(file.path, file))
+                self._named.discard(file.identity)
             raise
 
     def _take_source(self, source: ld.Source) -> None:
@@ -868,6 +873,7 @@ class OracleSink(SQLSink[OracleConnector]):
         for source in sources:
             for path in source.files:
                 if (file := self._batch_files.pop(path, None)) is not None:
+                    self._named.discard(file.identity)
                     remove_batch_file(file, keep=keep)
 
     def _spool_files(self, source: ld.Source) -> None:
@@ -1224,6 +1230,7 @@ class OracleSink(SQLSink[OracleConnector]):
         for file in self._batch_files.values():  # taken, never committed: the files stay for a rerun
             discard_copy(file)
         self._batch_files.clear()
+        self._named.clear()
         for conn in (self._reader_conn, self._conn):
             if conn is not None:
                 conn.close()
