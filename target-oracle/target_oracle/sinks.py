@@ -804,6 +804,23 @@ class OracleSink(SQLSink[OracleConnector]):
         if fmt not in {ld.JSONL, ld.PARQUET}:
             msg = f"Stream '{self.stream_name}': BATCH format '{fmt}' is not supported (jsonl, parquet)"
             raise BatchMessageError(msg)
+        # Parquet compresses inside its files: its message's compression says nothing about reading them
+        compression = str(encoding.compression or "none").lower() if fmt == ld.JSONL else "none"
+        if compression not in {"gzip", "none"}:
+            msg = (
+                f"Stream '{self.stream_name}': BATCH compression '{compression}' is not supported "
+                "(gzip, none)"
+            )
+            raise BatchMessageError(msg)
+        if not isinstance(files, (list, tuple)) or not all(isinstance(url, str) and url for url in files):
+            shown = _ENCODE(files).decode()[:200]
+            msg = (
+                f"Stream '{self.stream_name}': a BATCH message's manifest must be a list of file URLs, "
+                f"not {shown}"
+            )
+            raise BatchMessageError(msg)
+        if not files:
+            return  # an empty manifest: no record to load
         taken: list[BatchFile] = []
         named: set[str] = set()
         try:
@@ -822,7 +839,6 @@ class OracleSink(SQLSink[OracleConnector]):
                 taken.append(file)
             self._batch_files.update((file.path, file) for file in taken)
             self._named |= named
-            compression = "gzip" if (encoding.compression or "none").lower() == "gzip" else "none"
             self._take_source(ld.Source(tuple(file.path for file in taken), fmt, compression))
         except BaseException:
             for file in taken:  # not committed: local copies go, the files themselves stay for a rerun

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from singer_sdk.exceptions import InvalidRecord, MissingKeyPropertiesError
-from target_oracle.errors import RefusedValueError, StreamSetupError, TargetLoadError
+from target_oracle.errors import BatchMessageError, RefusedValueError, StreamSetupError, TargetLoadError
 from target_oracle.target import TargetOracle
 
 DATA = Path(__file__).parent / "data_files"
@@ -156,6 +156,18 @@ EXPECTED: dict[str, t.Any] = {
     "number_exclusive_minimum": (InvalidRecord, "key id=2, field 'rate': data.rate must be bigger than 0.3"),
     # a table version is an integer: 1.5 was cast to 2, so the row counted as version 2 at ACTIVATE_VERSION
     "version_not_integer": (TargetLoadError, "Stream 'versions': records could not be read: .* not 1.5"),
+    # a BATCH message's manifest holding something else than file URLs ended in a TypeError traceback (a
+    # string was read as a list of one-letter file names); an empty one failed in DuckDB's read_json; an
+    # unknown compression was read as none
+    "batch_manifest_not_urls": (
+        BatchMessageError,
+        "Stream 'files': a BATCH message's manifest must be a list of file URLs, not [null]",
+    ),
+    "batch_manifest_empty": ("files", '"ID"', [(1,), (2,)]),
+    "batch_compression_unknown": (
+        BatchMessageError,
+        "BATCH compression 'zstd' is not supported (gzip, none)",
+    ),
     # a RECORD message carrying the key the target's spool marks lines checked in Python with ("__checked")
     # skipped every check: 0.123456789012 was rounded to 0.1234567890
     "record_marked_checked": (RefusedValueError, "key id=2, field 'x': .* more than 10 decimal places"),
