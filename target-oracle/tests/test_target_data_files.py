@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from singer_sdk.exceptions import InvalidRecord, MissingKeyPropertiesError
+from singer_sdk.singerlib.exceptions import InvalidInputLine
 from target_oracle.errors import BatchMessageError, RefusedValueError, StreamSetupError, TargetLoadError
 from target_oracle.target import TargetOracle
 
@@ -168,6 +169,13 @@ EXPECTED: dict[str, t.Any] = {
         BatchMessageError,
         "BATCH compression 'zstd' is not supported (gzip, none)",
     ),
+    # an ACTIVATE_VERSION's version is an integer: null marked (or, hard_delete, deleted) every row without a
+    # version, 1.5 kept version 1's rows and stamped later ones 2 (and no version: a KeyError traceback)
+    "activate_version_null": (
+        InvalidInputLine,
+        "Stream 'acts': an ACTIVATE_VERSION message's version must be an integer, not null",
+    ),
+    "activate_version_not_integer": (InvalidInputLine, "version must be an integer, not 1.5"),
     # a RECORD message carrying the key the target's spool marks lines checked in Python with ("__checked")
     # skipped every check: 0.123456789012 was rounded to 0.1234567890
     "record_marked_checked": (RefusedValueError, "key id=2, field 'x': .* more than 10 decimal places"),
