@@ -1109,10 +1109,8 @@ class OracleSink(SQLSink[OracleConnector]):
             p: v if len(v) <= 40 else f"{v[:40]}..." for p, v in zip(self.key_props_raw, row[1:], strict=True)
         }
         prop = self._props[index]
-        raise RefusedValueError(
-            f"{self._where(shown, prop)}: a value of {row[0]} bytes refused: a key property is at most "
-            f"{k.VARCHAR_MAX_BYTES} bytes (VARCHAR2 on Oracle; a CLOB cannot be in a primary key)"
-        )
+        reason = contract.reason(k.STRING, "long_key")
+        raise RefusedValueError(f"{self._where(shown, prop)}: a value of {row[0]} bytes refused: {reason}")
 
     def _widen_too_long(self) -> None:
         """A value over VARCHAR2's 4000 bytes: make the column a CLOB before the batch (never truncate)."""
