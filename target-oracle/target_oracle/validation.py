@@ -36,6 +36,17 @@ def _as_floats(value: t.Any) -> t.Any:
     return value
 
 
+def _holds_decimal(value: t.Any) -> bool:
+    """True when ``value`` (a schema) holds a decimal anywhere."""
+    if isinstance(value, decimal.Decimal):
+        return True
+    if isinstance(value, dict):
+        return any(_holds_decimal(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_holds_decimal(item) for item in value)
+    return False
+
+
 class CompiledValidator(BaseJSONSchemaValidator):
     """Validate records with a schema compiled to Python once per sink."""
 
@@ -57,7 +68,7 @@ class CompiledValidator(BaseJSONSchemaValidator):
         #: literals, which a Decimal value compares with exactly (0.1 < 0.1000000000000000055), and its
         #: multipleOf check cannot divide a Decimal. Records are then checked with their decimals as floats,
         #: like the schema's (what is stored is checked exactly afterwards, by the storage contract).
-        self._floats = compiled != _as_floats(compiled)
+        self._floats = _holds_decimal(compiled)
         try:
             self._validate = fastjsonschema.compile(_as_floats(compiled), use_default=False)
         except fastjsonschema.JsonSchemaDefinitionException as exc:

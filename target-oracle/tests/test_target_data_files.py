@@ -143,14 +143,17 @@ EXPECTED: dict[str, t.Any] = {
         InvalidRecord,
         "Stream 'prices', key id=2, field 'price': data.price must be multiple of 0.01",
     ),
+    # 0.5 is a float exactly: with no other decimal in the schema the records kept theirs, and
+    # fastjsonschema's Decimal(repr(value)) of a Decimal raised InvalidOperation (a traceback)
+    "multiple_of_half": (InvalidRecord, "key id=2, field 'half': data.half must be multiple of 0.5"),
     "number_rules_valid": (
         "prices",
-        '"ID", "PRICE", "RATE"',
+        '"ID", "PRICE", "RATE", "HALF"',
         [
-            (1, Decimal("19.01"), "1.5"),
-            (2, Decimal("12345678901234.3"), "0.5"),
-            (3, None, None),
-            (4, Decimal("0.1"), None),
+            (1, Decimal("19.01"), "1.5", Decimal("2.5")),
+            (2, Decimal("12345678901234.3"), "0.5", None),
+            (3, None, None, None),
+            (4, Decimal("0.1"), None, None),
         ],
     ),
     # and 0.3 passed "exclusiveMinimum": 0.3 (0.3 > 0.29999999999999998889), stored
