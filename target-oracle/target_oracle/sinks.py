@@ -147,6 +147,10 @@ class OracleSink(SQLSink[OracleConnector]):
         key_properties: t.Sequence[str] | None,
         connector: OracleConnector | None = None,
     ) -> None:
+        if isinstance(key_properties, str) or not all(isinstance(key, str) for key in key_properties or []):
+            shown = _ENCODE(key_properties).decode()[:200]
+            msg = f"Stream '{stream_name}': key_properties must be a list of property names, not {shown}"
+            raise StreamSetupError(msg)
         self._target_ref = target
         self._conn: t.Any = None
         #: Oracle: the in-memory DuckDB reading the batches' files

@@ -21,6 +21,7 @@ from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecReader
 from singer_sdk.exceptions import (
     ConfigValidationError,
+    InvalidJSONSchema,
     InvalidRecord,
     MissingKeyPropertiesError,
     RecordsWithoutSchemaException,
@@ -451,6 +452,7 @@ class TargetOracle(SQLTarget):
             super().invoke(*args, **kwargs)
         except (
             TargetError,
+            InvalidJSONSchema,
             InvalidRecord,
             MissingKeyPropertiesError,
             RecordsWithoutSchemaException,
