@@ -40,13 +40,19 @@ class BatchFile:
     #: True when ``path`` is this target's temporary copy of a non-local ``url``
     copied: bool = False
 
+    @property
+    def identity(self) -> str:
+        """What two manifest entries naming the same file share: the URL of a remote file, the absolute
+        path of a local one (``/d/f.json`` and ``file:///d/f.json`` alike)."""
+        return self.url if self.copied else self.path
+
 
 def open_batch_file(stream: str, url: str) -> BatchFile:
     """The manifest entry ``url`` as a local file (copied first when it is not local); a missing or
     unreadable file fails naming the stream and the URL."""
     parsed = urlparse(url)
     if parsed.scheme in _LOCAL_SCHEMES:
-        path = unquote(parsed.path) if parsed.scheme else url
+        path = os.path.abspath(unquote(parsed.path) if parsed.scheme else url)
         if not Path(path).is_file():
             raise BatchMessageError(f"Stream '{stream}': BATCH file(s) not found: {url}")
         return BatchFile(url, path)

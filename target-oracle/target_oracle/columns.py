@@ -10,6 +10,7 @@ NUMBER(38) become NUMBER(38,10)?") without parsing SQL type strings of two datab
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import re
 import typing as t
 
@@ -165,6 +166,33 @@ def to_date(value: t.Any) -> t.Any:
 def dump_json(value: t.Any) -> str:
     """Serialise an object/array exactly (Decimals keep their digits, unicode kept as is)."""
     return simplejson.dumps(value, use_decimal=True, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def key_value(kind: str, value: t.Any) -> t.Any:
+    """A quarantined record's key value as a key column of ``kind`` holds it (it marks that row superseded):
+    a number as a Decimal, a date-time as naive UTC, a date, a boolean as 1 or 0, anything else as text.
+    ValueError when no value of the column can equal it (not a number, or one the contract refuses: 1.5 for
+    an integer key; not a date-time): such a key marks no row, where a cast would round it onto another
+    row's key (1.5 -> 2) or fail the load (text against an Oracle TIMESTAMP or NUMBER)."""
+    if kind in {INTEGER, NUMBER}:
+        if isinstance(value, bool) or not isinstance(value, (str, int, float, decimal.Decimal)):
+            raise ValueError(value)
+        try:
+            number = decimal.Decimal(repr(value) if isinstance(value, float) else value)
+        except decimal.InvalidOperation as exc:
+            raise ValueError(value) from exc
+        if contract.refusal(kind, number) is not None:
+            raise ValueError(value)
+        return number
+    if kind in {TIMESTAMP, DATE}:
+        if not isinstance(value, str) or contract.refusal(kind, value) is not None:
+            raise ValueError(value)
+        return to_utc_naive(value) if kind == TIMESTAMP else dt.date.fromisoformat(value)
+    if kind == BOOLEAN:
+        if not isinstance(value, bool):
+            raise ValueError(value)
+        return int(value)
+    return to_text(value)
 
 
 def to_text(value: t.Any) -> str:

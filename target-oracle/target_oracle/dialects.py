@@ -134,6 +134,10 @@ class DialectStrategy:
         """Statement creating a schema, or None where schemas are users made by a DBA (Oracle)."""
         return None
 
+    def session_sql(self) -> list[str]:
+        """Statements run on each new connection before any other (DuckDB's are in ``duckdb_connection``)."""
+        return []
+
     #: database character sets that store any Unicode text as sent (empty: no check, the text is UTF-8)
     unicode_charsets: frozenset[str] = frozenset()
 
@@ -324,6 +328,12 @@ class OracleStrategy(DialectStrategy):
     #: AL32UTF8, and the older UTF8 (CESU-8), hold every Unicode character; any other character set has
     #: Oracle replace what it lacks (an emoji in WE8MSWIN1252) without an error
     unicode_charsets = frozenset({"AL32UTF8", "UTF8"})
+
+    def session_sql(self) -> list[str]:
+        """A UTC session: timestamps are bound as naive UTC, and a ``TIMESTAMP WITH (LOCAL) TIME ZONE``
+        column (made by someone else) reads such a value in the session's time zone, which python-oracledb
+        sets from the client machine's."""
+        return ["ALTER SESSION SET TIME_ZONE = '+00:00'"]
 
     def charset_sql(self) -> str | None:
         return "SELECT VALUE FROM NLS_DATABASE_PARAMETERS WHERE PARAMETER = 'NLS_CHARACTERSET'"

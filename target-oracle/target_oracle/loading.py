@@ -5,8 +5,9 @@ arrived, plus lines the target re-encoded, see ``sinks.py``), or the files of a 
 records, gzip or not, or Parquet). For each source the same three statements are built here:
 
 - ``source_sql``: a subquery giving ``__n`` (position in the batch: the last record per key wins),
-  ``__checked`` (the line was already validated and made exact in Python), ``__te``/``__v`` (the message's
-  ``time_extracted`` and ``version``) and ``f0..fk``, the raw JSON value of each schema property;
+  ``__checked`` (the line was already validated and made exact in Python: it holds ``CHECKED``),
+  ``__te``/``__v`` (the message's ``time_extracted`` and ``version``) and ``f0..fk``, the raw JSON value of
+  each schema property;
 - ``check_sql``: one aggregate pass finding the rows that may be invalid (a conservative SQL rendering of the
   schema's type and length rules; those rows are re-checked by the very same Python validator record mode
   uses, so verdicts and messages are unchanged), over-long strings and the duplicate count;
@@ -22,9 +23,11 @@ of 16 or more digits (a value a double may not keep exactly), NaN or Infinity ar
 from __future__ import annotations
 
 import dataclasses
+import decimal
 import gzip
 import re
 import typing as t
+import uuid
 
 from target_oracle import columns as k
 from target_oracle import contract
@@ -86,6 +89,9 @@ _OBJECT_KEYWORDS = frozenset(
 )
 
 JSONL, PARQUET = "jsonl", "parquet"
+#: a spool line the sink validated and made exact in Python carries ``"__checked": CHECKED`` (see
+#: ``source_sql``): a value no RECORD message arriving as it was sent can hold, since a tap cannot know it
+CHECKED = uuid.uuid4().hex
 
 
 def lit(text: str) -> str:
@@ -120,13 +126,29 @@ class Source:
     messages: bool = False
 
 
+#: DuckDB expands ``*``, ``?`` and ``[...]`` in a file name as a glob pattern; each in brackets is itself
+_GLOB_CHARS = re.compile(r"[*?\[]")
+
+
 def file_list(source: Source) -> str:
-    """The source's files as a DuckDB list literal, for ``read_json`` / ``read_parquet``."""
-    return "[" + ", ".join(lit(f) for f in source.files) + "]"
+    """The source's files as a DuckDB list literal, for ``read_json`` / ``read_parquet``. Each name is
+    matched literally: ``part[1].json`` would otherwise read ``part1.json`` (another file) instead."""
+    return "[" + ", ".join(lit(_GLOB_CHARS.sub(r"[\g<0>]", f)) for f in source.files) + "]"
 
 
 def _struct(props: Sequence[str]) -> str:
     return "STRUCT(" + ", ".join(f"{qid(p)} JSON" for p in props) + ")"
+
+
+def _version_sql(text: str) -> str:
+    """A row's table version from its text (SQL ``text``): an integer (``5.0`` is 5), or the read fails naming
+    it (a cast rounds 1.5 to 2, which made the row count as the newer version at ACTIVATE_VERSION)."""
+    text = f"({text})"
+    return (
+        f"CASE WHEN {text} IS NULL THEN NULL WHEN regexp_full_match({text}, '-?[0-9]{{1,18}}(\\.0*)?') "
+        f"THEN CAST({text} AS BIGINT) ELSE error('a table version (a RECORD message''s version, a BATCH "
+        f"record''s _sdc_table_version) must be an integer, not ' || {text}) END"
+    )
 
 
 def source_sql(source: Source, props: Sequence[str], parquet_columns: Sequence[str] = ()) -> str:
@@ -136,7 +158,11 @@ def source_sql(source: Source, props: Sequence[str], parquet_columns: Sequence[s
         have = set(parquet_columns)
         values = [f"to_json({qid(p)})" if p in have else "NULL::JSON" for p in props]
         te = f"to_json({qid('_sdc_extracted_at')})->>'$'" if "_sdc_extracted_at" in have else "NULL"
-        v = f"TRY_CAST({qid('_sdc_table_version')} AS BIGINT)" if "_sdc_table_version" in have else "NULL"
+        v = (
+            _version_sql(f"CAST({qid('_sdc_table_version')} AS VARCHAR)")
+            if "_sdc_table_version" in have
+            else "NULL"
+        )
         fields = ", ".join(f"{value} AS f{i}" for i, value in enumerate(values))
         return (
             f"SELECT row_number() OVER () AS __n, false AS __checked, {te} AS __te, {v} AS __v, {fields} "
@@ -147,17 +173,18 @@ def source_sql(source: Source, props: Sequence[str], parquet_columns: Sequence[s
         columns = {
             "record": _struct(props),
             "time_extracted": "VARCHAR",
-            "version": "BIGINT",
-            "__checked": "BOOLEAN",
+            "version": "JSON",
+            "__checked": "VARCHAR",
         }
         fields = ", ".join(f"record.{qid(p)} AS f{i}" for i, p in enumerate(props))
-        te, v, checked = "time_extracted", "version", "coalesce(__checked, false)"
+        te, v = "time_extracted", _version_sql("version->>'$'")
+        checked = f"coalesce(__checked = {lit(CHECKED)}, false)"
     else:
         extra = [p for p in ("_sdc_extracted_at", "_sdc_table_version") if p not in props]
         columns = {p: "JSON" for p in [*props, *extra]}
         fields = ", ".join(f"{qid(p)} AS f{i}" for i, p in enumerate(props))
         te = f"{qid('_sdc_extracted_at')}->>'$'"
-        v = f"TRY_CAST({qid('_sdc_table_version')}->>'$' AS BIGINT)"
+        v = _version_sql(f"{qid('_sdc_table_version')}->>'$'")
         checked = "false"
     spec = "{" + ", ".join(f"{lit(name)}: {lit(typ)}" for name, typ in columns.items()) + "}"
     return (
@@ -376,6 +403,16 @@ def check_sql(key_cols: Sequence[int], limited: Sequence[int], table: str = BATC
     )
 
 
+def long_text_row_sql(index: int, key_cols: Sequence[int], table: str = BATCH_TABLE) -> str:
+    """The byte length of column ``index`` and the key values (as text) of the first row where it holds
+    more than VARCHAR2's bytes."""
+    keys = "".join(f", CAST(v{i} AS VARCHAR)" for i in key_cols)
+    return (
+        f"SELECT strlen(v{index}){keys} FROM {table} WHERE strlen(v{index}) > {k.VARCHAR_MAX_BYTES} "
+        "ORDER BY __n LIMIT 1"
+    )
+
+
 def select_sql(
     source: str,
     cols: Sequence[Column],
@@ -420,6 +457,8 @@ def key_text(value: t.Any) -> str:
         return value
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, decimal.Decimal):
+        return format(value, "f")
     return repr(value) if isinstance(value, float) else str(value)
 
 
@@ -470,15 +509,52 @@ def parquet_columns_sql(source: Source) -> str:
     return f"DESCRIBE SELECT * FROM read_parquet({file_list(source)}, union_by_name = true)"
 
 
+def parquet_schema_sql(source: Source) -> str:
+    """Every file's schema elements in order (``parquet_top_level_names`` reads the top-level ones)."""
+    return f"SELECT file_name, name, num_children FROM parquet_schema({file_list(source)})"
+
+
+def parquet_top_level_names(rows: Sequence[tuple[str, str, int | None]]) -> set[str]:
+    """The top-level column names of ``parquet_schema_sql``'s rows: each file's schema is a tree written
+    depth first, a root holding the columns, each with its ``num_children`` (nested fields) after it."""
+    names: set[str] = set()
+    elements = iter(rows)
+
+    def skip(children: int) -> None:
+        for _ in range(children):
+            skip(next(elements)[2] or 0)
+
+    for _file, _root, columns in elements:
+        for _ in range(columns or 0):
+            _, name, children = next(elements)
+            names.add(name)
+            skip(children or 0)
+    return names
+
+
+def case_variants(names: set[str], props: Sequence[str]) -> list[tuple[str, str]]:
+    """(property, column) for each column whose name equals a property's only when case is ignored."""
+    by_lower: dict[str, list[str]] = {}
+    for prop in props:
+        by_lower.setdefault(prop.lower(), []).append(prop)
+    return [
+        (prop, name)
+        for name in sorted(names)
+        for prop in by_lower.get(name.lower(), [])
+        if name != prop and name not in props
+    ]
+
+
 def drop_batch_sql(table: str = BATCH_TABLE) -> str:
     return f"DROP TABLE IF EXISTS {table}"
 
 
-def rows_as_json_sql(source: str, props: Sequence[str], numbers: Sequence[int]) -> str:
-    """The rows numbered ``numbers`` of ``source`` as ``(__n, JSON text of the record)``, in order."""
+def rows_as_json_sql(source: str, props: Sequence[str], numbers: Sequence[int] | None) -> str:
+    """The rows numbered ``numbers`` (None: every row) of ``source`` as ``(__n, JSON text of the record)``,
+    in order."""
     fields = ", ".join(f"{lit(p)}: f{i}" for i, p in enumerate(props))
-    wanted = ", ".join(str(int(n)) for n in numbers)
-    return f"SELECT __n, to_json({{{fields}}}) FROM ({source}) src WHERE __n IN ({wanted}) ORDER BY __n"
+    wanted = "" if numbers is None else f"WHERE __n IN ({', '.join(str(int(n)) for n in numbers)}) "
+    return f"SELECT __n, to_json({{{fields}}}) FROM ({source}) src {wanted}ORDER BY __n"
 
 
 def _open_binary(path: str, compression: str) -> t.IO[bytes]:

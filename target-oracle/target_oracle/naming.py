@@ -15,6 +15,9 @@ import re
 MAX_IDENTIFIER_BYTES = 128
 _HASH_CHARS = 8
 _INVALID = re.compile(r"[^0-9A-Za-z_$#]+")
+#: in a name with non-ASCII letters: spaces, dashes, dots, and what no quoted Oracle identifier holds
+#: (a double quote, NUL)
+_INVALID_UNICODE = re.compile(r'[\s\-."\x00]+')
 
 
 def _cut_to_bytes(text: str, limit: int) -> str:
@@ -29,9 +32,11 @@ def conform_identifier(name: str, max_bytes: int = MAX_IDENTIFIER_BYTES) -> str:
     """Return the upper-case identifier for a stream or property name.
 
     Characters outside ``[A-Z0-9_$#]`` (spaces, dashes, dots, punctuation) become ``_``; letters are kept,
-    including non-ASCII letters, because quoted identifiers accept them. An empty result becomes ``_``.
+    including non-ASCII letters, because quoted identifiers accept them (in such a name only spaces, dashes,
+    dots, double quotes and NUL, which no quoted Oracle identifier holds, become ``_``). An empty result
+    becomes ``_``.
     """
-    cleaned = _INVALID.sub("_", name.strip()) if name.isascii() else re.sub(r"[\s\-.]+", "_", name.strip())
+    cleaned = _INVALID.sub("_", name.strip()) if name.isascii() else _INVALID_UNICODE.sub("_", name.strip())
     cleaned = cleaned.upper() or "_"
     if len(cleaned.encode("utf-8")) <= max_bytes:
         return cleaned

@@ -112,6 +112,19 @@ def _alive(pid: int) -> bool:
     return True
 
 
+class _Sequence:
+    """``_SDC_SEQUENCE`` of a batch: its millisecond, raised above every one given before in this process,
+    so no two batches share one (a batch whose commit answer was lost is looked for by it:
+    ``_committed_before``; two batches in one millisecond made the second look committed)."""
+
+    last = 0
+
+    @classmethod
+    def next(cls) -> int:
+        cls.last = max(round(time.time() * 1000), cls.last + 1)
+        return cls.last
+
+
 @dataclasses.dataclass(frozen=True)
 class _Committing:
     """A batch's transaction being committed: its bookkeeping once committed (``done``), and whether loading
@@ -134,6 +147,10 @@ class OracleSink(SQLSink[OracleConnector]):
         key_properties: t.Sequence[str] | None,
         connector: OracleConnector | None = None,
     ) -> None:
+        if isinstance(key_properties, str) or not all(isinstance(key, str) for key in key_properties or []):
+            shown = _ENCODE(key_properties).decode()[:200]
+            msg = f"Stream '{stream_name}': key_properties must be a list of property names, not {shown}"
+            raise StreamSetupError(msg)
         self._target_ref = target
         self._conn: t.Any = None
         #: Oracle: the in-memory DuckDB reading the batches' files
@@ -158,6 +175,8 @@ class OracleSink(SQLSink[OracleConnector]):
         self._spooled_files: list[ld.Source] = []
         #: local path -> the BATCH file (manifest URL) it is, for the files taken and not yet removed
         self._batch_files: dict[str, BatchFile] = {}
+        #: the identities (``BatchFile.identity``) of those files: a file named again is refused
+        self._named: set[str] = set()
         #: gathered BATCH files not loaded yet: (format, compression, paths)
         self._pending: tuple[str, str, list[str]] | None = None
         super().__init__(target, stream_name, schema, key_properties, connector)
@@ -249,7 +268,7 @@ class OracleSink(SQLSink[OracleConnector]):
         self.summary = self._target_ref.table_summary(self.table_ref)
         self._props, self._columns = self._plan_columns()
         remove_orphan_spools()
-        self._conn = self.connector.open_dbapi()
+        self._connect()
         self._check_charset()
         if self.schema_name and (sql := self.strategy.create_schema_sql(self.schema_name)):
             self._execute(sql)
@@ -444,8 +463,11 @@ class OracleSink(SQLSink[OracleConnector]):
         #: the key properties as the records name them
         self.key_props_raw = [by_col[key] for key in self.key_properties]
         self._key_idx = [self._props.index(key) for key in self.key_props_raw]
-        limit = self.strategy.string_byte_limit
-        self._limited = [i for i, kind in enumerate(kinds) if kind == k.STRING] if limit else []
+        strings = [i for i, kind in enumerate(kinds) if kind == k.STRING]
+        #: text columns whose values over VARCHAR2's bytes are looked for: on Oracle every one (it becomes a
+        #: CLOB), on DuckDB the keys (refused on both: a CLOB cannot be in Oracle's primary key)
+        keyed = [i for i in strings if i in self._key_idx]
+        self._limited = strings if self.strategy.string_byte_limit else keyed
         #: the schema has object or array properties: lines with NaN/Infinity go to Python
         self._nested = any(kind == k.JSON for _, kind in self._columns)
         #: (property, kind) of the record values the storage contract checks
@@ -583,7 +605,7 @@ class OracleSink(SQLSink[OracleConnector]):
                 self._props, self._converters, [get(p) for p in self._props], strict=True
             )
         }
-        line = {"record": values, "time_extracted": extracted, "version": version, "__checked": True}
+        line = {"record": values, "time_extracted": extracted, "version": version, "__checked": ld.CHECKED}
         self.write_spool(_ENCODE(line) + b"\n")
 
     def _check_record(self, record: dict, *, validate: bool = True) -> None:
@@ -681,9 +703,14 @@ class OracleSink(SQLSink[OracleConnector]):
         main = self._supersedes
         if main is None:
             return
-        key = tuple(record.get(p) for p in main.key_props_raw)
-        if any(v is None or v == "" for v in key):
+        raw = [record.get(p) for p in main.key_props_raw]
+        if any(v is None or v == "" for v in raw):
             return
+        try:  # the key as the source table holds it
+            kinds = [main._table_kinds[col] for col in main.key_properties]
+            key = tuple(k.key_value(kind, v) for kind, v in zip(kinds, raw, strict=True))
+        except ValueError:
+            return  # no row of the source table has that key
         at = record.get("rejected_at")
         parsed = contract.parse_timestamp(at) if isinstance(at, str) else None
         when = parsed[0] if parsed else dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
@@ -781,16 +808,46 @@ class OracleSink(SQLSink[OracleConnector]):
         if fmt not in {ld.JSONL, ld.PARQUET}:
             msg = f"Stream '{self.stream_name}': BATCH format '{fmt}' is not supported (jsonl, parquet)"
             raise BatchMessageError(msg)
+        # Parquet compresses inside its files: its message's compression says nothing about reading them
+        compression = str(encoding.compression or "none").lower() if fmt == ld.JSONL else "none"
+        if compression not in {"gzip", "none"}:
+            msg = (
+                f"Stream '{self.stream_name}': BATCH compression '{compression}' is not supported "
+                "(gzip, none)"
+            )
+            raise BatchMessageError(msg)
+        if not isinstance(files, (list, tuple)) or not all(isinstance(url, str) and url for url in files):
+            shown = _ENCODE(files).decode()[:200]
+            msg = (
+                f"Stream '{self.stream_name}': a BATCH message's manifest must be a list of file URLs, "
+                f"not {shown}"
+            )
+            raise BatchMessageError(msg)
+        if not files:
+            return  # an empty manifest: no record to load
         taken: list[BatchFile] = []
+        named: set[str] = set()
         try:
             for url in files:
-                taken.append(open_batch_file(self.stream_name, url))
+                file = open_batch_file(self.stream_name, url)
+                # read twice, its records would land twice (append-only)
+                if file.identity in named or file.identity in self._named:
+                    discard_copy(file)
+                    msg = (
+                        f"Stream '{self.stream_name}': BATCH file {url} is named twice (in this message or "
+                        "a BATCH message whose files are not loaded yet); each file must be named once, "
+                        "so that its records land once"
+                    )
+                    raise BatchMessageError(msg)
+                named.add(file.identity)
+                taken.append(file)
             self._batch_files.update((file.path, file) for file in taken)
-            compression = "gzip" if (encoding.compression or "none").lower() == "gzip" else "none"
+            self._named |= named
             self._take_source(ld.Source(tuple(file.path for file in taken), fmt, compression))
         except BaseException:
             for file in taken:  # not committed: local copies go, the files themselves stay for a rerun
                 discard_copy(self._batch_files.pop(file.path, file))
+                self._named.discard(file.identity)
             raise
 
     def _take_source(self, source: ld.Source) -> None:
@@ -835,7 +892,8 @@ class OracleSink(SQLSink[OracleConnector]):
         keep = bool(self.config.get("keep_batch_files", False))
         for source in sources:
             for path in source.files:
-                if (file := self._batch_files.pop(path, None)) is not None:  # a file named twice: once
+                if (file := self._batch_files.pop(path, None)) is not None:
+                    self._named.discard(file.identity)
                     remove_batch_file(file, keep=keep)
 
     def _spool_files(self, source: ld.Source) -> None:
@@ -844,7 +902,12 @@ class OracleSink(SQLSink[OracleConnector]):
         once the spool holding them is committed."""
         self.logger.info("Stream '%s': BATCH file(s) read in Python", self.stream_name)
         try:  # read whole before any record is spooled: a file that fails to read leaves no part behind
-            lines = list(ld.read_lines(source, None))
+            if source.format == ld.PARQUET:
+                lines = self._parquet_lines(source)
+            else:
+                lines = list(ld.read_lines(source, None))
+        except TargetLoadError:
+            raise
         except Exception as exc:
             msg = f"Stream '{self.stream_name}': BATCH file(s) {self._urls(source)} could not be read: {exc}"
             raise BatchMessageError(msg) from exc
@@ -879,6 +942,7 @@ class OracleSink(SQLSink[OracleConnector]):
             try:
                 parquet_cols: list[str] = []
                 if source.format == ld.PARQUET:
+                    self._check_parquet_names(reader, source)
                     described = reader.execute(ld.parquet_columns_sql(source))
                     parquet_cols = [row[0] for row in described.fetchall()]
                 src = ld.source_sql(source, self._props, parquet_cols)
@@ -894,6 +958,8 @@ class OracleSink(SQLSink[OracleConnector]):
             if suspects:
                 self._check_suspects(source, suspects, parquet_cols)
             for i, too_long in zip(limited, longs or (), strict=False):
+                if too_long and i in self._key_idx:
+                    self._refuse_long_key(reader, table, i)
                 if too_long:
                     self._too_long.add(i)
             if dupes:
@@ -911,7 +977,7 @@ class OracleSink(SQLSink[OracleConnector]):
     def _materialize(self, src: str, table: str) -> tuple[str, int]:
         """The batch's files read once into its table by the reader (see ``loading.materialize_sql``)."""
         now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None).isoformat()
-        times = (now, round(time.time() * 1000))
+        times = (now, _Sequence.next())
         sql = ld.materialize_sql(
             src,
             self._load_cols,
@@ -993,12 +1059,37 @@ class OracleSink(SQLSink[OracleConnector]):
         committing.done()
         return True
 
+    def _check_parquet_names(self, reader: t.Any, source: ld.Source) -> None:
+        """DuckDB binds Parquet columns by name without case (``Qty`` and ``qty`` in one file become ``Qty``
+        and ``qty_1``; across files, one column): a column spelled like a property but for case, in any of
+        the batch's files, fails the batch rather than lose or mix up that property's values."""
+        names = ld.parquet_top_level_names(reader.execute(ld.parquet_schema_sql(source)).fetchall())
+        if variants := ld.case_variants(names, self._props):
+            prop, name = variants[0]
+            msg = (
+                f"Stream '{self.stream_name}': BATCH file(s) {self._urls(source)} hold a column '{name}', "
+                f"which differs from property '{prop}' only in case; Parquet columns are read without "
+                "case, so its values could land in the wrong property or be lost. Write the property's "
+                "own spelling in every file"
+            )
+            raise TargetLoadError(msg)
+
+    def _parquet_lines(
+        self, source: ld.Source, parquet_cols: list[str] | None = None, numbers: list[int] | None = None
+    ) -> list[tuple[int, bytes]]:
+        """Rows of Parquet files (those numbered ``numbers``, None: all) as JSON lines of their records,
+        numbered as in the batch's table; ``parquet_cols``: the files' columns when already read."""
+        reader = self._reader()
+        if parquet_cols is None:
+            self._check_parquet_names(reader, source)
+            parquet_cols = [row[0] for row in reader.execute(ld.parquet_columns_sql(source)).fetchall()]
+        sql = ld.rows_as_json_sql(ld.source_sql(source, self._props, parquet_cols), self._props, numbers)
+        return [(n, text.encode()) for n, text in reader.execute(sql).fetchall()]
+
     def _check_suspects(self, source: ld.Source, numbers: list[int], parquet_cols: list[str]) -> None:
         """Rows SQL could not clear: run record mode's own checks on them (raises on the first bad one)."""
         if source.format == ld.PARQUET:
-            src = ld.source_sql(source, self._props, parquet_cols)
-            sql = ld.rows_as_json_sql(src, self._props, numbers)
-            rows = ((n, text.encode()) for n, text in self._reader().execute(sql).fetchall())
+            rows: t.Iterable[tuple[int, bytes]] = self._parquet_lines(source, parquet_cols, numbers)
         else:
             rows = ld.read_lines(source, set(numbers))
         for number, line in rows:
@@ -1014,6 +1105,16 @@ class OracleSink(SQLSink[OracleConnector]):
             f"Stream '{self.stream_name}': batch of {count} rows into {self.table_ref} "
             f"rolled back [{code}]: {exc}"
         )
+
+    def _refuse_long_key(self, reader: t.Any, table: str, index: int) -> None:
+        """A key value over VARCHAR2's 4000 bytes stops the run on both databases, naming its record's key."""
+        row = reader.execute(ld.long_text_row_sql(index, self._key_idx, table)).fetchone()
+        shown = {
+            p: v if len(v) <= 40 else f"{v[:40]}..." for p, v in zip(self.key_props_raw, row[1:], strict=True)
+        }
+        prop = self._props[index]
+        reason = contract.reason(k.STRING, "long_key")
+        raise RefusedValueError(f"{self._where(shown, prop)}: a value of {row[0]} bytes refused: {reason}")
 
     def _widen_too_long(self) -> None:
         """A value over VARCHAR2's 4000 bytes: make the column a CLOB before the batch (never truncate)."""
@@ -1071,6 +1172,12 @@ class OracleSink(SQLSink[OracleConnector]):
         if s.name == "duckdb":
             self.connector.set_memory_limit(self._conn)  # ``auto`` follows the rows now in the tables
 
+    def _connect(self) -> None:
+        """The sink's own connection, its session set up (``session_sql``)."""
+        self._conn = self.connector.open_dbapi()
+        for sql in self.strategy.session_sql():
+            self._execute(sql)
+
     def _begin(self) -> None:
         self.strategy.begin(self._conn)
 
@@ -1085,7 +1192,7 @@ class OracleSink(SQLSink[OracleConnector]):
             self._conn.close()
         except Exception as exc:
             self.logger.debug("Close failed: %s", exc)
-        self._conn = self.connector.open_dbapi()
+        self._connect()
         if self.uses_staging:
             self._sync_staging()
 
@@ -1141,6 +1248,7 @@ class OracleSink(SQLSink[OracleConnector]):
         for file in self._batch_files.values():  # taken, never committed: the files stay for a rerun
             discard_copy(file)
         self._batch_files.clear()
+        self._named.clear()
         for conn in (self._reader_conn, self._conn):
             if conn is not None:
                 conn.close()

@@ -7,6 +7,7 @@ them, and no message here ever includes a password or a URL with its password.
 from __future__ import annotations
 
 import copy
+import decimal
 import io
 import re
 import sys
@@ -20,6 +21,7 @@ from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecReader
 from singer_sdk.exceptions import (
     ConfigValidationError,
+    InvalidJSONSchema,
     InvalidRecord,
     MissingKeyPropertiesError,
     RecordsWithoutSchemaException,
@@ -216,6 +218,11 @@ def validate_settings(config: t.Mapping[str, t.Any]) -> list[str]:
     if config.get("wallet_password") and not config.get("wallet_location"):
         errors.append("Setting 'wallet_password' needs 'wallet_location'")
     return errors
+
+
+def _shown(value: t.Any) -> str:
+    """A message's value as JSON text, cut for an error message."""
+    return msgspec.json.encode(value, enc_hook=str).decode()[:100]
 
 
 def _load_setting_errors(config: t.Mapping[str, t.Any]) -> list[str]:
@@ -445,6 +452,7 @@ class TargetOracle(SQLTarget):
             super().invoke(*args, **kwargs)
         except (
             TargetError,
+            InvalidJSONSchema,
             InvalidRecord,
             MissingKeyPropertiesError,
             RecordsWithoutSchemaException,
@@ -462,6 +470,17 @@ class TargetOracle(SQLTarget):
 
     def _process_activate_version_message(self, message_dict: dict) -> None:
         self._assert_schema_before("ACTIVATE_VERSION", message_dict)
+        version = message_dict.get("version")
+        if isinstance(version, decimal.Decimal) and version.is_finite() and version == int(version):
+            message_dict = {**message_dict, "version": int(version)}  # 5.0 is 5
+        elif not isinstance(version, int) or isinstance(version, bool):
+            # null would delete (hard_delete) or mark the rows without a version, 1.5 compare and then
+            # stamp later rows rounded
+            msg = (
+                f"Stream '{message_dict.get('stream')}': an ACTIVATE_VERSION message's version must be an "
+                f"integer, not {version if isinstance(version, decimal.Decimal) else _shown(version)}"
+            )
+            raise InvalidInputLine(msg)
         super()._process_activate_version_message(message_dict)
 
     def _assert_schema_before(self, message_type: str, message_dict: dict) -> None:

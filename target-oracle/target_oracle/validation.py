@@ -25,6 +25,28 @@ def _without_formats(schema: t.Any) -> t.Any:
     return schema
 
 
+def _as_floats(value: t.Any) -> t.Any:
+    """Copy of ``value`` (a schema or a record) with its decimals as floats."""
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    if isinstance(value, dict):
+        return {key: _as_floats(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_as_floats(item) for item in value]
+    return value
+
+
+def _holds_decimal(value: t.Any) -> bool:
+    """True when ``value`` (a schema) holds a decimal anywhere."""
+    if isinstance(value, decimal.Decimal):
+        return True
+    if isinstance(value, dict):
+        return any(_holds_decimal(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_holds_decimal(item) for item in value)
+    return False
+
+
 class CompiledValidator(BaseJSONSchemaValidator):
     """Validate records with a schema compiled to Python once per sink."""
 
@@ -40,8 +62,15 @@ class CompiledValidator(BaseJSONSchemaValidator):
             for name, prop in (schema.get("properties") or {}).items()
             if "integer" in (prop.get("type") if isinstance(prop.get("type"), list) else [prop.get("type")])
         ]
+        compiled = _without_formats(schema)
+        #: the schema holds decimals (``"minimum": 0.1``, ``"multipleOf": 0.01``, an ``enum`` of them; a
+        #: SCHEMA message is read with exact numbers): fastjsonschema writes them into its code as float
+        #: literals, which a Decimal value compares with exactly (0.1 < 0.1000000000000000055), and its
+        #: multipleOf check cannot divide a Decimal. Records are then checked with their decimals as floats,
+        #: like the schema's (what is stored is checked exactly afterwards, by the storage contract).
+        self._floats = _holds_decimal(compiled)
         try:
-            self._validate = fastjsonschema.compile(_without_formats(schema), use_default=False)
+            self._validate = fastjsonschema.compile(_as_floats(compiled), use_default=False)
         except fastjsonschema.JsonSchemaDefinitionException as exc:
             msg = f"Schema Validation Error: {exc}"
             raise InvalidJSONSchema(msg) from exc
@@ -55,7 +84,7 @@ class CompiledValidator(BaseJSONSchemaValidator):
             if isinstance(value, decimal.Decimal) and value.is_finite() and value == int(value):
                 record[name] = int(value)
         try:
-            self._validate(record)
+            self._validate(_as_floats(record) if self._floats else record)
         except fastjsonschema.JsonSchemaValueException as exc:
             message = exc.message
             if self._where is not None:

@@ -16,6 +16,7 @@ from decimal import Decimal
 import duckdb
 import pytest
 from singer_sdk.exceptions import InvalidRecord
+from target_oracle.errors import BatchMessageError
 from target_oracle.sinks import TargetLoadError
 
 PROPS = {
@@ -616,3 +617,101 @@ def test_rows_without_a_version_take_the_streams_activated_version(sg, backend, 
     else:
         assert [r[:3] for r in rows] == [(1, "v1", 1), (2, "v2", 2), (3, "v2", 2)]
         assert [r[3] is not None for r in rows] == [True, False, False]
+
+
+@pytest.mark.parametrize("name", ["part[1].json", "part*.json", "part?.json"])
+def test_a_batch_file_whose_name_holds_glob_characters_is_read_itself(sg, backend, tmp_path, name):
+    # DuckDB reads a name holding * ? [ as a glob pattern: part[1].json read part1.json, another file,
+    # and the named file was then removed as loaded
+    decoy = tmp_path / "part1.json"
+    _write_jsonl(decoy, ['{"id": 9, "name": "another file"}'], "none")
+    path = tmp_path / name
+    _write_jsonl(path, ['{"id": 1, "name": "the named file"}'], "none")
+    sg.run(backend.config(), sg.schema("items", PROPS), _batch("items", [path], compression="none"))
+    assert backend.rows("items", '"ID", "NAME"') == [(1, "the named file")]
+    assert decoy.exists() and not path.exists()
+
+
+def test_a_batch_file_named_twice_fails_instead_of_landing_twice(sg, backend, tmp_path):
+    # DuckDB reads a file listed twice twice: appended, every record of it landed twice, exit 0
+    path = tmp_path / "once.json"
+    _write_jsonl(path, ['{"id": 1, "name": "a"}', '{"id": 2, "name": "b"}'], "none")
+    twice = {**_batch("items", [path], compression="none"), "manifest": [path.as_uri(), str(path)]}
+    config = backend.config(load_method="append-only")
+    with pytest.raises(BatchMessageError, match=r"BATCH file .*once\.json is named twice"):
+        sg.run(config, sg.schema("items", PROPS), twice)
+    assert backend.rows("items", '"ID"') == []
+    assert path.exists()
+    # named again by a later message while the first one's files are gathered: they land once, then it fails
+    with pytest.raises(BatchMessageError, match=r"BATCH file .*once\.json is named twice"):
+        sg.run(
+            config,
+            sg.schema("items", PROPS),
+            _batch("items", [path], compression="none"),
+            _batch("items", [path], compression="none"),
+        )
+    assert backend.rows("items", '"ID", "NAME"') == [(1, "a"), (2, "b")]
+
+
+@pytest.mark.parametrize("first", ["QTY", "qty"])
+def test_parquet_columns_spelled_like_a_property_but_for_case_fail_the_batch(sg, backend, tmp_path, first):
+    # DuckDB unites Parquet columns by name without case: with QTY in one file and qty in the next, the
+    # batch held one column: named QTY, the property qty read NULL for every file (its values lost); named
+    # qty, the undeclared QTY's values landed as qty
+    other = "qty" if first == "QTY" else "QTY"
+    paths = [tmp_path / "a.parquet", tmp_path / "b.parquet"]
+    with duckdb.connect() as conn:
+        for i, (path, name) in enumerate(zip(paths, (first, other), strict=True)):
+            conn.execute(f"COPY (SELECT {i + 1} AS id, {i + 5} AS \"{name}\") TO '{path}' (FORMAT parquet)")
+    with pytest.raises(
+        TargetLoadError, match="hold a column 'QTY', which differs from property 'qty' only in case"
+    ):
+        sg.run(backend.config(), sg.schema("items", PROPS), _batch("items", paths, "parquet", "none"))
+    assert backend.rows("items", '"ID"') == []
+    assert all(path.exists() for path in paths)
+
+
+def test_quarantine_parquet_files_load_and_mark_superseded_rows(sg, backend, tmp_path):
+    # a quarantine stream's files are read in Python: a Parquet file was read as JSON lines and failed
+    # ("record 1 is not a valid JSON object ... PAR1"), so a mapper writing Parquet stopped at its first
+    # quarantined record
+    passed, quarantined = tmp_path / "passed.parquet", tmp_path / "rejected.parquet"
+    _write_parquet(passed, ['{"id": 1, "name": "valid"}', '{"id": 2, "name": "valid"}'], tmp_path)
+    with duckdb.connect() as conn:
+        conn.execute(
+            "COPY (SELECT 'h1' AS record_hash, 2 AS id, {'id': 2, 'qty': 1.5} AS record, "
+            "TIMESTAMPTZ '2024-05-01 12:00:00+02' AS rejected_at) "
+            f"TO '{quarantined}' (FORMAT parquet)"
+        )
+    sg.run(
+        backend.config(),
+        sg.schema("items", PROPS),
+        sg.schema("items_rejected", REJECTED, keys=["record_hash"]),
+        _batch("items", [passed], "parquet", "none"),
+        _batch("items_rejected", [quarantined], "parquet", "none"),
+    )
+    marked = dt.datetime(2024, 5, 1, 10, 0)
+    assert backend.rows("items", '"ID", "_SDC_SUPERSEDED_AT"') == [(1, None), (2, marked)]
+    record = backend.rows("items_rejected", '"RECORD_HASH", "ID", "RECORD"', order='"ID"')
+    assert [(h, i, json.loads(r, parse_float=Decimal)) for h, i, r in record] == [
+        ("h1", 2, {"id": 2, "qty": Decimal("1.5")})
+    ]
+    assert not passed.exists() and not quarantined.exists()
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
+def test_a_batch_records_table_version_that_is_no_integer_fails_the_batch(sg, backend, tmp_path, fmt):
+    # _sdc_table_version 1.5 was cast to 2 (the row then counted as version 2 at ACTIVATE_VERSION)
+    lines = ['{"id": 1, "_sdc_table_version": 5}', '{"id": 2, "_sdc_table_version": 1.5}']
+    path = tmp_path / f"versions.{fmt}"
+    if fmt == "parquet":
+        with duckdb.connect() as conn:
+            conn.execute(
+                "COPY (SELECT * FROM (VALUES (1, 5.0), (2, 1.5)) v(id, _sdc_table_version)) "
+                f"TO '{path}' (FORMAT parquet)"
+            )
+    else:
+        _write_jsonl(path, lines, "none")
+    with pytest.raises(TargetLoadError, match=r"table version .* must be an integer, not 1\.5"):
+        sg.run(backend.config(), sg.schema("items", PROPS), _batch("items", [path], fmt, "none"))
+    assert backend.rows("items", '"ID"') == []

@@ -131,6 +131,18 @@ def test_cli_a_batch_file_with_a_date_time_before_year_1_exits_non_zero_naming_s
         ),
         ('{"type": "RECORD", "stream": "cut_line"', "cut_line"),
         ('{"type": "FOO", "stream": "s"}', "FOO"),
+        # a tap's schema the target cannot follow (a traceback before)
+        (
+            '{"type": "SCHEMA", "stream": "s", "key_properties": [], '
+            '"schema": {"type": "object", "properties": {"x": {"type": "weird"}}}}',
+            "Unknown type",
+        ),
+        # a string (read as a list of one-letter keys: "key property 'I' is not in the schema")
+        (
+            '{"type": "SCHEMA", "stream": "s", "key_properties": "id", '
+            '"schema": {"type": "object", "properties": {"id": {"type": "integer"}}}}',
+            "Stream 's': key_properties must be a list of property names, not \"id\"",
+        ),
     ],
 )
 def test_cli_a_bad_singer_message_exits_non_zero_naming_it_without_a_traceback(tmp_path, message, named):

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 from singer_sdk.exceptions import InvalidRecord, MissingKeyPropertiesError
-from target_oracle.errors import RefusedValueError, StreamSetupError, TargetLoadError
+from singer_sdk.singerlib.exceptions import InvalidInputLine
+from target_oracle.errors import BatchMessageError, RefusedValueError, StreamSetupError, TargetLoadError
 from target_oracle.target import TargetOracle
 
 DATA = Path(__file__).parent / "data_files"
@@ -129,6 +130,58 @@ EXPECTED: dict[str, t.Any] = {
         TargetLoadError,
         "Stream 'notes': RECORD message: the record of a RECORD message must be a JSON object, not null",
     ),
+    # Oracle holds at most 4000 bytes in a key (VARCHAR2; a CLOB cannot be in a primary key): DuckDB loaded
+    # such a key, Oracle failed the stream; now refused on both
+    "key_too_long": (
+        RefusedValueError,
+        "Stream 'keys', key code=.*, field 'code': a value of 4002 bytes refused",
+    ),
+    # a schema's decimals (multipleOf, minimum, maximum, enum) against exact record numbers: fastjsonschema
+    # writes them as float literals, so 0.1 was below "minimum": 0.1, 1.5 not in "enum": [1.5], and a
+    # multipleOf ended the run in a TypeError traceback
+    "multiple_of": (
+        InvalidRecord,
+        "Stream 'prices', key id=2, field 'price': data.price must be multiple of 0.01",
+    ),
+    # 0.5 is a float exactly: with no other decimal in the schema the records kept theirs, and
+    # fastjsonschema's Decimal(repr(value)) of a Decimal raised InvalidOperation (a traceback)
+    "multiple_of_half": (InvalidRecord, "key id=2, field 'half': data.half must be multiple of 0.5"),
+    "number_rules_valid": (
+        "prices",
+        '"ID", "PRICE", "RATE", "HALF"',
+        [
+            (1, Decimal("19.01"), "1.5", Decimal("2.5")),
+            (2, Decimal("12345678901234.3"), "0.5", None),
+            (3, None, None, None),
+            (4, Decimal("0.1"), None, None),
+        ],
+    ),
+    # and 0.3 passed "exclusiveMinimum": 0.3 (0.3 > 0.29999999999999998889), stored
+    "number_exclusive_minimum": (InvalidRecord, "key id=2, field 'rate': data.rate must be bigger than 0.3"),
+    # a table version is an integer: 1.5 was cast to 2, so the row counted as version 2 at ACTIVATE_VERSION
+    "version_not_integer": (TargetLoadError, "Stream 'versions': records could not be read: .* not 1.5"),
+    # a BATCH message's manifest holding something else than file URLs ended in a TypeError traceback (a
+    # string was read as a list of one-letter file names); an empty one failed in DuckDB's read_json; an
+    # unknown compression was read as none
+    "batch_manifest_not_urls": (
+        BatchMessageError,
+        "Stream 'files': a BATCH message's manifest must be a list of file URLs, not [null]",
+    ),
+    "batch_manifest_empty": ("files", '"ID"', [(1,), (2,)]),
+    "batch_compression_unknown": (
+        BatchMessageError,
+        "BATCH compression 'zstd' is not supported (gzip, none)",
+    ),
+    # an ACTIVATE_VERSION's version is an integer: null marked (or, hard_delete, deleted) every row without a
+    # version, 1.5 kept version 1's rows and stamped later ones 2 (and no version: a KeyError traceback)
+    "activate_version_null": (
+        InvalidInputLine,
+        "Stream 'acts': an ACTIVATE_VERSION message's version must be an integer, not null",
+    ),
+    "activate_version_not_integer": (InvalidInputLine, "version must be an integer, not 1.5"),
+    # a RECORD message carrying the key the target's spool marks lines checked in Python with ("__checked")
+    # skipped every check: 0.123456789012 was rounded to 0.1234567890
+    "record_marked_checked": (RefusedValueError, "key id=2, field 'x': .* more than 10 decimal places"),
     "empty_strings": (RefusedValueError, "Stream 'codes', key code='', field 'code': empty string"),
     # a UTC instant before year 1 or after 9999 (neither Python nor Oracle's TIMESTAMP holds it)
     "datetime_before_year_1": (RefusedValueError, "key id=2, field 'at': .* not an ISO-8601 date-time"),

@@ -166,3 +166,41 @@ def test_an_appended_batch_whose_commit_answer_is_lost_without_metadata_stops_th
         Exception, match=r"Stream 'events': the connection was lost while committing .* twice"
     ):
         _append(monkeypatch, tmp_path, sg, committed=True, metadata=False)
+
+
+def test_a_lost_commit_of_an_appended_batch_is_not_taken_for_the_batch_before_in_the_same_millisecond(
+    monkeypatch, tmp_path, sg
+):
+    # _SDC_SEQUENCE was the batch's millisecond: two batches of a table in one millisecond shared it, so a
+    # second batch whose commit was lost (not committed) was found committed by the first one's rows and
+    # never loaded again: its rows lost, exit 0
+    import time
+
+    monkeypatch.setattr(time, "time", lambda: 1_800_000_000.0)
+    commits: list[str] = []
+    real_open = OracleConnector.open_dbapi
+
+    class LostSecondBatchCommit:
+        def __init__(self, conn) -> None:
+            self._conn = conn
+
+        def commit(self):
+            commits.append("commit")
+            if len(commits) == 2:  # the second batch's: not committed, the answer lost
+                raise RuntimeError("DPY-4011: the database or network closed the connection")
+            return self._conn.commit()
+
+        def __getattr__(self, name):
+            return getattr(self._conn, name)
+
+    monkeypatch.setattr(OracleConnector, "open_dbapi", lambda self: LostSecondBatchCommit(real_open(self)))
+    url = f"duckdb:///{tmp_path / 'a.duckdb'}"
+    sg.run(
+        {"sqlalchemy_url": url, "load_method": "append-only", "batch_size_rows": 5},
+        sg.schema("events", {"id": {"type": "integer"}}),
+        *[sg.record("events", {"id": i}) for i in range(10)],
+    )
+    with duckdb.connect(str(tmp_path / "a.duckdb")) as conn:
+        rows = conn.execute('SELECT "ID", "_SDC_SEQUENCE" FROM "EVENTS" ORDER BY 1').fetchall()
+    assert [row[0] for row in rows] == list(range(10))  # each row once
+    assert len({row[1] for row in rows}) == 2  # one sequence per batch, distinct

@@ -219,3 +219,26 @@ def test_timestamps_land_as_the_session_utc_cast_gives_them(tmp_path):
     for raw, got, want in rows:
         assert got == want, raw
     assert {"infinity", "-infinity", "2024-03-01 02:59:59.999999"} <= {got for _, got, _ in rows}
+
+
+def test_parquet_top_level_names_leave_nested_fields_out():
+    # parquet_schema's rows of two files: a struct o {qty, n {Qty}}, a list l of {QTY}, then z
+    rows = [
+        ("f1", "schema", 4),
+        ("f1", "id", None),
+        ("f1", "o", 2),
+        ("f1", "qty", None),
+        ("f1", "n", 1),
+        ("f1", "Qty", None),
+        ("f1", "l", 1),
+        ("f1", "list", 1),
+        ("f1", "element", 1),
+        ("f1", "QTY", None),
+        ("f1", "z", None),
+        ("f2", "schema", 2),
+        ("f2", "id", None),
+        ("f2", "Qty", None),
+    ]
+    names = ld.parquet_top_level_names(rows)
+    assert names == {"id", "o", "l", "z", "Qty"}
+    assert ld.case_variants(names, ["id", "qty", "z"]) == [("qty", "Qty")]

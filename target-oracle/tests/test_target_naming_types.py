@@ -13,6 +13,9 @@ def test_names_are_upper_case_and_contract_shaped():
     assert conform_identifier("_sdc_extracted_at") == "_SDC_EXTRACTED_AT"
     assert conform_identifier("order date-2.x") == "ORDER_DATE_2_X"
     assert conform_identifier("select") == "SELECT"
+    # a quoted Oracle identifier holds no double quote and no NUL (DuckDB took them, Oracle would fail)
+    assert conform_identifier('größe"netto') == "GRÖSSE_NETTO"
+    assert conform_identifier("größe\x00netto") == "GRÖSSE_NETTO"
 
 
 def test_long_names_fit_128_bytes_with_a_stable_distinct_hash():

@@ -21,6 +21,7 @@ from sqlglot import exp  # noqa: E402
 
 ORACLE_CONFIG = {"host": "db", "service_name": "svc", "username": "u", "password": "p"}
 IDENTIFIER_MAX_BYTES, VARCHAR2_MAX_BYTES, NUMBER_MAX_PRECISION = 128, 4000, 38
+UTC_SESSION = "ALTER SESSION SET TIME_ZONE = '+00:00'"
 
 
 #: ``"NAME" TYPE`` of a column in CREATE TABLE or ALTER TABLE ... ADD
@@ -35,6 +36,8 @@ class Catalog:
         self.tables: dict[str, list[tuple]] = {}
         self.keys: dict[str, list[tuple]] = {}
         self.charset = charset
+        #: (statement, rows) of each array bind
+        self.bound: list[tuple[str, list]] = []
 
     def record(self, sql: str) -> None:
         sql = sql.strip()
@@ -80,7 +83,7 @@ class RecordingCursor:
 
     def executemany(self, sql: str, rows: t.Any) -> None:
         self.sent.append(sql)
-        list(rows)
+        self.catalog.bound.append((sql, list(rows)))
 
     def setinputsizes(self, *sizes: t.Any) -> None:
         pass
@@ -197,6 +200,9 @@ def test_every_statement_sent_to_oracle_parses_as_oracle_sql_within_oracles_limi
     kinds = set()
     for sql in sent:
         tree = _oracle_parse(sql)
+        if sql == UTC_SESSION:  # sqlglot reads ALTER SESSION only as a command
+            kinds.add("AlterSession")
+            continue
         if isinstance(tree, exp.Command):
             # sqlglot reads ALTER TABLE ... MODIFY (column type) only as a command: check its type alone
             match = re.fullmatch(r'ALTER TABLE "[^"]+"\."[^"]+" MODIFY \("[^"]+" (.+)\)', sql)
@@ -207,7 +213,20 @@ def test_every_statement_sent_to_oracle_parses_as_oracle_sql_within_oracles_limi
             kinds.add(type(tree).__name__)
         _check_limits(sql, tree)
     # every kind of statement was sent (so the test sees them all)
-    assert {"Create", "Select", "Insert", "Merge", "Update", "Alter", "Modify", "Delete"} <= kinds, kinds
+    assert {
+        "Create",
+        "Select",
+        "Insert",
+        "Merge",
+        "Update",
+        "Alter",
+        "Modify",
+        "Delete",
+        "AlterSession",
+    } <= kinds
+    # timestamps are bound as naive UTC: each connection's session is UTC before anything else is sent (a
+    # TIMESTAMP WITH TIME ZONE column would read them in the client machine's time zone)
+    assert sent[0] == UTC_SESSION
     text = "\n".join(sent)
     for fragment in (
         "CREATE GLOBAL TEMPORARY TABLE",
@@ -243,6 +262,36 @@ def test_new_key_properties_for_an_existing_table_fail_on_oracle_before_any_merg
     assert sum(sql.startswith("MERGE") for sql in sent) == 1  # the first batch only
 
 
+def test_superseded_marks_bind_keys_as_their_columns_store_them(sg, monkeypatch):
+    """A quarantined record's key binds as its column's type: a date-time as naive UTC, a number as a number.
+    Bound as sent (text), Oracle reads it with the session's NLS format against a TIMESTAMP (ORA-01843) or a
+    NUMBER (ORA-01722) and the load fails, where DuckDB converts it and marks the row; a key that does not
+    convert marks nothing, as on DuckDB."""
+    import datetime as dt
+    from decimal import Decimal
+
+    statements: list[str] = []
+    catalog = Catalog()
+    monkeypatch.setattr(OracleConnector, "open_dbapi", lambda self: RecordingConnection(statements, catalog))
+    props = {"at": {"type": "string", "format": "date-time"}, "n": {"type": "integer"}}
+    rejected = {
+        "record_hash": {"type": "string"},
+        "at": {"type": ["string", "null"]},
+        "n": {"type": ["string", "integer", "null"]},
+    }
+    quarantined = {"at": "2024-01-01T02:00:00+02:00", "rejected_at": "2024-05-01T00:00:00Z"}
+    _run(
+        sg,
+        sg.schema("events", props, keys=["at", "n"]),
+        sg.record("events", {"at": "2024-01-01T00:00:00Z", "n": 1}),
+        sg.schema("events_rejected", rejected, keys=["record_hash"]),
+        sg.record("events_rejected", {"record_hash": "h1", **quarantined, "n": 1}),
+        sg.record("events_rejected", {"record_hash": "h2", **quarantined, "n": "x1"}),
+    )
+    marks = [rows for sql, rows in catalog.bound if sql.startswith("UPDATE")]
+    assert marks == [[(dt.datetime(2024, 5, 1), dt.datetime(2024, 1, 1), Decimal(1))]]
+
+
 def test_a_batch_replayed_after_a_transient_error_at_commit_sends_its_superseded_marks_again(sg, monkeypatch):
     """The marks are in the batch's transaction: its rollback undoes them, so the replay sets them again."""
     statements: list[str] = []
@@ -255,7 +304,13 @@ def test_a_batch_replayed_after_a_transient_error_at_commit_sends_its_superseded
                 faults.pop()
                 raise RuntimeError("DPY-4011: the database or network closed the connection")
 
-    monkeypatch.setattr(OracleConnector, "open_dbapi", lambda self: DroppedAtCommit(statements, catalog))
+    opened: list[DroppedAtCommit] = []
+
+    def connect(_connector: OracleConnector) -> DroppedAtCommit:
+        opened.append(DroppedAtCommit(statements, catalog))
+        return opened[-1]
+
+    monkeypatch.setattr(OracleConnector, "open_dbapi", connect)
     rejected = {"record_hash": {"type": "string"}, "id": {"type": ["integer", "null"]}}
     _run(
         sg,
@@ -267,6 +322,8 @@ def test_a_batch_replayed_after_a_transient_error_at_commit_sends_its_superseded
     )
     marks = [sql for sql in statements if sql.startswith("UPDATE") and "_SDC_SUPERSEDED_AT" in sql]
     assert not faults and len(marks) == 2  # the first attempt's, rolled back, and the replay's
+    # the connection made after the lost one has a UTC session too
+    assert len(opened) == 3 and statements.count(UTC_SESSION) == 3
 
 
 def test_an_appended_batch_whose_commit_answer_is_lost_is_looked_for_with_oracle_sql(sg, monkeypatch):
@@ -317,4 +374,5 @@ def test_a_database_character_set_other_than_unicode_fails_before_any_ddl(sg, mo
     monkeypatch.setattr(OracleConnector, "open_dbapi", lambda self: RecordingConnection(statements, catalog))
     with pytest.raises(TargetError, match=r"character set is WE8MSWIN1252, not AL32UTF8"):
         _run(sg, sg.schema("items", {"id": {"type": "integer"}}), sg.record("items", {"id": 1}))
-    assert not [sql for sql in statements if sql.startswith(("CREATE", "ALTER", "INSERT", "MERGE"))]
+    assert statements[0] == UTC_SESSION
+    assert not [sql for sql in statements[1:] if sql.startswith(("CREATE", "ALTER", "INSERT", "MERGE"))]
