@@ -27,6 +27,8 @@ class Contract:
     number_precision: int
     number_scale: int
     fraction_digits: int
+    #: UTF-8 bytes a key's text may hold (VARCHAR2(4000 BYTE): a CLOB cannot be in Oracle's primary key)
+    string_max_bytes: int
     reasons: dict[str, dict[str, str]]
 
     @property
@@ -53,5 +55,6 @@ def load(text: str | None = None) -> Contract:
         number_precision=kinds["number"]["precision"],
         number_scale=kinds["number"]["scale"],
         fraction_digits=kinds["timestamp"]["fraction_digits"],
+        string_max_bytes=kinds["string"]["max_bytes"],
         reasons={name: dict(kind.get("refuses") or {}) for name, kind in kinds.items()},
     )

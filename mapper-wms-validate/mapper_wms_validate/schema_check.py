@@ -342,12 +342,18 @@ def contract_check(kind: str, path: str, *, key: bool = False, fmt: t.Any = None
 
         return dated
     if key:
-        empty_key = reasons["string"]["empty_key"]
+        empty_key, long_key = reasons["string"]["empty_key"], reasons["string"]["long_key"]
+        max_bytes = CONTRACT.string_max_bytes
 
-        def non_empty(value: t.Any) -> str | None:
-            return f"{path}: {empty_key}" if value == "" else None
+        def key_text(value: t.Any) -> str | None:
+            if value == "":
+                return f"{path}: {empty_key}"
+            # a character is at most 4 UTF-8 bytes: only a longer text can be over the limit
+            if type(value) is str and len(value) * 4 > max_bytes and len(value.encode()) > max_bytes:
+                return f"{path}: {long_key}"
+            return None
 
-        return non_empty
+        return key_text
     return None
 
 
@@ -376,6 +382,13 @@ def _plain_types(schema: t.Any, known: t.Collection[str]) -> list[str] | None:
     return names
 
 
+def key_text_test(v: str) -> str:
+    """A Python expression true for a key's text (a str in `v`) surely stored (`contract_check`): not
+    empty, and short enough that its UTF-8 bytes cannot pass the contract's limit (4 bytes a character at
+    most); a longer text is left to `contract_check`, which counts its bytes."""
+    return f"{v} != '' and len({v}) <= {CONTRACT.string_max_bytes // 4}"
+
+
 def inline_accept(schema: t.Any, *, key: bool, v: str) -> str | None:
     """A Python expression on the variable named `v`, true only for values `property_check` accepts, for
     properties whose schema is a plain type: null, in-range integers, a number's in-range decimals with at
@@ -399,7 +412,7 @@ def inline_accept(schema: t.Any, *, key: bool, v: str) -> str | None:
             places = f"{v}.as_tuple().exponent >= {-CONTRACT.number_scale}"
             terms.append(f"(type({v}) is Decimal and {-(10**digits)} < {v} < {10**digits} and {places})")
     if "string" in names and kind in (sc.STRING, sc.CLOB, sc.JSON):
-        terms.append(f"(type({v}) is str and {v} != '')" if key else f"type({v}) is str")
+        terms.append(f"(type({v}) is str and {key_text_test(v)})" if key else f"type({v}) is str")
     elif "string" in names and kind == sc.TIMESTAMP and schema.get("format") == "date-time":
         terms.append(f"(type({v}) is str and {stored_datetime(v)})")
     plain = (("boolean", "bool"), ("object", "dict"), ("array", "list"))
@@ -458,7 +471,8 @@ def decoded_type(schema: t.Any, *, key: bool, v: str) -> Decoded | None:
         test = f"({v} is None or {v} is MISSING or ({stored_datetime(v)}))"
         return Decoded(non_empty, test, ALL_STORED_DATETIMES)
     if plain_string and kind in (sc.STRING, sc.CLOB, sc.JSON):
-        return Decoded(decoded, f"{v} != ''")  # a key: None, MISSING and any other string pass
+        # a key: None and MISSING pass too
+        return Decoded(decoded, f"(type({v}) is not str or ({key_text_test(v)}))")
     accept = inline_accept(schema, key=key, v=v)
     return Decoded(decoded, f"({accept})" if accept else "False")
 

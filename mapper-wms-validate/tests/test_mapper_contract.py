@@ -111,6 +111,10 @@ EXPECTED: dict[str, tuple[list[int], dict[int, list[Violation]]]] = {
         [2],  # an empty string outside the key is stored (as NULL)
         {1: [("schema", "code", REASONS["string"]["empty_key"])]},
     ),
+    "long_key": (
+        [2, 3],  # 4000 bytes in a key, and a long text outside the key (a CLOB), are stored
+        {1: [("schema", "code", REASONS["string"]["long_key"])]},
+    ),
     "key_not_storable": (
         [3],
         {
