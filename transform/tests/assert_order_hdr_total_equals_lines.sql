@@ -3,23 +3,22 @@
 -- Orders the mapper's quarantine touched are left out: a quarantined header or line keeps an older version
 -- in its table (superseded, reported by the is_superseded warnings) or none at all (a line rejected before
 -- it ever loaded, in stg_wms__rejected), so the loaded total and lines cannot agree; the WMS's own do.
-{%- set rejected_lines = load_relation(source('wms', 'WMS_ORDER_DTL_REJECTED')) if execute else none %}
 with line_totals as (
     select order_id, sum(ord_qty) as lines_ord_qty
     from {{ ref('stg_wms__order_dtl') }}
     group by order_id
 ),
 
+-- as text: stg_wms__rejected's parent_id is the rejected record's value as it came
 quarantined_orders as (
-    select id as order_id from {{ ref('stg_wms__order_hdr') }} where is_superseded = 1
+    select cast(id as {{ dbt.type_string() }}) as order_id from {{ ref('stg_wms__order_hdr') }} where is_superseded = 1
     union
-    select order_id from {{ ref('stg_wms__order_dtl') }} where is_superseded = 1
-    {%- if rejected_lines is not none %}
+    select cast(order_id as {{ dbt.type_string() }}) from {{ ref('stg_wms__order_dtl') }} where is_superseded = 1
     union
-    select cast(json_value(rejected.record, '$.order_id') as {{ dbt.type_bigint() }}) as order_id
-    from {{ rejected_lines }} rejected
-    where rejected.id not in (select id from {{ ref('stg_wms__order_dtl') }})
-    {%- endif %}
+    select parent_id
+    from {{ ref('stg_wms__rejected') }}
+    where entity = 'order_dtl'
+      and id not in (select id from {{ ref('stg_wms__order_dtl') }})
 )
 
 select
@@ -29,4 +28,6 @@ select
 from {{ ref('stg_wms__order_hdr') }} header
 inner join line_totals on line_totals.order_id = header.id
 where header.total_orig_ord_qty <> line_totals.lines_ord_qty
-  and header.id not in (select order_id from quarantined_orders where order_id is not null)
+  and cast(header.id as {{ dbt.type_string() }}) not in (
+      select order_id from quarantined_orders where order_id is not null
+  )
