@@ -3,14 +3,17 @@
 1. installs Meltano (.tools/meltano) and the project's plugins and dbt (`meltano install`);
 2. starts the WMS simulator on 127.0.0.1:8765, where the `local` environment of meltano.yml looks;
 3. runs the three full-sync jobs (`meltano run --full-refresh allocation_full_sync ...`) into
-   output/wms.duckdb;
+   output/demo/wms.duckdb;
 4. changes and inserts rows in the simulator, runs the three incremental jobs;
 5. runs `meltano invoke dbt-duckdb build`, the sources' freshness check (`dbt-duckdb:freshness`) and
    `meltano invoke dbt-duckdb docs generate` (the documentation site with the lineage graph, in
-   output/dbt-target/);
+   output/demo/dbt-target/);
 6. prints rows per table, rows quarantined per rule, what the incremental run changed, and dbt's results.
 
-Meltano's state for the demo lives in output/meltano.db, so each demo starts from scratch.
+Everything the demo writes (DuckDB file, Meltano's state, dbt's site, logs) is in output/demo/, so each
+demo starts from scratch, and the project's own output/wms.duckdb and Meltano's system database (.meltano/),
+which the README's jobs use, stay empty: those jobs read the simulator a user starts, with other data than
+the demo's (it ends with the demo), and would otherwise mix theirs into the demo's tables.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import duckdb
 from tests.pipeline import ENTITIES, REPO, Pipeline, Simulator, meltano_install, simulator
 from tests.warehouse import differences, load_tables, table_name
 
-OUTPUT = REPO / "output"
+OUTPUT = REPO / "output" / "demo"
 SIZES = {"allocation": 5000, "order_hdr": 500, "order_dtl": 2000}
 LOCAL_PORT = 8765  # meltano.yml, environment local: base_url http://127.0.0.1:8765/prod
 
@@ -38,7 +41,7 @@ def say(message: str) -> None:
 
 
 def fresh_output() -> None:
-    OUTPUT.mkdir(exist_ok=True)
+    OUTPUT.mkdir(parents=True, exist_ok=True)
     for name in ("wms.duckdb", "wms.duckdb.wal", "meltano.db", "meltano.log"):
         (OUTPUT / name).unlink(missing_ok=True)
     shutil.rmtree(OUTPUT / "dbt-target", ignore_errors=True)
@@ -143,7 +146,7 @@ def dbt_docs_summary(pipeline: Pipeline, result: subprocess.CompletedProcess) ->
 
 def main() -> int:
     started = time.monotonic()
-    OUTPUT.mkdir(exist_ok=True)
+    OUTPUT.mkdir(parents=True, exist_ok=True)
     say("Installing Meltano and the project's plugins (meltano install)...")
     meltano_install(log=OUTPUT / "meltano-install.log")
     fresh_output()
@@ -187,6 +190,11 @@ def main() -> int:
     docs_ok = dbt_docs_summary(pipeline, docs)
     say(f"\nDone in {time.monotonic() - started:.0f} s. Data: {pipeline.duckdb_path.relative_to(REPO)}")
     say(f"Logs: {(OUTPUT / 'meltano.log').relative_to(REPO)}")
+    say(
+        "Next, the jobs of the README (into output/wms.duckdb, state in .meltano/): start the simulator in "
+        f"another terminal, .venv/bin/wms-simulator --port {LOCAL_PORT}, then "
+        ".tools/meltano/bin/meltano run --full-refresh allocation_full_sync"
+    )
     return 0 if dbt_ok and docs_ok and not problems else 1
 
 
