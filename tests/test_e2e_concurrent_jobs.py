@@ -51,10 +51,12 @@ def _incremental_while_another_writer_holds_the_file(
         holder.wait(timeout=60)
 
 
-def test_a_job_meeting_another_jobs_writer_fails_clearly_and_its_state_stays(
+def test_a_job_waiting_longer_than_its_lock_timeout_fails_clearly_and_its_state_stays(
     pipeline: Pipeline, sim: Simulator
 ) -> None:
-    """What the README says: a clear error, exit 1, the bookmark unmoved, the next run catches up."""
+    """What the README says: past duckdb_lock_timeout_seconds, a clear error, exit 1, the bookmark
+    unmoved, the next run catches up."""
+    pipeline.extra_env["TARGET_ORACLE_DUCKDB_LOCK_TIMEOUT_SECONDS"] = "2"
     refused = _incremental_while_another_writer_holds_the_file(pipeline, sim)
     assert refused.returncode != 0
     assert "Could not set lock on file" in refused.stdout + refused.stderr
@@ -66,13 +68,9 @@ def test_a_job_meeting_another_jobs_writer_fails_clearly_and_its_state_stays(
     assert differences("order_hdr", sim.records("order_hdr"), load_tables(pipeline.duckdb_path)) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="target-oracle defect: on DuckDB it fails at once when another process holds the file's write "
-    "lock (IOException 'Could not set lock on file') instead of waiting a bounded time for it, so the local "
-    "environment's every-minute jobs of different entities, scheduled at the same minute, fail each other",
-)
 def test_a_job_waits_for_another_jobs_writer_on_the_duckdb_file(pipeline: Pipeline, sim: Simulator) -> None:
+    """With the default duckdb_lock_timeout_seconds (60) the job waits out the other writer (8 s)."""
     result = _incremental_while_another_writer_holds_the_file(pipeline, sim)
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    assert "is in use by another process; waiting up to 60" in result.stdout + result.stderr
     assert differences("order_hdr", sim.records("order_hdr"), load_tables(pipeline.duckdb_path)) == []

@@ -8,6 +8,8 @@ explicit transactions), which the SDK's row-dict insert path cannot express.
 
 from __future__ import annotations
 
+import logging
+import time
 import typing as t
 from pathlib import Path
 
@@ -60,6 +62,38 @@ AUTO_BYTES_PER_ROW = 32
 #: ``duckdb_threads`` default: one DuckDB thread, so the tap and the mapper of a pipeline keep the other cores
 #: (the batch's read is a single pass anyway; more threads cost more CPU seconds for the same work).
 DEFAULT_DUCKDB_THREADS = 1
+
+
+#: ``duckdb_lock_timeout_seconds`` default: how long a loader waits for another process's hold on the file.
+DEFAULT_DUCKDB_LOCK_TIMEOUT = 60
+#: What DuckDB says when another process holds the database file.
+_LOCKED = "Could not set lock on file"
+
+
+def connect_duckdb_file(path: str, timeout: float, logger: logging.Logger) -> t.Any:
+    """``duckdb.connect(path)``, waiting up to ``timeout`` seconds while another process holds the file (a
+    DuckDB file takes one writing process: another job loading it, a dbt run): the jobs of a project that
+    share one file then take turns instead of failing each other. After that, DuckDB's own error."""
+    import duckdb
+
+    deadline = time.monotonic() + timeout
+    pause = 0.1
+    while True:
+        try:
+            return duckdb.connect(path)
+        except duckdb.IOException as exc:
+            left = deadline - time.monotonic()
+            if _LOCKED not in str(exc) or left <= 0:
+                raise
+            if pause == 0.1:
+                logger.warning(
+                    "DuckDB file %s is in use by another process; waiting up to %s s "
+                    "(duckdb_lock_timeout_seconds)",
+                    path,
+                    timeout,
+                )
+            time.sleep(min(pause, left))
+            pause = min(pause * 2, 2.0)
 
 
 def set_duckdb_threads(conn: t.Any, config: t.Mapping[str, t.Any]) -> None:
@@ -121,9 +155,13 @@ class OracleConnector(SQLConnector):
         import duckdb
 
         path = database or sa.make_url(self.sqlalchemy_url).database or ":memory:"
-        if path != ":memory:":
+        if path == ":memory:":
+            conn = duckdb.connect(path)
+        else:
             Path(path).parent.mkdir(parents=True, exist_ok=True)  # a fresh clone has no output/ yet
-        conn = duckdb.connect(path)
+            timeout = self.config.get("duckdb_lock_timeout_seconds")
+            timeout = DEFAULT_DUCKDB_LOCK_TIMEOUT if timeout is None else float(timeout)
+            conn = connect_duckdb_file(path, timeout, self.logger)
         conn.execute("SET TimeZone = 'UTC'")  # timestamps with offsets are cast to naive UTC
         set_duckdb_threads(conn, self.config)
         if database is None:

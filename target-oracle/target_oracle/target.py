@@ -30,7 +30,7 @@ from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.singerlib.exceptions import InvalidInputLine, SingerReadError
 from singer_sdk.sql import SQLTarget
 
-from target_oracle.connector import DEFAULT_DUCKDB_THREADS
+from target_oracle.connector import DEFAULT_DUCKDB_LOCK_TIMEOUT, DEFAULT_DUCKDB_THREADS
 from target_oracle.errors import StreamSetupError, TargetError
 from target_oracle.naming import STAGING_SUFFIX
 from target_oracle.sinks import APPEND_ONLY, OVERWRITE, UPSERT, OracleSink, decode_json
@@ -153,6 +153,15 @@ CONFIG_SCHEMA = th.PropertiesList(
         ),
     ),
     th.Property(
+        "duckdb_lock_timeout_seconds",
+        th.IntegerType,
+        default=DEFAULT_DUCKDB_LOCK_TIMEOUT,
+        description=(
+            "DuckDB file only: seconds to wait while another process holds the file (a DuckDB file takes one "
+            "writing process: another job loading it, a dbt run) before failing. 0: fail at once."
+        ),
+    ),
+    th.Property(
         "quarantine_stream_suffix",
         th.StringType,
         default="_rejected",
@@ -234,6 +243,9 @@ def _load_setting_errors(config: t.Mapping[str, t.Any]) -> list[str]:
     threads = config.get("duckdb_threads")
     if threads is not None and int(threads) < 0:
         errors.append(f"Setting 'duckdb_threads' must be 0 (DuckDB's default) or more, not {threads}")
+    lock_timeout = config.get("duckdb_lock_timeout_seconds")
+    if lock_timeout is not None and not 0 <= int(lock_timeout) <= 86400:
+        errors.append(f"Setting 'duckdb_lock_timeout_seconds' must be 0..86400, not {lock_timeout}")
     limit = config.get("duckdb_memory_limit")
     if limit is not None and not _MEMORY_LIMIT.fullmatch(str(limit).strip()):
         errors.append(

@@ -53,6 +53,10 @@ def test_every_setting_is_documented_with_a_description():
         ({"host": "h", "service_name": "S", "username": "u", "password": SECRET, "port": 70000}, "port"),
         ({"sqlalchemy_url": f"postgresql://u:{SECRET}@h/db"}, "sqlalchemy_url"),
         (
+            {"sqlalchemy_url": "duckdb:///x.duckdb", "duckdb_lock_timeout_seconds": -1},
+            "duckdb_lock_timeout_seconds",
+        ),
+        (
             {"dsn": "db_high", "username": "u", "password": SECRET, "wallet_password": SECRET},
             "wallet_location",
         ),
@@ -186,6 +190,51 @@ def test_oracles_batch_reader_is_an_in_memory_duckdb_in_utc_with_duckdb_threads_
     finally:
         conn.close()
     assert (zone, threads, memory, database) == ("UTC", 2, duckdbs_memory, "memory")
+
+
+def _hold(path, seconds: float):
+    """Another process holding the DuckDB file for ``seconds`` (as another job's loader does)."""
+    import subprocess
+    import sys
+
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; con = duckdb.connect(sys.argv[1]); print('held', flush=True); "
+            "time.sleep(float(sys.argv[2]))",
+            str(path),
+            str(seconds),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    return holder
+
+
+@pytest.mark.parametrize(("timeout", "waits"), [(30, True), (0, False), (1, False)])
+def test_a_duckdb_file_held_by_another_process_is_waited_for_up_to_the_lock_timeout(
+    tmp_path, caplog, timeout, waits
+):
+    import duckdb
+
+    path = tmp_path / "held.duckdb"
+    duckdb.connect(str(path)).close()
+    connector = OracleConnector(
+        config={"sqlalchemy_url": f"duckdb:///{path}", "duckdb_lock_timeout_seconds": timeout}
+    )
+    holder = _hold(path, 3)
+    try:
+        if waits:
+            with caplog.at_level(logging.WARNING):
+                connector.duckdb_connection().close()
+            assert "is in use by another process; waiting up to 30" in caplog.text
+        else:
+            with pytest.raises(duckdb.IOException, match="Could not set lock on file"):
+                connector.duckdb_connection()
+    finally:
+        holder.wait(timeout=30)
 
 
 def test_negative_duckdb_threads_are_rejected_naming_the_setting():
