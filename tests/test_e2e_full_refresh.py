@@ -13,12 +13,6 @@ from tests.warehouse import differences, load_tables, table_name
 pytestmark = pytest.mark.e2e
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="tap-oracle-wms defect: a full sync (--full-refresh) sends no ACTIVATE_VERSION, so rows the "
-    "WMS no longer serves (deleted or purged there) stay live in the table: target-oracle would mark "
-    "them _SDC_DELETED_AT (or delete them, hard_delete) if the full sync carried a table version",
-)
 def test_a_full_refresh_leaves_no_row_the_wms_no_longer_serves(pipeline: Pipeline, tmp_path: Path) -> None:
     pipeline.run("allocation_full_sync", full_refresh=True)
     smaller = {**SIM_SIZES, "allocation": SIM_SIZES["allocation"] - 50}

@@ -22,6 +22,7 @@ from tap_oracle_wms.batch import (
     FORMATS,
     validate_batch_settings,
 )
+from tap_oracle_wms.versions import EMIT_DEFAULT, EMIT_SETTING
 
 DEFAULT_ENTITIES = ["allocation", "order_hdr", "order_dtl"]
 DEFAULT_FULL_SYNC_PARTITIONS = 1
@@ -261,6 +262,17 @@ CONFIG_SCHEMA = th.PropertiesList(
         default=False,
         description="With `batch_config`: BATCH mode only for a stream that starts without a bookmark (the "
         "first sync, or `--full-refresh`); a run that continues from a bookmark emits RECORD messages.",
+    ),
+    th.Property(
+        EMIT_SETTING,
+        th.BooleanType,
+        default=EMIT_DEFAULT,
+        title="Emit ACTIVATE_VERSION messages",
+        description="A full sync (first sync, `--full-refresh`, or every run of an entity without `mod_ts`) "
+        "writes ACTIVATE_VERSION before its first record and after its last, and its RECORD messages carry "
+        "that table version: the target then marks deleted (or deletes) the rows the WMS no longer serves. "
+        "A resumed full sync keeps its version; incremental runs and partition jobs (`partition_count` > 1) "
+        "write none.",
     ),
 ).to_dict()
 

@@ -49,6 +49,12 @@ MARKERS = "progress_markers"
 NOTE = "Note"
 # Row counts per clock hour of the reconcile mode (see tap_oracle_wms.reconcile), kept in the stream's state.
 RECONCILE_COUNTS = "reconcile_counts"
+# IN_PROGRESS while a sync that started without a bookmark runs (resumed too), null once it completed
+# (see `EntityStream.run_walks`).
+FULL_SYNC = "full_sync"
+IN_PROGRESS = "in progress"
+# The table version of that full sync (tap_oracle_wms.versions): an integer, or null when it has none.
+VERSION = "full_sync_version"
 
 
 def bookmark_of(state: t.Mapping[str, t.Any], replication_key: str | None) -> t.Any:
@@ -68,7 +74,8 @@ def check_state(state: t.Any) -> None:
     `bookmarks` or a stream's state not an object, a bookmark that
     is no ISO-8601 timestamp (every bookmark of this tap is one), a bookmark without `replication_key` or
     for another key (which would otherwise be ignored: a silent full sync), reconcile counts that are
-    not an object of integers. A null bookmark is none (a full sync in progress)."""
+    not an object of integers, a full sync's table version that is not an integer. A null bookmark is none
+    (a full sync in progress)."""
     if not isinstance(state, dict):
         raise WmsStateError(f"State must be a JSON object, got {type(state).__name__}. {STATE_FIX}")
     if "bookmarks" not in state and set(state) - {"currently_syncing"}:
@@ -110,6 +117,12 @@ def check_state(state: t.Any) -> None:
             raise WmsStateError(
                 f"{what}: {RECONCILE_COUNTS} must be an object of row counts by hour, got "
                 f"{str(counts)[:100]}. {STATE_FIX}"
+            )
+        version = stream_state.get(VERSION)
+        if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
+            raise WmsStateError(
+                f"{what}: {VERSION} must be an integer (the full sync's table version), got "
+                f"{str(version)[:100]}. {STATE_FIX}"
             )
 
 

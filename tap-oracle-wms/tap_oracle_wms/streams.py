@@ -12,6 +12,7 @@ from the same bookmark and reads them again.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import itertools
 import time
@@ -43,12 +44,16 @@ from tap_oracle_wms.reconcile import hours_to_reread
 from tap_oracle_wms.shaping import ContractRecord, RecordShaper, to_utc_timestamp
 from tap_oracle_wms.state import (
     BOOKMARK,
+    FULL_SYNC,
+    IN_PROGRESS,
     RECONCILE_COUNTS,
     SIGNPOST,
     STATE_FIX,
+    VERSION,
     WmsStateManager,
     bookmark_of,
 )
+from tap_oracle_wms.versions import table_version, write_activate_version
 
 if t.TYPE_CHECKING:
     import requests
@@ -60,9 +65,6 @@ if t.TYPE_CHECKING:
 # Seconds between progress lines at info level.
 PROGRESS_INTERVAL_SECONDS = 30.0
 CREATED = "create_ts"
-# Stream state key: "in progress" while a sync that started without a bookmark runs, null once it completed
-# (see `run_walks`).
-FULL_SYNC = "full_sync"
 # Stream state keys a run continues from: null in the STATE that announces a full sync (see `run_walks`).
 RESUME_KEYS = (BOOKMARK, RECONCILE_COUNTS, *PLAN_KEYS)
 
@@ -93,6 +95,8 @@ class EntityStream(WmsStream):
         self.positions: Positions | None = None
         # Whether this run asked if the server honours `ordering` (`id_extremes`, `check_order`).
         self.order_checked = False
+        # What `run_walks` began and `end_run` finishes.
+        self.current_run: Run | None = None
 
     # State: see tap_oracle_wms.state for why the SDK's sorted/unsorted modes are not used as is.
 
@@ -125,6 +129,12 @@ class EntityStream(WmsStream):
         if isinstance(signpost, datetime.datetime):
             return signpost.astimezone(datetime.timezone.utc).isoformat(timespec="microseconds")
         return signpost  # type: ignore[no-any-return]
+
+    @property
+    def emit_activate_version_messages(self) -> bool:
+        """False: the SDK's own ACTIVATE_VERSION (FULL_TABLE streams only, at the start only) is not
+        written; `run_walks` and `end_run` write them for every full sync (tap_oracle_wms.versions)."""
+        return False
 
     @property
     def incremental(self) -> bool:
@@ -200,7 +210,8 @@ class EntityStream(WmsStream):
 
     def run_walks(self, context: t.Any) -> t.Iterator[Walk]:
         """The walks of this run (`walks`), each begun (see `begin_walk`) as the caller asks for it; the
-        caller reads each one's records before asking for the next.
+        caller reads each one's records before asking for the next, and calls `end_run` once the records
+        of the last one are written (record mode) or announced (BATCH mode).
 
         An incremental stream that starts without a bookmark (a first sync, `--full-refresh`, a resumed
         full sync) first writes a STATE saying so, with null for every key a run continues from
@@ -208,21 +219,45 @@ class EntityStream(WmsStream):
         a killed run's STATE onto the last complete one (a key the STATE lacks keeps its old value), so
         without these nulls a full refresh killed before its first bookmark would be resumed (without the
         flag) from the old bookmark, not as the full sync it was. A null bookmark reads as none.
+
+        A full sync's table version (tap_oracle_wms.versions) is in that STATE, and its ACTIVATE_VERSION
+        follows it: a run killed after the message resumes with the same version.
         """
         walks = self.walks(context)
         first = next(walks)
         state = self.get_context_state(context)
         reads_all = not bookmark_of(state, self.replication_key)
         full_sync = self.incremental and reads_all
+        version = table_version(
+            self.config,
+            state,
+            incremental=self.incremental,
+            reads_all=reads_all,
+            testing=self.ABORT_AT_RECORD_COUNT is not None,
+        )
+        # The SDK writes `_stream_version` into every RECORD message (`Stream._generate_record_messages`)
+        # and has no public way to set it.
+        self._stream_version = version
         partitioned = False
         extremes = None
         if full_sync:
             resumed = saved_plan(state)
-            state[FULL_SYNC] = "in progress"
+            state[FULL_SYNC] = IN_PROGRESS
             state.update(dict.fromkeys(RESUME_KEYS))
             state.update(resumed or {})
+            state[VERSION] = version
             self.state_writer.write_state(self.tap_state)
             partitioned = resumed is not None or self.partitioned_full_sync()
+        if version is not None:
+            write_activate_version(self.owning_tap, self, version)
+        self.current_run = Run(
+            context=context,
+            full_sync=full_sync,
+            # A full sync killed after its bookmark moved resumes from it, and ends with this run.
+            ends_full_sync=self.incremental and (full_sync or state.get(FULL_SYNC) == IN_PROGRESS),
+            partitioned=partitioned,
+            version=version,
+        )
         self.order_checked = reads_all
         if reads_all:
             # Whether rows come in the order asked for (and the bounds of a new partition plan).
@@ -232,19 +267,29 @@ class EntityStream(WmsStream):
             if partitioned and walk.moves_bookmark:
                 self.begin_partitions(context, walk, extremes)
             yield walk
+
+    def end_run(self) -> None:
+        """Every walk of the run begun by `run_walks` is read and its records written: the full sync's
+        closing ACTIVATE_VERSION, then its state marked complete (in the STATE the SDK writes next)."""
+        run = t.cast("Run", self.current_run)
+        state = self.get_context_state(run.context)
         self.state_manager.paused = False
-        if partitioned:
+        if run.partitioned:
             self.end_partitions(state)
-        if full_sync:
+        if run.version is not None:
+            write_activate_version(self.owning_tap, self, run.version)
+        if run.ends_full_sync:
             # Null, not removed: Meltano merges the STATEs of a `--full-refresh` run onto the old state, where
-            # a key the last STATE lacks keeps the first STATE's "in progress".
+            # a key the last STATE lacks keeps the first STATE's values.
             state[FULL_SYNC] = None
+            state[VERSION] = None
+            self.state_manager.is_flushed = False
+        if run.full_sync:
             for key in RESUME_KEYS:
                 # A partitioned sync's plan keys stay, null: Meltano merges each STATE onto the last one, so
                 # only a null replaces the plan's last values.
-                if state.get(key) is None and not (partitioned and key in PLAN_KEYS):
+                if state.get(key) is None and not (run.partitioned and key in PLAN_KEYS):
                     state.pop(key, None)
-            self.state_manager.is_flushed = False
         self.log_progress(final=True)
 
     def partitioned_full_sync(self) -> bool:
@@ -337,9 +382,11 @@ class EntityStream(WmsStream):
                 continue
             for page in self.partition_pages():
                 yield from page
+        self.end_run()
 
     def shaped_pages(self, context: t.Any) -> t.Iterator[list[ContractRecord]]:
-        """The shaped records of every walk of this run, in lists of up to `page_size` (BATCH mode)."""
+        """The shaped records of every walk of this run, in lists of up to `page_size` (BATCH mode; the
+        caller ends the run, `end_run`, once the last file is announced)."""
         for _ in self.run_walks(context):
             pages = self.cursor_pages(context) if self.positions is None else self.partition_pages()
             for page in pages:
@@ -505,6 +552,23 @@ class EntityStream(WmsStream):
                 stream_name=self.name,
                 taken=taken,
             )
+            # The SDK has written the last file's BATCH message and its STATE.
+            self.end_run()
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+    """One run of a stream, as `EntityStream.run_walks` began it."""
+
+    context: t.Any
+    # An incremental stream's sync that started without a bookmark.
+    full_sync: bool
+    # That, or a full sync resumed from the bookmark it reached: either ends with this run.
+    ends_full_sync: bool
+    # Read in id ranges (tap_oracle_wms.partitions).
+    partitioned: bool
+    # The table version of its ACTIVATE_VERSION messages and RECORD messages (tap_oracle_wms.versions).
+    version: int | None
 
 
 class Progress:

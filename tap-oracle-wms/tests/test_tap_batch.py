@@ -106,8 +106,16 @@ def test_tap_batch_state_follows_each_file(sim, make_config, tap_cli, tmp_path):
     # 300 rows in files of 100: the last file ends exactly at the last row.
     out = batch_mode(tap_cli, {**config, "batch_config": {"storage": {"root": str(root)}, "batch_size": 100}})
     kinds = [m["type"] for m in out]
-    # The first STATE says a full sync is in progress (no bookmark); then one after each file.
-    assert kinds == ["SCHEMA", "STATE", "BATCH", "STATE", "BATCH", "STATE", "BATCH", "STATE", "STATE"]
+    # The first STATE says a full sync is in progress (no bookmark), its table version's ACTIVATE_VERSION
+    # follows; then a STATE after each file; the closing ACTIVATE_VERSION before the final STATE.
+    assert kinds == [
+        "SCHEMA",
+        "STATE",
+        "ACTIVATE_VERSION",
+        *["BATCH", "STATE"] * 3,
+        "ACTIVATE_VERSION",
+        "STATE",
+    ]
     assert out[1]["value"]["bookmarks"]["allocation"]["replication_key_value"] is None
     seen: list[dict] = []
     for message in out[2:]:
@@ -120,10 +128,11 @@ def test_tap_batch_state_follows_each_file(sim, make_config, tap_cli, tmp_path):
             assert bookmark["replication_key_value"] == max(r["mod_ts"] for r in seen)
     assert len(seen) == 300
     # Defaults: gzip JSONL.
-    assert out[2]["encoding"] == {"format": "jsonl", "compression": "gzip"}
+    assert out[3]["encoding"] == {"format": "jsonl", "compression": "gzip"}
     # The final STATE is the finished one (no signpost left in it, the full sync marked done).
     assert out[-1]["value"]["bookmarks"]["allocation"] == {
         "full_sync": None,
+        "full_sync_version": None,
         "replication_key": "mod_ts",
         "replication_key_value": max(r["mod_ts"] for r in seen),
     }

@@ -143,6 +143,11 @@ def allocation_state(**stream_state: t.Any) -> str:
             allocation_state(replication_key="mod_ts", replication_key_value=BOOKMARK, reconcile_counts=[1]),
             "reconcile_counts must be an object of row counts by hour",
         ),
+        # A resumed full sync would take a new table version: the target would mark the rows it wrote.
+        (
+            allocation_state(replication_key_value=None, full_sync="in progress", full_sync_version="1.5"),
+            "full_sync_version must be an integer (the full sync's table version), got 1.5",
+        ),
     ],
     ids=[
         "not-json",
@@ -155,6 +160,7 @@ def allocation_state(**stream_state: t.Any) -> str:
         "no-key",
         "other-key",
         "counts",
+        "version",
     ],
 )
 def test_tap_state_it_cannot_continue_from_is_one_error_line_before_any_record(

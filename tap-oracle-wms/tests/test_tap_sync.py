@@ -64,6 +64,7 @@ def test_tap_full_sync_matches_simulator_exactly(sim, make_config, run_tap, utc,
         state = run.last_state["bookmarks"][entity]
         assert state == {
             "full_sync": None,
+            "full_sync_version": None,
             "replication_key": "mod_ts",
             "replication_key_value": max(r["mod_ts"] for r in got.values()),
         }
