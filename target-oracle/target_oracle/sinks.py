@@ -1209,7 +1209,7 @@ class OracleSink(SQLSink[OracleConnector]):
         """Hard-delete (``hard_delete``) or mark deleted the rows of older table versions. Without
         ``add_record_metadata`` the rows carry no version, so every row, the current version's too, would
         count as older: the message fails the run instead, after the records before it are committed."""
-        self._target_ref.drain_one(self)
+        self._target_ref.commit_pending()
         if not self.include_sdc_metadata_properties:
             msg = (
                 f"Stream '{self.stream_name}': ACTIVATE_VERSION {new_version} cannot tell old rows from "

@@ -571,6 +571,13 @@ class TargetOracle(SQLTarget):
         sinks = [*self._sinks_active.values(), *self._sinks_to_clear]
         return [sink for sink in sinks if sink.current_size]
 
+    def commit_pending(self) -> None:
+        """Drain every sink holding records, so the latest STATE is written (see ``batch_committed``):
+        before an ACTIVATE_VERSION is applied, the STATE that came before it reaches the orchestrator, and a
+        run that dies after the marks resumes from that STATE, not from an older one."""
+        for sink in self._pending_sinks():
+            self.drain_one(sink)
+
     def batch_committed(self, sink: OracleSink) -> None:
         """Called by a sink once its batch is committed: every other sink holding records (the quarantine
         streams' small batches among them) is drained too, then the latest STATE is written, since every

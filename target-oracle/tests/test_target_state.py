@@ -128,3 +128,20 @@ def test_sinks_drain_one_after_the_other_at_the_end_of_the_run(sg, backend, monk
     assert overlaps == []
     for name in streams:
         assert backend.query(f"SELECT COUNT(*) FROM {backend.table(name)}") == [(20,)]
+
+
+def test_the_state_before_an_activate_version_is_written_before_its_marks(sg, backend, capsys):
+    """A run that dies after an ACTIVATE_VERSION was applied resumes from the STATE before it: that STATE
+    reaches the orchestrator first, even while another stream holds records (here `other`'s)."""
+    with pytest.raises(Exception, match="Unknown Singer message type"):
+        sg.run(
+            backend.config(),
+            sg.schema("other", PROPS),
+            sg.record("other", {"id": 1, "qty": 1}),
+            sg.schema("items", PROPS),
+            _state("before"),
+            {"type": "ACTIVATE_VERSION", "stream": "items", "version": 5},
+            {"type": "NOT_A_MESSAGE", "stream": "items"},
+        )
+    assert _states(capsys.readouterr().out) == [{"bookmarks": {"items": {"after": "before"}}}]
+    assert backend.rows("other", '"ID"') == [(1,)]
