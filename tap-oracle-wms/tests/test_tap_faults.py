@@ -116,18 +116,25 @@ def test_tap_404_on_a_next_page_link_is_an_error_naming_stream_and_url(sim, make
         assert all(s.get("replication_key_value") is None for s in states)
 
 
+def endless_walk_guarded(tap_cli, config: dict) -> tuple[int, str, str]:
+    """The tap run on `config` to its end: return code, stdout, stderr. A walk that never ends would hang
+    a plain run; this one is killed after 60 s (then communicate raises: the test fails)."""
+    process = tap_cli(config=config, popen=True, text=True)
+    try:
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    return process.returncode, stdout, stderr
+
+
 def test_tap_next_page_link_given_twice_is_an_error_not_an_endless_walk(
     wms_sim_factory, make_config, tap_cli
 ):
     # The second page links back to the first, whose link leads to the second again: each link differs
     # from the one before it (the SDK's own check), so without remembering the links a walk never ends.
     sim = wms_sim_factory(sequenced_link_back=True)
-    process = tap_cli(config=make_config(sim, entities=["allocation"]), popen=True, text=True)
-    try:
-        stdout, stderr = process.communicate(timeout=60)
-    finally:
-        process.kill()
-    assert process.returncode == 1
+    returncode, stdout, stderr = endless_walk_guarded(tap_cli, make_config(sim, entities=["allocation"]))
+    assert returncode == 1
     assert "Traceback" not in stderr
     errors = error_lines(stderr)
     assert any("Stream 'allocation': the API's next_page link" in e and "given before" in e for e in errors)
@@ -150,12 +157,8 @@ def test_tap_a_paged_server_not_applying_its_page_parameter_is_an_error_not_an_e
     # drops that parameter serves the first page again and again
     sim = wms_sim_factory(params_ignored=(ignored,), ordering_refused=refused)
     config = make_config(sim, entities=["allocation"], page_mode="paged")
-    process = tap_cli(config=config, popen=True, text=True)
-    try:
-        stdout, stderr = process.communicate(timeout=60)
-    finally:
-        process.kill()
-    assert process.returncode == 1
+    returncode, stdout, stderr = endless_walk_guarded(tap_cli, config)
+    assert returncode == 1
     assert "Traceback" not in stderr
     assert any(
         f"Stream 'allocation': {'page' if ignored == 'page' else 'the page'}" in e and said in e
